@@ -1,0 +1,360 @@
+"""The streaming landing detector: blocks of samples in, onset events out.
+
+Why it exists: every landing, rope slap and tap starts with a sudden rise of
+energy across many frequency bands. This module finds those rises causally,
+in a room whose noise it learns as it goes, and reports each one with the
+sample it started at and a few loudness figures. It knows nothing about drills
+or reps (that is :mod:`quietland.reps`), and it imports numpy only.
+
+Method, per analysis frame ``k`` (a Hann-windowed FFT of the last ``n_fft``
+samples, taken every ``hop`` samples):
+
+1. Band levels ``L[k, b]`` in dB over log-spaced bands (4 per octave, 30 Hz up).
+2. Adaptive whitening: each band's level is taken relative to a slowly rising,
+   quickly falling floor ``F[b]`` (its running noise floor), ``W = max(L - F, 0)``,
+   so a band that is always loud (hum, a fan, a held note) stops counting.
+3. Onset strength (SuperFlux-style, in dB): the mean over bands of the positive
+   rise of ``W[k, b]`` above the maximum of ``W[k - lag, b-1..b+1]``.
+4. Peak picking, causal with ``post`` frames of look-ahead. Frame ``k`` is an
+   onset when all three hold::
+
+       odf[k] == max(odf[k - pre : k + post + 1])
+       odf[k] >= median(odf[k - W : k]) + max(delta_db, k_mad * 1.4826 * MAD(odf[k - W : k]))
+       k - k_last >= min_gap frames
+
+5. The onset sample is refined to the sample: in the samples the frame could
+   have seen, the first sample where a 1 ms energy envelope
+   crosses 25% of the way from the local floor to the local peak
+   (energy, so a faint precursor 15 dB below the impact does not count).
+6. Loudness figures come from the ``feature_ms`` after the onset sample, so the
+   event is emitted once that much audio has arrived (look-ahead at most
+   ``max(post * hop_ms, feature_ms)``).
+
+All state advances on whole hops, so the events do not depend on how the
+stream was cut into blocks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .events import OnsetEvent
+
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Detector settings, in physical units."""
+
+    window_ms: float = 12.0
+    """Analysis window length; rounded up to a power of two in samples."""
+    hop_ms: float = 4.0
+    """Time between analysis frames."""
+    lag_frames: int = 2
+    """Onset strength compares a frame with the one ``lag_frames`` earlier."""
+    bands_per_octave: int = 4
+    """Resolution of the band split used for the onset strength."""
+    min_freq_hz: float = 30.0
+    """Lowest band edge."""
+    floor_rise_db_per_s: float = 3.0
+    """How fast a band's noise floor may rise (it falls at once to a quieter level)."""
+    threshold_window_s: float = 0.75
+    """Past onset strength used for the adaptive threshold."""
+    delta_db: float = 1.2
+    """Minimum rise of the onset strength above its running median, dB."""
+    k_mad: float = 4.0
+    """Threshold in robust standard deviations of the recent onset strength."""
+    pre_max_ms: float = 30.0
+    """A peak must be the largest onset strength this far back."""
+    post_max_ms: float = 8.0
+    """... and this far ahead (the peak picker's look-ahead)."""
+    min_gap_ms: float = 20.0
+    """Two onsets closer than this are one impact (its ringing, not a new contact) ..."""
+    new_impact_ratio: float = 2.0
+    """... unless the later one's onset strength is this many times the earlier one's (a faint blip, then the impact)."""
+    feature_ms: float = 20.0
+    """Audio after the onset used for peak level, loudness and band energies."""
+    contrast_before_ms: float = 50.0
+    """Audio before the onset (ending 2 ms before it) that the contrast figure compares against."""
+    envelope_ms: float = 1.0
+    """Smoothing of the sample-level envelope used to refine the onset sample."""
+    onset_fraction: float = 0.25
+    """Refined onset: first sample this far from the local floor to the local peak."""
+    low_band_hz: float = 250.0
+    """Upper edge of the "thud" band."""
+    high_band_hz: float = 3000.0
+    """Lower edge of the "click" band."""
+    noise_floor_window_s: float = 3.0
+    """Span of the running noise-floor estimate reported to the UI."""
+
+
+class LandingDetector:
+    """Causal onset detector. ``process(block)`` returns the events it could finish."""
+
+    def __init__(self, sample_rate: int, config: DetectorConfig | None = None) -> None:
+        if not 1000 <= sample_rate <= 384000:
+            raise ValueError(f"unsupported sample rate {sample_rate} Hz")
+        self.sample_rate = int(sample_rate)
+        self.config = cfg = config or DetectorConfig()
+        sr = self.sample_rate
+        # --- the one place where physical units become samples and frames ---
+        self.n_fft = 1 << int(np.ceil(np.log2(max(16, cfg.window_ms * sr / 1000.0))))
+        self.hop = max(1, int(round(cfg.hop_ms * sr / 1000.0)))
+        frame_rate = sr / self.hop
+        self._lag = cfg.lag_frames
+        self._pre = max(1, int(round(cfg.pre_max_ms / 1000.0 * frame_rate)))
+        self._post = max(1, int(round(cfg.post_max_ms / 1000.0 * frame_rate)))
+        self._thr_w = max(8, int(round(cfg.threshold_window_s * frame_rate)))
+        self._min_gap = max(1, int(round(cfg.min_gap_ms / 1000.0 * frame_rate)))
+        self._feat_n = max(8, int(round(cfg.feature_ms * sr / 1000.0)))
+        self._env_n = max(1, int(round(cfg.envelope_ms * sr / 1000.0)))
+        self._pre_n = max(8, int(round(cfg.contrast_before_ms * sr / 1000.0)))
+        self._gap_n = int(round(0.002 * sr))
+        self._floor_rise = cfg.floor_rise_db_per_s / frame_rate
+        self._nf_len = max(4, int(round(cfg.noise_floor_window_s * frame_rate)))
+
+        self._window = np.hanning(self.n_fft + 2)[1:-1]
+        freqs = np.fft.rfftfreq(self.n_fft, 1.0 / sr)
+        self._band_of_bin, self.n_bands = _band_map(freqs, cfg.min_freq_hz, min(sr / 2.0, 16000.0), cfg.bands_per_octave)
+        self._band_counts = np.bincount(self._band_of_bin[self._band_of_bin >= 0], minlength=self.n_bands).astype(float)
+        self._win_norm = float(np.sum(self._window) ** 2) / 4.0
+
+        # sample history: self._buf holds samples [self._buf_start, self._n_seen)
+        keep = self._pre_n + self._gap_n + self.n_fft + (self._lag + self._pre + self._post + 4) * self.hop + self._feat_n + self._env_n
+        self._keep = keep
+        self._buf = np.zeros(self.n_fft, dtype=np.float64)
+        self._buf_start = -self.n_fft
+        self._n_seen = 0
+        self._next_frame = 0  # index of the next frame to compute; frame k ends at sample (k + 1) * hop
+
+        self._floor = None  # per-band noise floor, dB
+        self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames
+        # onset strength history: self._odf holds frames [self._odf_start, self._next_frame)
+        self._odf = np.zeros(0)
+        self._odf_start = 0
+        self._next_decide = 0  # next frame whose peak decision is pending
+        self._last_onset_frame = -(10**9)
+        self._last_onset_value = 0.0
+        self._pending: list[tuple[int, int, float, float]] = []  # (onset sample, decided-at sample, strength, floor)
+        self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
+        self._last_frame_db = -120.0
+
+    # ------------------------------------------------------------------ public
+    @property
+    def samples_seen(self) -> int:
+        """Samples fed in so far (per channel)."""
+        return self._n_seen
+
+    @property
+    def latency_samples(self) -> int:
+        """The most audio after an onset the detector may need before emitting it."""
+        return max(self._feat_n, (self._post + 1) * self.hop + self.n_fft // 2)
+
+    @property
+    def noise_floor_dbfs(self) -> float:
+        """Running noise floor: 10th percentile of recent frame levels, dBFS."""
+        return self._floor_before(self._next_frame)
+
+    @property
+    def level_dbfs(self) -> float:
+        """Level of the most recent analysis frame, dBFS."""
+        return self._last_frame_db
+
+    def process(self, block: np.ndarray) -> list[OnsetEvent]:
+        """Feed samples, shape ``(n,)`` or ``(n, channels)``; return the events now complete, in order."""
+        x = np.asarray(block, dtype=np.float64)
+        if x.ndim == 2:
+            x = x.mean(axis=1)
+        elif x.ndim != 1:
+            raise ValueError("a block must have shape (n,) or (n, channels)")
+        if x.size == 0:
+            return []
+        self._buf = np.concatenate([self._buf, x])
+        self._n_seen += x.size
+        self._run_frames()
+        self._decide_peaks(final=False)
+        out = self._emit(final=False)
+        self._trim()
+        return out
+
+    def flush(self) -> list[OnsetEvent]:
+        """End of stream: finish every pending decision (missing look-ahead counts as silence)."""
+        n_real = self._n_seen
+        pad = np.zeros(self.latency_samples + self.hop * (self._post + 2))
+        self._buf = np.concatenate([self._buf, pad])
+        self._n_seen += pad.size
+        self._run_frames()
+        self._decide_peaks(final=True)
+        out = [ev for ev in self._emit(final=True) if ev.sample < n_real]
+        self._n_seen = n_real
+        return out
+
+    # ---------------------------------------------------------------- internals
+    def _samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) from the history (zeros before the stream began)."""
+        lo = start - self._buf_start
+        hi = stop - self._buf_start
+        if lo < 0:
+            return np.concatenate([np.zeros(-lo), self._buf[: max(0, hi)]])
+        return self._buf[lo:hi]
+
+    def _run_frames(self) -> None:
+        last = self._n_seen // self.hop  # frames k with (k + 1) * hop <= n_seen
+        ks = np.arange(self._next_frame, last)
+        if ks.size == 0:
+            return
+        ends = (ks + 1) * self.hop
+        base = int(ends[0]) - self.n_fft
+        seg = self._samples(base, int(ends[-1]))
+        idx = (ends - self.n_fft - base)[:, None] + np.arange(self.n_fft)[None, :]
+        frames = seg[idx] * self._window
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / self._win_norm
+        valid = self._band_of_bin >= 0
+        band_pow = np.zeros((ks.size, self.n_bands))
+        np.add.at(band_pow.T, self._band_of_bin[valid], power[:, valid].T)
+        level = 10.0 * np.log10(band_pow / self._band_counts + _EPS)
+        frame_db = 10.0 * np.log10(np.mean(frames**2, axis=1) / np.mean(self._window**2) + _EPS)
+
+        # running floor: floor[k] = min(level[k], floor[k-1] + rise), solved in closed form as
+        # rise * k + cumulative min of (level[j] - rise * j).
+        # Frames that still hold the zeros before the stream count as silence: no floor, no onset strength
+        first_full = -(-self.n_fft // self.hop) - 1
+        full = ks >= first_full
+        whitened = np.zeros_like(level)
+        if np.any(full):
+            lv = level[full]
+            steps = np.arange(1, lv.shape[0] + 1)[:, None] * self._floor_rise
+            start = lv[:1] if self._floor is None else self._floor[None, :]
+            floor = np.minimum.accumulate(np.vstack([start, lv - steps]), axis=0)[1:] + steps
+            whitened[full] = np.maximum(lv - floor, 0.0)
+            self._floor = floor[-1]
+        hist = np.vstack([self._lev_hist, whitened])
+        ref = hist[: ks.size]
+        ref = np.maximum(ref, np.maximum(np.pad(ref[:, 1:], ((0, 0), (0, 1)), mode="edge"), np.pad(ref[:, :-1], ((0, 0), (1, 0)), mode="edge")))
+        odf = np.mean(np.maximum(whitened - ref, 0.0), axis=1)
+        self._lev_hist = hist[-self._lag :]
+        self._odf = np.concatenate([self._odf, odf])
+        self._frame_db = np.concatenate([self._frame_db, frame_db])
+        self._last_frame_db = float(frame_db[-1])
+        self._next_frame = last
+
+    def _decide_peaks(self, final: bool) -> None:
+        last_decidable = self._next_frame - 1 - self._post
+        if last_decidable < self._next_decide:
+            return
+        cfg = self.config
+        j0 = self._next_decide - self._odf_start
+        j1 = last_decidable - self._odf_start
+        lo = max(0, j0 - self._pre)
+        seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._odf[lo : j1 + self._post + 1]])
+        local_max = np.lib.stride_tricks.sliding_window_view(seg, self._pre + self._post + 1).max(axis=1)
+        cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
+        for j in cand:
+            k = int(j) + self._odf_start
+            v = float(self._odf[j])
+            past = self._odf[max(0, j - self._thr_w) : j]
+            if past.size < 4:
+                continue
+            med = float(np.median(past))
+            mad = float(np.median(np.abs(past - med)))
+            thr = med + max(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
+            if v < thr:
+                continue
+            if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
+                continue  # the same impact's ringing
+            self._last_onset_frame = k
+            self._last_onset_value = v
+            onset = self._refine(k)
+            decided_at = (k + 1 + self._post) * self.hop
+            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k)))
+        self._next_decide = last_decidable + 1
+
+    def _floor_before(self, k: int) -> float:
+        """Noise floor before frame ``k``: 10th percentile of the frame levels in the window before it, dBFS."""
+        j = k - self._odf_start
+        first_full = self.n_fft // self.hop - self._odf_start  # earlier frames hold the zeros before the stream
+        past = self._frame_db[max(0, first_full, j - self._nf_len) : max(0, j + 1)]
+        return float(np.percentile(past, 10)) if past.size else -120.0
+
+    def _refine(self, k: int) -> int:
+        """Sample-accurate onset for a peak at frame ``k`` (see the module docstring, step 5)."""
+        end = (k + 1 + self._post) * self.hop  # all the audio the decision had
+        start = end - self.n_fft - (self._lag + 1 + self._post) * self.hop
+        x = self._samples(start, end)
+        env = np.convolve(x**2, np.ones(self._env_n) / self._env_n, mode="full")[: x.size]
+        peak_i = int(np.argmax(env))
+        floor = float(np.percentile(env[: max(1, peak_i)], 20)) if peak_i > 0 else float(env[0])
+        target = floor + self.config.onset_fraction * (env[peak_i] - floor)
+        above = np.nonzero(env[: peak_i + 1] >= target)[0]
+        first = int(above[0]) if above.size else peak_i
+        # walk back over the smoothing delay of the causal moving average
+        first = max(0, first - self._env_n // 2)
+        return start + first
+
+    def _emit(self, final: bool) -> list[OnsetEvent]:
+        out: list[OnsetEvent] = []
+        keep: list[tuple[int, int, float, float]] = []
+        for item in self._pending:
+            onset, decided_at, strength, floor = item
+            ready_at = max(decided_at, onset + self._feat_n)
+            if ready_at > self._n_seen:
+                keep.append(item)
+                continue
+            out.append(self._make_event(onset, ready_at - onset, strength, floor))
+        self._pending = keep
+        return out
+
+    def _make_event(self, onset: int, delay: int, strength: float, floor: float) -> OnsetEvent:
+        cfg = self.config
+        seg = self._samples(onset, onset + self._feat_n)
+        peak = float(np.max(np.abs(seg)))
+        before = self._samples(max(0, onset - self._pre_n - self._gap_n), max(0, onset - self._gap_n))
+        contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (np.mean(before**2) + _EPS)) if before.size else 0.0
+        rms2 = float(np.mean(seg**2))
+        spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size))) ** 2
+        f = np.fft.rfftfreq(seg.size, 1.0 / self.sample_rate)
+        norm = (np.sum(np.hanning(seg.size)) ** 2) / 2.0
+        low = float(np.sum(spec[(f > 0) & (f < cfg.low_band_hz)])) / norm
+        high = float(np.sum(spec[f >= cfg.high_band_hz])) / norm
+        return OnsetEvent(
+            sample=int(onset),
+            sample_rate=self.sample_rate,
+            peak_dbfs=round(float(20.0 * np.log10(peak + _EPS)), 2),
+            loudness_db=round(float(10.0 * np.log10(rms2 + _EPS)), 2),
+            low_db=round(float(10.0 * np.log10(low + _EPS)), 2),
+            high_db=round(float(10.0 * np.log10(high + _EPS)), 2),
+            strength_db=round(float(strength), 2),
+            floor_dbfs=round(float(floor), 2),
+            contrast_db=round(float(contrast), 2),
+            detect_delay_samples=int(delay),
+        )
+
+    def _trim(self) -> None:
+        """Drop history no longer needed (samples and onset strength)."""
+        oldest_needed = self._n_seen - self._keep
+        for onset, *_ in self._pending:
+            oldest_needed = min(oldest_needed, onset)
+        drop = oldest_needed - self._buf_start
+        if drop > 4 * self._keep:
+            self._buf = self._buf[drop:]
+            self._buf_start += drop
+        odf_drop = (self._next_decide - max(self._thr_w, self._nf_len) - self._pre - 2) - self._odf_start
+        if odf_drop > 4 * self._thr_w:
+            self._odf = self._odf[odf_drop:]
+            self._frame_db = self._frame_db[odf_drop:]
+            self._odf_start += odf_drop
+
+
+def _band_map(freqs: np.ndarray, f_min: float, f_max: float, per_octave: int) -> tuple[np.ndarray, int]:
+    """Assign FFT bins to log-spaced bands; bands with no bin are merged away. -1 = unused bin."""
+    n_edges = int(np.floor(np.log2(f_max / f_min) * per_octave)) + 1
+    edges = f_min * 2.0 ** (np.arange(n_edges) / per_octave)
+    raw = np.searchsorted(edges, freqs, side="right") - 1
+    raw[(freqs < f_min) | (freqs >= f_max)] = -1
+    used = np.unique(raw[raw >= 0])
+    remap = -np.ones(n_edges + 1, dtype=int)
+    remap[used] = np.arange(used.size)
+    out = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1)
+    return out, int(used.size)

@@ -1,0 +1,139 @@
+"""The values that flow between quietland's stages.
+
+Everything here is a frozen dataclass so that the detector, the rep logic,
+the session recorder and the UI can hand values to each other without
+copying or guarding them. Time is always a sample index counted from the
+first sample fed into the pipeline; seconds and milliseconds are derived.
+JSON is produced at the edge (``quietland.report``), never here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OnsetEvent:
+    """One impact found by :class:`quietland.detector.LandingDetector`."""
+
+    sample: int
+    """Onset sample index (refined to the sample), counted from the first sample fed in."""
+    sample_rate: int
+    """Sample rate of the stream, in Hz."""
+    peak_dbfs: float
+    """Peak absolute sample level in the 20 ms after the onset, in dBFS (0 dBFS = full scale)."""
+    loudness_db: float
+    """Short-window loudness: RMS level of the 20 ms after the onset, in dB re full scale."""
+    low_db: float
+    """Energy of the low ("thud", below 250 Hz) band in the 20 ms after the onset, in dB."""
+    high_db: float
+    """Energy of the high ("click", above 3 kHz) band in the 20 ms after the onset, in dB."""
+    strength_db: float
+    """How far the onset rose above the adaptive threshold, in dB (a confidence figure)."""
+    floor_dbfs: float
+    """Running noise floor just before the onset (10th percentile of recent frame levels), dBFS."""
+    contrast_db: float
+    """Local contrast: RMS of the 20 ms after the onset over RMS of the 50 ms before it (ending 2 ms before), dB."""
+    detect_delay_samples: int
+    """Audio the detector needed after the onset before emitting it, in samples."""
+
+    @property
+    def t_s(self) -> float:
+        """Onset time in seconds from the first sample."""
+        return self.sample / self.sample_rate
+
+    @property
+    def detect_delay_ms(self) -> float:
+        """Detection delay in milliseconds."""
+        return 1000.0 * self.detect_delay_samples / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Rep:
+    """A counted rep: one landing (or, for ``generic``, one impact)."""
+
+    number: int
+    """1-based rep number within the session."""
+    set_number: int
+    """1-based set number."""
+    rep_in_set: int
+    """1-based rep number within its set."""
+    event: OnsetEvent
+    """The onset event that is this rep's landing."""
+    interval_ms: float | None
+    """Time since the previous rep's landing in the same set, in ms (None for a set's first rep)."""
+    cadence_per_min: float | None
+    """Contacts per minute implied by ``interval_ms`` (None for a set's first rep)."""
+    rhythm_dev_pct: float | None
+    """(interval - running median interval) / running median interval, in percent (None until known)."""
+    ramp_in: bool
+    """True for reps 1-3 of a set: reported, left out of consistency figures."""
+
+    @property
+    def sample(self) -> int:
+        return self.event.sample
+
+    @property
+    def t_s(self) -> float:
+        return self.event.t_s
+
+    @property
+    def loudness_db(self) -> float:
+        return self.event.loudness_db
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An onset event that is not a rep, kept with the reason why."""
+
+    event: OnsetEvent
+    """The event that was not counted."""
+    reason: str
+    """Why: ``rope``, ``settle``, ``takeoff``, ``too-quiet``, ``echo`` or ``off-beat``."""
+
+    @property
+    def t_s(self) -> float:
+        return self.event.t_s
+
+
+@dataclass(frozen=True)
+class SetSummary:
+    """One set: a run of reps with no rest inside it."""
+
+    number: int
+    """1-based set number."""
+    reps: int
+    """Reps in the set."""
+    start_s: float
+    """Time of the set's first rep, in seconds."""
+    end_s: float
+    """Time of the set's last rep, in seconds."""
+    cadence_per_min: float | None
+    """Median contacts per minute over the set (None with fewer than 2 reps)."""
+    interval_cv: float | None
+    """Coefficient of variation of the set's intervals after ramp-in (None with fewer than 3 such intervals)."""
+    median_loudness_db: float | None
+    """Median rep loudness in the set, dB."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """Figures for a whole session."""
+
+    reps: int
+    """Reps counted."""
+    sets: int
+    """Sets (runs of reps split at rests)."""
+    rejected: int
+    """Events seen but not counted."""
+    duration_s: float
+    """Audio analysed, in seconds."""
+    active_s: float
+    """Time inside sets: from each set's first rep to its last, plus one median interval per set."""
+    cadence_per_min: float | None
+    """Median contacts per minute over all sets."""
+    interval_cv: float | None
+    """Coefficient of variation of intervals after ramp-in, pooled over sets."""
+    median_loudness_db: float | None
+    """Median rep loudness, dB."""
+    loudest_loudness_db: float | None
+    """Loudest rep loudness, dB."""

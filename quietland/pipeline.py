@@ -1,0 +1,108 @@
+"""One path from samples to reps, shared by ``analyze``, ``live`` and ``replay``.
+
+:class:`SessionPipeline` owns a :class:`~quietland.detector.LandingDetector`
+and a :class:`~quietland.reps.RepCounter`. Feed it blocks of float samples
+(any block size; shape ``(n,)`` or ``(n, channels)``), collect the reps and
+rejections it returns as they are decided, and call :meth:`finish` at the end
+of the stream for the full :class:`Analysis`. numpy only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .detector import LandingDetector
+from .events import OnsetEvent, Rejected, Rep, SessionSummary, SetSummary
+from .reps import RepCounter
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one pass over a stream found."""
+
+    sample_rate: int
+    """Sample rate of the stream, Hz."""
+    n_samples: int
+    """Samples fed in (per channel)."""
+    drill: str
+    """Drill rule used to turn events into reps."""
+    events: tuple[OnsetEvent, ...]
+    """Every onset the detector emitted, in order."""
+    reps: tuple[Rep, ...]
+    """Counted reps, in order."""
+    rejected: tuple[Rejected, ...]
+    """Events that are not reps, with reasons, in order."""
+    sets: tuple[SetSummary, ...]
+    """Sets, in order."""
+    summary: SessionSummary
+    """Session figures."""
+    warnings: tuple[str, ...]
+    """Sentences worth telling the user (clipping, nothing found, ...)."""
+
+
+CLIP_LEVEL = 0.999
+"""Absolute sample value treated as clipped."""
+CLIP_RUN = 3
+"""Consecutive clipped samples that make a block count as clipped."""
+
+
+class SessionPipeline:
+    """Detector plus rep logic; blocks in, reps and rejections out."""
+
+    def __init__(self, sample_rate: int, drill: str = "generic") -> None:
+        self.sample_rate = int(sample_rate)
+        self.drill = drill
+        self.detector = LandingDetector(self.sample_rate)
+        self.counter = RepCounter(drill, self.sample_rate)
+        self._events: list[OnsetEvent] = []
+        self._n_samples = 0
+        self._clipped_samples = 0
+
+    @property
+    def n_samples(self) -> int:
+        """Samples fed in so far (per channel)."""
+        return self._n_samples
+
+    def process(self, block: np.ndarray) -> list[Rep | Rejected]:
+        """Feed one block; return reps and rejections decided because of it, in time order."""
+        block = np.asarray(block)
+        n = block.shape[0]
+        if n == 0:
+            return []
+        self._clipped_samples += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
+        self._n_samples += n
+        events = self.detector.process(block)
+        self._events.extend(events)
+        out: list[Rep | Rejected] = []
+        for ev in events:
+            out.extend(self.counter.feed(ev))
+        out.extend(self.counter.advance(self.detector.samples_seen))
+        return out
+
+    def finish(self) -> tuple[list[Rep | Rejected], Analysis]:
+        """End the stream: flush the detector and rep logic; return the last decisions and the analysis."""
+        out: list[Rep | Rejected] = []
+        for ev in self.detector.flush():
+            self._events.append(ev)
+            out.extend(self.counter.feed(ev))
+        out.extend(self.counter.finish())
+        warnings: list[str] = []
+        if self._clipped_samples:
+            pct = 100.0 * self._clipped_samples / max(1, self._n_samples)
+            warnings.append(
+                f"The recording is clipped ({self._clipped_samples} samples at full scale, {pct:.2f}%): "
+                "loudness of the loudest landings is underestimated; lower the input gain or move the microphone away."
+            )
+        analysis = Analysis(
+            sample_rate=self.sample_rate,
+            n_samples=self._n_samples,
+            drill=self.drill,
+            events=tuple(self._events),
+            reps=tuple(self.counter.reps),
+            rejected=tuple(self.counter.rejected),
+            sets=tuple(self.counter.set_summaries()),
+            summary=self.counter.summary(self._n_samples),
+            warnings=tuple(warnings),
+        )
+        return out, analysis

@@ -1,0 +1,122 @@
+"""The streaming detector: block-size invariance, sample rates, channels, timing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quietland.detector import LandingDetector
+from quietland.pipeline import SessionPipeline
+
+
+def impacts(sample_rate: int, times_s: list[float], duration_s: float, snr_db: float = 40.0, seed: int = 1) -> np.ndarray:
+    """Noise with decaying broadband-plus-thud impacts starting exactly at ``times_s``."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * sample_rate)
+    x = rng.standard_normal(n) * 10 ** (-snr_db / 20.0) * 0.3
+    t = np.arange(int(0.25 * sample_rate)) / sample_rate
+    for k, t0 in enumerate(times_s):
+        burst = rng.standard_normal(t.size) * np.exp(-t / 0.006) + np.sin(2 * np.pi * 90.0 * t) * np.exp(-t / 0.03)
+        i = int(round(t0 * sample_rate))
+        x[i : i + t.size] += 0.3 * burst[: n - i]
+    return x.astype(np.float32)
+
+
+def salient(events: list) -> list:
+    """Events clearly above the noise (the detector also reports faint ones; the rep logic weighs them)."""
+    return [e for e in events if e.contrast_db >= 6.0]
+
+
+def run(detector: LandingDetector, x: np.ndarray, sizes) -> list:
+    out, i = [], 0
+    for size in sizes:
+        if i >= len(x):
+            break
+        out += detector.process(x[i : i + size])
+        i += size
+    while i < len(x):
+        out += detector.process(x[i : i + 4096])
+        i += 4096
+    return out + detector.flush()
+
+
+def test_block_size_invariance_exact():
+    sr = 44100
+    x = impacts(sr, [0.5 + 0.23 * k for k in range(20)], 6.0)
+    whole = run(LandingDetector(sr), x, [len(x)])
+    small = run(LandingDetector(sr), x, [64] * (len(x) // 64 + 1))
+    rng = np.random.default_rng(7)
+    rand = run(LandingDetector(sr), x, rng.integers(1, 5000, size=len(x)))
+    assert len(salient(whole)) == 20
+    assert whole == small == rand
+
+
+def test_pipeline_block_size_invariance_on_reps():
+    sr = 22050
+    x = impacts(sr, [0.4 + 0.5 * k for k in range(12)], 7.0)
+    results = []
+    for size in (len(x), 64, 1000):
+        p = SessionPipeline(sr, "generic")
+        for i in range(0, len(x), size):
+            p.process(x[i : i + size])
+        _, analysis = p.finish()
+        results.append([(r.sample, r.interval_ms, r.rhythm_dev_pct) for r in analysis.reps])
+    assert len(results[0]) == 12
+    assert results[0] == results[1] == results[2]
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 22050, 44100, 48000, 96000])
+def test_sample_rates_find_every_impact_to_the_millisecond(sr):
+    times = [0.3 + 0.31 * k for k in range(15)]
+    x = impacts(sr, times, 5.5)
+    ev = salient(run(LandingDetector(sr), x, [2048] * (len(x) // 2048 + 1)))
+    got = np.array([e.t_s for e in ev])
+    assert len(got) == len(times)
+    assert np.max(np.abs(got - np.array(times))) < 0.002
+
+
+def test_stereo_is_mixed_down():
+    sr = 44100
+    mono = impacts(sr, [0.5, 1.0, 1.5], 2.0)
+    stereo = np.stack([mono, mono], axis=1)
+    a = run(LandingDetector(sr), mono, [len(mono)])
+    b = run(LandingDetector(sr), stereo, [len(stereo)])
+    assert [e.sample for e in a] == [e.sample for e in b]
+
+
+def test_detection_delay_is_short_and_reported():
+    sr = 48000
+    x = impacts(sr, [0.5 + 0.4 * k for k in range(10)], 5.0)
+    ev = salient(run(LandingDetector(sr), x, [256] * (len(x) // 256 + 1)))
+    delays = [e.detect_delay_ms for e in ev]
+    assert len(ev) == 10
+    assert max(delays) <= 30.0
+    assert np.median(delays) < 25.0
+
+
+def test_silence_gives_no_events():
+    sr = 44100
+    assert run(LandingDetector(sr), np.zeros(sr * 3, np.float32), [4096] * 40) == []
+
+
+def test_steady_noise_gives_no_salient_events_and_few_faint_ones():
+    sr = 44100
+    x = (np.random.default_rng(3).standard_normal(sr * 20) * 0.01).astype(np.float32)
+    ev = run(LandingDetector(sr), x, [4096] * (len(x) // 4096 + 1))
+    assert salient(ev) == []
+    assert len(ev) < 20 * 2  # under two faint events a second
+
+
+def test_fast_contacts_130_ms_apart_are_all_found():
+    sr = 44100
+    times = [0.3 + 0.13 * k for k in range(30)]
+    ev = salient(run(LandingDetector(sr), impacts(sr, times, 4.5), [1024] * 200))
+    assert len(ev) == 30
+
+
+def test_loudness_follows_level():
+    sr = 44100
+    x = impacts(sr, [0.5, 1.5], 2.5)
+    x[int(1.5 * sr) :] *= 0.1  # the second impact 20 dB quieter
+    a, b = salient(run(LandingDetector(sr), x, [len(x)]))
+    assert a.loudness_db - b.loudness_db == pytest.approx(20.0, abs=1.5)
+    assert a.peak_dbfs > b.peak_dbfs
