@@ -137,6 +137,7 @@ class LandingDetector:
         self._next_decide = 0  # next frame whose peak decision is pending
         self._last_onset_frame = -(10**9)
         self._last_onset_value = 0.0
+        self._last_onset_sample = -1
         self._pending: list[tuple[int, int, float, float]] = []  # (onset sample, decided-at sample, strength, floor)
         self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
         self._last_frame_db = -120.0
@@ -264,9 +265,12 @@ class LandingDetector:
                 continue
             if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
                 continue  # the same impact's ringing
+            onset = self._refine(k)
+            if onset <= self._last_onset_sample:
+                continue  # refined onto an impact already reported
             self._last_onset_frame = k
             self._last_onset_value = v
-            onset = self._refine(k)
+            self._last_onset_sample = onset
             decided_at = (k + 1 + self._post) * self.hop
             self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k)))
         self._next_decide = last_decidable + 1

@@ -58,6 +58,7 @@ class SessionPipeline:
         self._events: list[OnsetEvent] = []
         self._n_samples = 0
         self._clipped_samples = 0
+        self._clip_run = 0  # length of a run of clipped samples still open at the end of the last block
 
     @property
     def n_samples(self) -> int:
@@ -70,7 +71,7 @@ class SessionPipeline:
         n = block.shape[0]
         if n == 0:
             return []
-        self._clipped_samples += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
+        self._count_clipping(block)
         self._n_samples += n
         events = self.detector.process(block)
         self._events.extend(events)
@@ -80,6 +81,28 @@ class SessionPipeline:
         out.extend(self.counter.advance(self.detector.samples_seen))
         return out
 
+    def _count_clipping(self, block: np.ndarray) -> None:
+        """Count samples inside runs of at least CLIP_RUN consecutive full-scale samples (runs may span blocks)."""
+        hot = np.abs(block) >= CLIP_LEVEL
+        if hot.ndim == 2:
+            hot = hot.any(axis=1)
+        if not hot.any() and self._clip_run == 0:
+            return
+        # runs of clipped samples; the first may continue the run left open by the previous block
+        padded = np.concatenate([[False], hot, [False]])
+        edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+        starts, stops = edges[::2], edges[1::2]
+        lengths = [int(x) for x in stops - starts]
+        if lengths and starts[0] == 0:
+            lengths[0] += self._clip_run
+        else:
+            lengths.insert(0, self._clip_run)  # the open run ended at the block edge
+            starts = np.concatenate([[-1], starts])
+            stops = np.concatenate([[0], stops])
+        still_open = bool(lengths) and stops[-1] == hot.size
+        self._clip_run = lengths.pop() if still_open else 0
+        self._clipped_samples += sum(x for x in lengths if x >= CLIP_RUN)
+
     def finish(self) -> tuple[list[Rep | Rejected], Analysis]:
         """End the stream: flush the detector and rep logic; return the last decisions and the analysis."""
         out: list[Rep | Rejected] = []
@@ -87,6 +110,9 @@ class SessionPipeline:
             self._events.append(ev)
             out.extend(self.counter.feed(ev))
         out.extend(self.counter.finish())
+        if self._clip_run >= CLIP_RUN:
+            self._clipped_samples += self._clip_run
+        self._clip_run = 0
         warnings: list[str] = []
         if self._clipped_samples:
             pct = 100.0 * self._clipped_samples / max(1, self._n_samples)
