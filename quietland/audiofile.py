@@ -1,0 +1,173 @@
+"""Sound files as a block source, for ``analyze`` and ``replay``.
+
+:class:`FileSource` opens a WAV, FLAC or any other format libsndfile reads,
+checks it is something quietland can analyse, and streams it from disk as
+mono float32 blocks, so a long recording never has to fit in memory. It is
+the only module that imports ``soundfile``; the detector and rep logic never
+see a file, only arrays.
+
+Problems a user can cause (a missing, empty, damaged or unsupported file)
+raise :class:`AudioFileError` with one sentence naming the file. A file whose
+header promises more audio than it holds is still analysed: what is there is
+read and a sentence is added to :attr:`FileSource.warnings`.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+MIN_SAMPLE_RATE_HZ = 8000
+"""Lowest sample rate quietland analyses, Hz."""
+MAX_SAMPLE_RATE_HZ = 96000
+"""Highest sample rate quietland analyses, Hz."""
+
+
+class AudioFileError(Exception):
+    """A sound file quietland cannot analyse; the message is one sentence naming the file."""
+
+
+class FileSource:
+    """A sound file read block by block as mono float32 samples.
+
+    Opening checks the file and reads its header only; :meth:`blocks` reopens
+    it and streams the samples, so it may be called more than once.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = f"'{path}'"
+        """The path as given, quoted, for messages."""
+        self.warnings: list[str] = []
+        """Sentences worth telling the user (truncation, damage); :meth:`blocks` may add to it."""
+        self._check_readable()
+        try:
+            info = soundfile.info(str(self.path))
+        except soundfile.SoundFileError as exc:
+            reason = _reason(exc)
+            if reason.lower().startswith("format not recognised"):
+                raise AudioFileError(f"{self.name} is not an audio file quietland can read.") from None
+            raise AudioFileError(f"{self.name} is damaged and cannot be opened ({reason}).") from None
+        self.sample_rate: int = int(info.samplerate)
+        """Sample rate, Hz."""
+        self.channels: int = int(info.channels)
+        """Channels in the file; :meth:`blocks` mixes them down to one."""
+        self.frames: int = int(info.frames)
+        """Samples per channel that can be read (for a truncated WAV: those present)."""
+        self.subtype: str = str(info.subtype)
+        """libsndfile's name for the sample encoding, e.g. ``PCM_16``, ``PCM_24``, ``FLOAT``."""
+        if not MIN_SAMPLE_RATE_HZ <= self.sample_rate <= MAX_SAMPLE_RATE_HZ:
+            raise AudioFileError(
+                f"{self.name} has a sample rate of {self.sample_rate} Hz; quietland supports "
+                f"{MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz."
+            )
+        self._check_wav_length()
+        if self.frames == 0:
+            raise AudioFileError(f"{self.name} contains no audio (0 frames).")
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the readable audio, seconds."""
+        return self.frames / self.sample_rate
+
+    def blocks(self, block_size: int) -> Iterator[np.ndarray]:
+        """Yield the file as float32 arrays of shape ``(block_size,)``, the last one shorter.
+
+        Channels are mixed down by their mean. Each block is a new array the
+        caller may keep. If decoding fails part-way, the blocks read so far
+        stand, a sentence is added to :attr:`warnings` and iteration stops;
+        if nothing at all could be decoded, :class:`AudioFileError` is raised.
+        """
+        if block_size < 1:
+            raise ValueError(f"block_size must be at least 1, got {block_size}")
+        done = 0
+        with soundfile.SoundFile(str(self.path)) as f:
+            while True:
+                try:
+                    data = f.read(block_size, dtype="float32", always_2d=True)
+                except soundfile.SoundFileError as exc:
+                    if done == 0:
+                        raise AudioFileError(f"{self.name} could not be decoded ({_reason(exc)}).") from None
+                    self.warnings.append(
+                        f"{self.name} is damaged: decoding stopped at {done / self.sample_rate:.3f} s "
+                        f"of {self.duration_s:.3f} s; analysing what could be read."
+                    )
+                    return
+                if len(data) == 0:
+                    return
+                done += len(data)
+                if data.shape[1] == 1:
+                    yield np.ascontiguousarray(data[:, 0])
+                else:
+                    yield data.mean(axis=1, dtype=np.float32)
+
+    def _check_readable(self) -> None:
+        """Turn a missing, unreadable or directory path into an :class:`AudioFileError`."""
+        if self.path.is_dir():
+            raise AudioFileError(f"{self.name} is a directory, not an audio file.")
+        try:
+            with open(self.path, "rb"):
+                pass
+        except FileNotFoundError:
+            raise AudioFileError(f"{self.name} does not exist.") from None
+        except OSError as exc:
+            raise AudioFileError(f"{self.name} cannot be read: {exc.strerror or exc}.") from None
+
+    def _check_wav_length(self) -> None:
+        """For a RIFF WAV, compare the data length its header declares with the bytes present.
+
+        libsndfile quietly reads what is there; quietland says so: a warning
+        when some audio is present, an :class:`AudioFileError` when none is.
+        """
+        declared = _wav_declared_seconds(self.path)
+        if declared is None or declared <= self.duration_s + 1.0 / self.sample_rate:
+            return
+        if self.frames == 0:
+            raise AudioFileError(
+                f"{self.name} is truncated: its header promises {declared:.3f} s of audio but the file holds none."
+            )
+        self.warnings.append(
+            f"{self.name} is truncated: its header promises {declared:.3f} s of audio but only "
+            f"{self.duration_s:.3f} s is present; analysing what is there."
+        )
+
+
+def _wav_declared_seconds(path: Path) -> float | None:
+    """Seconds of audio a RIFF/RIFX WAV header declares, or None if not a WAV or not knowable.
+
+    Walks the chunk list to the ``fmt `` chunk (for the byte rate) and the
+    ``data`` chunk (for its declared size). A size of 0xFFFFFFFF (a streamed
+    WAV whose length was never written) counts as unknown.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        file_size = fh.tell()
+        fh.seek(0)
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        byte_rate = 0
+        pos = 12
+        while pos + 8 <= file_size:
+            fh.seek(pos)
+            chunk_id, size = struct.unpack(endian + "4sI", fh.read(8))
+            if chunk_id == b"fmt ":
+                body = fh.read(min(size, 16))
+                if len(body) >= 12:
+                    byte_rate = struct.unpack(endian + "I", body[8:12])[0]
+            elif chunk_id == b"data":
+                if byte_rate <= 0 or size == 0xFFFFFFFF:
+                    return None
+                return size / byte_rate
+            pos += 8 + size + (size & 1)
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    """libsndfile's explanation as a clause: no trailing period, sentences joined by commas."""
+    text = getattr(exc, "error_string", "") or str(exc) or type(exc).__name__
+    return text.strip().rstrip(".").replace(". ", ", ")

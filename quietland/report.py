@@ -1,0 +1,205 @@
+"""Results at the edge: the JSON document, the CSV rows and the plain-text table.
+
+The pipeline hands over an :class:`~quietland.pipeline.Analysis` of frozen
+dataclasses; this module is the one place they become dicts, text and
+rounded numbers. Every figure is rounded here and only here, and a value
+that is not a finite number (``None``, ``-inf`` for digital silence) becomes
+``null`` / an empty cell / ``-``, so the JSON is always valid JSON.
+The README documents every field this module writes.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from typing import IO, TYPE_CHECKING, Any
+
+from . import __version__
+from .events import OnsetEvent, Rejected, Rep
+
+if TYPE_CHECKING:
+    from .pipeline import Analysis
+
+TIME_DECIMALS = 4
+"""Seconds are rounded to 0.1 ms."""
+DB_DECIMALS = 2
+"""Decibels are rounded to 0.01 dB."""
+MS_DECIMALS = 1
+"""Milliseconds are rounded to 0.1 ms."""
+
+CSV_COLUMNS = (
+    "status", "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min",
+    "loudness_db", "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "detect_delay_ms",
+)
+"""CSV header, in order; ``status`` is ``rep`` or ``rejected:<reason>``."""
+
+
+def _num(value: float | None, decimals: int) -> float | None:
+    """``value`` rounded, or None when it is None or not finite."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), decimals)
+
+
+def _event_fields(ev: OnsetEvent) -> dict[str, Any]:
+    """Fields every event has, rep or rejected."""
+    return {
+        "t_s": _num(ev.t_s, TIME_DECIMALS),
+        "sample": ev.sample,
+        "loudness_db": _num(ev.loudness_db, DB_DECIMALS),
+        "peak_dbfs": _num(ev.peak_dbfs, DB_DECIMALS),
+        "low_db": _num(ev.low_db, DB_DECIMALS),
+        "high_db": _num(ev.high_db, DB_DECIMALS),
+        "detect_delay_ms": _num(ev.detect_delay_ms, MS_DECIMALS),
+    }
+
+
+def rep_to_dict(rep: Rep) -> dict[str, Any]:
+    """One counted rep as the JSON ``reps`` entry."""
+    ev = _event_fields(rep.event)
+    return {
+        "rep": rep.number,
+        "set": rep.set_number,
+        "rep_in_set": rep.rep_in_set,
+        "t_s": ev["t_s"],
+        "sample": ev["sample"],
+        "interval_ms": _num(rep.interval_ms, MS_DECIMALS),
+        "cadence_per_min": _num(rep.cadence_per_min, 1),
+        "loudness_db": ev["loudness_db"],
+        "peak_dbfs": ev["peak_dbfs"],
+        "low_db": ev["low_db"],
+        "high_db": ev["high_db"],
+        "rhythm_dev_pct": _num(rep.rhythm_dev_pct, 1),
+        "ramp_in": rep.ramp_in,
+        "detect_delay_ms": ev["detect_delay_ms"],
+    }
+
+
+def rejected_to_dict(rej: Rejected) -> dict[str, Any]:
+    """One rejected event as the JSON ``rejected`` entry."""
+    ev = _event_fields(rej.event)
+    return {
+        "t_s": ev["t_s"],
+        "sample": ev["sample"],
+        "reason": rej.reason,
+        "loudness_db": ev["loudness_db"],
+        "peak_dbfs": ev["peak_dbfs"],
+        "low_db": ev["low_db"],
+        "high_db": ev["high_db"],
+    }
+
+
+def median_detect_delay_ms(analysis: Analysis) -> float | None:
+    """Median detection delay over the counted reps, ms (None without reps)."""
+    delays = [rep.event.detect_delay_ms for rep in analysis.reps]
+    return statistics.median(delays) if delays else None
+
+
+def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[str, Any]:
+    """The ``analyze --json`` document for ``analysis`` of ``file`` fed in blocks of ``block_size``."""
+    s = analysis.summary
+    return {
+        "file": file,
+        "quietland_version": __version__,
+        "drill": analysis.drill,
+        "sample_rate": analysis.sample_rate,
+        "duration_s": _num(analysis.n_samples / analysis.sample_rate, TIME_DECIMALS),
+        "block_size": block_size,
+        "reps": [rep_to_dict(r) for r in analysis.reps],
+        "rejected": [rejected_to_dict(r) for r in analysis.rejected],
+        "sets": [
+            {
+                "number": st.number,
+                "reps": st.reps,
+                "start_s": _num(st.start_s, TIME_DECIMALS),
+                "end_s": _num(st.end_s, TIME_DECIMALS),
+                "cadence_per_min": _num(st.cadence_per_min, 1),
+                "interval_cv": _num(st.interval_cv, 4),
+                "median_loudness_db": _num(st.median_loudness_db, DB_DECIMALS),
+            }
+            for st in analysis.sets
+        ],
+        "summary": {
+            "reps": s.reps,
+            "sets": s.sets,
+            "rejected": s.rejected,
+            "duration_s": _num(s.duration_s, TIME_DECIMALS),
+            "active_s": _num(s.active_s, TIME_DECIMALS),
+            "cadence_per_min": _num(s.cadence_per_min, 1),
+            "interval_cv": _num(s.interval_cv, 4),
+            "median_loudness_db": _num(s.median_loudness_db, DB_DECIMALS),
+            "loudest_loudness_db": _num(s.loudest_loudness_db, DB_DECIMALS),
+            "median_detect_delay_ms": _num(median_detect_delay_ms(analysis), MS_DECIMALS),
+        },
+        "warnings": list(analysis.warnings),
+    }
+
+
+def _events_in_time_order(analysis: Analysis) -> list[Rep | Rejected]:
+    """Reps and rejections merged by sample index (a rep before a rejection at the same sample)."""
+    items: list[Rep | Rejected] = [*analysis.reps, *analysis.rejected]
+    items.sort(key=lambda item: (item.event.sample, isinstance(item, Rejected)))
+    return items
+
+
+def write_csv(analysis: Analysis, stream: IO[str]) -> None:
+    """Write one row per event, reps and rejections in time order, under :data:`CSV_COLUMNS`.
+
+    Cells a rejected event does not have (rep numbers, interval, ...) are
+    empty, as are values that are not finite.
+    """
+    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for item in _events_in_time_order(analysis):
+        if isinstance(item, Rep):
+            row = {"status": "rep", **rep_to_dict(item)}
+            row["ramp_in"] = int(item.ramp_in)
+        else:
+            row = {"status": f"rejected:{item.reason}", **_event_fields(item.event)}
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None or not math.isfinite(value) else format(value, fmt)
+
+
+def format_table(analysis: Analysis) -> str:
+    """A plain-text table of reps and rejections in time order, then a summary block."""
+    header = f"{'rep':>5} {'set':>4} {'time s':>9} {'interval ms':>12} {'cadence/min':>12} {'loudness dB':>12} {'rhythm dev %':>13}"
+    lines = [header, "-" * len(header)]
+    for item in _events_in_time_order(analysis):
+        if isinstance(item, Rep):
+            lines.append(
+                f"{item.number:>5} {item.set_number:>4} {item.t_s:>9.3f} {_cell(item.interval_ms, '.1f'):>12} "
+                f"{_cell(item.cadence_per_min, '.1f'):>12} {_cell(item.loudness_db, '.1f'):>12} "
+                f"{_cell(item.rhythm_dev_pct, '+.1f'):>13}{'  ramp-in' if item.ramp_in else ''}"
+            )
+        else:
+            lines.append(
+                f"{'-':>5} {'-':>4} {item.t_s:>9.3f} {'':>12} {'':>12} {_cell(item.event.loudness_db, '.1f'):>12} "
+                f"{'':>13}  rejected: {item.reason}"
+            )
+    if not analysis.reps and not analysis.rejected:
+        lines.append("(no landings found)")
+    s = analysis.summary
+    delay = median_detect_delay_ms(analysis)
+    lines += [
+        "",
+        f"drill               {analysis.drill}",
+        f"reps                {s.reps} in {s.sets} set{'s' if s.sets != 1 else ''}",
+        f"rejected            {s.rejected}",
+        f"duration            {s.duration_s:.1f} s (active {s.active_s:.1f} s)",
+        f"cadence             {_cell(s.cadence_per_min, '.1f')} /min",
+        f"interval CV         {_cell(None if s.interval_cv is None else 100 * s.interval_cv, '.1f')} %",
+        f"median loudness     {_cell(s.median_loudness_db, '.1f')} dB",
+        f"loudest             {_cell(s.loudest_loudness_db, '.1f')} dB",
+        f"median detect delay {_cell(delay, '.1f')} ms",
+    ]
+    for st in analysis.sets:
+        lines.append(
+            f"  set {st.number}: {st.reps} reps, {st.start_s:.2f}-{st.end_s:.2f} s, "
+            f"cadence {_cell(st.cadence_per_min, '.1f')} /min, interval CV "
+            f"{_cell(None if st.interval_cv is None else 100 * st.interval_cv, '.1f')} %, "
+            f"median loudness {_cell(st.median_loudness_db, '.1f')} dB"
+        )
+    return "\n".join(lines) + "\n"

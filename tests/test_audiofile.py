@@ -1,0 +1,215 @@
+"""FileSource reads every supported encoding and rate exactly, streams, and explains bad files."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from quietland.audiofile import AudioFileError, FileSource
+
+
+def signal(sr: int, seconds: float, channels: int = 1, seed: int = 0) -> np.ndarray:
+    """A seeded test signal within +-0.9: a sine per channel plus noise; shape (n,) or (n, channels)."""
+    rng = np.random.default_rng(seed)
+    n = int(round(sr * seconds))
+    t = np.arange(n) / sr
+    cols = [0.5 * np.sin(2 * np.pi * (220 + 110 * c) * t) + rng.uniform(-0.3, 0.3, n) for c in range(channels)]
+    x = np.stack(cols, axis=1) if channels > 1 else cols[0]
+    return x.astype(np.float32)
+
+
+def read_all(src: FileSource, block_size: int) -> np.ndarray:
+    return np.concatenate(list(src.blocks(block_size)))
+
+
+# Largest error expected from encoding a value in [-1, 1) with each subtype and reading it back.
+SUBTYPE_TOLERANCE = {"PCM_16": 2.0**-15, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31, "FLOAT": 0.0, "DOUBLE": 1e-7}
+
+
+@pytest.mark.parametrize(
+    "fmt, subtype",
+    [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "PCM_32"), ("WAV", "FLOAT"), ("WAV", "DOUBLE"),
+     ("FLAC", "PCM_16"), ("FLAC", "PCM_24")],
+)
+def test_reads_each_encoding(tmp_path, fmt, subtype):
+    x = signal(44100, 0.5)
+    path = tmp_path / f"x.{fmt.lower()}"
+    sf.write(path, x, 44100, format=fmt, subtype=subtype)
+    src = FileSource(path)
+    assert (src.sample_rate, src.channels, src.frames, src.subtype) == (44100, 1, len(x), subtype)
+    assert src.duration_s == pytest.approx(0.5)
+    y = read_all(src, 1024)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    np.testing.assert_allclose(y, x, rtol=0, atol=SUBTYPE_TOLERANCE[subtype] + 1e-7)
+    assert src.warnings == []
+
+
+@pytest.mark.parametrize("sr", [8000, 22050, 44100, 48000, 96000])
+def test_sample_rates(tmp_path, sr):
+    x = signal(sr, 0.25, seed=sr)
+    path = tmp_path / f"x{sr}.wav"
+    sf.write(path, x, sr, subtype="FLOAT")
+    src = FileSource(path)
+    assert src.sample_rate == sr
+    assert src.frames == len(x) == round(0.25 * sr)
+    np.testing.assert_array_equal(read_all(src, 512), x)
+
+
+@pytest.mark.parametrize("channels", [2, 3])
+def test_multichannel_mixdown_is_the_mean(tmp_path, channels):
+    x = signal(48000, 0.3, channels=channels)
+    path = tmp_path / "multi.wav"
+    sf.write(path, x, 48000, subtype="FLOAT")
+    src = FileSource(path)
+    assert src.channels == channels
+    y = read_all(src, 1000)
+    assert y.ndim == 1 and y.dtype == np.float32
+    np.testing.assert_allclose(y, x.mean(axis=1), rtol=0, atol=1e-7)
+    # and the channels really differ, so a wrong mix (one channel, a sum) would fail
+    assert np.max(np.abs(x[:, 0] - x[:, 1])) > 0.1
+
+
+@pytest.mark.parametrize("block_size", [1, 7, 1024, 4410, 10**6])
+def test_blocks_concatenate_to_the_whole_file(tmp_path, block_size):
+    x = signal(44100, 0.1)
+    path = tmp_path / "x.wav"
+    sf.write(path, x, 44100, subtype="FLOAT")
+    blocks = list(FileSource(path).blocks(block_size))
+    assert all(b.shape == (block_size,) for b in blocks[:-1])
+    assert 1 <= len(blocks[-1]) <= block_size
+    np.testing.assert_array_equal(np.concatenate(blocks), x)
+
+
+def test_blocks_can_be_read_twice_and_are_independent_arrays(tmp_path):
+    x = signal(8000, 0.2)
+    path = tmp_path / "x.wav"
+    sf.write(path, x, 8000, subtype="FLOAT")
+    src = FileSource(path)
+    first = list(src.blocks(256))
+    first[0][:] = 0  # a caller may modify what it was given
+    np.testing.assert_array_equal(read_all(src, 256), x)
+
+
+def test_streams_without_loading_the_file(tmp_path):
+    sr, seconds = 48000, 30
+    path = tmp_path / "long.wav"
+    with sf.SoundFile(path, "w", sr, 2, subtype="FLOAT") as f:
+        for i in range(seconds):
+            f.write(signal(sr, 1.0, channels=2, seed=i))
+    file_bytes = path.stat().st_size  # about 11.5 MB
+    src = FileSource(path)
+    tracemalloc.start()
+    n = 0
+    for block in src.blocks(4096):
+        n += len(block)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert n == sr * seconds
+    assert peak < file_bytes / 20
+
+
+def test_block_size_must_be_positive(tmp_path):
+    path = tmp_path / "x.wav"
+    sf.write(path, signal(8000, 0.1), 8000)
+    with pytest.raises(ValueError):
+        next(FileSource(path).blocks(0))
+
+
+# ---------------------------------------------------------------- bad files
+
+def wav_bytes(tmp_path, seconds: float = 1.0, sr: int = 16000) -> bytes:
+    path = tmp_path / "good.wav"
+    sf.write(path, signal(sr, seconds), sr, subtype="PCM_16")
+    return path.read_bytes()
+
+
+def assert_one_sentence_naming(exc: AudioFileError, path) -> None:
+    message = str(exc)
+    assert str(path) in message
+    assert "\n" not in message
+    assert message.endswith(".")
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.wav"
+    with pytest.raises(AudioFileError, match="does not exist") as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
+
+
+def test_directory(tmp_path):
+    with pytest.raises(AudioFileError, match="is a directory") as info:
+        FileSource(tmp_path)
+    assert_one_sentence_naming(info.value, tmp_path)
+
+
+def test_text_file_named_wav(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("squat jumps 3x8\n" * 20)
+    with pytest.raises(AudioFileError, match="not an audio file") as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
+
+
+def test_empty_wav(tmp_path):
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros(0, np.float32), 44100)
+    with pytest.raises(AudioFileError, match="no audio") as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
+
+
+def test_wav_cut_inside_its_header_is_an_error(tmp_path):
+    path = tmp_path / "cut.wav"
+    path.write_bytes(wav_bytes(tmp_path)[:30])
+    with pytest.raises(AudioFileError) as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
+
+
+def test_wav_with_header_but_no_data_is_an_error(tmp_path):
+    path = tmp_path / "cut.wav"
+    path.write_bytes(wav_bytes(tmp_path)[:44])
+    with pytest.raises(AudioFileError, match="truncated") as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
+
+
+def test_truncated_wav_is_read_with_a_warning(tmp_path):
+    data = wav_bytes(tmp_path, seconds=1.0, sr=16000)  # 44-byte header + 32000 bytes
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[: 44 + 16000])  # half the samples
+    src = FileSource(path)
+    assert src.frames == 8000
+    assert len(src.warnings) == 1
+    warning = src.warnings[0]
+    assert str(path) in warning and "truncated" in warning and "1.000 s" in warning and "0.500 s" in warning
+    assert len(read_all(src, 1024)) == 8000
+
+
+def test_whole_wav_has_no_truncation_warning(tmp_path):
+    path = tmp_path / "whole.wav"
+    path.write_bytes(wav_bytes(tmp_path))
+    assert FileSource(path).warnings == []
+
+
+def test_truncated_flac_is_read_as_far_as_it_goes_with_a_warning(tmp_path):
+    path = tmp_path / "x.flac"
+    sf.write(path, signal(48000, 2.0), 48000, subtype="PCM_24")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    src = FileSource(path)
+    n = len(read_all(src, 1024))
+    assert 0 < n < 96000
+    assert len(src.warnings) == 1 and str(path) in src.warnings[0] and "damaged" in src.warnings[0]
+
+
+@pytest.mark.parametrize("sr", [4000, 7999, 96001, 192000])
+def test_unsupported_sample_rate(tmp_path, sr):
+    path = tmp_path / f"x{sr}.wav"
+    sf.write(path, np.zeros(100, np.float32), sr)
+    with pytest.raises(AudioFileError, match=f"{sr} Hz") as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)

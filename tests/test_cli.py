@@ -1,0 +1,330 @@
+"""`quietland analyze` end to end: bad inputs end in one sentence, outputs parse and hold the documented fields."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import quietland
+from quietland import report
+from quietland.cli import main
+from quietland.events import OnsetEvent, Rejected, Rep, SessionSummary, SetSummary
+from quietland.pipeline import Analysis
+from quietland.synth import SessionSpec, SyntheticSession, synthesize
+
+PACKAGE_ROOT = str(Path(quietland.__file__).resolve().parent.parent)
+
+REP_FIELDS = {
+    "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min", "loudness_db", "peak_dbfs",
+    "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "detect_delay_ms",
+}
+REJECTED_FIELDS = {"t_s", "sample", "reason", "loudness_db", "peak_dbfs", "low_db", "high_db"}
+SET_FIELDS = {"number", "reps", "start_s", "end_s", "cadence_per_min", "interval_cv", "median_loudness_db"}
+SUMMARY_FIELDS = {
+    "reps", "sets", "rejected", "duration_s", "active_s", "cadence_per_min", "interval_cv", "median_loudness_db",
+    "loudest_loudness_db", "median_detect_delay_ms",
+}
+TOP_FIELDS = {
+    "file", "quietland_version", "drill", "sample_rate", "duration_s", "block_size", "reps", "rejected", "sets",
+    "summary", "warnings",
+}
+
+
+def run_subprocess(*args: str) -> tuple[int, str, str]:
+    """`python -m quietland ARGS` on the quietland these tests imported."""
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    p = subprocess.run([sys.executable, "-m", "quietland", *args], capture_output=True, text=True, env=env, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(params=["main", "subprocess"])
+def run(request, capsys):
+    """Run the CLI in-process through main() or as `python -m quietland`."""
+    if request.param == "main":
+        return lambda *args: run_main(capsys, *args)
+    return run_subprocess
+
+
+# ---------------------------------------------------------------- test audio
+
+def hops(**overrides) -> SyntheticSession:
+    """Six two-foot landings at 120/min over faint pink noise, with exact truth."""
+    return synthesize(SessionSpec(**{"kind": "landings", "sets": (6,), "cadence_per_min": 120.0, "seed": 1, **overrides}))
+
+
+def write(path: Path, x: np.ndarray, sr: int, subtype: str = "PCM_16") -> str:
+    sf.write(path, np.clip(x, -1.0, 1.0), sr, subtype=subtype)
+    return str(path)
+
+
+def assert_one_error_line(err: str, *needles: str) -> None:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("quietland: error: ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+# ---------------------------------------------------------------- bad inputs
+
+def wav_bytes(tmp_path: Path) -> bytes:
+    """A valid 1 s, 16 kHz, 16-bit WAV."""
+    path = write(tmp_path / "good.wav", np.random.default_rng(3).normal(0.0, 0.1, 16000), 16000)
+    return Path(path).read_bytes()
+
+
+def put(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+BAD_FILES = {
+    "missing": lambda tmp: str(tmp / "missing.wav"),
+    "directory": lambda tmp: str(tmp),
+    "text renamed .wav": lambda tmp: put(tmp / "notes.wav", b"pogo 3x20\n" * 30),
+    "empty wav": lambda tmp: write(tmp / "empty.wav", np.zeros(0), 44100),
+    "header only": lambda tmp: put(tmp / "hdr.wav", wav_bytes(tmp)[:44]),
+    "cut inside header": lambda tmp: put(tmp / "cut.wav", wav_bytes(tmp)[:30]),
+    "4 kHz": lambda tmp: write(tmp / "low.wav", np.zeros(4000), 4000),
+    "192 kHz": lambda tmp: write(tmp / "high.wav", np.zeros(19200), 192000),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_file_is_one_error_line_and_exit_1(tmp_path, run, case):
+    path = BAD_FILES[case](tmp_path)
+    code, out, err = run("analyze", path, "--json")
+    assert code == 1
+    assert out == ""
+    assert_one_error_line(err, path)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--drill", "hopscotch"], "--drill"),
+        (["--block-size", "0"], "--block-size"),
+        (["--block-size", "lots"], "--block-size"),
+        (["--block-size", str(2**21)], "--block-size"),
+        (["--json", "--csv"], "--csv"),
+        (["--frobnicate"], "--frobnicate"),
+    ],
+)
+def test_bad_command_line_is_one_error_line_and_exit_2(tmp_path, run, args, needle):
+    path = put(tmp_path / "ok.wav", wav_bytes(tmp_path))
+    code, out, err = run("analyze", path, *args)
+    assert code == 2
+    assert out == ""
+    assert_one_error_line(err, needle)
+
+
+def test_no_command_is_a_usage_error(run):
+    code, out, err = run()
+    assert code == 2 and out == ""
+    assert_one_error_line(err)
+
+
+def test_version(run):
+    code, out, err = run("--version")
+    assert (code, out.strip(), err) == (0, f"quietland {quietland.__version__}", "")
+
+
+def test_help_describes_every_drill(run):
+    from quietland.reps import DRILLS
+
+    code, out, _ = run("analyze", "--help")
+    assert code == 0
+    for option in ("--drill", "--json", "--csv", "--block-size"):
+        assert option in out
+    for drill in DRILLS:
+        assert f"\n  {drill} " in out
+
+
+def test_truncated_wav_is_analysed_with_a_warning(tmp_path, run):
+    data = wav_bytes(tmp_path)
+    path = put(tmp_path / "cut.wav", data[: len(data) // 2])
+    code, out, err = run("analyze", path, "--json")
+    assert code == 0
+    assert "Traceback" not in err
+    warning_lines = [line for line in err.splitlines() if line.startswith("quietland: warning: ")]
+    assert any("truncated" in line and path in line for line in warning_lines)
+    doc = json.loads(out)
+    assert any("truncated" in w for w in doc["warnings"])
+    assert doc["duration_s"] == pytest.approx(0.5, abs=0.01)
+
+
+# ---------------------------------------------------------------- outputs
+
+@pytest.fixture(scope="module")
+def session() -> SyntheticSession:
+    return hops()
+
+
+@pytest.fixture
+def hops_wav(tmp_path, session) -> str:
+    return write(tmp_path / "hops.wav", session.audio, session.sample_rate)
+
+
+def test_json_is_one_document_with_the_documented_fields(hops_wav, session, run):
+    code, out, err = run("analyze", hops_wav, "--json", "--drill", "generic")
+    assert code == 0, err
+    doc = json.loads(out)  # raises if there is anything but one document
+    assert set(doc) == TOP_FIELDS
+    assert (doc["file"], doc["drill"], doc["sample_rate"], doc["block_size"]) == (hops_wav, "generic", 44100, 1024)
+    assert doc["duration_s"] == pytest.approx(session.duration_s, abs=1e-4)
+    assert doc["reps"], "the landings should give reps"
+    for rep in doc["reps"]:
+        assert set(rep) == REP_FIELDS
+        assert rep["t_s"] == pytest.approx(rep["sample"] / 44100, abs=1e-4)
+    for rej in doc["rejected"]:
+        assert set(rej) == REJECTED_FIELDS
+    for st in doc["sets"]:
+        assert set(st) == SET_FIELDS
+    assert set(doc["summary"]) == SUMMARY_FIELDS
+    assert doc["summary"]["reps"] == len(doc["reps"])
+    assert doc["summary"]["rejected"] == len(doc["rejected"])
+    assert isinstance(doc["warnings"], list)
+
+
+@pytest.mark.parametrize("drill", ["generic", "line-hops"])
+def test_each_synthetic_landing_is_a_rep_at_its_time(hops_wav, session, run, drill):
+    code, out, _ = run("analyze", hops_wav, "--json", "--drill", drill)
+    doc = json.loads(out)
+    assert [r["rep"] for r in doc["reps"]] == list(range(1, session.count + 1))
+    np.testing.assert_allclose([r["t_s"] for r in doc["reps"]], session.landing_times_s, atol=0.005)
+
+
+def test_block_size_does_not_change_results(hops_wav, capsys):
+    docs = []
+    for block_size in ("64", "1024", "44100"):
+        code, out, _ = run_main(capsys, "analyze", hops_wav, "--json", "--block-size", block_size)
+        assert code == 0
+        doc = json.loads(out)
+        docs.append({k: v for k, v in doc.items() if k != "block_size"})
+    assert docs[0] == docs[1] == docs[2]
+
+
+def test_csv_parses_with_one_row_per_event_in_time_order(hops_wav, capsys):
+    code, out, _ = run_main(capsys, "analyze", hops_wav, "--csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert tuple(rows[0]) == report.CSV_COLUMNS
+    _, out_json, _ = run_main(capsys, "analyze", hops_wav, "--json")
+    doc = json.loads(out_json)
+    assert len(rows) == len(doc["reps"]) + len(doc["rejected"])
+    assert [r["status"] for r in rows].count("rep") == len(doc["reps"])
+    samples = [int(r["sample"]) for r in rows]
+    assert samples == sorted(samples)
+
+
+def test_table_is_the_default_output(hops_wav, capsys):
+    code, out, err = run_main(capsys, "analyze", hops_wav)
+    assert code == 0 and err == ""
+    assert "interval ms" in out and "reps" in out
+    assert not out.lstrip().startswith("{")
+
+
+def test_silence_gives_no_reps(tmp_path, capsys):
+    path = write(tmp_path / "silence.wav", np.zeros(3 * 16000), 16000)
+    code, out, _ = run_main(capsys, "analyze", path, "--json")
+    assert code == 0
+    assert json.loads(out)["summary"]["reps"] == 0
+
+
+def test_white_noise_gives_no_reps(tmp_path, capsys):
+    x = np.random.default_rng(7).normal(0.0, 0.05, 5 * 44100)
+    path = write(tmp_path / "noise.wav", x, 44100)
+    code, out, _ = run_main(capsys, "analyze", path, "--json")
+    assert code == 0
+    assert json.loads(out)["summary"]["reps"] == 0
+
+
+def test_clipped_recording_is_analysed_with_a_warning(tmp_path, run):
+    loud = hops(level_dbfs=6.0)  # landings peak 6 dB over full scale: clipped
+    path = write(tmp_path / "clipped.wav", loud.audio, loud.sample_rate)
+    code, out, err = run("analyze", path, "--json")
+    assert code == 0
+    assert "Traceback" not in err
+    assert any(line.startswith("quietland: warning: ") and "clipped" in line for line in err.splitlines())
+    doc = json.loads(out)
+    assert any("clipped" in w for w in doc["warnings"])
+    assert doc["summary"]["reps"] == loud.count
+
+
+def test_progress_goes_to_a_terminal_stderr_only(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path / "long.wav", np.random.default_rng(5).normal(0.0, 0.01, 25 * 8000), 8000)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("quietland.cli.PROGRESS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = main(["analyze", path, "--json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    json.loads(out)
+    assert "analysing" in terminal.getvalue()
+    # not a terminal: no progress at all
+    code, out, err = run_subprocess("analyze", path, "--json")
+    assert code == 0 and "analysing" not in err
+
+
+# ---------------------------------------------------------------- report on known values
+
+def event(sample: int, sr: int = 1000, loudness: float = -20.0) -> OnsetEvent:
+    return OnsetEvent(
+        sample=sample, sample_rate=sr, peak_dbfs=-3.0, loudness_db=loudness, low_db=-25.0, high_db=float("-inf"),
+        strength_db=6.0, floor_dbfs=-70.0, contrast_db=30.0, detect_delay_samples=20,
+    )
+
+
+def test_report_rounds_orders_and_never_writes_non_finite_numbers():
+    reps = (
+        Rep(1, 1, 1, event(1000), None, None, None, True),
+        Rep(2, 1, 2, event(1500, loudness=-21.23456), 500.0, 120.0, 1.23456, True),
+    )
+    rejected = (Rejected(event(1200), "rope"),)
+    analysis = Analysis(
+        sample_rate=1000, n_samples=3000, drill="jump-rope", events=(), reps=reps, rejected=rejected,
+        sets=(SetSummary(1, 2, 1.0, 1.5, 120.0, None, -20.6),),
+        summary=SessionSummary(2, 1, 1, 3.0, 1.0, 120.0, None, -20.6, -20.0),
+        warnings=("one warning",),
+    )
+    doc = report.analysis_to_dict(analysis, file="x.wav", block_size=256)
+    json.dumps(doc, allow_nan=False)
+    assert doc["reps"][1]["loudness_db"] == -21.23
+    assert doc["reps"][1]["rhythm_dev_pct"] == 1.2
+    assert doc["reps"][0]["high_db"] is None
+    assert doc["rejected"] == [
+        {"t_s": 1.2, "sample": 1200, "reason": "rope", "loudness_db": -20.0, "peak_dbfs": -3.0, "low_db": -25.0,
+         "high_db": None}
+    ]
+    assert doc["summary"]["median_detect_delay_ms"] == 20.0
+    assert doc["warnings"] == ["one warning"]
+
+    buf = io.StringIO()
+    report.write_csv(analysis, buf)
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert [r["status"] for r in rows] == ["rep", "rejected:rope", "rep"]
+    assert rows[1]["rep"] == "" and rows[1]["high_db"] == ""
+
+    table = report.format_table(analysis)
+    assert "rejected: rope" in table
+    assert table.index("rejected: rope") < table.index("500.0")
