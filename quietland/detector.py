@@ -66,6 +66,8 @@ class DetectorConfig:
     """Minimum rise of the onset strength above its running median, dB."""
     k_mad: float = 4.0
     """Threshold in robust standard deviations of the recent onset strength."""
+    warmup_ms: float = 100.0
+    """Onset strength history needed before the first onset can be picked (learning the room)."""
     pre_max_ms: float = 30.0
     """A peak must be the largest onset strength this far back."""
     post_max_ms: float = 8.0
@@ -107,6 +109,7 @@ class LandingDetector:
         self._pre = max(1, int(round(cfg.pre_max_ms / 1000.0 * frame_rate)))
         self._post = max(1, int(round(cfg.post_max_ms / 1000.0 * frame_rate)))
         self._thr_w = max(8, int(round(cfg.threshold_window_s * frame_rate)))
+        self._warmup = max(4, int(round(cfg.warmup_ms / 1000.0 * frame_rate)))
         self._min_gap = max(1, int(round(cfg.min_gap_ms / 1000.0 * frame_rate)))
         self._feat_n = max(8, int(round(cfg.feature_ms * sr / 1000.0)))
         self._env_n = max(1, int(round(cfg.envelope_ms * sr / 1000.0)))
@@ -256,8 +259,8 @@ class LandingDetector:
             k = int(j) + self._odf_start
             v = float(self._odf[j])
             past = self._odf[max(0, j - self._thr_w) : j]
-            if past.size < 4:
-                continue
+            if past.size < self._warmup:
+                continue  # still learning the room
             med = float(np.median(past))
             mad = float(np.median(np.abs(past - med)))
             thr = med + max(cfg.delta_db, cfg.k_mad * 1.4826 * mad)

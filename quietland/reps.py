@@ -99,8 +99,8 @@ class CounterConfig:
     """An impact must be this much louder than the 50 ms before it (``impact`` and ``discrete`` drills)."""
     min_above_floor_db: float = 10.0
     """An impact's loudness must be this far above the running noise floor (``impact`` and ``discrete`` drills)."""
-    first_above_floor_db: float = 20.0
-    """With no rep yet to compare against, the first impact must be this far above the noise floor."""
+    first_strength_db: float = 3.0
+    """With no rep yet to compare against, the first impact's onset strength must clear the detector's threshold by this much."""
     relative_floor_db: float = 15.0
     """An impact more than this far below the recent reps' median loudness is too quiet."""
     off_beat_fraction: float = 0.5
@@ -123,6 +123,10 @@ class CounterConfig:
     """``discrete``: ... when it is at least this much quieter than that landing."""
     beat_tolerance: float = 0.35
     """``rope``: a pass may land this fraction of the period early or late."""
+    beat_timing_db: float = 6.0
+    """``rope``: choosing the pass in a beat window, loudness (dB) minus this much per period of timing error."""
+    beat_start_strength_db: float = 2.0
+    """``rope``: with no beat yet, an event needs this onset strength (or the impact contrast) to start one."""
 
 
 class RepCounter:
@@ -222,7 +226,7 @@ class RepCounter:
         if self._rep_loudness:
             if ev.loudness_db < statistics.median(self._rep_loudness) - cfg.relative_floor_db:
                 return "too-quiet"
-        elif ev.loudness_db - ev.floor_dbfs < cfg.first_above_floor_db:
+        elif ev.strength_db < cfg.first_strength_db:
             return "too-quiet"
         if self.rule.kind == "discrete":
             sr = self.sample_rate
@@ -305,9 +309,10 @@ class _RopeTracker:
     Each pass is expected one period ``T`` after the last (``T`` = running median
     of recent pass intervals). Once the stream passes ``last + (1 + tol) * T``, the
     events inside ``[last + (1 - tol) * T, last + (1 + tol) * T]`` are judged:
-    the one with the best ``strength_db - 6 * |dt - T| / T`` is the pass; the others
-    are rope noise. Events before the window are the same pass's extra sounds (``rope``).
-    With no beat yet (start of a set) a salient event starts one. For double-unders the
+    the one with the best ``loudness_db - beat_timing_db * |dt - T| / T`` is the pass (the
+    feet land louder than the rope slaps); the others are rope noise. Events before the
+    window are the same pass's extra sounds (``rope``). With no beat yet (start of a set)
+    the loudest event of a salient group (``merge_ms``) starts one. For double-unders the
     passes alternate landing and mid-air click; the louder parity is the landing.
     """
 
@@ -351,16 +356,19 @@ class _RopeTracker:
         first = self._events[0]
         if self._last is None or T is None:
             # no beat yet: wait a little to compare neighbours, take the most salient early event
-            horizon = first.sample + int(self.rule.min_interval_s * sr)
+            horizon = first.sample + int(cfg.merge_ms * sr / 1000.0)
             if now < horizon:
                 return None
             if self._last is not None and first.sample - self._last.sample < self.rule.min_interval_s * sr:
                 self._events.pop(0)
                 return [(first, "rope")]
+            if first.strength_db < cfg.beat_start_strength_db and first.contrast_db < cfg.min_contrast_db:
+                self._events.pop(0)
+                return [(first, "too-quiet")]
             if self._last is not None and first.sample - self._last.sample > self.rule.max_interval_s * sr:
                 self._intervals.clear()
             group = [e for e in self._events if e.sample < horizon]
-            best = max(group, key=lambda e: e.strength_db)
+            best = max(group, key=lambda e: e.loudness_db)
             out = [(e, "rope") for e in group if e is not best and e.sample < best.sample]
             self._events = [e for e in self._events if e.sample > best.sample]
             return out + self._accept(best)
@@ -387,7 +395,7 @@ class _RopeTracker:
         if now < hi:
             return None
         window = [e for e in self._events if lo <= e.sample <= hi]
-        best = max(window, key=lambda e: e.strength_db - 6.0 * abs((e.sample - last) / sr - T) / T)
+        best = max(window, key=lambda e: e.loudness_db - cfg.beat_timing_db * abs((e.sample - last) / sr - T) / T)
         out = [(e, "rope") for e in window if e is not best]
         self._events = [e for e in self._events if e.sample > hi]
         return out + self._accept(best)

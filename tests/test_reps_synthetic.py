@@ -1,0 +1,124 @@
+"""Counting against synthetic sessions with exact truth: SNRs, cadences, sample rates, drills."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quietland.pipeline import SessionPipeline
+from quietland.synth import PRESETS, SessionSpec, synthesize
+
+DRILL_OF_KIND = {
+    "landings": "line-hops",
+    "single": "single",
+    "rope": "jump-rope",
+    "rope-alternate": "jump-rope-alternate",
+    "double-under": "jump-rope-double-under",
+}
+
+
+def analyse(spec: SessionSpec, drill: str | None = None, block: int = 1024):
+    session = synthesize(spec)
+    pipe = SessionPipeline(session.sample_rate, drill or DRILL_OF_KIND[spec.kind])
+    for i in range(0, session.audio.size, block):
+        pipe.process(session.audio[i : i + block])
+    return session, pipe.finish()[1]
+
+
+def hits_within(session, analysis, window_s: float = 0.03) -> int:
+    """Reps matched one-to-one to true landings within ``window_s``."""
+    truth = list(session.landing_samples)
+    hits = 0
+    for rep in analysis.reps:
+        if not truth:
+            break
+        d = np.abs(np.asarray(truth) - rep.sample)
+        j = int(np.argmin(d))
+        if d[j] <= window_s * session.sample_rate:
+            truth.pop(j)
+            hits += 1
+    return hits
+
+
+@pytest.mark.parametrize("snr_db", [20.0, 30.0, 40.0])
+def test_line_hops_count_and_timing_across_snr(snr_db):
+    spec = SessionSpec(kind="landings", cadence_per_min=150, sets=(20,), snr_db=snr_db, background=("pink", "babble"), seed=4)
+    session, analysis = analyse(spec)
+    assert analysis.summary.reps == session.count == 20
+    assert hits_within(session, analysis) == 20
+
+
+@pytest.mark.parametrize("cadence", [40, 90, 150, 250])
+def test_two_foot_hops_at_every_cadence(cadence):
+    spec = SessionSpec(kind="landings", cadence_per_min=cadence, sets=(20,), snr_db=30, seed=3)
+    session, analysis = analyse(spec)
+    assert analysis.summary.reps == 20
+    assert hits_within(session, analysis) == 20
+    assert analysis.summary.cadence_per_min == pytest.approx(cadence, rel=0.05)
+
+
+@pytest.mark.parametrize("cadence", [90, 150, 250, 350, 450])
+def test_rope_alternate_one_rep_per_contact_up_to_450_per_min(cadence):
+    spec = SessionSpec(kind="rope-alternate", cadence_per_min=cadence, sets=(20,), snr_db=30, seed=3)
+    session, analysis = analyse(spec)
+    assert abs(analysis.summary.reps - 20) <= 1
+    assert hits_within(session, analysis) >= 19
+    assert any(r.reason == "rope" for r in analysis.rejected)  # the slaps are seen and rejected, not dropped
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 22050, 44100, 96000])
+def test_sample_rates(sample_rate):
+    spec = SessionSpec(kind="landings", sample_rate=sample_rate, cadence_per_min=150, sets=(20,), snr_db=30, seed=5)
+    session, analysis = analyse(spec)
+    assert analysis.summary.reps == 20
+    assert hits_within(session, analysis, window_s=0.005) == 20
+
+
+@pytest.mark.parametrize("name", ["demo", "pogo", "squat-jumps", "rope", "rope-alternate", "rope-music"])
+def test_presets_count_and_sets(name):
+    spec = PRESETS[name]
+    session, analysis = analyse(spec)
+    assert abs(analysis.summary.reps - session.count) <= max(1, round(0.02 * session.count))
+    assert hits_within(session, analysis, window_s=0.05) >= 0.9 * session.count
+    if spec.kind != "rope":
+        assert analysis.summary.sets == len(spec.sets)
+
+
+def test_single_rejects_takeoff_and_settle():
+    session, analysis = analyse(PRESETS["squat-jumps"])
+    assert analysis.summary.reps == session.count
+    reasons = {r.reason for r in analysis.rejected}
+    assert "takeoff" in reasons or "settle" in reasons
+
+
+@pytest.mark.xfail(strict=True, reason="double-under preset: 54 of 60 jumps counted, 45 on time (mid-air clicks confuse the parity)")
+def test_double_under_one_rep_per_jump():
+    session, analysis = analyse(PRESETS["double-under"])
+    assert abs(analysis.summary.reps - session.count) <= 1
+    assert hits_within(session, analysis, window_s=0.05) >= 0.95 * session.count
+
+
+def test_ramp_in_and_rhythm_fields():
+    spec = SessionSpec(kind="landings", cadence_per_min=120, sets=(12, 12), rest_s=8.0, snr_db=35, seed=9)
+    _, analysis = analyse(spec)
+    assert [s.reps for s in analysis.sets] == [12, 12]
+    for rep in analysis.reps:
+        assert rep.ramp_in == (rep.rep_in_set <= 3)
+        if rep.rep_in_set == 1:
+            assert rep.interval_ms is None
+        else:
+            assert rep.interval_ms == pytest.approx(500.0, rel=0.2)
+    assert analysis.summary.interval_cv is not None and analysis.summary.interval_cv < 0.1
+
+
+def test_pure_noise_music_and_babble_give_no_reps():
+    from dataclasses import replace
+
+    spec = SessionSpec(kind="landings", sets=(30,), snr_db=20, background=("pink", "babble", "music", "hum"), seed=2)
+    noisy = synthesize(spec)
+    clean = synthesize(replace(spec, snr_db=None))  # the same impacts without background
+    background = noisy.audio - clean.audio
+    assert np.sqrt(np.mean(background**2)) > 1e-3
+    for drill in ("generic", "line-hops", "jump-rope"):
+        pipe = SessionPipeline(noisy.sample_rate, drill)
+        pipe.process(background)
+        assert pipe.finish()[1].summary.reps == 0, drill
