@@ -121,6 +121,9 @@ class LandingDetector:
         self._window = np.hanning(self.n_fft + 2)[1:-1]
         freqs = np.fft.rfftfreq(self.n_fft, 1.0 / sr)
         self._band_of_bin, self.n_bands = _band_map(freqs, cfg.min_freq_hz, min(sr / 2.0, 16000.0), cfg.bands_per_octave)
+        valid = np.flatnonzero(self._band_of_bin >= 0)  # one contiguous run of bins, bands in order
+        self._bin_lo, self._bin_hi = int(valid[0]), int(valid[-1]) + 1
+        self._band_starts = np.flatnonzero(np.diff(np.concatenate([[-1], self._band_of_bin[self._bin_lo : self._bin_hi]])))
         self._band_counts = np.bincount(self._band_of_bin[self._band_of_bin >= 0], minlength=self.n_bands).astype(float)
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
 
@@ -215,9 +218,7 @@ class LandingDetector:
         idx = (ends - self.n_fft - base)[:, None] + np.arange(self.n_fft)[None, :]
         frames = seg[idx] * self._window
         power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / self._win_norm
-        valid = self._band_of_bin >= 0
-        band_pow = np.zeros((ks.size, self.n_bands))
-        np.add.at(band_pow.T, self._band_of_bin[valid], power[:, valid].T)
+        band_pow = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
         level = 10.0 * np.log10(band_pow / self._band_counts + _EPS)
         frame_db = 10.0 * np.log10(np.mean(frames**2, axis=1) / np.mean(self._window**2) + _EPS)
 
@@ -236,7 +237,10 @@ class LandingDetector:
             self._floor = floor[-1]
         hist = np.vstack([self._lev_hist, whitened])
         ref = hist[: ks.size]
-        ref = np.maximum(ref, np.maximum(np.pad(ref[:, 1:], ((0, 0), (0, 1)), mode="edge"), np.pad(ref[:, :-1], ((0, 0), (1, 0)), mode="edge")))
+        widened = ref.copy()  # maximum over each band and its two neighbours
+        np.maximum(widened[:, :-1], ref[:, 1:], out=widened[:, :-1])
+        np.maximum(widened[:, 1:], ref[:, :-1], out=widened[:, 1:])
+        ref = widened
         odf = np.mean(np.maximum(whitened - ref, 0.0), axis=1)
         self._lev_hist = hist[-self._lag :]
         self._odf = np.concatenate([self._odf, odf])

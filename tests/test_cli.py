@@ -185,7 +185,7 @@ def test_json_is_one_document_with_the_documented_fields(hops_wav, session, run)
     assert code == 0, err
     doc = json.loads(out)  # raises if there is anything but one document
     assert set(doc) == TOP_FIELDS
-    assert (doc["file"], doc["drill"], doc["sample_rate"], doc["block_size"]) == (hops_wav, "generic", 44100, 1024)
+    assert (doc["file"], doc["drill"], doc["sample_rate"], doc["block_size"]) == (hops_wav, "generic", 44100, 4096)
     assert doc["duration_s"] == pytest.approx(session.duration_s, abs=1e-4)
     assert doc["reps"], "the landings should give reps"
     for rep in doc["reps"]:
