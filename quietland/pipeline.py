@@ -39,6 +39,8 @@ class Analysis:
     """Session figures."""
     warnings: tuple[str, ...]
     """Sentences worth telling the user (clipping, nothing found, ...)."""
+    drill_changes: tuple[tuple[int, str], ...] = ()
+    """(sample, drill) for every change of drill during the stream; ``drill`` is the rule at the start."""
 
 
 CLIP_LEVEL = 0.999
@@ -55,6 +57,7 @@ class SessionPipeline:
         self.drill = drill
         self.detector = LandingDetector(self.sample_rate)
         self.counter = RepCounter(drill, self.sample_rate)
+        self._drill_changes: list[tuple[int, str]] = []
         self._events: list[OnsetEvent] = []
         self._n_samples = 0
         self._clipped_samples = 0
@@ -79,6 +82,29 @@ class SessionPipeline:
         for ev in events:
             out.extend(self.counter.feed(ev))
         out.extend(self.counter.advance(self.detector.samples_seen))
+        return out
+
+    @property
+    def level_dbfs(self) -> float:
+        """Level of the latest analysis frame, dBFS (for a level meter)."""
+        return self.detector.level_dbfs
+
+    @property
+    def noise_floor_dbfs(self) -> float:
+        """The detector's running noise floor, dBFS."""
+        return self.detector.noise_floor_dbfs
+
+    def new_set(self) -> None:
+        """The next rep starts a new set."""
+        self.counter.start_new_set()
+
+    def change_drill(self, drill: str) -> list[Rep | Rejected]:
+        """Count by ``drill`` from now on (from a new set); returns the decisions the old rule still owed.
+
+        The change is recorded with the current sample index, so a replay can repeat it.
+        """
+        out = self.counter.change_drill(drill)
+        self._drill_changes.append((self._n_samples, drill))
         return out
 
     def _count_clipping(self, block: np.ndarray) -> None:
@@ -130,5 +156,6 @@ class SessionPipeline:
             sets=tuple(self.counter.set_summaries()),
             summary=self.counter.summary(self._n_samples),
             warnings=tuple(warnings),
+            drill_changes=tuple(self._drill_changes),
         )
         return out, analysis

@@ -150,6 +150,7 @@ class RepCounter:
         self._rep_in_set = 0
         self._set_intervals: deque[float] = deque(maxlen=self.config.rhythm_window)
         self._last_rep_sample: int | None = None
+        self._force_new_set = False
 
     # ---------------------------------------------------------------- public
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
@@ -170,6 +171,27 @@ class RepCounter:
         if self._rope is not None:
             return self._record(self._rope.finish())
         return self._decide(None)
+
+    def start_new_set(self) -> None:
+        """The next rep starts a new set (the athlete or coach said so)."""
+        self._force_new_set = True
+        if self._rope is not None:
+            self._rope = _RopeTracker(self.rule, self.config, self.sample_rate)
+
+    def change_drill(self, drill: str) -> list[Rep | Rejected]:
+        """Decide everything pending under the old rule, then count by ``drill`` from a new set on.
+
+        Rep and set numbering continue; returns the decisions the old rule still owed.
+        """
+        if drill not in DRILL_RULES:
+            raise ValueError(f"unknown drill {drill!r}; choose one of: {', '.join(DRILLS)}")
+        out = self.finish()
+        self.rule = DRILL_RULES[drill]
+        self._pending = []
+        self._last_contact = None
+        self._rope = _RopeTracker(self.rule, self.config, self.sample_rate) if self.rule.kind == "rope" else None
+        self.start_new_set()
+        return out
 
     def set_summaries(self) -> list[SetSummary]:
         """One summary per set, in order."""
@@ -270,11 +292,13 @@ class RepCounter:
         med = statistics.median(self._set_intervals) if self._set_intervals else None
         per_rep_max = self.rule.max_interval_s * self.rule.passes_per_rep
         new_set = (
-            interval_s is None
+            self._force_new_set
+            or interval_s is None
             or interval_s > per_rep_max
             or (med is not None and len(self._set_intervals) >= 2 and interval_s > cfg.rest_factor * med)
         )
         if new_set:
+            self._force_new_set = False
             self._set_number += 1
             self._rep_in_set = 0
             self._set_intervals.clear()

@@ -122,3 +122,22 @@ def test_pure_noise_music_and_babble_give_no_reps():
         pipe = SessionPipeline(noisy.sample_rate, drill)
         pipe.process(background)
         assert pipe.finish()[1].summary.reps == 0, drill
+
+
+def test_new_set_and_change_drill_continue_numbering():
+    spec = SessionSpec(kind="landings", cadence_per_min=120, sets=(20,), snr_db=35, seed=11)
+    session = synthesize(spec)
+    pipe = SessionPipeline(session.sample_rate, "line-hops")
+    third = session.audio.size // 3
+    pipe.process(session.audio[:third])
+    pipe.new_set()
+    pipe.process(session.audio[third : 2 * third])
+    owed = pipe.change_drill("pogo")
+    pipe.process(session.audio[2 * third :])
+    _, analysis = pipe.finish()
+    assert all(item.t_s <= 2 * third / session.sample_rate for item in owed)
+    assert analysis.summary.reps == 20
+    assert [r.number for r in analysis.reps] == list(range(1, 21))
+    assert analysis.summary.sets == 3
+    assert analysis.drill_changes == ((2 * third, "pogo"),)
+    assert pipe.counter.rule.name == "pogo"
