@@ -60,6 +60,14 @@ class DetectorConfig:
     """Lowest band edge."""
     floor_rise_db_per_s: float = 3.0
     """How fast a band's noise floor may rise (it falls at once to a quieter level)."""
+    band_scale_s: float = 1.0
+    """Each band's rise is divided by its mean rise over this much past audio (0 turns it off)."""
+    min_band_scale_db: float = 0.25
+    """Smallest typical rise a band is divided by, dB (quiet or silent bands)."""
+    max_band_ratio: float = 30.0
+    """Largest contribution of one band, in multiples of its typical rise."""
+    band_groups: bool = False
+    """Onset strength is the strongest of the low, middle and high band groups' mean rises."""
     threshold_window_s: float = 0.75
     """Past onset strength used for the adaptive threshold."""
     delta_db: float = 1.2
@@ -68,7 +76,7 @@ class DetectorConfig:
     """Threshold in robust standard deviations of the recent onset strength."""
     warmup_ms: float = 100.0
     """Onset strength history needed before the first onset can be picked (learning the room)."""
-    pre_max_ms: float = 30.0
+    pre_max_ms: float = 20.0
     """A peak must be the largest onset strength this far back."""
     post_max_ms: float = 8.0
     """... and this far ahead (the peak picker's look-ahead)."""
@@ -125,6 +133,10 @@ class LandingDetector:
         self._bin_lo, self._bin_hi = int(valid[0]), int(valid[-1]) + 1
         self._band_starts = np.flatnonzero(np.diff(np.concatenate([[-1], self._band_of_bin[self._bin_lo : self._bin_hi]])))
         self._band_counts = np.bincount(self._band_of_bin[self._band_of_bin >= 0], minlength=self.n_bands).astype(float)
+        first_bin_of_band = np.array([freqs[self._band_of_bin == b][0] for b in range(self.n_bands)])
+        self._high_bands = first_bin_of_band >= cfg.high_band_hz
+        low_bands = first_bin_of_band < cfg.low_band_hz
+        self._groups = [g for g in (low_bands, ~low_bands & ~self._high_bands, self._high_bands) if g.any()]
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
@@ -137,6 +149,8 @@ class LandingDetector:
 
         self._floor = None  # per-band noise floor, dB
         self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames
+        self._scale_n = max(1, int(round(cfg.band_scale_s * frame_rate)))
+        self._flux_cum = np.zeros((self._scale_n + 1, self.n_bands))  # running sums of each band's rise
         # onset strength history: self._odf holds frames [self._odf_start, self._next_frame)
         self._odf = np.zeros(0)
         self._odf_start = 0
@@ -144,8 +158,9 @@ class LandingDetector:
         self._last_onset_frame = -(10**9)
         self._last_onset_value = 0.0
         self._last_onset_sample = -1
-        self._pending: list[tuple[int, int, float, float]] = []  # (onset sample, decided-at sample, strength, floor)
+        self._pending: list[tuple[int, int, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share)
         self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
+        self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
         self._last_frame_db = -120.0
 
     # ------------------------------------------------------------------ public
@@ -241,10 +256,30 @@ class LandingDetector:
         np.maximum(widened[:, :-1], ref[:, 1:], out=widened[:, :-1])
         np.maximum(widened[:, 1:], ref[:, :-1], out=widened[:, 1:])
         ref = widened
-        odf = np.mean(np.maximum(whitened - ref, 0.0), axis=1)
+        flux = np.maximum(whitened - ref, 0.0)
+        if self.config.band_scale_s > 0:
+            # each band's rise in units of that band's own typical rise over the past band_scale_s:
+            # a band that is always busy (voice, hum) counts less, a quiet band that clicks counts more
+            cum = np.cumsum(np.vstack([self._flux_cum[-1:], flux]), axis=0)[1:]
+            full = np.vstack([self._flux_cum, cum])
+            w = self._scale_n
+            n_new = flux.shape[0]
+            hi_rows = full[w : w + n_new]  # C[k-1] for each new frame k
+            lo_rows = full[:n_new]  # C[k-1-W]
+            scale = np.maximum((hi_rows - lo_rows) / w, self.config.min_band_scale_db)
+            flux = np.minimum(flux / scale, self.config.max_band_ratio)
+            self._flux_cum = full[-(w + 1) :]
+        if self.config.band_groups:
+            # the strongest of the thud, middle and click regions, so a click is not averaged away
+            odf = np.max(np.stack([np.mean(flux[:, g], axis=1) for g in self._groups], axis=1), axis=1)
+        else:
+            odf = np.mean(flux, axis=1)
+        high = np.sum(flux[:, self._high_bands], axis=1)
+        click_share = np.where(odf > 0, high / np.maximum(np.sum(flux, axis=1), _EPS), 0.0)
         self._lev_hist = hist[-self._lag :]
         self._odf = np.concatenate([self._odf, odf])
         self._frame_db = np.concatenate([self._frame_db, frame_db])
+        self._click_share = np.concatenate([self._click_share, click_share])
         self._last_frame_db = float(frame_db[-1])
         self._next_frame = last
 
@@ -272,14 +307,15 @@ class LandingDetector:
                 continue
             if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
                 continue  # the same impact's ringing
-            onset = self._refine(k)
+            share = float(self._click_share[j])
+            onset = self._refine(k, share >= 0.5)
             if onset <= self._last_onset_sample:
                 continue  # refined onto an impact already reported
             self._last_onset_frame = k
             self._last_onset_value = v
             self._last_onset_sample = onset
             decided_at = (k + 1 + self._post) * self.hop
-            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k)))
+            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share))
         self._next_decide = last_decidable + 1
 
     def _floor_before(self, k: int) -> float:
@@ -289,11 +325,13 @@ class LandingDetector:
         past = self._frame_db[max(0, first_full, j - self._nf_len) : max(0, j + 1)]
         return float(np.percentile(past, 10)) if past.size else -120.0
 
-    def _refine(self, k: int) -> int:
+    def _refine(self, k: int, click: bool) -> int:
         """Sample-accurate onset for a peak at frame ``k`` (see the module docstring, step 5)."""
         end = (k + 1 + self._post) * self.hop  # all the audio the decision had
         start = end - self.n_fft - (self._lag + 1 + self._post) * self.hop
-        x = self._samples(start, end)
+        x = self._samples(start - 2, end)
+        # a click is timed on the second difference (a steep high-pass), so voice and hum do not blur it
+        x = x[2:] - 2.0 * x[1:-1] + x[:-2] if click else x[2:]
         env = np.convolve(x**2, np.ones(self._env_n) / self._env_n, mode="full")[: x.size]
         peak_i = int(np.argmax(env))
         floor = float(np.percentile(env[: max(1, peak_i)], 20)) if peak_i > 0 else float(env[0])
@@ -306,18 +344,18 @@ class LandingDetector:
 
     def _emit(self, final: bool) -> list[OnsetEvent]:
         out: list[OnsetEvent] = []
-        keep: list[tuple[int, int, float, float]] = []
+        keep: list[tuple[int, int, float, float, float]] = []
         for item in self._pending:
-            onset, decided_at, strength, floor = item
+            onset, decided_at, strength, floor, share = item
             ready_at = max(decided_at, onset + self._feat_n)
             if ready_at > self._n_seen:
                 keep.append(item)
                 continue
-            out.append(self._make_event(onset, ready_at - onset, strength, floor))
+            out.append(self._make_event(onset, ready_at - onset, strength, floor, share))
         self._pending = keep
         return out
 
-    def _make_event(self, onset: int, delay: int, strength: float, floor: float) -> OnsetEvent:
+    def _make_event(self, onset: int, delay: int, strength: float, floor: float, share: float) -> OnsetEvent:
         cfg = self.config
         seg = self._samples(onset, onset + self._feat_n)
         peak = float(np.max(np.abs(seg)))
@@ -339,6 +377,7 @@ class LandingDetector:
             strength_db=round(float(strength), 2),
             floor_dbfs=round(float(floor), 2),
             contrast_db=round(float(contrast), 2),
+            click_share=round(share, 3),
             detect_delay_samples=int(delay),
         )
 
@@ -355,6 +394,7 @@ class LandingDetector:
         if odf_drop > 4 * self._thr_w:
             self._odf = self._odf[odf_drop:]
             self._frame_db = self._frame_db[odf_drop:]
+            self._click_share = self._click_share[odf_drop:]
             self._odf_start += odf_drop
 
 

@@ -33,6 +33,8 @@ class OnsetEvent:
     """Running noise floor just before the onset (10th percentile of recent frame levels), dBFS."""
     contrast_db: float
     """Local contrast: RMS of the 20 ms after the onset over RMS of the 50 ms before it (ending 2 ms before), dB."""
+    click_share: float
+    """Share of the onset strength in bands above 3 kHz (0-1): near 1 for a rope click, low for a thud."""
     detect_delay_samples: int
     """Audio the detector needed after the onset before emitting it, in samples."""
 
@@ -67,6 +69,8 @@ class Rep:
     """(interval - running median interval) / running median interval, in percent (None until known)."""
     ramp_in: bool
     """True for reps 1-3 of a set: reported, left out of consistency figures."""
+    inferred: bool = False
+    """True for a rope beat counted inside a steady rhythm with no sound heard (its event has NaN figures)."""
 
     @property
     def sample(self) -> int:

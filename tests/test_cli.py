@@ -291,7 +291,7 @@ def test_progress_goes_to_a_terminal_stderr_only(tmp_path, capsys, monkeypatch):
 def event(sample: int, sr: int = 1000, loudness: float = -20.0) -> OnsetEvent:
     return OnsetEvent(
         sample=sample, sample_rate=sr, peak_dbfs=-3.0, loudness_db=loudness, low_db=-25.0, high_db=float("-inf"),
-        strength_db=6.0, floor_dbfs=-70.0, contrast_db=30.0, detect_delay_samples=20,
+        strength_db=6.0, floor_dbfs=-70.0, contrast_db=30.0, click_share=0.2, detect_delay_samples=20,
     )
 
 
