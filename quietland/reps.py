@@ -35,14 +35,14 @@ class DrillRule:
     kind: str
     """``impact`` (every salient impact), ``discrete`` (one landing per jump; take-off and settling rejected)
     or ``rope`` (one beat per rope pass, tracked against the rhythm)."""
-    passes_per_rep: int = 1
-    """Rope passes per rep (2 for double-unders: a rep is a jump)."""
     min_interval_s: float = 0.12
     """Shortest plausible time between two contacts (or rope passes)."""
     max_interval_s: float = 2.0
     """Longest time between contacts that is still the same set's rhythm."""
     decision_delay_s: float = 0.0
     """Most audio after an event the rule may wait for before deciding it."""
+    passes_per_rep: int = 1
+    """Rope passes (clicks) per rep: 2 for double-unders, where a rep is a jump."""
 
 
 DRILL_RULES: dict[str, DrillRule] = {
@@ -77,11 +77,11 @@ DRILL_RULES: dict[str, DrillRule] = {
         ),
         DrillRule(
             "jump-rope-double-under",
-            "one rep per jump; the rope clicks about twice per jump",
+            "one rep per jump; the rope clicks about twice per jump (the click off the jump's beat is rope)",
             "rope",
             passes_per_rep=2,
-            min_interval_s=0.09,
-            max_interval_s=0.5,
+            min_interval_s=0.25,
+            max_interval_s=0.6,
             decision_delay_s=0.5,
         ),
     )
@@ -121,12 +121,30 @@ class CounterConfig:
     """``discrete``: an impact this long before a louder landing is its take-off."""
     takeoff_drop_db: float = 3.0
     """``discrete``: ... when it is at least this much quieter than that landing."""
-    beat_tolerance: float = 0.35
-    """``rope``: a pass may land this fraction of the period early or late."""
+    beat_tolerance: float = 0.2
+    """``rope``: a beat may come this fraction of the period early or late (at least 25 ms)."""
     beat_timing_db: float = 6.0
-    """``rope``: choosing the pass in a beat window, loudness (dB) minus this much per period of timing error."""
-    beat_start_strength_db: float = 2.0
-    """``rope``: with no beat yet, an event needs this onset strength (or the impact contrast) to start one."""
+    """``rope``: choosing a beat, salience (dB) minus this much per period of timing error."""
+    click_weight_db: float = 3.0
+    """``rope``: salience bonus of a sound whose onset is all above 3 kHz (a rope or shoe click)."""
+    beat_search_s: float = 2.5
+    """``rope``: sound gathered after a set's first contact before its beat is searched for."""
+    beat_min_hits: int = 4
+    """``rope``: contacts a beat must match to be believed ..."""
+    beat_min_hit_ratio: float = 0.6
+    """``rope``: ... and the share of its beats they must cover."""
+    beat_ioi_spread: float = 0.04
+    """``rope``: width of the inter-onset-interval histogram's smoothing, relative to the period."""
+    beat_start_above_floor_db: float = 6.0
+    """``rope``: only sounds this far above the noise floor may start a rhythm (the room alone never does)."""
+    beat_min_excess: float = 0.0
+    """``rope``: how far the interval histogram at a rhythm's multiples must rise over its mean (1.0 = twice the mean)."""
+    beat_miss_db: float = 3.0
+    """``rope``: score cost of a grid beat with no contact."""
+    beat_drop_db: float = 4.0
+    """``rope``: a beat's contact may be this much less salient than the recent beats' median."""
+    beat_max_missing: int = 2
+    """``rope``: beats in a row with no contact that may still be inferred; one more ends the set."""
 
 
 class RepCounter:
@@ -208,7 +226,7 @@ class RepCounter:
         sets = self.set_summaries()
         intervals = [r.interval_ms for r in self.reps if r.interval_ms is not None]
         steady = [r.interval_ms for r in self.reps if r.interval_ms is not None and not r.ramp_in]
-        loud = [r.loudness_db for r in self.reps]
+        loud = [r.loudness_db for r in self.reps if not r.inferred]
         active = 0.0
         for s in sets:
             med = s.cadence_per_min and 60.0 / s.cadence_per_min
@@ -277,20 +295,20 @@ class RepCounter:
     def _record(self, decisions: list[tuple[OnsetEvent, str | None]]) -> list[Rep | Rejected]:
         out: list[Rep | Rejected] = []
         for ev, reason in decisions:
-            if reason is None:
-                out.append(self._add_rep(ev))
+            if reason is None or reason == INFERRED:
+                out.append(self._add_rep(ev, inferred=reason == INFERRED))
             else:
                 rej = Rejected(ev, reason)
                 self.rejected.append(rej)
                 out.append(rej)
         return out
 
-    def _add_rep(self, ev: OnsetEvent) -> Rep:
+    def _add_rep(self, ev: OnsetEvent, inferred: bool = False) -> Rep:
         cfg = self.config
         sr = self.sample_rate
         interval_s = None if self._last_rep_sample is None else (ev.sample - self._last_rep_sample) / sr
         med = statistics.median(self._set_intervals) if self._set_intervals else None
-        per_rep_max = self.rule.max_interval_s * self.rule.passes_per_rep
+        per_rep_max = self.rule.max_interval_s * (1 + self.config.beat_max_missing if self.rule.kind == "rope" else 1)
         new_set = (
             self._force_new_set
             or interval_s is None
@@ -319,145 +337,262 @@ class RepCounter:
             cadence_per_min=None if interval_s is None else 60.0 / interval_s,
             rhythm_dev_pct=rhythm,
             ramp_in=self._rep_in_set <= cfg.ramp_in_reps,
+            inferred=inferred,
         )
         self.reps.append(rep)
         self._last_rep_sample = ev.sample
         self._last_contact = ev
-        self._rep_loudness.append(ev.loudness_db)
+        if not inferred:
+            self._rep_loudness.append(ev.loudness_db)
         return rep
 
 
 class _RopeTracker:
-    """Beat tracking for rope drills: one accepted event per rope pass.
+    """Beat tracking for rope drills: one beat per rep (a contact, or a jump for double-unders).
 
-    Each pass is expected one period ``T`` after the last (``T`` = running median
-    of recent pass intervals). Once the stream passes ``last + (1 + tol) * T``, the
-    events inside ``[last + (1 - tol) * T, last + (1 + tol) * T]`` are judged:
-    the one with the best ``loudness_db - beat_timing_db * |dt - T| / T`` is the pass (the
-    feet land louder than the rope slaps); the others are rope noise. Events before the
-    window are the same pass's extra sounds (``rope``). With no beat yet (start of a set)
-    the loudest event of a salient group (``merge_ms``) starts one. For double-unders the
-    passes alternate landing and mid-air click; the louder parity is the landing.
+    A sound's salience is ``strength_db + click_weight_db * click_share`` (the rope and the
+    shoes give sharp, high-band clicks). A beat is timed by its most salient sound; the rep
+    is the loudest sound within ``merge_ms`` of it (the feet land louder than the rope slaps);
+    every other sound is ``rope``.
+
+    *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
+    first sound, the period is the one the sounds' inter-onset intervals agree on (see
+    :meth:`_tempo`); periods within 8% of it are tried on a grid anchored at the first sound; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``.
+    The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
+    ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
+    sound is rejected (``too-quiet``) and the search moves on.
+
+    *Following it.* The next beat is expected at ``last + T``; once the stream has passed
+    ``last + (1 + tol) * T`` (plus ``merge_ms``), the sound in ``[last + (1 - tol) * T,
+    last + (1 + tol) * T]`` with the best ``salience - beat_timing_db * |error| / T`` is the
+    beat, if its salience is within ``beat_drop_db`` of the recent beats'. A beat with no
+    such sound is held as *inferred*; when a real beat follows within ``beat_max_missing``
+    beats the inferred ones are counted (a contact the microphone did not hear inside a
+    steady rhythm), otherwise the set ended at the last real beat.
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int) -> None:
         self.rule = rule
-        self.config = config
+        self.cfg = config
         self.sr = sample_rate
+        self._merge = config.merge_ms * sample_rate / 1000.0
         self._events: list[OnsetEvent] = []  # undecided, in order
-        self._last: OnsetEvent | None = None  # last pass
-        self._intervals: deque[float] = deque(maxlen=8)  # pass intervals, s
-        self._pass_loud: deque[tuple[int, float]] = deque(maxlen=12)  # (parity, loudness)
-        self._pass_index = 0  # passes in the current set, counting missed ones
-        self._prev_was_rep = False
-        self._held: tuple[OnsetEvent, int] | None = None  # double-under pass waiting for its verdict, with its parity
+        self._last: int | None = None  # sample of the last beat (real or inferred)
+        self._period: float | None = None  # beat period, samples
+        self._intervals: deque[float] = deque(maxlen=8)  # recent beat intervals, samples
+        self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
+        self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
 
-    def _period(self) -> float | None:
-        return statistics.median(self._intervals) if len(self._intervals) >= 2 else None
+    def _salience(self, ev: OnsetEvent) -> float:
+        return ev.strength_db + self.cfg.click_weight_db * ev.click_share
 
+    def _tol(self, period: float) -> float:
+        return max(0.025 * self.sr, self.cfg.beat_tolerance * period)
+
+    # ---------------------------------------------------------------- public
     def feed(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         self._events.append(ev)
         return self.advance(ev.sample)
 
     def advance(self, now: int) -> list[tuple[OnsetEvent, str | None]]:
         out: list[tuple[OnsetEvent, str | None]] = []
-        while True:
-            step = self._step(now)
-            if step is None:
-                return out
+        while (step := self._step(now, final=False)) is not None:
             out.extend(step)
-
-    def finish(self) -> list[tuple[OnsetEvent, str | None]]:
-        return self.advance(10**18) + self._release_held()
-
-    def _step(self, now: int) -> list[tuple[OnsetEvent, str | None]] | None:
-        """Make one decision if the clock allows; None when nothing more can be decided yet."""
-        if not self._events:
-            return None
-        cfg = self.config
-        sr = self.sr
-        T = self._period()
-        first = self._events[0]
-        if self._last is None or T is None:
-            # no beat yet: wait a little to compare neighbours, take the most salient early event
-            horizon = first.sample + int(cfg.merge_ms * sr / 1000.0)
-            if now < horizon:
-                return None
-            if self._last is not None and first.sample - self._last.sample < self.rule.min_interval_s * sr:
-                self._events.pop(0)
-                return [(first, "rope")]
-            if first.strength_db < cfg.beat_start_strength_db and first.contrast_db < cfg.min_contrast_db:
-                self._events.pop(0)
-                return [(first, "too-quiet")]
-            if self._last is not None and first.sample - self._last.sample > self.rule.max_interval_s * sr:
-                self._intervals.clear()
-            group = [e for e in self._events if e.sample < horizon]
-            best = max(group, key=lambda e: e.loudness_db)
-            out = [(e, "rope") for e in group if e is not best and e.sample < best.sample]
-            self._events = [e for e in self._events if e.sample > best.sample]
-            return out + self._accept(best)
-        last = self._last.sample
-        lo = last + int((1.0 - cfg.beat_tolerance) * T * sr)
-        hi = last + int((1.0 + cfg.beat_tolerance) * T * sr)
-        if first.sample < lo:
-            self._events.pop(0)
-            return [(first, "rope")]
-        if first.sample > hi:
-            # the beat was missed or the set stopped
-            gap = (first.sample - last) / sr
-            if gap > max(self.rule.max_interval_s, cfg.rest_factor * T):
-                self._intervals.clear()
-                out = self._release_held()
-                self._pass_index = 0
-                self._pass_loud.clear()
-                self._prev_was_rep = False
-                return out
-            # a missed pass: step the beat on by one period
-            self._last = _virtual(self._last, last + int(T * sr))
-            self._pass_index += 1
-            return []
-        if now < hi:
-            return None
-        window = [e for e in self._events if lo <= e.sample <= hi]
-        best = max(window, key=lambda e: e.loudness_db - cfg.beat_timing_db * abs((e.sample - last) / sr - T) / T)
-        out = [(e, "rope") for e in window if e is not best]
-        self._events = [e for e in self._events if e.sample > hi]
-        return out + self._accept(best)
-
-    def _accept(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
-        if self._last is not None:
-            dt = (ev.sample - self._last.sample) / self.sr
-            if dt <= self.rule.max_interval_s:
-                self._intervals.append(dt)
-        self._last = ev
-        if self.rule.passes_per_rep == 1:
-            return [(ev, None)]
-        # double-under: passes alternate landing and mid-air; decide a pass once the next is heard
-        out = self._release_held()
-        self._held = (ev, self._pass_index % 2)
-        self._pass_loud.append((self._pass_index % 2, ev.loudness_db))
-        self._pass_index += 1
         return out
 
-    def _release_held(self) -> list[tuple[OnsetEvent, str | None]]:
-        """Decide the held double-under pass: a rep when its parity is the louder one and the pass before was not a rep."""
-        if self._held is None:
+    def finish(self) -> list[tuple[OnsetEvent, str | None]]:
+        out: list[tuple[OnsetEvent, str | None]] = []
+        while (step := self._step(10**18, final=True)) is not None:
+            out.extend(step)
+        self._inferred = []
+        return out
+
+    # ------------------------------------------------------------- internals
+    def _step(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
+        out = self._search(now, final) if self._period is None else self._follow(now, final)
+        return None if out is None else sorted(out, key=lambda d: d[0].sample)
+
+    def _take_beat(self, beat: OnsetEvent, upto: float) -> list[tuple[OnsetEvent, str | None]]:
+        """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep."""
+        cluster = [e for e in self._events if abs(e.sample - beat.sample) <= self._merge]
+        rep = max(cluster, key=lambda e: e.loudness_db)
+        end = max(upto, max(e.sample for e in cluster))
+        taken = [e for e in self._events if e.sample <= end]
+        self._events = [e for e in self._events if e.sample > end]
+        return [(e, None if e is rep else "rope") for e in taken]
+
+    def _search(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
+        if not self._events:
+            return None
+        cfg, sr = self.cfg, self.sr
+        t0 = self._events[0].sample
+        if not final and now < t0 + cfg.beat_search_s * sr + self._merge:
+            return None
+        horizon = t0 + cfg.beat_search_s * sr
+        cands = [e for e in self._events if e.sample <= horizon and e.loudness_db - e.floor_dbfs >= cfg.beat_start_above_floor_db]
+        if len(cands) < cfg.beat_min_hits:
+            return [(self._events.pop(0), "too-quiet")]
+        times = np.array([e.sample for e in cands], dtype=float)
+        sal = np.array([self._salience(e) for e in cands])
+        tempo = self._tempo(times, sal)
+        if tempo is None:
+            return [(self._events.pop(0), "too-quiet")]
+        best = None
+        for period in np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr):
+            tol = self._tol(period)
+            n_beats = int((min(horizon, times[-1] + tol) - t0) // period) + 1
+            if n_beats < cfg.beat_min_hits:
+                continue
+            matched: list[int] = []
+            beat_no: list[int] = []
+            score = 0.0
+            for n in range(n_beats):
+                d = np.abs(times - (t0 + n * period))
+                ok = np.flatnonzero(d <= tol)
+                if ok.size:
+                    j = int(ok[np.argmax(sal[ok] - cfg.beat_timing_db * d[ok] / period)])
+                    if not matched or j != matched[-1]:
+                        matched.append(j)
+                        beat_no.append(n)
+                        score += sal[j]
+                        continue
+                score -= cfg.beat_miss_db
+            if len(matched) < max(cfg.beat_min_hits, cfg.beat_min_hit_ratio * n_beats):
+                continue
+            # the period that best fits the matched sounds (a straight line in the beat number)
+            fit = np.polyfit(np.asarray(beat_no, float), times[matched], 1)
+            if best is None or score > best[0]:
+                best = (score, float(fit[0]), matched)
+        if best is None:
+            return [(self._events.pop(0), "too-quiet")]
+        _, period, matched = best
+        out: list[tuple[OnsetEvent, str | None]] = []
+        beats = [cands[j] for j in matched]
+        prev: int | None = None
+        for beat in beats:
+            if beat not in self._events:
+                continue  # already inside the previous beat's cluster
+            if prev is not None:
+                k = max(1, int(round((beat.sample - prev) / period)))
+                for m in range(1, k):
+                    out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
+                self._intervals.append((beat.sample - prev) / k)
+            self._sal.append(self._salience(beat))
+            out.extend(self._take_beat(beat, beat.sample))
+            prev = beat.sample
+        self._last = prev
+        self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
+        return out
+
+    def _tempo(self, times: np.ndarray, sal: np.ndarray) -> float | None:
+        """The beat period (samples) the sounds' inter-onset intervals agree on, or None when they agree on none.
+
+        Every pair of sounds adds ``w_i * w_j`` (weights: salience above the weakest, floored at 0.5)
+        to a histogram ``H`` of their time difference, smoothed by a Gaussian of ``beat_ioi_spread``
+        relative width. A period ``T`` in the drill's range scores the sum of ``H(k T) - mean(H)``
+        over its multiples up to ``beat_search_s``: only the true period collects all its multiples
+        (twice the period collects half of them, half the period adds empty lags, which cost).
+        The best must rise ``beat_min_excess`` over the mean per multiple, or there is no rhythm.
+        """
+        cfg, sr = self.cfg, self.sr
+        span = cfg.beat_search_s * sr
+        w = np.maximum(sal - sal.min(), 0.5)
+        lags = times[None, :] - times[:, None]
+        weights = w[None, :] * w[:, None]
+        keep = (lags > 0) & (lags <= span * 1.05)
+        lags, weights = lags[keep], weights[keep]
+        if lags.size < cfg.beat_min_hits:
+            return None
+
+        def hist(at: np.ndarray) -> np.ndarray:
+            sigma = cfg.beat_ioi_spread * at[:, None]
+            return np.sum(weights[None, :] * np.exp(-0.5 * ((lags[None, :] - at[:, None]) / sigma) ** 2), axis=1)
+
+        lo = self.rule.min_interval_s * sr
+        grid = np.arange(self.rule.min_interval_s, self.rule.max_interval_s + 1e-9, 0.002) * sr
+        mean_h = float(np.mean(hist(np.linspace(lo, span, 200))))
+        score = np.zeros(grid.size)
+        for k in range(1, int(span // lo) + 1):
+            multiple = k * grid
+            inside = multiple <= span
+            if not inside.any():
+                break
+            score[inside] += hist(multiple[inside]) - mean_h
+        i = int(np.argmax(score))
+        n_multiples = int(span // grid[i])
+        excess = score[i] / (mean_h * n_multiples) if mean_h > 0 else 0.0
+        self.last_excess = excess
+        if excess < cfg.beat_min_excess:
+            return None
+        return float(grid[i])
+
+    def _clamp(self, period: float) -> float:
+        """Keep the beat inside the drill's range (a double-under's beat is a jump, never a single rope pass)."""
+        return min(max(period, self.rule.min_interval_s * self.sr), self.rule.max_interval_s * self.sr)
+
+    def _follow(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
+        cfg = self.cfg
+        period, last = self._period, self._last
+        assert period is not None and last is not None
+        expect = last + period
+        tol = self._tol(period)
+        lo, hi = expect - tol, expect + tol
+        if self._events and self._events[0].sample < lo:
+            return [(self._events.pop(0), "rope")]
+        if not final and now < hi + self._merge:
+            return None
+        floor = statistics.median(self._sal) - cfg.beat_drop_db if self._sal else -np.inf
+        window = [e for e in self._events if e.sample <= hi and self._salience(e) >= floor]
+        if window:
+            beat = max(window, key=lambda e: self._salience(e) - cfg.beat_timing_db * abs(e.sample - expect) / period)
+            out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
+            k = len(self._inferred) + 1
+            self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
+            self._inferred = []
+            self._sal.append(self._salience(beat))
+            out.extend(self._take_beat(beat, hi))
+            self._last = beat.sample
+            self._period = self._clamp(float(np.median(self._intervals)))
+            return out
+        if final and not self._events:
+            self._end_set()
+            return None
+        if len(self._inferred) < cfg.beat_max_missing:
+            self._inferred.append(int(round(expect)))
+            self._last = int(round(expect))
             return []
-        ev, parity = self._held
-        self._held = None
-        same = [v for p, v in self._pass_loud if p == parity]
-        other = [v for p, v in self._pass_loud if p != parity]
-        louder = not other or float(np.median(same)) >= float(np.median(other))
-        is_rep = louder and not self._prev_was_rep
-        self._prev_was_rep = is_rep
-        return [(ev, None if is_rep else "rope")]
+        self._end_set()
+        return []
+
+    def _end_set(self) -> None:
+        """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats."""
+        self._inferred = []
+        self._period = None
+        self._last = None
+        self._intervals.clear()
+        self._sal.clear()
 
 
-def _virtual(ev: OnsetEvent, sample: int) -> OnsetEvent:
-    """A stand-in for a pass the detector did not hear (used only to keep the beat)."""
-    from dataclasses import replace
+INFERRED = "inferred"
+"""Decision marker: a rep the beat implies but no sound marked (see :class:`_RopeTracker`)."""
 
-    return replace(ev, sample=sample)
+
+def _inferred_event(like: OnsetEvent, sample: int) -> OnsetEvent:
+    """A stand-in event for an inferred beat: its time, and no measured figures (NaN)."""
+    nan = float("nan")
+    return OnsetEvent(
+        sample=int(sample),
+        sample_rate=like.sample_rate,
+        peak_dbfs=nan,
+        loudness_db=nan,
+        low_db=nan,
+        high_db=nan,
+        strength_db=nan,
+        floor_dbfs=like.floor_dbfs,
+        contrast_db=nan,
+        click_share=nan,
+        detect_delay_samples=0,
+    )
 
 
 def _cv(values: list[float]) -> float | None:
@@ -477,5 +612,5 @@ def _summarise_set(number: int, reps: list[Rep]) -> SetSummary:
         end_s=reps[-1].t_s,
         cadence_per_min=60000.0 / statistics.median(intervals) if intervals else None,
         interval_cv=_cv(steady),
-        median_loudness_db=statistics.median([r.loudness_db for r in reps]),
+        median_loudness_db=statistics.median(loud) if (loud := [r.loudness_db for r in reps if not r.inferred]) else None,
     )
