@@ -29,7 +29,7 @@ MS_DECIMALS = 1
 
 CSV_COLUMNS = (
     "status", "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min",
-    "loudness_db", "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "detect_delay_ms",
+    "loudness_db", "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred", "detect_delay_ms",
 )
 """CSV header, in order; ``status`` is ``rep`` or ``rejected:<reason>``."""
 
@@ -71,6 +71,7 @@ def rep_to_dict(rep: Rep) -> dict[str, Any]:
         "high_db": ev["high_db"],
         "rhythm_dev_pct": _num(rep.rhythm_dev_pct, 1),
         "ramp_in": rep.ramp_in,
+        "inferred": rep.inferred,
         "detect_delay_ms": ev["detect_delay_ms"],
     }
 
@@ -154,6 +155,7 @@ def write_csv(analysis: Analysis, stream: IO[str]) -> None:
         if isinstance(item, Rep):
             row = {"status": "rep", **rep_to_dict(item)}
             row["ramp_in"] = int(item.ramp_in)
+            row["inferred"] = int(item.inferred)
         else:
             row = {"status": f"rejected:{item.reason}", **_event_fields(item.event)}
         writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
@@ -172,7 +174,7 @@ def format_table(analysis: Analysis) -> str:
             lines.append(
                 f"{item.number:>5} {item.set_number:>4} {item.t_s:>9.3f} {_cell(item.interval_ms, '.1f'):>12} "
                 f"{_cell(item.cadence_per_min, '.1f'):>12} {_cell(item.loudness_db, '.1f'):>12} "
-                f"{_cell(item.rhythm_dev_pct, '+.1f'):>13}{'  ramp-in' if item.ramp_in else ''}"
+                f"{_cell(item.rhythm_dev_pct, '+.1f'):>13}{'  ramp-in' if item.ramp_in else ''}{'  inferred' if item.inferred else ''}"
             )
         else:
             lines.append(

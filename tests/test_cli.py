@@ -24,7 +24,7 @@ PACKAGE_ROOT = str(Path(quietland.__file__).resolve().parent.parent)
 
 REP_FIELDS = {
     "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min", "loudness_db", "peak_dbfs",
-    "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "detect_delay_ms",
+    "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred", "detect_delay_ms",
 }
 REJECTED_FIELDS = {"t_s", "sample", "reason", "loudness_db", "peak_dbfs", "low_db", "high_db"}
 SET_FIELDS = {"number", "reps", "start_s", "end_s", "cadence_per_min", "interval_cv", "median_loudness_db"}
