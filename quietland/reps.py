@@ -15,6 +15,7 @@ decisions as the stream's clock moves on, even when no new event arrives.
 """
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import deque
 from dataclasses import dataclass
@@ -357,7 +358,8 @@ class _RopeTracker:
 
     *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
     first sound, the period is the one the sounds' inter-onset intervals agree on (see
-    :meth:`_tempo`); periods within 8% of it are tried on a grid anchored at the first sound; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``.
+    :meth:`_tempo`); periods within 8% of it are tried on grids anchored at each sound of the
+    first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``.
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
     sound is rejected (``too-quiet``) and the search moves on.
@@ -438,16 +440,17 @@ class _RopeTracker:
         if tempo is None:
             return [(self._events.pop(0), "too-quiet")]
         best = None
-        for period in np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr):
+        anchors = times[times < times[0] + tempo]  # the rhythm's first beat is one of the first period's sounds
+        for anchor, period in itertools.product(anchors, np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr)):
             tol = self._tol(period)
-            n_beats = int((min(horizon, times[-1] + tol) - t0) // period) + 1
+            n_beats = int((min(horizon, times[-1] + tol) - anchor) // period) + 1
             if n_beats < cfg.beat_min_hits:
                 continue
             matched: list[int] = []
             beat_no: list[int] = []
             score = 0.0
             for n in range(n_beats):
-                d = np.abs(times - (t0 + n * period))
+                d = np.abs(times - (anchor + n * period))
                 ok = np.flatnonzero(d <= tol)
                 if ok.size:
                     j = int(ok[np.argmax(sal[ok] - cfg.beat_timing_db * d[ok] / period)])
