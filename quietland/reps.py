@@ -96,6 +96,10 @@ class CounterConfig:
 
     merge_ms: float = 60.0
     """Events this soon after a contact belong to it (ringing, a second foot, the rope at the feet)."""
+    faint_db: float = 6.0
+    """A rep this much quieter than the recent reps waits ``merge_ms`` before it is decided ..."""
+    precursor_db: float = 10.0
+    """... and is a ``precursor`` (not the contact) if a sound this much louder follows inside that time."""
     min_contrast_db: float = 6.0
     """An impact must be this much louder than the 50 ms before it (``impact`` and ``discrete`` drills)."""
     min_above_floor_db: float = 10.0
@@ -191,6 +195,12 @@ class RepCounter:
             return self._record(self._rope.finish())
         return self._decide(None)
 
+    @property
+    def max_gap_in_set_s(self) -> float:
+        """The longest gap between two reps of one set under this drill's rule, s (rope: missed beats included)."""
+        missing = self.config.beat_max_missing if self.rule.kind == "rope" else 0
+        return self.rule.max_interval_s * (1 + missing)
+
     def start_new_set(self) -> None:
         """The next rep starts a new set (the athlete or coach said so)."""
         self._force_new_set = True
@@ -246,15 +256,32 @@ class RepCounter:
 
     # ----------------------------------------------------- impact / discrete
     def _decide(self, now: int | None) -> list[Rep | Rejected]:
+        """Decide pending events in order, each with the state its predecessors left (``now=None``: all)."""
         delay_n = int(self.rule.decision_delay_s * self.sample_rate)
-        decisions: list[tuple[OnsetEvent, str | None]] = []
+        out: list[Rep | Rejected] = []
         while self._pending:
             ev = self._pending[0]
             if now is not None and ev.sample + delay_n > now:
                 break
+            reason = self._classify(ev)
+            if reason is None and now is not None and ev.sample + self._merge_n > now and self._is_faint(ev):
+                break  # a faint rep waits merge_ms: a louder sound right after it would be the contact
+            if reason is None and self._louder_follows(ev):
+                reason = "precursor"
             self._pending.pop(0)
-            decisions.append((ev, self._classify(ev)))
-        return self._record(decisions)
+            out.extend(self._record([(ev, reason)]))
+        return out
+
+    def _is_faint(self, ev: OnsetEvent) -> bool:
+        """Quieter than the recent reps by ``faint_db`` (or no rep yet to compare with)."""
+        return not self._rep_loudness or ev.loudness_db < statistics.median(self._rep_loudness) - self.config.faint_db
+
+    def _louder_follows(self, ev: OnsetEvent) -> bool:
+        """A sound ``precursor_db`` louder follows within ``merge_ms``: ``ev`` is its precursor, not the contact."""
+        return any(
+            0 < later.sample - ev.sample < self._merge_n and later.loudness_db >= ev.loudness_db + self.config.precursor_db
+            for later in self._pending[1:]
+        )
 
     def _classify(self, ev: OnsetEvent) -> str | None:
         """Reason the (oldest pending) event is not a rep, or None for a rep."""
@@ -309,7 +336,7 @@ class RepCounter:
         sr = self.sample_rate
         interval_s = None if self._last_rep_sample is None else (ev.sample - self._last_rep_sample) / sr
         med = statistics.median(self._set_intervals) if self._set_intervals else None
-        per_rep_max = self.rule.max_interval_s * (1 + self.config.beat_max_missing if self.rule.kind == "rope" else 1)
+        per_rep_max = self.max_gap_in_set_s
         new_set = (
             self._force_new_set
             or interval_s is None
