@@ -175,6 +175,12 @@ class LandingDetector:
         return max(self._feat_n, (self._post + 1) * self.hop + self.n_fft // 2)
 
     @property
+    def complete_through(self) -> int:
+        """Every event whose onset is before this sample has been emitted (the rest may still come)."""
+        longest = max(self._feat_n, self.n_fft + (self._lag + 1 + self._post) * self.hop)
+        return self._n_seen - longest
+
+    @property
     def noise_floor_dbfs(self) -> float:
         """Running noise floor: 10th percentile of recent frame levels, dBFS."""
         return self._floor_before(self._next_frame)

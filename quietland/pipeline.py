@@ -81,7 +81,8 @@ class SessionPipeline:
         out: list[Rep | Rejected] = []
         for ev in events:
             out.extend(self.counter.feed(ev))
-        out.extend(self.counter.advance(self.detector.samples_seen))
+        # the rep logic's clock: the sample through which the detector has said everything
+        out.extend(self.counter.advance(self.detector.complete_through))
         return out
 
     @property

@@ -120,3 +120,15 @@ def test_loudness_follows_level():
     a, b = salient(run(LandingDetector(sr), x, [len(x)]))
     assert a.loudness_db - b.loudness_db == pytest.approx(20.0, abs=1.5)
     assert a.peak_dbfs > b.peak_dbfs
+
+
+def test_complete_through_is_a_true_bound():
+    """No event emitted later has its onset before what complete_through promised earlier."""
+    sr = 44100
+    x = impacts(sr, [0.3 + 0.137 * k for k in range(25)], 4.0, snr_db=30)
+    det = LandingDetector(sr)
+    promised = -1
+    for i in range(0, len(x), 64):
+        for ev in det.process(x[i : i + 64]):
+            assert ev.sample >= promised
+        promised = det.complete_through

@@ -1,6 +1,8 @@
 """Counting against synthetic sessions with exact truth: SNRs, cadences, sample rates, drills."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,14 @@ def test_new_set_and_change_drill_continue_numbering():
     assert analysis.summary.sets == 3
     assert analysis.drill_changes == ((2 * third, "pogo"),)
     assert pipe.counter.rule.name == "pogo"
+
+
+@pytest.mark.parametrize("name, drill", [("rope", "jump-rope"), ("double-under", "jump-rope-double-under"), ("squat-jumps", "single"), ("demo", "line-hops")])
+def test_reps_do_not_depend_on_block_size(name, drill):
+    spec = replace(PRESETS[name], sets=PRESETS[name].sets[:1])
+    runs = []
+    for block in (64, 480, 4096, 1 << 20):
+        _, analysis = analyse(spec, drill, block)
+        runs.append([(r.sample, r.inferred, r.set_number) for r in analysis.reps] + [(r.event.sample, r.reason) for r in analysis.rejected])
+    assert len(runs[0]) > 5
+    assert runs[0] == runs[1] == runs[2] == runs[3]
