@@ -27,11 +27,12 @@ from .reps import DRILL_RULES, DRILLS
 
 if TYPE_CHECKING:
     from .audiofile import FileSource
+    from .events import Rep
     from .pipeline import Analysis
 
 EXIT_OK = 0
 EXIT_FILE = 1
-"""A file (or, later, a device) quietland cannot use."""
+"""A file or a device quietland cannot use."""
 EXIT_USAGE = 2
 """A bad command line."""
 EXIT_INTERRUPTED = 130
@@ -136,6 +137,178 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
+MIN_SPEED = 0.1
+"""Slowest ``--speed`` of ``replay`` and ``demo``, times real time."""
+MAX_SPEED = 100.0
+"""Fastest ``--speed`` (``--fast`` has no limit)."""
+
+
+def _speed(text: str) -> float:
+    """argparse type for ``--speed``: a playback speed, times real time."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number (times real time), got {text!r}") from None
+    if not MIN_SPEED <= x <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_SPEED:g} to {MAX_SPEED:g}, got {text}")
+    return x
+
+
+def _add_pace_arguments(p: argparse.ArgumentParser) -> None:
+    """``--speed X | --fast`` for the commands that play a recording on screen."""
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="X",
+        help=f"play at X times real time ({MIN_SPEED:g}-{MAX_SPEED:g}; default: %(default)g)",
+    )
+    pace.add_argument("--fast", action="store_true", help="play as fast as the recording can be analysed")
+
+
+def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "replay",
+        help="play a recording through the live screen",
+        description=textwrap.fill(
+            "Play a recording through the same screen as live listening, at real time or faster: reps, "
+            "level, rhythm and rejected sounds appear as they are found, with the same results as "
+            "'quietland analyze'. Keys: space pause/resume, n new set, d change drill, q quit. "
+            "Nothing is recorded. Needs a terminal.",
+            HELP_WIDTH,
+        ),
+        epilog=_drill_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", metavar="PATH", help="the recording to play")
+    _add_pace_arguments(p)
+    p.add_argument(
+        "--drill",
+        choices=DRILLS,
+        default="generic",
+        metavar="NAME",
+        help="the drill performed, which decides what counts as a rep and what is rejected "
+        "(see the list below; default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_replay)
+
+
+def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
+    from .replay import DEMO_ENV
+
+    p = subparsers.add_parser(
+        "demo",
+        help="play the bundled demo recording (line hops) through the live screen",
+        description=textwrap.fill(
+            "Play the bundled synthetic recording of three sets of line hops (recordings/demo-line-hops.wav, "
+            f"or the file ${DEMO_ENV} names) through the live screen. Keys: space pause/resume, "
+            "n new set, d change drill, q quit. Nothing is recorded. Needs a terminal.",
+            HELP_WIDTH,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_pace_arguments(p)
+    p.set_defaults(func=cmd_demo)
+
+
+MIN_LIVE_RATE_HZ = 8000
+MAX_LIVE_RATE_HZ = 96000
+
+
+def _sample_rate(text: str) -> int:
+    """argparse type for ``--sample-rate``: a whole number of Hz quietland analyses."""
+    try:
+        hz = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
+    if not MIN_LIVE_RATE_HZ <= hz <= MAX_LIVE_RATE_HZ:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_LIVE_RATE_HZ} to {MAX_LIVE_RATE_HZ} Hz, got {hz}")
+    return hz
+
+
+def _duration(text: str) -> float:
+    """argparse type for ``--duration``: seconds of audio, more than zero."""
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < s < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return s
+
+
+def add_devices_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "devices",
+        help="list the audio input devices",
+        description=textwrap.fill(
+            "List the audio input devices PortAudio sees: the id and name 'quietland live --device' takes, "
+            "the audio system, input channels and default sample rate. The default device is marked '*'.",
+            HELP_WIDTH,
+        ),
+    )
+    p.set_defaults(func=cmd_devices)
+
+
+def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "live",
+        help="listen through a microphone: count reps and measure landings as they happen",
+        description=textwrap.fill(
+            "Listen through a microphone, find every landing as it happens and count reps by the drill's "
+            "rules, on a live screen (keys: space pause/resume, n new set, d change drill, q quit and save) or, "
+            "with --headless, as lines on stdout. The session's audio is saved as a WAV and its results as a "
+            "JSON beside it (see --recordings-dir); the paths are printed at the end. Ctrl-C or SIGTERM ends "
+            "the session and saves it.",
+            HELP_WIDTH,
+        ),
+        epilog=_drill_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--device",
+        metavar="ID|NAME",
+        help="the input device: its id or (part of) its name, as 'quietland devices' lists them "
+        "(default: the system's default input)",
+    )
+    p.add_argument(
+        "--drill",
+        choices=DRILLS,
+        default="generic",
+        metavar="NAME",
+        help="the drill performed (see the list below; default: %(default)s)",
+    )
+    p.add_argument("--athlete", metavar="NAME", help="who is jumping; saved with the results")
+    p.add_argument(
+        "--sample-rate",
+        type=_sample_rate,
+        metavar="HZ",
+        help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--no-record", action="store_true", help="save nothing: no WAV, no results JSON")
+    where.add_argument(
+        "--recordings-dir",
+        metavar="DIR",
+        help="save the session's WAV and JSON in DIR (default: recordings/ in quietland's data directory: "
+        "$QUIETLAND_HOME, else $XDG_DATA_HOME/quietland, else ~/.local/share/quietland)",
+    )
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="no screen: print each rep on stdout as it is counted, and the results at the end",
+    )
+    p.add_argument("--duration", type=_duration, metavar="S", help="stop after S seconds of audio (default: until stopped)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="with --headless: one JSON object per rep as it happens, then the 'analyze --json' document "
+        "as the last line",
+    )
+    p.set_defaults(func=cmd_live)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog="quietland",
@@ -145,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"quietland {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_analyze_parser(subparsers)
+    add_replay_parser(subparsers)
+    add_demo_parser(subparsers)
+    add_live_parser(subparsers)
+    add_devices_parser(subparsers)
     return parser
 
 
@@ -227,6 +404,202 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.write(report.format_table(analysis))
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _play_on_screen(command: str, path: str, drill: str, speed: float | None) -> int:
+    """Play ``path`` through the live screen (``replay`` and ``demo``); return the exit status."""
+    from .audiofile import AudioFileError, FileSource
+    from .replay import PacedSource
+
+    try:
+        source = FileSource(path)
+    except AudioFileError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError(
+            f"'quietland {command}' needs an interactive terminal for its screen; for printed results "
+            "use 'quietland analyze PATH' (or 'quietland live --headless' to listen without a screen).",
+            EXIT_USAGE,
+        )
+    from .ui import run_live_app
+
+    return run_live_app(PacedSource(source, speed), drill)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``quietland replay``: play a recording through the live screen."""
+    return _play_on_screen("replay", args.path, args.drill, None if args.fast else args.speed)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``quietland demo``: play the bundled demo recording through the live screen."""
+    from .replay import DEMO_DRILL, DEMO_ENV, DEMO_FILE_NAME, find_demo_recording
+
+    path = find_demo_recording()
+    if path is None:
+        raise CommandError(
+            f"the demo recording {DEMO_FILE_NAME} was not found (looked at ${DEMO_ENV}, ./recordings and "
+            "beside the quietland source); run quietland from its source folder or set "
+            f"{DEMO_ENV} to the file's path.",
+            EXIT_FILE,
+        )
+    return _play_on_screen("demo", str(path), DEMO_DRILL, None if args.fast else args.speed)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """``quietland devices``: list the audio input devices."""
+    from .capture import CaptureError, list_devices
+
+    try:
+        devices = list_devices()
+    except CaptureError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    if not devices:
+        raise CommandError("no audio input device was found: connect or enable a microphone and try again.", EXIT_FILE)
+    name_w = max(len("name"), *(len(d.name) for d in devices))
+    print(f"  {'id':>3}  {'name':<{name_w}}  {'system':<10} {'inputs':>6} {'default Hz':>10}")
+    for d in devices:
+        mark = "*" if d.is_default else " "
+        print(f"{mark} {d.id:>3}  {d.name:<{name_w}}  {d.host_api:<10} {d.channels:>6} {d.default_sample_rate_hz:>10.0f}")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    """``quietland live``: listen through a microphone, on the screen or headless."""
+    from .capture import CaptureError, MicrophoneSource
+    from .recorder import RecordingError, SessionRecorder, default_recordings_dir
+
+    if args.json and not args.headless:
+        raise CommandError("--json needs --headless (the screen shows the results)", EXIT_USAGE)
+    if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError(
+            "'quietland live' needs an interactive terminal for its screen; use 'quietland live --headless' "
+            "to listen without one.",
+            EXIT_USAGE,
+        )
+    try:
+        source = MicrophoneSource(args.device, args.sample_rate)
+    except CaptureError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    recorder = None
+    if not args.no_record:
+        try:
+            recorder = SessionRecorder(
+                args.recordings_dir or default_recordings_dir(), source.sample_rate, athlete=args.athlete
+            )
+        except RecordingError as exc:
+            source.close()
+            raise CommandError(str(exc), EXIT_FILE) from None
+    try:
+        if args.headless:
+            return _live_headless(args, source, recorder)
+        from .ui import run_live_app
+
+        return run_live_app(source, args.drill, recorder, duration_s=args.duration)
+    finally:
+        # the session closes both; this is for a screen that failed before its session started
+        if recorder is not None and not recorder.used:
+            recorder.close()
+        source.close()
+
+
+def _rep_line(rep: Rep) -> str:
+    """One counted rep as a line of text (``live --headless`` without ``--json``)."""
+
+    def cell(value: float | None, spec: str) -> str:
+        return "-" if value is None or value != value else format(value, spec)
+
+    return (
+        f"rep {rep.number:>4}  set {rep.set_number} #{rep.rep_in_set:<3} {rep.t_s:9.3f} s  "
+        f"interval {cell(rep.interval_ms, '.0f'):>5} ms  cadence {cell(rep.cadence_per_min, '.1f'):>5}/min  "
+        f"loudness {cell(rep.loudness_db, '.1f'):>6} dB  rhythm {cell(rep.rhythm_dev_pct, '+.1f'):>6} %"
+        + ("  inferred (no sound heard)" if rep.inferred else "")
+    )
+
+
+def _live_headless(args: argparse.Namespace, source, recorder) -> int:
+    """Run a live session with no screen: reps on stdout as they happen, then the results.
+
+    SIGINT (Ctrl-C) and SIGTERM end the session; what was captured is analysed
+    and saved. Exit 0 (ended by --duration or SIGTERM), 130 (Ctrl-C) or 1
+    (the device stopped working; results so far are still printed and saved).
+    """
+    import signal
+
+    from . import report
+    from .capture import CaptureError
+    from .events import Rep
+    from .session import Decided, Level, SessionRunner, Started, Status
+
+    told: set[str] = set()
+    started: list = []
+
+    def warn(sentences) -> None:
+        for sentence in sentences:
+            if sentence not in told:
+                told.add(sentence)
+                print(f"quietland: warning: {sentence}", file=sys.stderr, flush=True)
+
+    def on_update(update) -> None:
+        if isinstance(update, Decided) and isinstance(update.item, Rep):
+            if args.json:
+                line = json.dumps({"event": "rep", **report.rep_to_dict(update.item)}, allow_nan=False)
+            else:
+                line = _rep_line(update.item)
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        elif isinstance(update, Status):
+            warn(update.warnings)
+        elif isinstance(update, Started):
+            started.append(update)
+        elif isinstance(update, Level) and len(started) == 1:
+            # said once the first audio has arrived, so a script may start playing then
+            first = started.pop()
+            where = f"recording to {first.wav_path}" if first.wav_path else "not recording"
+            print(
+                f"quietland: listening to {first.source_description} at {first.sample_rate} Hz, drill "
+                f"{first.drill}, {where}; Ctrl-C ends the session.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    runner = SessionRunner(source, args.drill, recorder, on_update, duration_s=args.duration)
+    signals: list[int] = []
+
+    def on_signal(signum, frame) -> None:
+        if signals and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for the session to end cleanly
+        signals.append(signum)
+        runner.stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    failure = None
+    try:
+        try:
+            analysis = runner.run()
+        except CaptureError as exc:
+            failure = str(exc)
+            analysis = runner.analysis
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    wav = None if recorder is None else recorder.wav_path
+    if args.json:
+        doc = report.analysis_to_dict(analysis, file=None if wav is None else str(wav), block_size=runner.block_size)
+        sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write("\n" + report.format_table(analysis))
+    sys.stdout.flush()
+    warn(w for w in analysis.warnings if w != failure)
+    if recorder is not None:
+        warn(recorder.warnings)
+        for path in (recorder.wav_path, recorder.results_path):
+            if path.exists():
+                print(f"quietland: saved {path}", file=sys.stderr)
+    if failure is not None:
+        raise CommandError(failure, EXIT_FILE)
+    return EXIT_INTERRUPTED if signal.SIGINT in signals else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

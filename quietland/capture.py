@@ -1,0 +1,324 @@
+"""The microphone as a block source, for ``live`` and ``devices``.
+
+Why it exists: it is the only module that touches audio hardware, and the
+only one that imports ``sounddevice`` (inside functions, so ``analyze`` and
+``replay`` work on a machine without PortAudio). :class:`MicrophoneSource`
+opens a PortAudio input stream whose callback does two things only: it copies
+each block onto a queue and counts input overflows. :meth:`MicrophoneSource.blocks`
+hands those blocks to the session in order, none dropped.
+
+Everything a user can get wrong or run into (no PortAudio, no input device,
+a name that matches nothing, a busy device, a sample rate the device refuses,
+a device unplugged mid-session) raises :class:`CaptureError` with one
+sentence. A device that goes away mid-stream first yields every block it
+delivered, then raises, so nothing captured is lost.
+"""
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+PORTAUDIO_MISSING = (
+    "PortAudio is not installed: install the Debian package libportaudio2 (or your system's PortAudio)."
+)
+FALLBACK_SAMPLE_RATE_HZ = 48000
+"""Used when a device's default sample rate is outside what quietland analyses."""
+BLOCK_DURATION_S = 0.01
+"""Audio per callback block: short, so a landing reaches the detector soon after it is captured."""
+STREAM_LATENCY = "high"
+"""PortAudio's suggested input latency: ``high`` gives the most buffering; input blocks still arrive
+as soon as they are captured."""
+POLL_S = 0.05
+"""How often :meth:`MicrophoneSource.blocks` checks for a stop request or a dead stream while no block arrives."""
+STALL_TIMEOUT_S = 3.0
+"""No block for this long from a running stream means the device has gone away."""
+
+# PortAudio's PaErrorCode values (portaudio.h); stable across versions.
+PA_UNANTICIPATED_HOST_ERROR = -9999
+PA_INVALID_CHANNEL_COUNT = -9998
+PA_INVALID_SAMPLE_RATE = -9997
+PA_INVALID_DEVICE = -9996
+PA_DEVICE_UNAVAILABLE = -9985
+_BUSY_HOST_ERRORS = (-16, 16)  # ALSA/OSS EBUSY
+_GONE_HOST_ERRORS = (-19, 19, -2, 2, -6, 6)  # ENODEV, ENOENT, ENXIO
+
+
+class CaptureError(Exception):
+    """The microphone cannot be used or stopped working; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    """One audio input device as PortAudio lists it."""
+
+    id: int
+    """PortAudio's device index (what ``--device`` takes)."""
+    name: str
+    """Device name."""
+    host_api: str
+    """The audio system it is reached through (ALSA, PulseAudio, Core Audio, WASAPI, ...)."""
+    channels: int
+    """Most input channels it offers."""
+    default_sample_rate_hz: float
+    """Its default sample rate, Hz."""
+    is_default: bool
+    """True for the system's default input device."""
+
+
+def _sounddevice():
+    """Import sounddevice, turning a missing PortAudio into :class:`CaptureError`."""
+    try:
+        import sounddevice
+    except OSError:
+        raise CaptureError(PORTAUDIO_MISSING) from None
+    return sounddevice
+
+
+def list_devices() -> list[InputDevice]:
+    """Every device with at least one input channel, in PortAudio's order."""
+    sd = _sounddevice()
+    try:
+        default_in = sd.default.device[0]
+        host_apis = [h["name"] for h in sd.query_hostapis()]
+        devices = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise CaptureError(f"Could not list the audio devices: {_pa_text(exc)}.") from None
+    return [
+        InputDevice(
+            id=int(d["index"]),
+            name=str(d["name"]),
+            host_api=host_apis[d["hostapi"]] if 0 <= d["hostapi"] < len(host_apis) else "?",
+            channels=int(d["max_input_channels"]),
+            default_sample_rate_hz=float(d["default_samplerate"]),
+            is_default=int(d["index"]) == default_in,
+        )
+        for d in devices
+        if d["max_input_channels"] > 0
+    ]
+
+
+def find_device(device: int | str | None) -> InputDevice:
+    """The input device for ``--device``: None (the default), an id, or a name or part of one.
+
+    A name matches a device whose name equals it (ignoring case) or, failing
+    that, the only device whose name contains it.
+    """
+    devices = list_devices()
+    if not devices:
+        raise CaptureError("No audio input device was found: connect or enable a microphone and try again.")
+    if device is None:
+        for d in devices:
+            if d.is_default:
+                return d
+        return devices[0]
+    if isinstance(device, int) or str(device).strip().isdigit():
+        wanted = int(device)
+        for d in devices:
+            if d.id == wanted:
+                return d
+        raise CaptureError(f"There is no input device with id {wanted}; 'quietland devices' lists them.")
+    text = str(device).strip().lower()
+    exact = [d for d in devices if d.name.lower() == text]
+    if exact:
+        return exact[0]
+    partial = [d for d in devices if text in d.name.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    if not partial:
+        raise CaptureError(f"No input device is called {device!r}; 'quietland devices' lists them.")
+    names = ", ".join(f"{d.id}: {d.name}" for d in partial)
+    raise CaptureError(f"{device!r} matches several input devices ({names}); give its id instead.")
+
+
+class MicrophoneSource:
+    """Blocks from an audio input device, as float32 arrays of shape ``(n, channels)``.
+
+    Opening checks the device and creates the stream; :meth:`blocks` starts
+    it. ``sample_rate`` defaults to the device's own default (or
+    :data:`FALLBACK_SAMPLE_RATE_HZ` when that is outside 8-96 kHz). The stream
+    is mono when the device allows it, else it keeps the device's channels
+    (at most 2) and the session mixes them down. Raises :class:`CaptureError`.
+    """
+
+    def __init__(
+        self,
+        device: int | str | None = None,
+        sample_rate: int | None = None,
+        *,
+        block_size: int | None = None,
+        latency: str | float = STREAM_LATENCY,
+    ) -> None:
+        from .audiofile import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ
+
+        sd = self._sd = _sounddevice()
+        info = find_device(device)
+        self.device = info
+        """The device in use."""
+        if sample_rate is None:
+            sample_rate = int(round(info.default_sample_rate_hz))
+            if not MIN_SAMPLE_RATE_HZ <= sample_rate <= MAX_SAMPLE_RATE_HZ:
+                sample_rate = FALLBACK_SAMPLE_RATE_HZ
+        elif not MIN_SAMPLE_RATE_HZ <= sample_rate <= MAX_SAMPLE_RATE_HZ:
+            raise CaptureError(
+                f"A sample rate of {sample_rate} Hz is not supported; quietland analyses "
+                f"{MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz."
+            )
+        self.sample_rate: int = int(sample_rate)
+        """Sample rate of the stream, Hz."""
+        self.block_size: int = int(block_size or max(16, round(BLOCK_DURATION_S * self.sample_rate)))
+        """Samples per callback block."""
+        self.overflows = 0
+        """Input overflows PortAudio reported (audio lost because blocks were not taken in time)."""
+        self._queue: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        self._stop_requested = False
+        self._stream = None
+        last_error = None
+        for channels in (1, min(2, info.channels)) if info.channels > 1 else (1,):
+            try:
+                self._stream = sd.InputStream(
+                    device=info.id,
+                    samplerate=self.sample_rate,
+                    channels=channels,
+                    dtype="float32",
+                    blocksize=self.block_size,
+                    latency=latency,
+                    callback=self._callback,
+                )
+                break
+            except sd.PortAudioError as exc:
+                last_error = exc
+                if _pa_code(exc) != PA_INVALID_CHANNEL_COUNT:
+                    break
+        if self._stream is None:
+            raise CaptureError(self._open_error(last_error)) from None
+        self.channels: int = int(self._stream.channels)
+        """Channels the stream delivers (1, or the device's when it cannot give mono)."""
+        self.latency_s: float = float(self._stream.latency)
+        """PortAudio's estimate of the input latency (capture to callback), s."""
+        self.description = f"{info.name} (device {info.id}, {info.host_api})"
+        """What is listening, for the status line and the results."""
+
+    # ------------------------------------------------------------ the callback
+    def _callback(self, indata: np.ndarray, frames: int, time_info, status) -> None:
+        """PortAudio's thread: copy the block onto the queue and count overflows; nothing else."""
+        if status.input_overflow:
+            self.overflows += 1
+        self._queue.put(indata.copy())
+
+    # -------------------------------------------------------------- consumer
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Start the stream and yield its blocks in order until :meth:`stop`.
+
+        After a stop, the blocks already captured are still yielded. If the
+        device stops delivering (unplugged, taken away), the blocks it did
+        deliver are yielded and then :class:`CaptureError` is raised.
+        """
+        sd = self._sd
+        stream = self._stream
+        if stream is None or self._stop_requested:
+            self.close()
+            return
+        try:
+            stream.start()
+        except sd.PortAudioError as exc:
+            self.close()
+            raise CaptureError(self._open_error(exc)) from None
+        last_block_t = time.monotonic()
+        try:
+            while not self._stop_requested:
+                try:
+                    block = self._queue.get(timeout=POLL_S)
+                except queue.Empty:
+                    silent_s = time.monotonic() - last_block_t
+                    if not stream.active or silent_s > STALL_TIMEOUT_S:
+                        yield from self._drain()
+                        raise CaptureError(
+                            f"The input device {self.device.name!r} stopped delivering audio (unplugged or taken "
+                            "by another program); the session ended there."
+                        ) from None
+                    continue
+                last_block_t = time.monotonic()
+                yield block
+            self._halt()
+            yield from self._drain()
+        finally:
+            self.close()
+
+    def _drain(self) -> Iterator[np.ndarray]:
+        while True:
+            try:
+                yield self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def stop(self) -> None:
+        """Ask :meth:`blocks` to end (within :data:`POLL_S`). Only sets a flag: safe from a signal handler or any thread."""
+        self._stop_requested = True
+
+    def _halt(self) -> None:
+        """Stop the stream so no more blocks arrive (the callback's last block is on the queue when this returns)."""
+        if self._stream is None:
+            return
+        try:
+            self._stream.stop()
+        except Exception:  # noqa: BLE001 - a device that is gone cannot be stopped; it has stopped
+            pass
+
+    def close(self) -> None:
+        """Stop and release the device. Idempotent."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            if stream.active:
+                stream.abort()
+            stream.close()
+        except Exception:  # noqa: BLE001 - closing a device that is gone
+            pass
+
+    # --------------------------------------------------------------- errors
+    def _open_error(self, exc) -> str:
+        """One sentence for a PortAudio error raised while opening or starting the stream."""
+        name = self.device.name
+        code = _pa_code(exc)
+        host = _host_error(exc)
+        if code == PA_INVALID_SAMPLE_RATE:
+            other = int(round(self.device.default_sample_rate_hz))
+            if other == self.sample_rate or not 8000 <= other <= 96000:
+                other = 48000 if self.sample_rate != 48000 else 44100
+            return (
+                f"The input device {name!r} does not support a sample rate of {self.sample_rate} Hz; "
+                f"try --sample-rate {other} or another device."
+            )
+        if code == PA_DEVICE_UNAVAILABLE or host in _BUSY_HOST_ERRORS:
+            return f"The input device {name!r} is busy: another program is using it; close that program or choose another device."
+        if code == PA_INVALID_DEVICE or host in _GONE_HOST_ERRORS:
+            return f"The input device {name!r} is not available any more (unplugged?); 'quietland devices' lists the devices there are."
+        return f"The input device {name!r} could not be opened: {_pa_text(exc)}."
+
+
+def _pa_code(exc) -> int | None:
+    """The PaErrorCode in a PortAudioError, if any."""
+    args = getattr(exc, "args", ())
+    return args[1] if len(args) > 1 and isinstance(args[1], int) else None
+
+
+def _host_error(exc) -> int | None:
+    """The host API's own error code (e.g. ALSA's -16 for busy), if any."""
+    args = getattr(exc, "args", ())
+    if len(args) > 2 and isinstance(args[2], tuple) and len(args[2]) > 1:
+        return args[2][1]
+    return None
+
+
+def _pa_text(exc) -> str:
+    """PortAudio's explanation as a clause."""
+    args = getattr(exc, "args", ())
+    text = str(args[0]) if args else str(exc)
+    if len(args) > 2 and isinstance(args[2], tuple) and len(args[2]) > 2 and args[2][2]:
+        text = f"{text} ({args[2][2]})"
+    return text.strip().rstrip(".") or type(exc).__name__

@@ -1,0 +1,344 @@
+"""Saving a live session: its audio as a WAV and its results as JSON beside it.
+
+Why it exists: a session is worth keeping (to replay it, to compare it with
+the next one), and a crash, Ctrl-C, SIGTERM or a full disk must not lose what
+was captured. :class:`SessionRecorder` owns one pair of files:
+
+- ``quietland-YYYYmmdd-HHMMSS[-N].wav``: the samples exactly as the session
+  analysed them (mono 32-bit float), written by a thread fed from a queue.
+  The header is brought up to date about once a second, so even a killed
+  process leaves a WAV that reads back to its last update. A name in use is
+  never reused (the WAV is created with O_EXCL).
+- the same name with ``.json``: the session's results (the ``analyze --json``
+  document plus configuration, athlete, times and user actions), replaced
+  atomically (temporary file + ``os.replace``) whenever the session asks
+  (at each set end and at the end), so it is always a whole document.
+
+A write that fails (disk full) stops the recording, not the session: the
+WAV keeps what was written, a sentence goes into :attr:`SessionRecorder.warnings`
+and measuring goes on. numpy and the standard library only.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import queue
+import struct
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .pipeline import Analysis
+
+FLUSH_INTERVAL_S = 1.0
+"""How often the WAV header is brought up to date while recording, s (at most this much audio is lost to a kill)."""
+FILE_PREFIX = "quietland-"
+"""Recording names are ``quietland-YYYYmmdd-HHMMSS[-N]``."""
+RECORDINGS_FOLDER = "recordings"
+"""Folder under :func:`data_dir` where sessions are saved by default."""
+_WAV_FORMAT_IEEE_FLOAT = 3
+_WAV_HEADER_BYTES = 58  # RIFF + fmt (18) + fact (4) + data headers, for IEEE float
+_WAV_MAX_DATA_BYTES = 0xFFFFFFFF - _WAV_HEADER_BYTES
+
+
+class RecordingError(Exception):
+    """The recording cannot be started; the message is one sentence for the user."""
+
+
+def data_dir() -> Path:
+    """quietland's data directory: ``$QUIETLAND_HOME``, else ``$XDG_DATA_HOME/quietland``, else ``~/.local/share/quietland``."""
+    home = os.environ.get("QUIETLAND_HOME")
+    if home:
+        return Path(home).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "quietland"
+    return Path.home() / ".local" / "share" / "quietland"
+
+
+def default_recordings_dir() -> Path:
+    """Where sessions are saved unless ``--recordings-dir`` says otherwise."""
+    return data_dir() / RECORDINGS_FOLDER
+
+
+class StreamingWav:
+    """A mono or multichannel 32-bit float WAV written block by block to an open binary file.
+
+    The header is written first with a length of zero and rewritten in place
+    by :meth:`update_header` (``fact`` frames, ``data`` and ``RIFF`` sizes), so
+    the file is a valid WAV of everything written up to the last update.
+    ``fh`` needs ``write``, ``seek`` and ``tell``; an ``OSError`` from it
+    propagates.
+    """
+
+    def __init__(self, fh, sample_rate: int, channels: int) -> None:
+        self.fh = fh
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self.frames = 0
+        """Frames written completely."""
+        self._frame_bytes = 4 * self.channels
+        block_align = self._frame_bytes
+        header = (
+            b"RIFF" + struct.pack("<I", _WAV_HEADER_BYTES - 8) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHHH", 18, _WAV_FORMAT_IEEE_FLOAT, self.channels, self.sample_rate,
+                                    self.sample_rate * block_align, block_align, 32, 0)
+            + b"fact" + struct.pack("<II", 4, 0)
+            + b"data" + struct.pack("<I", 0)
+        )
+        assert len(header) == _WAV_HEADER_BYTES
+        _write_all(self.fh, header)
+
+    @property
+    def full(self) -> bool:
+        """True when one more second would not fit in a WAV (4 GiB)."""
+        return (self.frames + self.sample_rate) * self._frame_bytes > _WAV_MAX_DATA_BYTES
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block``, shape ``(n,)`` (mono) or ``(n, channels)``."""
+        data = np.ascontiguousarray(block, dtype="<f4")
+        _write_all(self.fh, data.tobytes())
+        self.frames += data.shape[0]
+
+    def update_header(self) -> None:
+        """Rewrite the lengths in the header for the frames written so far; leave the file position at the end."""
+        data_bytes = self.frames * self._frame_bytes
+        end = _WAV_HEADER_BYTES + data_bytes
+        for offset, value in ((4, _WAV_HEADER_BYTES - 8 + data_bytes), (46, self.frames), (54, data_bytes)):
+            self.fh.seek(offset)
+            _write_all(self.fh, struct.pack("<I", value))
+        self.fh.seek(end)
+
+
+def _write_all(fh, data: bytes) -> None:
+    """Write every byte (an unbuffered file may take a part at a time)."""
+    view = memoryview(data)
+    while view:
+        n = fh.write(view)
+        if n is None or n <= 0:
+            raise OSError(errno.EIO, "the file accepted no data")
+        view = view[n:]
+
+
+def _reserve_name(folder: Path, stamp: str) -> tuple[Path, object]:
+    """Create ``quietland-<stamp>[-N].wav`` exclusively (never an existing name, nor one whose .json exists)."""
+    n = 1
+    while True:
+        stem = f"{FILE_PREFIX}{stamp}" + (f"-{n}" if n > 1 else "")
+        wav = folder / f"{stem}.wav"
+        if not wav.with_suffix(".json").exists():
+            try:
+                return wav, open(wav, "xb", buffering=0)
+            except FileExistsError:
+                pass
+        n += 1
+
+
+_CLOSE = object()
+
+
+class SessionRecorder:
+    """The WAV and results JSON of one session; see the module docstring.
+
+    Creating it creates the folder (if needed) and the WAV, and starts the
+    writer thread; raises :class:`RecordingError` when the folder cannot be
+    written. :meth:`write` and :meth:`save_results` only queue work; they are
+    meant for one producer thread (the session's). :meth:`close` finishes
+    everything and is idempotent.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        sample_rate: int,
+        *,
+        channels: int = 1,
+        athlete: str | None = None,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+        started_at: datetime | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.sample_rate = int(sample_rate)
+        self.channels = int(channels)
+        self.athlete = athlete
+        """Who performed the session (``--athlete``), or None."""
+        self.started_at = (started_at or datetime.now()).astimezone()
+        """When the session started (local time, with its UTC offset)."""
+        self.flush_interval_s = float(flush_interval_s)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.wav_path, fh = _reserve_name(self.folder, self.started_at.strftime("%Y%m%d-%H%M%S"))
+        except OSError as exc:
+            raise RecordingError(f"Cannot record to '{self.folder}': {exc.strerror or exc}.") from None
+        self.results_path = self.wav_path.with_suffix(".json")
+        """The results JSON, beside the WAV."""
+        self._fh = fh
+        try:
+            self._wav: StreamingWav | None = StreamingWav(fh, self.sample_rate, self.channels)
+        except OSError as exc:
+            fh.close()
+            raise RecordingError(f"Cannot record to '{self.wav_path}': {exc.strerror or exc}.") from None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._warnings: list[str] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._used = False
+        self._thread = threading.Thread(target=self._writer, name="quietland-recorder", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ producer
+    @property
+    def recording(self) -> bool:
+        """False once writing audio has failed (disk full) or the recorder is closed."""
+        return self._wav is not None and not self._closed
+
+    @property
+    def warnings(self) -> list[str]:
+        """Sentences about the recording (it stopped, results could not be saved), oldest first."""
+        with self._lock:
+            return list(self._warnings)
+
+    @property
+    def used(self) -> bool:
+        """True once a session has handed over audio or results (from then on it closes the recorder)."""
+        return self._used
+
+    def write(self, block: np.ndarray) -> None:
+        """Queue one block of samples for the WAV (dropped once recording has stopped)."""
+        self._used = True
+        if self.recording:
+            self._queue.put(block)
+
+    def save_results(
+        self, analysis: Analysis, *, config: dict[str, Any], actions: list[dict[str, Any]], block_size: int,
+        final: bool = False,
+    ) -> None:
+        """Queue the results document for ``analysis`` (written atomically by the writer thread)."""
+        self._used = True
+        if self._closed:
+            return
+        self._queue.put(self.results_document(analysis, config=config, actions=actions, block_size=block_size, final=final))
+
+    def results_document(
+        self, analysis: Analysis, *, config: dict[str, Any], actions: list[dict[str, Any]], block_size: int,
+        final: bool = False,
+    ) -> dict[str, Any]:
+        """The results JSON: the ``analyze --json`` document of ``analysis`` plus the session's metadata."""
+        from . import report
+
+        doc = report.analysis_to_dict(analysis, file=self.wav_path.name, block_size=block_size)
+        doc.update(
+            athlete=self.athlete,
+            started_at=self.started_at.isoformat(timespec="seconds"),
+            ended_at=datetime.now().astimezone().isoformat(timespec="seconds") if final else None,
+            complete=final,
+            config=config,
+            profile=None,
+            actions=actions,
+        )
+        return doc
+
+    def close(
+        self, analysis: Analysis | None = None, *, config: dict[str, Any] | None = None,
+        actions: list[dict[str, Any]] | None = None, block_size: int = 0,
+    ) -> None:
+        """Write what is queued, the final header and (given ``analysis``) the final results; stop the thread.
+
+        Idempotent; blocks until the files are complete.
+        """
+        if self._closed:
+            return
+        if analysis is not None:
+            self.save_results(analysis, config=config or {}, actions=actions or [], block_size=block_size, final=True)
+        self._closed = True
+        self._queue.put(_CLOSE)
+        self._thread.join()
+
+    # -------------------------------------------------------------- writer
+    def _writer(self) -> None:
+        last_update = time.monotonic()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _CLOSE:
+                    return
+                if isinstance(item, dict):
+                    self._write_results(item)
+                    continue
+                if self._wav is None:
+                    continue
+                try:
+                    if self._wav.full:
+                        self._stop_recording("the WAV has reached its 4 GiB limit")
+                        continue
+                    self._wav.write(item)
+                    if time.monotonic() - last_update >= self.flush_interval_s:
+                        self._wav.update_header()
+                        last_update = time.monotonic()
+                except OSError as exc:
+                    self._stop_recording(_reason(exc))
+                except Exception as exc:  # noqa: BLE001 - a block that cannot be written must not end the session
+                    self._stop_recording(f"a block could not be written ({exc})")
+        finally:
+            self._finish_wav()
+
+    def _stop_recording(self, reason: str) -> None:
+        """Stop writing audio after a failure; keep the WAV valid up to the last whole block."""
+        wav, self._wav = self._wav, None
+        assert wav is not None
+        try:
+            wav.update_header()  # overwrites bytes already there: works on a full disk
+        except OSError:
+            pass
+        self._warn(
+            f"Recording stopped at {wav.frames / self.sample_rate:.1f} s because {reason}; measuring goes on, "
+            f"and '{self.wav_path}' keeps the audio up to that point."
+        )
+
+    def _finish_wav(self) -> None:
+        wav, self._wav = self._wav, None
+        try:
+            if wav is not None:
+                wav.update_header()
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            self._warn(f"The end of the recording '{self.wav_path}' could not be written: {_reason(exc)}.")
+        finally:
+            self._fh.close()
+        if wav is not None and wav.frames == 0 and not self.results_path.exists():
+            self.wav_path.unlink(missing_ok=True)  # a session that never started leaves nothing behind
+
+    def _write_results(self, doc: dict[str, Any]) -> None:
+        """Replace the results JSON atomically; on failure keep the previous one and warn once."""
+        tmp = self.results_path.with_name(f".{self.results_path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2, allow_nan=False)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.results_path)
+        except (OSError, TypeError, ValueError) as exc:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self._warn(f"The results could not be saved to '{self.results_path}': {_reason(exc)}.")
+
+    def _warn(self, sentence: str) -> None:
+        with self._lock:
+            if sentence not in self._warnings:
+                self._warnings.append(sentence)
+
+
+def _reason(exc: Exception) -> str:
+    """An error as a clause: 'the disk is full' for ENOSPC, else its text."""
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full"
+    return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).rstrip(".")

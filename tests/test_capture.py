@@ -1,0 +1,285 @@
+"""The microphone's errors, each one sentence and no traceback, against a stand-in for sounddevice.
+
+The stand-in behaves as PortAudio does in each case (the error codes are
+PortAudio's own), so these tests run on any machine; the real capture path
+is tested against a virtual microphone in test_capture_pulse.py.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import types
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from quietland import capture
+from quietland.capture import CaptureError, MicrophoneSource, find_device, list_devices
+from quietland.cli import main
+
+
+class PortAudioError(Exception):
+    pass
+
+
+class FakeStatus:
+    def __init__(self, overflow: bool) -> None:
+        self.input_overflow = overflow
+
+
+class FakeStream:
+    """Calls the callback from its own thread with ``blocks`` blocks of a ramp, then stops as an unplugged device does."""
+
+    def __init__(self, fake, callback, samplerate, channels, blocksize, **_):
+        self.fake = fake
+        self.callback = callback
+        self.channels = channels
+        self.blocksize = blocksize
+        self.samplerate = samplerate
+        self.latency = 0.02
+        self.active = False
+        self._stop = threading.Event()
+
+    def start(self):
+        self.active = True
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        for i in range(self.fake.blocks):
+            if self._stop.is_set():
+                return
+            block = np.full((self.blocksize, self.channels), (i % 100) / 1000.0, dtype=np.float32)
+            self.callback(block, self.blocksize, None, FakeStatus(i in self.fake.overflow_at))
+            time.sleep(self.blocksize / self.samplerate / self.fake.speed)
+        if self.fake.unplug_after:
+            self.active = False  # PortAudio's thread ended: the device is gone
+        else:
+            self._stop.wait()
+
+    def stop(self):
+        self._stop.set()
+        self.active = False
+
+    def abort(self):
+        self.stop()
+
+    def close(self):
+        self.stop()
+
+
+def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=()):
+    """A module that looks like sounddevice to quietland.capture."""
+    sd = types.ModuleType("sounddevice")
+    sd.PortAudioError = PortAudioError
+    sd.blocks = blocks
+    sd.unplug_after = unplug_after
+    sd.speed = speed
+    sd.overflow_at = set(overflow_at)
+    sd.opened = []
+    if devices is None:
+        devices = [
+            {"index": 0, "name": "HDA Intel PCH: ALC257 Analog (hw:0,0)", "hostapi": 0, "max_input_channels": 2, "default_samplerate": 44100.0},
+            {"index": 1, "name": "HDMI 0 (hw:0,3)", "hostapi": 0, "max_input_channels": 0, "default_samplerate": 48000.0},
+            {"index": 2, "name": "USB Mic: Audio (hw:1,0)", "hostapi": 0, "max_input_channels": 1, "default_samplerate": 48000.0},
+            {"index": 3, "name": "pulse", "hostapi": 0, "max_input_channels": 32, "default_samplerate": 44100.0},
+        ]
+    default_in = 3 if devices else -1
+    sd.default = types.SimpleNamespace(device=[default_in, default_in])
+    sd.query_devices = lambda: devices
+    sd.query_hostapis = lambda: [{"name": "ALSA"}]
+
+    def input_stream(**kwargs):
+        sd.opened.append(kwargs)
+        if open_error is not None:
+            raise PortAudioError(*open_error)
+        return FakeStream(sd, **kwargs)
+
+    sd.InputStream = input_stream
+    return sd
+
+
+@pytest.fixture
+def use_fake(monkeypatch):
+    def install(**kwargs):
+        sd = fake_sounddevice(**kwargs)
+        monkeypatch.setitem(sys.modules, "sounddevice", sd)
+        return sd
+
+    return install
+
+
+class NoPortAudio:
+    """An import hook that fails the way `import sounddevice` does without the PortAudio library."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return None
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quietland: error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [["devices"], ["live", "--headless"]])
+def test_portaudio_missing(monkeypatch, capsys, command):
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [NoPortAudio(), *sys.meta_path])
+    assert main(command) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "PortAudio is not installed" in line and "libportaudio2" in line
+
+
+def test_devices_lists_input_devices_with_ids_channels_and_rates(use_fake, capsys):
+    use_fake()
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["id", "name", "system", "inputs", "default", "Hz"]
+    rows = {line[2:5].strip(): line for line in out[1:]}
+    assert sorted(rows) == ["0", "2", "3"]  # the HDMI output has no input
+    assert "USB Mic: Audio (hw:1,0)" in rows["2"] and rows["2"].split()[-2:] == ["1", "48000"]
+    assert rows["3"].startswith("*") and not rows["0"].startswith("*")
+
+
+def test_no_input_device(use_fake, capsys):
+    use_fake(devices=[])
+    assert list_devices() == []
+    with pytest.raises(CaptureError, match="^No audio input device was found"):
+        MicrophoneSource()
+    assert main(["live", "--headless", "--no-record"]) == 1
+    assert "no audio input device" in one_error_line(capsys.readouterr().err).lower()
+
+
+@pytest.mark.parametrize(
+    "wanted, found",
+    [(None, 3), ("2", 2), (0, 0), ("usb", 2), ("PULSE", 3), ("alc257", 0)],
+)
+def test_find_device_by_id_or_name(use_fake, wanted, found):
+    use_fake()
+    assert find_device(wanted).id == found
+
+
+@pytest.mark.parametrize(
+    "wanted, message",
+    [
+        ("7", r"^There is no input device with id 7; 'quietland devices' lists them\.$"),
+        ("1", r"^There is no input device with id 1"),  # an output-only device
+        ("webcam", r"^No input device is called 'webcam'; 'quietland devices' lists them\.$"),
+        ("hw:", r"^'hw:' matches several input devices \(0: HDA .*, 2: USB .*\); give its id instead\.$"),
+    ],
+)
+def test_device_not_found(use_fake, wanted, message):
+    use_fake()
+    with pytest.raises(CaptureError, match=message):
+        MicrophoneSource(wanted)
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (("Device unavailable", capture.PA_DEVICE_UNAVAILABLE), r"is busy: another program is using it"),
+        (("Unanticipated host error", capture.PA_UNANTICIPATED_HOST_ERROR, (0, -16, "Device or resource busy")), r"is busy"),
+        (("Invalid sample rate", capture.PA_INVALID_SAMPLE_RATE), r"does not support a sample rate of 44100 Hz; try --sample-rate 48000 or"),
+        (("Invalid device", capture.PA_INVALID_DEVICE), r"is not available any more \(unplugged\?\)"),
+        (("Unanticipated host error", capture.PA_UNANTICIPATED_HOST_ERROR, (0, -19, "No such device")), r"not available any more"),
+        (("Internal PortAudio error", -9986), r"could not be opened: Internal PortAudio error\.$"),
+    ],
+)
+def test_device_that_cannot_be_opened(use_fake, capsys, tmp_path, error, message):
+    use_fake(open_error=error)
+    with pytest.raises(CaptureError, match=message):
+        MicrophoneSource("alc257")
+    assert main(["live", "--headless", "--device", "alc257", "--recordings-dir", str(tmp_path)]) == 1
+    one_error_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == [], "nothing is created for a session that never started"
+
+
+def test_a_rate_outside_what_quietland_analyses(use_fake, capsys):
+    use_fake()
+    with pytest.raises(CaptureError, match=r"^A sample rate of 192000 Hz is not supported; quietland analyses 8000 to 96000 Hz\.$"):
+        MicrophoneSource("usb", 192000)
+    assert main(["live", "--headless", "--sample-rate", "192000"]) == 2  # the command line already refuses it
+    assert "from 8000 to 96000 Hz" in one_error_line(capsys.readouterr().err)
+
+
+def test_the_stream_is_mono_at_the_device_rate_with_short_blocks(use_fake):
+    sd = use_fake(blocks=3)
+    mic = MicrophoneSource("alc257")
+    assert (mic.sample_rate, mic.channels, mic.block_size, mic.latency_s) == (44100, 1, 441, 0.02)
+    assert sd.opened[0]["device"] == 0 and sd.opened[0]["dtype"] == "float32"
+    assert mic.description == "HDA Intel PCH: ALC257 Analog (hw:0,0) (device 0, ALSA)"
+
+
+def test_blocks_in_order_until_stop_and_overflows_counted(use_fake):
+    use_fake(blocks=10_000, speed=50.0, overflow_at=(2, 5))
+    mic = MicrophoneSource("usb", 16000)
+    got = []
+    for block in mic.blocks():
+        got.append(block)
+        if len(got) == 20:
+            mic.stop()
+    assert len(got) >= 20
+    values = [float(b[0, 0]) for b in got]
+    assert values == [np.float32((i % 100) / 1000.0) for i in range(len(got))], "every block, in order"
+    assert mic.overflows == 2
+
+
+def test_an_unplugged_device_hands_over_what_it_captured_then_says_so(use_fake):
+    use_fake(blocks=30, unplug_after=True)
+    mic = MicrophoneSource("usb")
+    got = []
+    with pytest.raises(CaptureError, match=r"^The input device 'USB Mic: Audio \(hw:1,0\)' stopped delivering audio"):
+        for block in mic.blocks():
+            got.append(block)
+    assert len(got) == 30
+
+
+def test_live_headless_with_an_unplugged_device_saves_everything_and_exits_1(use_fake, capsys, tmp_path):
+    use_fake(blocks=150, unplug_after=True)  # 1.5 s at 48 kHz
+    code = main(["live", "--headless", "--json", "--device", "usb", "--recordings-dir", str(tmp_path), "--athlete", "Sam"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in err
+    error_lines = [line for line in err.splitlines() if line.startswith("quietland: error:")]
+    assert len(error_lines) == 1 and "stopped delivering audio" in error_lines[0]
+    final = json.loads(out.strip().splitlines()[-1])
+    assert final["duration_s"] == 1.5 and final["sample_rate"] == 48000
+    wav = next(tmp_path.glob("quietland-*.wav"))
+    assert f"quietland: saved {wav}" in err and f"quietland: saved {wav.with_suffix('.json')}" in err
+    assert sf.info(wav).frames == 150 * 480
+    doc = json.loads(wav.with_suffix(".json").read_text())
+    assert doc["complete"] is True and doc["athlete"] == "Sam" and doc["duration_s"] == 1.5
+    assert doc["config"]["device"] == "USB Mic: Audio (hw:1,0) (device 2, ALSA)"
+    assert any("stopped delivering audio" in w for w in doc["warnings"])
+
+
+def test_live_without_a_terminal_needs_headless(use_fake, capsys, monkeypatch):
+    use_fake()
+    monkeypatch.setattr(sys, "stdin", open("/dev/null"))
+    assert main(["live"]) == 2
+    assert "--headless" in one_error_line(capsys.readouterr().err)
+    assert main(["live", "--json"]) == 2
+    assert "--json needs --headless" in one_error_line(capsys.readouterr().err)
+
+
+def test_opening_nothing_imports_no_audio_library():
+    """session, recorder and capture load sounddevice only when a microphone is opened (soundfile: never)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import quietland
+
+    code = (
+        "import sys, quietland.capture, quietland.session, quietland.recorder\n"
+        "print(sorted(m for m in ('sounddevice', 'soundfile', 'textual') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(quietland.__file__).resolve().parent.parent)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"

@@ -1,0 +1,227 @@
+"""SessionRecorder: never overwrites, a readable WAV even after SIGKILL, a full disk stops recording not measuring, atomic JSON."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import quietland
+import quietland.recorder as recorder_module
+from quietland.audiofile import FileSource
+from quietland.recorder import RecordingError, SessionRecorder, data_dir, default_recordings_dir
+from quietland.session import SessionRunner, Status
+from quietland.synth import SessionSpec, synthesize
+
+PACKAGE_ROOT = str(Path(quietland.__file__).resolve().parent.parent)
+WHEN = datetime(2026, 11, 23, 7, 30, 5)
+
+
+def declared_frames(path: Path) -> int:
+    """Frames the WAV header's data chunk declares (32-bit float mono)."""
+    data = path.read_bytes()
+    i = data.index(b"data")
+    return struct.unpack("<I", data[i + 4 : i + 8])[0] // 4
+
+
+@pytest.fixture(scope="module")
+def session():
+    spec = SessionSpec(sample_rate=16000, kind="landings", sets=(12,), cadence_per_min=150, snr_db=35.0, seed=5)
+    return synthesize(spec)
+
+
+def test_data_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert data_dir() == tmp_path / "home"
+    assert default_recordings_dir() == tmp_path / "home" / "recordings"
+    monkeypatch.delenv("QUIETLAND_HOME")
+    assert data_dir() == tmp_path / "xdg" / "quietland"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data_dir() == tmp_path / ".local" / "share" / "quietland"
+
+
+def test_never_overwrites_an_existing_recording(tmp_path):
+    (tmp_path / "quietland-20261123-073005.wav").write_bytes(b"somebody's audio")
+    (tmp_path / "quietland-20261123-073005-2.json").write_text("somebody's results")
+    rec = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    rec.write(np.zeros(1600, np.float32))
+    rec.close()
+    assert rec.wav_path.name == "quietland-20261123-073005-3.wav"
+    assert rec.results_path == rec.wav_path.with_suffix(".json")
+    assert (tmp_path / "quietland-20261123-073005.wav").read_bytes() == b"somebody's audio"
+    assert (tmp_path / "quietland-20261123-073005-2.json").read_text() == "somebody's results"
+    assert not (tmp_path / "quietland-20261123-073005-2.wav").exists()
+    again = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    again.close()
+    assert again.wav_path.name == "quietland-20261123-073005-4.wav"
+
+
+def test_a_folder_that_cannot_be_written_is_one_sentence(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RecordingError, match=r"^Cannot record to '.*file/sub': .*\.$"):
+        SessionRecorder(blocker / "sub", 16000)
+
+
+def test_the_wav_holds_exactly_the_samples_written(tmp_path):
+    rng = np.random.default_rng(1)
+    blocks = [rng.uniform(-1, 1, n).astype(np.float32) for n in (1, 100, 4096, 7)]
+    rec = SessionRecorder(tmp_path, 22050)
+    for b in blocks:
+        rec.write(b)
+    rec.close()
+    data, rate = sf.read(rec.wav_path, dtype="float32")
+    assert rate == 22050 and np.array_equal(data, np.concatenate(blocks))
+    source = FileSource(rec.wav_path)
+    assert source.subtype == "FLOAT" and source.warnings == []
+    assert declared_frames(rec.wav_path) == data.size
+
+
+WRITER_SCRIPT = """
+import sys, time
+import numpy as np
+from quietland.recorder import SessionRecorder
+rec = SessionRecorder(sys.argv[1], 8000, flush_interval_s=0.1)
+print(rec.wav_path, flush=True)
+i = 0
+while True:
+    rec.write(np.full(80, (i % 1000) / 1000.0, dtype=np.float32))  # block i: 10 ms of the value i/1000
+    i += 1
+    time.sleep(0.002)
+"""
+
+
+def test_a_killed_session_leaves_a_readable_wav_up_to_the_last_header_update(tmp_path):
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    p = subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        wav = Path(p.stdout.readline().strip())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not wav.exists() or wav.stat().st_size < 58 + 4 * 8000 or declared_frames(wav) == 0):
+            time.sleep(0.05)
+        time.sleep(0.13)  # somewhere between two header updates
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+    declared = declared_frames(wav)
+    assert declared >= 8000, "at least a second of audio was declared before the kill"
+    assert wav.stat().st_size >= 58 + 4 * declared
+    data, rate = sf.read(wav, dtype="float32")
+    assert rate == 8000 and data.size == declared
+    assert declared % 80 == 0, "the header is only updated between whole blocks"
+    expected = np.repeat((np.arange(declared // 80) % 1000) / 1000.0, 80).astype(np.float32)
+    assert np.array_equal(data, expected)
+    assert FileSource(wav).warnings == []
+    doc = json.loads(wav.with_suffix(".json").read_text()) if wav.with_suffix(".json").exists() else None
+    assert doc is None  # this writer never asked for results: no half-written JSON either
+
+
+class FullDisk:
+    """A file that takes ``room`` bytes, then fails with ENOSPC (possibly part-way through a write)."""
+
+    def __init__(self, fh, room: int) -> None:
+        self.fh = fh
+        self.room = room
+        self.pos = 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        end = self.fh.tell() + len(data)
+        if end > self.room and self.fh.tell() >= self.pos:  # growing the file past the room left
+            fits = max(0, self.room - self.fh.tell())
+            if fits == 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            data = data[:fits]
+        n = self.fh.write(data)
+        self.pos = max(self.pos, self.fh.tell())
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+
+def test_a_full_disk_stops_the_recording_and_measuring_goes_on(tmp_path, monkeypatch, session):
+    room = 58 + 4 * 16000 * 3 + 10  # three seconds of audio fit, and a bit of a block
+    real_reserve = recorder_module._reserve_name
+
+    def reserve_on_a_small_disk(folder, stamp):
+        path, fh = real_reserve(folder, stamp)
+        return path, FullDisk(fh, room)
+
+    monkeypatch.setattr(recorder_module, "_reserve_name", reserve_on_a_small_disk)
+    rec = SessionRecorder(tmp_path, 16000, flush_interval_s=0.01)
+
+    class Blocks:
+        sample_rate = 16000
+        description = "synthetic"
+
+        def blocks(self):
+            for i in range(0, session.audio.size, 1600):
+                yield session.audio[i : i + 1600].astype(np.float32)
+                time.sleep(0.002)  # give the writer thread time to fail while the session runs
+
+    updates = []
+    analysis = SessionRunner(Blocks(), "line-hops", rec, updates.append).run()
+    assert analysis.summary.reps == 12, "every landing is still counted"
+    assert analysis.n_samples == session.audio.size
+    stopped = [w for w in analysis.warnings if w.startswith("Recording stopped at 3.0 s because the disk is full")]
+    assert stopped and "measuring goes on" in stopped[0]
+    assert any(isinstance(u, Status) and stopped[0] in u.warnings for u in updates), "said as it happened"
+    assert updates[-1].warnings == analysis.warnings
+    data, _ = sf.read(rec.wav_path, dtype="float32")
+    assert data.size == 3 * 16000
+    assert np.array_equal(data, session.audio[: data.size].astype(np.float32))
+    doc = json.loads(rec.results_path.read_text())
+    assert doc["summary"]["reps"] == 12 and stopped[0] in doc["warnings"]
+
+
+def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch, session):
+    rec = SessionRecorder(tmp_path, 16000)
+    replaced = []
+    real_replace = os.replace
+    monkeypatch.setattr(recorder_module.os, "replace", lambda a, b: (replaced.append((Path(a), Path(b))), real_replace(a, b)))
+
+    class Blocks:
+        sample_rate = 16000
+        description = "synthetic"
+
+        def blocks(self):
+            yield from (session.audio[i : i + 4000] for i in range(0, session.audio.size, 4000))
+
+    runner = SessionRunner(Blocks(), "line-hops", rec, lambda u: None)
+    first = runner.analysis_so_far()
+    rec.save_results(first, config=runner.config, actions=[], block_size=4000)
+    deadline = time.monotonic() + 10
+    while not rec.results_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    before = rec.results_path.read_text()
+    assert json.loads(before)["complete"] is False
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(recorder_module.json, "dump", disk_full)
+    runner.run()
+    assert rec.results_path.read_text() == before, "a failed save keeps the previous document"
+    assert any(w.startswith("The results could not be saved") and "disk is full" in w for w in rec.warnings)
+    assert replaced and all(a.parent == b.parent == tmp_path and b == rec.results_path for a, b in replaced)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([rec.wav_path.name, rec.results_path.name]), "no temporary files left"
+
+
+def test_a_session_that_never_started_leaves_nothing_behind(tmp_path):
+    rec = SessionRecorder(tmp_path, 16000)
+    assert rec.wav_path.exists() and not rec.used
+    rec.close()
+    assert list(tmp_path.iterdir()) == []

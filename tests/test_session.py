@@ -1,0 +1,262 @@
+"""SessionRunner: the same results as `analyze`, its updates in order, and a saved session that replays exactly."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from quietland.audiofile import FileSource
+from quietland.capture import CaptureError
+from quietland.cli import analyze_source
+from quietland.events import Rejected, Rep
+from quietland.pipeline import SessionPipeline
+from quietland.recorder import SessionRecorder
+from quietland.session import Decided, Finished, Level, SetEnded, Started, Status, SessionRunner, file_blocks
+from quietland.synth import SessionSpec, synthesize
+
+DEMO = Path(__file__).resolve().parent.parent / "recordings" / "demo-line-hops.wav"
+
+
+class ListSource:
+    """Blocks from a list; ``hooks[i]()`` runs just before block ``i`` is handed over (to press keys mid-stream)."""
+
+    def __init__(self, blocks, sample_rate, hooks=None, fail_at=None):
+        self._blocks = blocks
+        self.sample_rate = sample_rate
+        self.description = "test blocks"
+        self.hooks = hooks if hooks is not None else {}
+        self.fail_at = fail_at
+        self.handed = 0
+
+    def blocks(self):
+        for i, block in enumerate(self._blocks):
+            if i in self.hooks:
+                self.hooks[i]()
+            if i == self.fail_at:
+                raise CaptureError("The input device 'test' stopped delivering audio (unplugged or taken by another program); the session ended there.")
+            self.handed += 1
+            yield block
+
+
+def split(audio: np.ndarray, size: int) -> list[np.ndarray]:
+    return [np.ascontiguousarray(audio[i : i + size]) for i in range(0, len(audio), size)]
+
+
+def key(items) -> list[tuple]:
+    """What identifies each decision: kind, sample, rep/set numbers or reason."""
+    out = []
+    for it in items:
+        if isinstance(it, Rep):
+            out.append(("rep", it.sample, it.number, it.set_number, it.rep_in_set))
+        else:
+            out.append(("rejected", it.event.sample, it.reason))
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_sets():
+    """A short synthetic session: two sets of 10 line hops at 150/min, 16 kHz, 5 s rest."""
+    spec = SessionSpec(sample_rate=16000, kind="landings", sets=(10, 10), cadence_per_min=150, rest_s=5.0, snr_db=35.0, seed=11)
+    return synthesize(spec)
+
+
+def run_session(source, drill, tmp_path=None, **kwargs):
+    updates = []
+    recorder = None if tmp_path is None else SessionRecorder(tmp_path, source.sample_rate, flush_interval_s=0.05)
+    runner = SessionRunner(source, drill, recorder, updates.append, **kwargs)
+    return runner, updates, recorder
+
+
+@pytest.mark.parametrize("block_size", [441, 4096, 10000])
+def test_file_session_gives_exactly_analyze_results(block_size):
+    expected = analyze_source(FileSource(DEMO), "line-hops", 4096)
+    runner, updates, _ = run_session(file_blocks(FileSource(DEMO), block_size), "line-hops")
+    analysis = runner.run()
+    assert key(analysis.reps) == key(expected.reps)
+    assert key(analysis.rejected) == key(expected.rejected)
+    assert analysis.summary == expected.summary
+    assert analysis.n_samples == expected.n_samples
+    # every decision reached the consumer, in the order of the analysis
+    decided = [u.item for u in updates if isinstance(u, Decided)]
+    assert key([d for d in decided if isinstance(d, Rep)]) == key(expected.reps)
+    assert sorted(key([d for d in decided if isinstance(d, Rejected)])) == sorted(key(expected.rejected))
+    assert expected.summary.reps == 60
+
+
+def test_updates_come_in_order(two_sets):
+    source = ListSource(split(two_sets.audio, 320), two_sets.sample_rate)
+    runner, updates, _ = run_session(source, "line-hops")
+    analysis = runner.run()
+    assert isinstance(updates[0], Started) and isinstance(updates[-1], Finished)
+    assert sum(isinstance(u, (Started, Finished)) for u in updates) == 2
+    assert isinstance(updates[1], Status)
+    decided = [u.item for u in updates if isinstance(u, Decided)]
+    samples = [d.event.sample for d in decided]
+    assert samples == sorted(samples), "decisions reach the consumer in time order"
+    assert len([d for d in decided if isinstance(d, Rep)]) == analysis.summary.reps == 20
+    levels = [u.sample for u in updates if isinstance(u, Level)]
+    assert levels == sorted(levels) and len(levels) >= len(two_sets.audio) / 16000 / 0.02 - 2
+    # each set ends once, after its last rep and before the next set's first rep, and during the rest:
+    # before the audio of the next set's first landing has been analysed
+    ended = [(i, u.summary) for i, u in enumerate(updates) if isinstance(u, SetEnded)]
+    assert [s.number for _, s in ended] == [1, 2]
+    first_of_set2 = next(i for i, u in enumerate(updates) if isinstance(u, Decided) and isinstance(u.item, Rep) and u.item.set_number == 2)
+    last_of_set1 = max(i for i, u in enumerate(updates) if isinstance(u, Decided) and isinstance(u.item, Rep) and u.item.set_number == 1)
+    i_end1, summary1 = ended[0]
+    assert last_of_set1 < i_end1 < first_of_set2
+    assert summary1 == analysis.sets[0] and summary1.reps == 10
+    heard_by_then = max(u.sample for u in updates[:i_end1] if isinstance(u, Level))
+    assert heard_by_then < updates[first_of_set2].item.sample
+    assert ended[1][0] < len(updates) - 1
+
+
+def test_stereo_blocks_are_mixed_down_as_a_file_would_be(tmp_path, two_sets):
+    rng = np.random.default_rng(3)
+    left = two_sets.audio.astype(np.float32)
+    stereo = np.stack([left, (0.5 * left + 0.01 * rng.standard_normal(left.size)).astype(np.float32)], axis=1)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, stereo, two_sets.sample_rate, subtype="FLOAT")
+    expected = analyze_source(FileSource(path), "line-hops", 4096)
+    runner, _, _ = run_session(ListSource(split(stereo, 512), two_sets.sample_rate), "line-hops")
+    assert key(runner.run().reps) == key(expected.reps)
+
+
+def test_saved_session_replays_to_the_same_results(tmp_path, two_sets):
+    source = ListSource(split(two_sets.audio, 400), two_sets.sample_rate)
+    runner, updates, recorder = run_session(source, "line-hops", tmp_path, block_size=400)
+    analysis = runner.run()
+    done = updates[-1]
+    assert done.wav_path == recorder.wav_path and done.results_path == recorder.results_path
+    replay = analyze_source(FileSource(done.wav_path), "line-hops", 777)
+    assert key(replay.reps) == key(analysis.reps) and key(replay.rejected) == key(analysis.rejected)
+    doc = json.loads(done.results_path.read_text())
+    assert doc["complete"] is True and doc["summary"]["reps"] == 20 and len(doc["reps"]) == 20
+    assert doc["file"] == done.wav_path.name
+    assert doc["config"]["detector"]["hop_ms"] == runner.pipeline.detector.config.hop_ms
+    assert doc["config"]["block_size"] == doc["block_size"] == 400
+    assert doc["profile"] is None and doc["actions"] == []
+
+
+def test_pause_keeps_blocks_out_of_the_analysis_and_the_wav(tmp_path, two_sets):
+    blocks = split(two_sets.audio, 1000)
+    hooks = {}
+    source = ListSource(blocks, two_sets.sample_rate, hooks)
+    runner, updates, recorder = run_session(source, "line-hops", tmp_path)
+    hooks[40] = runner.pause  # 2.5 s in: the middle of the first set
+    hooks[70] = runner.resume
+    analysis = runner.run()
+    kept = np.concatenate(blocks[:40] + blocks[70:])
+    assert analysis.n_samples == kept.size
+    recorded, rate = sf.read(recorder.wav_path, dtype="float32")
+    assert rate == two_sets.sample_rate and np.array_equal(recorded, kept)
+    replay = analyze_source(FileSource(recorder.wav_path), "line-hops", 4096)
+    assert key(replay.reps) == key(analysis.reps)
+    assert analysis.summary.reps < 20  # the paused landings were not heard
+    assert [(a["action"], a["sample"]) for a in runner.actions] == [("pause", 40000), ("resume", 40000)]
+
+
+def test_stop_mid_stream_leaves_a_wav_and_results_of_what_was_captured(tmp_path, two_sets):
+    blocks = split(two_sets.audio, 800)
+    hooks = {}
+    source = ListSource(blocks, two_sets.sample_rate, hooks)
+    runner, updates, recorder = run_session(source, "line-hops", tmp_path)
+    hooks[60] = runner.stop  # a source without stop(): the runner stops taking blocks
+    analysis = runner.run()
+    assert analysis.n_samples == 60 * 800
+    assert isinstance(updates[-1], Finished)
+    info = sf.info(recorder.wav_path)
+    assert info.frames == 60 * 800
+    doc = json.loads(recorder.results_path.read_text())
+    assert doc["complete"] is True
+    assert doc["summary"]["reps"] == analysis.summary.reps > 0
+    assert doc["duration_s"] == pytest.approx(60 * 800 / 16000)
+
+
+def test_duration_stops_after_exactly_that_much_audio(two_sets):
+    runner, _, _ = run_session(ListSource(split(two_sets.audio, 1000), two_sets.sample_rate), "line-hops", duration_s=2.5005)
+    assert runner.run().n_samples == round(2.5005 * 16000)
+
+
+def test_a_device_that_goes_away_ends_the_session_with_everything_saved(tmp_path, two_sets):
+    source = ListSource(split(two_sets.audio, 1000), two_sets.sample_rate, fail_at=120)
+    runner, updates, recorder = run_session(source, "line-hops", tmp_path)
+    with pytest.raises(CaptureError, match="stopped delivering audio"):
+        runner.run()
+    done = updates[-1]
+    assert isinstance(done, Finished)
+    assert any("stopped delivering audio" in w for w in done.warnings)
+    assert sf.info(recorder.wav_path).frames == 120 * 1000
+    doc = json.loads(recorder.results_path.read_text())
+    assert doc["complete"] is True and doc["summary"]["reps"] == done.analysis.summary.reps == 10
+    assert any("stopped delivering audio" in w for w in doc["warnings"])
+
+
+def test_a_crashing_consumer_still_leaves_the_session_saved(tmp_path, two_sets):
+    source = ListSource(split(two_sets.audio, 1000), two_sets.sample_rate)
+    recorder = SessionRecorder(tmp_path, two_sets.sample_rate)
+    seen = []
+
+    def consumer(update):
+        seen.append(update)
+        if sum(isinstance(u, Decided) for u in seen) == 5:
+            raise RuntimeError("the screen fell over")
+
+    runner = SessionRunner(source, "line-hops", recorder, consumer)
+    with pytest.raises(RuntimeError, match="fell over"):
+        runner.run()
+    doc = json.loads(recorder.results_path.read_text())
+    reps_seen = [u.item for u in seen if isinstance(u, Decided) and isinstance(u.item, Rep)]
+    assert reps_seen and doc["complete"] is True and doc["summary"]["reps"] >= len(reps_seen)
+    assert sf.info(recorder.wav_path).frames == runner.pipeline.n_samples > 0
+
+
+def replay_with_actions(wav: Path, doc: dict) -> list:
+    """Analyse a saved session's WAV, repeating its saved actions at their samples (what `replay` does)."""
+    source = FileSource(wav)
+    pipe = SessionPipeline(source.sample_rate, doc["config"]["drill"])
+    audio = np.concatenate(list(source.blocks(4096)))
+    at = 0
+    for action in doc["actions"]:
+        pipe.process(audio[at : action["sample"]])
+        at = action["sample"]
+        if action["action"] == "new-set":
+            pipe.new_set()
+        elif action["action"] == "change-drill":
+            pipe.change_drill(action["drill"])
+    pipe.process(audio[at:])
+    return pipe.finish()[1].reps
+
+
+def test_new_set_and_drill_change_are_saved_so_a_replay_reproduces_them(tmp_path, two_sets):
+    blocks = split(two_sets.audio, 500)
+    hooks = {}
+    source = ListSource(blocks, two_sets.sample_rate, hooks)
+    runner, updates, recorder = run_session(source, "line-hops", tmp_path)
+    hooks[90] = runner.new_set  # 2.8 s: inside the first set
+    hooks[140] = lambda: runner.change_drill("pogo")  # 4.4 s: still inside it
+    analysis = runner.run()
+    doc = json.loads(recorder.results_path.read_text())
+    assert [(a["action"], a["sample"], a.get("drill")) for a in doc["actions"]] == [
+        ("new-set", 90 * 500, None),
+        ("change-drill", 140 * 500, "pogo"),
+    ]
+    assert analysis.summary.sets == 4  # the first set is cut twice, then the rest and the second set
+    assert [u.summary.number for u in updates if isinstance(u, SetEnded)] == [1, 2, 3, 4]
+    assert key(replay_with_actions(recorder.wav_path, doc)) == key(analysis.reps)
+    with pytest.raises(ValueError, match="unknown drill"):
+        runner.change_drill("hopscotch")
+
+
+def test_rope_session_hands_over_every_decision_with_reps_in_order():
+    spec = SessionSpec(sample_rate=22050, kind="rope", sets=(40,), cadence_per_min=160, snr_db=30.0, seed=8)
+    session = synthesize(spec)
+    runner, updates, _ = run_session(ListSource(split(session.audio, 256), session.sample_rate), "jump-rope")
+    analysis = runner.run()
+    decided = [u.item for u in updates if isinstance(u, Decided)]
+    assert sorted(key(decided)) == sorted(key([*analysis.reps, *analysis.rejected]))
+    reps = [d for d in decided if isinstance(d, Rep)]
+    assert key(reps) == key(analysis.reps) and [r.number for r in reps] == list(range(1, len(reps) + 1))
+    assert analysis.summary.reps >= 38
