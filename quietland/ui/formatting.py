@@ -1,0 +1,133 @@
+"""Text for the screen: how reps, rejections, sets and the status read.
+
+Why it exists: the widgets only lay text out; what a figure looks like
+(decimals, units, a dash for an unknown value) is decided here, once, so the
+table, the cards and the tests agree. Plain Python (no Textual); no detection logic:
+every figure comes ready-made from the session's reps and summaries.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..events import Rejected, Rep, SessionSummary, SetSummary
+
+DASH = "—"
+"""Shown for a value that is not known (yet)."""
+
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("rep", "rep"),
+    ("set", "set"),
+    ("time", "time s"),
+    ("interval", "interval ms"),
+    ("cadence", "/min"),
+    ("loudness", "dB"),
+    ("rhythm", "rhythm %"),
+    ("score", "score"),
+    ("note", "note"),
+)
+"""The rep table's columns: (key, header)."""
+
+
+def fmt(value: float | None, spec: str, unit: str = "") -> str:
+    """``value`` formatted with ``spec`` (and `` unit``), or :data:`DASH` when None or not finite."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    return f"{value:{spec}}{' ' + unit if unit else ''}"
+
+
+def rep_cells(rep: Rep, score: float | None = None) -> tuple[str, ...]:
+    """One table row for a counted rep, in :data:`TABLE_COLUMNS` order."""
+    return (
+        str(rep.number),
+        str(rep.set_number),
+        f"{rep.t_s:.2f}",
+        fmt(rep.interval_ms, ".0f"),
+        fmt(rep.cadence_per_min, ".0f"),
+        fmt(rep.loudness_db, ".1f"),
+        fmt(rep.rhythm_dev_pct, "+.1f"),
+        fmt(score, ".0f"),
+        "ramp-in" if rep.ramp_in else "",
+    )
+
+
+def rejected_cells(item: Rejected) -> tuple[str, ...]:
+    """One table row for a sound that was not counted, in :data:`TABLE_COLUMNS` order."""
+    return ("·", "", f"{item.t_s:.2f}", "", "", fmt(item.event.loudness_db, ".1f"), "", "", f"rejected: {item.reason}")
+
+
+@dataclass(frozen=True)
+class RepScore:
+    """What the score card shows for one rep.
+
+    Until the athlete is calibrated there is no score: the card shows the
+    rep's loudness with a neutral "uncalibrated" label. The scoring stage will
+    fill ``score`` (0-100, higher is quieter and steadier) and ``band``.
+    """
+
+    rep: int
+    """1-based rep number in the session."""
+    loudness_db: float
+    """The rep's loudness, dB re full scale."""
+    rhythm_dev_pct: float | None
+    """Interval deviation from the running median, %; None until known."""
+    score: float | None = None
+    """0-100 score against the athlete's calibrated baseline; None when uncalibrated."""
+    band: str | None = None
+    """Colour band of the score (``good``, ``fair``, ``poor``); None when uncalibrated."""
+
+    @classmethod
+    def of(cls, rep: Rep) -> RepScore:
+        """The card for ``rep`` before calibration exists: loudness and rhythm only."""
+        return cls(rep=rep.number, loudness_db=rep.loudness_db, rhythm_dev_pct=rep.rhythm_dev_pct)
+
+    @property
+    def big_text(self) -> str:
+        """The large figure: the score when calibrated, else the loudness in dB."""
+        if self.score is not None:
+            return f"{self.score:.0f}"
+        return fmt(self.loudness_db, ".1f")
+
+    @property
+    def detail(self) -> str:
+        """The line under the large figure."""
+        rhythm = f"rhythm {fmt(self.rhythm_dev_pct, '+.1f', '%')}"
+        if self.score is None:
+            return f"dB · {rhythm} · uncalibrated"
+        return f"loudness {fmt(self.loudness_db, '.1f', 'dB')} · {rhythm}"
+
+
+def set_summary_text(summary: SetSummary) -> str:
+    """The card shown when a set ends (its title names the set)."""
+    cv = None if summary.interval_cv is None else 100.0 * summary.interval_cv
+    return (
+        f"{summary.reps} rep{'s' if summary.reps != 1 else ''} "
+        f"in {summary.end_s - summary.start_s:.1f} s · {fmt(summary.cadence_per_min, '.0f', '/min')} · "
+        f"interval CV {fmt(cv, '.1f', '%')} · median {fmt(summary.median_loudness_db, '.1f', 'dB')}"
+    )
+
+
+def session_summary_text(summary: SessionSummary, drill: str) -> str:
+    """The card shown when the session has finished."""
+    cv = None if summary.interval_cv is None else 100.0 * summary.interval_cv
+    return (
+        f"Session finished ({drill}): {summary.reps} rep{'s' if summary.reps != 1 else ''} in "
+        f"{summary.sets} set{'s' if summary.sets != 1 else ''}, {summary.rejected} rejected · "
+        f"{summary.duration_s:.1f} s (active {summary.active_s:.1f} s) · cadence "
+        f"{fmt(summary.cadence_per_min, '.0f', '/min')} · interval CV {fmt(cv, '.1f', '%')} · "
+        f"median loudness {fmt(summary.median_loudness_db, '.1f', 'dB')}"
+    )
+
+
+def recording_text(wav_path: Path | None, results_path: Path | None) -> str:
+    """Where the session is being saved, for the status line."""
+    if wav_path is None and results_path is None:
+        return "not recording"
+    paths = [str(p) for p in (wav_path, results_path) if p is not None]
+    return "recording to " + " + ".join(paths)
+
+
+def latency_text(latency_ms: float | None) -> str:
+    """Measured input latency for the status line."""
+    return f"latency {fmt(latency_ms, '.0f', 'ms')}"

@@ -1,0 +1,342 @@
+"""The widgets of quietland's screen; each shows state it is handed and decides nothing.
+
+- :class:`CountPanel`: a large number with a caption (reps in the set, in the session).
+- :class:`ScoreCard`: the last rep, large and coloured (a score once calibration exists).
+- :class:`LevelMeter`: input level, noise floor and a held clipping warning.
+- :class:`RhythmStrip`: one bar per interval of the current set, height and colour by rhythm deviation.
+- :class:`RepTable`: the latest reps and rejected sounds; holds at most :data:`MAX_TABLE_ROWS` rows.
+- :class:`SummaryCard`: the last set's (or the session's) summary.
+- :class:`StatusLine`: source, sample rate, latency, overflows, recording path, state.
+
+The app feeds them from the session's typed messages; none of them sees audio.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Digits, Static
+
+from ..events import Rejected, Rep
+from .formatting import TABLE_COLUMNS, RepScore, rejected_cells, rep_cells
+
+MAX_TABLE_ROWS = 200
+"""Rows the rep table keeps; older ones scroll away (the session keeps every rep)."""
+METER_MIN_DBFS = -80.0
+"""Level at the left end of the meter, dBFS."""
+METER_WARN_DBFS = -12.0
+"""The meter turns yellow above this level, dBFS."""
+METER_HOT_DBFS = -3.0
+"""The meter turns red above this level, dBFS."""
+CLIP_HOLD_S = 2.0
+"""How long the clipping warning stays up after the last clipped block, s."""
+RHYTHM_FULL_SCALE_PCT = 25.0
+"""Rhythm deviation that fills a rhythm bar (or empties it), %."""
+RHYTHM_STEADY_PCT = 5.0
+"""Deviation up to which a rhythm bar is green, %."""
+RHYTHM_LOOSE_PCT = 15.0
+"""Deviation up to which a rhythm bar is yellow (red beyond), %."""
+RHYTHM_BARS = 240
+"""Intervals the rhythm strip remembers (it shows as many as fit)."""
+_BAR_CHARS = "▁▂▃▄▅▆▇█"
+
+
+class CountPanel(Vertical):
+    """A large number, its caption in the border."""
+
+    DEFAULT_CSS = """
+    CountPanel { width: auto; min-width: 16; height: 5; padding: 0 1; border: round $primary; border-title-color: $text-muted; }
+    CountPanel > Digits { width: auto; color: $text; text-style: bold; }
+    """
+
+    def __init__(self, caption: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = caption
+
+    def compose(self) -> ComposeResult:
+        yield Digits("0")
+
+    def show(self, value: int, caption: str | None = None) -> None:
+        """Show ``value`` (and a new caption, if given)."""
+        digits = self.query_one(Digits)
+        if digits.value != str(value):
+            digits.update(str(value))
+        if caption is not None:
+            self.border_title = caption
+
+
+class ScoreCard(Vertical):
+    """The last rep, large: its score when calibrated, else its loudness with an "uncalibrated" label.
+
+    The rep number is in the top border, the detail line in the bottom border.
+    CSS classes select the colour: ``uncalibrated`` (neutral) or ``band-<band>``
+    (``band-good``, ``band-fair``, ``band-poor``) once a :class:`RepScore` carries a score.
+    """
+
+    DEFAULT_CSS = """
+    ScoreCard {
+        width: 1fr; min-width: 30; height: 5; padding: 0 1; border: round $primary;
+        border-title-color: $text-muted; border-subtitle-color: $text-muted; border-subtitle-align: left;
+    }
+    ScoreCard > Digits { width: auto; text-style: bold; }
+    ScoreCard.uncalibrated > Digits { color: $text; }
+    ScoreCard.band-good > Digits { color: $success; }
+    ScoreCard.band-fair > Digits { color: $warning; }
+    ScoreCard.band-poor > Digits { color: $error; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "last rep"
+        self.border_subtitle = "none yet"
+
+    def compose(self) -> ComposeResult:
+        yield Digits("")
+
+    def show(self, card: RepScore) -> None:
+        """Show ``card``."""
+        self.border_title = f"last rep: #{card.rep}"
+        self.border_subtitle = card.detail
+        self.query_one(Digits).update(card.big_text)
+        self.set_class(card.score is None, "uncalibrated")
+        for band in ("good", "fair", "poor"):
+            self.set_class(card.band == band, f"band-{band}")
+
+
+class LevelMeter(Widget):
+    """Input level as a bar from :data:`METER_MIN_DBFS` to 0 dBFS, the noise floor as a marker, a clipping warning.
+
+    :meth:`show` is called at the session's level rate (coalesced upstream to
+    ~25 Hz); each call repaints this widget only.
+    """
+
+    DEFAULT_CSS = """
+    LevelMeter { height: 2; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.level_dbfs: float | None = None
+        self.floor_dbfs: float | None = None
+        self._clip_until = 0.0
+
+    def show(self, level_dbfs: float | None, floor_dbfs: float | None, clipped: bool = False) -> None:
+        """Show a new level and floor (dBFS; None: no input); ``clipped`` raises the warning for :data:`CLIP_HOLD_S`."""
+        self.level_dbfs = level_dbfs
+        self.floor_dbfs = floor_dbfs
+        if clipped:
+            self._clip_until = time.monotonic() + CLIP_HOLD_S
+        self.refresh()
+
+    @property
+    def clipping(self) -> bool:
+        """True while the clipping warning is up."""
+        return time.monotonic() < self._clip_until
+
+    def _x(self, dbfs: float, width: int) -> int:
+        frac = (min(0.0, max(METER_MIN_DBFS, dbfs)) - METER_MIN_DBFS) / -METER_MIN_DBFS
+        return int(round(frac * width))
+
+    def render(self) -> Text:
+        width = max(10, self.size.width)
+        level, floor = self.level_dbfs, self.floor_dbfs
+        has_level = level is not None and math.isfinite(level)
+        has_floor = floor is not None and math.isfinite(floor)
+        head = Text("input ", style="dim")
+        head.append(f"{level:6.1f} dBFS" if has_level else "     — dBFS", style="bold")
+        head.append("   floor ", style="dim")
+        head.append(f"{floor:6.1f} dBFS" if has_floor else "— dBFS")
+        if self.clipping:
+            head.append("   CLIPPING: lower the input gain or move the microphone away", style="bold reverse red")
+        filled = self._x(level, width) if has_level else 0
+        marker = self._x(floor, width) if has_floor else -1
+        warn, hot = self._x(METER_WARN_DBFS, width), self._x(METER_HOT_DBFS, width)
+        chars = ["█"] * filled + ["░"] * (width - filled)
+        if 0 <= marker < width:
+            chars[marker] = "│"
+        bar = Text("".join(chars))
+        # a few styled runs, not a style per character: this is redrawn ~20 times a second
+        bar.stylize("green", 0, min(filled, warn))
+        bar.stylize("yellow", warn, min(filled, hot))
+        bar.stylize("red", hot, filled)
+        bar.stylize("dim", filled, width)
+        if 0 <= marker < width:
+            bar.stylize("bold not dim", marker, marker + 1)
+        return Text("\n").join([head, bar])
+
+
+class RhythmStrip(Widget):
+    """The current set's intervals, one bar each, newest on the right.
+
+    A bar's height is the rep's rhythm deviation from the set's running median
+    interval, as the session computed it (half height = on the median; full
+    or empty = :data:`RHYTHM_FULL_SCALE_PCT` long or short); green within
+    :data:`RHYTHM_STEADY_PCT`, yellow within :data:`RHYTHM_LOOSE_PCT`, red beyond.
+    """
+
+    DEFAULT_CSS = """
+    RhythmStrip { height: 2; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._set_number: int | None = None
+        self._devs: deque[float | None] = deque(maxlen=RHYTHM_BARS)
+        self._last: Rep | None = None
+
+    def add_reps(self, reps: Sequence[Rep]) -> None:
+        """Take the newest reps (in order); a rep of a new set clears the strip."""
+        for rep in reps:
+            if rep.set_number != self._set_number:
+                self._set_number = rep.set_number
+                self._devs.clear()
+            if rep.interval_ms is not None:
+                self._devs.append(rep.rhythm_dev_pct)
+            self._last = rep
+        if reps:
+            self.refresh()
+
+    def render(self) -> Text:
+        head = Text("rhythm", style="dim")
+        last = self._last
+        if last is None:
+            head.append("  no reps yet", style="dim")
+        else:
+            head.append(f"  set {last.set_number}", style="bold")
+            if last.interval_ms is not None:
+                dev = "" if last.rhythm_dev_pct is None else f", {last.rhythm_dev_pct:+.1f} %"
+                head.append(f"  last interval {last.interval_ms:.0f} ms ({last.cadence_per_min:.0f}/min{dev})")
+        bars = Text()
+        width = max(1, self.size.width)
+        for dev in list(self._devs)[-width:]:
+            if dev is None:
+                bars.append(_BAR_CHARS[3], style="dim")
+                continue
+            level = 3 + round(4 * dev / RHYTHM_FULL_SCALE_PCT)  # 3 (▄, half height): on the median
+            char = _BAR_CHARS[min(7, max(0, level))]
+            size = abs(dev)
+            bars.append(char, style="green" if size <= RHYTHM_STEADY_PCT else "yellow" if size <= RHYTHM_LOOSE_PCT else "red")
+        return Text("\n").join([head, bars])
+
+
+class RepTable(Widget, can_focus=True):
+    """Reps and rejected sounds, newest at the top; rejected rows greyed with their reason.
+
+    Keeps the newest :data:`MAX_TABLE_ROWS` rows (the session keeps every rep),
+    so a long session costs the screen nothing more. It draws only the rows
+    that fit, and a new batch repaints this widget alone (no layout pass), so
+    it stays cheap at any rate. Up/Down, Page Up/Page Down, the mouse wheel
+    and Home scroll back through the kept rows.
+    """
+
+    BINDINGS = [
+        Binding("down", "scroll_rows(1)", "Older", show=False),
+        Binding("up", "scroll_rows(-1)", "Newer", show=False),
+        Binding("pagedown", "scroll_rows(10)", "Older", show=False),
+        Binding("pageup", "scroll_rows(-10)", "Newer", show=False),
+        Binding("home", "scroll_rows(-1000000)", "Newest", show=False),
+    ]
+    DEFAULT_CSS = """
+    RepTable { height: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: deque[tuple[tuple[str, ...], bool]] = deque(maxlen=MAX_TABLE_ROWS)  # (cells, rejected), oldest first
+        self.scrolled_back = 0
+        """Rows scrolled back from the newest (0: the newest row is at the top)."""
+
+    @property
+    def row_count(self) -> int:
+        """Rows kept (at most :data:`MAX_TABLE_ROWS`)."""
+        return len(self._rows)
+
+    def rows(self) -> list[tuple[tuple[str, ...], bool]]:
+        """The kept rows, newest first: (cells in :data:`TABLE_COLUMNS` order, rejected?)."""
+        return list(reversed(self._rows))
+
+    def add_items(self, items: Sequence[Rep | Rejected]) -> None:
+        """Add rows for ``items`` (in time order) in one batch; a scrolled-back view keeps showing the same rows."""
+        if not items:
+            return
+        for item in items[-MAX_TABLE_ROWS:]:
+            if isinstance(item, Rep):
+                self._rows.append((rep_cells(item), False))
+            else:
+                self._rows.append((rejected_cells(item), True))
+        if self.scrolled_back:
+            self.scrolled_back = min(self.scrolled_back + len(items), len(self._rows) - 1)
+        self.refresh()
+
+    def action_scroll_rows(self, delta: int) -> None:
+        self.scrolled_back = max(0, min(self.scrolled_back + delta, len(self._rows) - 1))
+        self.refresh()
+
+    def on_mouse_scroll_down(self, event) -> None:
+        self.action_scroll_rows(3)
+
+    def on_mouse_scroll_up(self, event) -> None:
+        self.action_scroll_rows(-3)
+
+    def render(self) -> Text:
+        width = self.size.width
+        sep = 2 if width >= WIDE_TABLE else 1
+        header = Text(_table_line([h for _, h in TABLE_COLUMNS], sep), style="bold")
+        if self.scrolled_back:
+            header.append(f"  ↓{self.scrolled_back} (Home: newest)", style="reverse")
+        lines = [header]
+        visible = max(0, self.size.height - 1)
+        newest = len(self._rows) - 1 - self.scrolled_back
+        for i in range(newest, max(-1, newest - visible), -1):
+            cells, rejected = self._rows[i]
+            lines.append(Text(_table_line(cells, sep), style="dim" if rejected else ""))
+        for line in lines:
+            line.truncate(width)
+        return Text("\n", no_wrap=True, overflow="crop").join(lines)
+
+
+_COLUMN_WIDTHS = (4, 3, 7, 11, 4, 6, 8, 5)
+"""Widths of the table's columns but the last (the note, which takes the rest), characters."""
+WIDE_TABLE = 90
+"""From this width on, table columns are two spaces apart (else one)."""
+
+
+def _table_line(cells: Sequence[str], sep: int) -> str:
+    """One table line: figures right-aligned in :data:`_COLUMN_WIDTHS`, ``sep`` spaces apart, then the note."""
+    return (" " * sep).join([*(f"{cell:>{w}}" for cell, w in zip(cells, _COLUMN_WIDTHS)), *cells[len(_COLUMN_WIDTHS) :]])
+
+
+class SummaryCard(Static):
+    """The summary of the set that just ended, or of the finished session; hidden until there is one."""
+
+    DEFAULT_CSS = """
+    SummaryCard { height: auto; padding: 0 1; border: round $accent; display: none; }
+    SummaryCard.shown { display: block; }
+    """
+
+    def show(self, text: str, title: str) -> None:
+        """Show ``text`` under ``title``."""
+        self.border_title = title
+        self.update(text)
+        self.add_class("shown")
+
+
+class StatusLine(Static):
+    """One line: source, sample rate, latency, overflows, recording path, drill and state."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: auto; max-height: 2; padding: 0 1; background: $panel; color: $text-muted; }
+    """
+
+    def show(self, text: str) -> None:
+        """Show ``text``; the same text again costs nothing (the status comes every second)."""
+        if text != getattr(self, "_text", None):
+            self._text = text
+            self.update(text)

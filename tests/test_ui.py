@@ -1,0 +1,485 @@
+"""The screen, replay and demo: the real app driven headless with ``App.run_test()`` on the demo recording.
+
+What is checked: a replay shows exactly what ``analyze`` finds; the keys ask
+the session for what they say (space start/pause, n new set, d drill, q quit
+with status 0); a crash in the screen still stops the session and saves its
+recording; the bridge never drops a rep and coalesces levels; the paced
+source keeps pace, pauses and stops; ``replay``/``demo`` fail in one
+sentence. Snapshots and the hour-long session are in their own files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from textual.app import App
+
+from quietland import report
+from quietland.audiofile import FileSource
+from quietland.cli import main
+from quietland.events import OnsetEvent, Rejected, Rep, SetSummary
+from quietland.recorder import SessionRecorder
+from quietland.replay import DEMO_DRILL, DEMO_ENV, PacedSource, find_demo_recording
+from quietland.session import Decided, Finished, Level, SetEnded, Started, Status
+from quietland.ui import QuietlandApp
+from quietland.ui.drill_picker import DrillPicker
+from quietland.ui.messages import LevelChanged, RepsDecided, SessionFinished, SetFinished, StatusChanged, UpdateBridge
+from quietland.ui.formatting import RepScore
+from quietland.ui.widgets import CountPanel, LevelMeter, RepTable, RhythmStrip, ScoreCard, StatusLine, SummaryCard
+from ui_support import DEMO, demo_app, wait_until
+
+SIZE = (100, 34)
+
+
+def table_rows(app: QuietlandApp) -> list[tuple[str, ...]]:
+    """The rep table's cells, top (newest) row first."""
+    return [cells for cells, _ in app.query_one(RepTable).rows()]
+
+
+@pytest.fixture(scope="module")
+def analyze_doc() -> dict:
+    """``quietland analyze DEMO --drill line-hops --json``, run through the command line."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["analyze", str(DEMO), "--drill", DEMO_DRILL, "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+# ------------------------------------------------------------------ replay = analyze
+
+
+@pytest.mark.asyncio
+async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
+    app = demo_app(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.finished is not None, what="the replay to finish")
+        await pilot.pause(0.2)
+        doc = report.analysis_to_dict(app.analysis, file=analyze_doc["file"], block_size=analyze_doc["block_size"])
+        for field in ("reps", "rejected", "sets", "summary", "drill", "sample_rate", "duration_s"):
+            assert doc[field] == analyze_doc[field], field
+
+        # what is on screen is what was decided: every rep and every rejection, newest on top
+        table = app.query_one(RepTable)
+        rows_text = table_rows(app)
+        rep_rows = [cells for cells, rejected in table.rows() if not rejected]
+        rejected_rows = [cells for cells, rejected in table.rows() if rejected]
+        assert [int(r[0]) for r in rep_rows] == list(range(len(analyze_doc["reps"]), 0, -1))
+        assert [float(r[2]) for r in rep_rows[::-1]] == [round(x["t_s"], 2) for x in analyze_doc["reps"]]
+        assert all(r[7] == "—" for r in rep_rows)  # the score column waits for calibration
+        assert [r[-1] for r in rejected_rows[::-1]] == [f"rejected: {x['reason']}" for x in analyze_doc["rejected"]]
+        lines = table.render().split()
+        grey = [line for line in lines if any(span.style == "dim" for span in line.spans)]
+        assert grey and all("rejected:" in line.plain for line in grey)  # rejected rows, and only they, are greyed
+        assert len(grey) == sum("rejected:" in line.plain for line in lines)
+
+        last_set = analyze_doc["sets"][-1]
+        assert app.query_one("#session-count", CountPanel).query_one("Digits").value == str(len(analyze_doc["reps"]))
+        assert app.query_one("#set-count", CountPanel).query_one("Digits").value == str(last_set["reps"])
+        assert app.query_one("#set-count", CountPanel).border_title == f"set {last_set['number']}"
+        card = app.query_one(ScoreCard)
+        assert card.has_class("uncalibrated") and "uncalibrated" in str(card.border_subtitle)
+        assert card.query_one("Digits").value == f"{analyze_doc['reps'][-1]['loudness_db']:.1f}"
+        summary = str(app.query_one(SummaryCard).render())
+        assert f"{len(analyze_doc['reps'])} reps in {len(analyze_doc['sets'])} sets" in summary
+        assert app.query_one(SummaryCard).border_title == "session"
+        status = str(app.query_one(StatusLine).render())
+        assert "FINISHED" in status and "demo-line-hops.wav" in status and "44100 Hz" in status
+
+        # the table scrolls back through its rows and Home returns to the newest
+        await pilot.press("down", "down", "pagedown")
+        assert table.scrolled_back == 12 and "↓12" in table.render().plain.splitlines()[0]
+        assert table.render().plain.splitlines()[1].split()[2] == rows_text[12][2]
+        await pilot.press("home")
+        assert table.scrolled_back == 0
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+# ------------------------------------------------------------------ keys
+
+
+@pytest.mark.asyncio
+async def test_keys_start_pause_new_set_drill_and_quit(monkeypatch):
+    cards: list[str] = []
+    show = SummaryCard.show
+    monkeypatch.setattr(SummaryCard, "show", lambda self, text, title: (cards.append(title), show(self, text, title)))
+    # (a key press in a test waits until the process is idle or 2 s have passed, so the set and
+    # drill keys are pressed while paused: what they do then happens at the next block, race-free)
+    app = demo_app(1.5, autostart=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert app.state == "ready" and app.query_one(RepTable).row_count == 0 and app.runner is not None
+        assert "READY" in str(app.query_one(StatusLine).render())
+
+        await pilot.press("space")  # start
+        await wait_until(pilot, lambda: len(app.runner.pipeline.counter.reps) >= 3, what="3 reps")
+        assert app.state == "running"
+
+        await pilot.press("space")  # pause: a replay holds its blocks back, so nothing is skipped
+        assert app.state == "paused" and app.runner.source.paused
+        await pilot.pause(0.3)
+        n_samples = app.runner.pipeline.n_samples
+        rows = app.query_one(RepTable).row_count
+        await pilot.pause(0.5)
+        assert app.runner.pipeline.n_samples == n_samples and app.query_one(RepTable).row_count == rows
+        assert "PAUSED" in str(app.query_one(StatusLine).render())
+
+        set_before = app.runner.pipeline.counter.reps[-1].set_number
+        await pilot.press("n")  # new set: the next rep starts one
+        await pilot.press("d")  # the drill picker
+        await wait_until(pilot, lambda: isinstance(app.screen, DrillPicker), what="the drill picker")
+        await pilot.press("down", "enter")  # line-hops -> pogo
+        await wait_until(pilot, lambda: not isinstance(app.screen, DrillPicker), what="the picker to close")
+        assert app.drill == "pogo" and "drill pogo" in str(app.query_one(StatusLine).render())
+
+        await pilot.press("space")  # resume
+        assert app.state == "running"
+        await wait_until(
+            pilot, lambda: app.runner.pipeline.counter.reps[-1].set_number > set_before, what="a rep of the new set"
+        )
+        assert app.runner.drill == "pogo"
+        assert [a["action"] for a in app.runner.actions] == ["new-set", "change-drill"]
+        first_of_new = next(r for r in app.runner.pipeline.counter.reps if r.set_number > set_before)
+        assert first_of_new.rep_in_set == 1 and first_of_new.sample > n_samples
+        await wait_until(pilot, lambda: cards, what="the set summary")
+        assert cards[0] == f"set {set_before} done"
+
+        await pilot.press("q")  # quit: the session stops and finishes before the app exits
+        await wait_until(pilot, lambda: app.return_code is not None, what="the app to exit")
+    assert app.return_code == 0
+    assert app.finished is not None and app.session_done.is_set()
+    assert app.finished.analysis.n_samples < FileSource(DEMO).frames  # stopped early
+    assert cards[-1] == "session"
+
+
+@pytest.mark.asyncio
+async def test_escape_keeps_the_drill_and_q_quits_a_session_that_never_started():
+    app = demo_app(1.0, autostart=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DrillPicker), what="the drill picker")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.drill == DEMO_DRILL and app.runner.drill == DEMO_DRILL
+        await pilot.press("q")
+    assert app.return_code == 0 and app.finished is None
+
+
+@pytest.mark.asyncio
+async def test_a_crash_in_the_screen_stops_the_session_and_saves_the_recording(tmp_path, monkeypatch):
+    def boom(self, card):
+        raise RuntimeError("the score card broke")
+
+    monkeypatch.setattr(ScoreCard, "show", boom)
+    recorder = SessionRecorder(tmp_path, FileSource(DEMO).sample_rate)
+    app = demo_app(1.0, recorder=recorder)  # real time: the file alone would take 41 s
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError, match="score card broke"):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.return_code is not None, what="the crash")
+    assert app.session_done.wait(10.0), "the runner was not stopped"
+    assert time.monotonic() - t0 < 20.0
+    assert app.return_code == 1
+    saved = json.loads(recorder.results_path.read_text())
+    assert saved["complete"] is True and saved["reps"]
+    info = sf.info(str(recorder.wav_path))
+    assert 0 < info.frames < FileSource(DEMO).frames
+
+
+# ------------------------------------------------------------------ bridge
+
+
+def _event(sample: int) -> OnsetEvent:
+    values = {f.name: 0 for f in dataclasses.fields(OnsetEvent)}
+    return OnsetEvent(**{**values, "sample": sample, "sample_rate": 48000, "loudness_db": -20.0})
+
+
+def _rep(n: int, sample: int) -> Rep:
+    return Rep(n, 1, n, _event(sample), None, None, None, True)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_bridge_keeps_every_decision_in_order_and_batches_them():
+    posted, clock = [], FakeClock()
+    bridge = UpdateBridge(posted.append, clock)
+    items = [_rep(i + 1, 1000 * i) if i % 3 else Rejected(_event(1000 * i), "echo") for i in range(500)]
+    for i, item in enumerate(items):
+        clock.t = i * 0.001  # 1000 decisions a second: far faster than the screen wants them
+        bridge.on_update(Decided(item))
+    bridge.flush()
+    batches = [m for m in posted if isinstance(m, RepsDecided)]
+    assert [x for b in batches for x in b.items] == items
+    assert len(batches) <= 0.5 / 0.05 + 2
+
+
+def test_bridge_coalesces_levels_keeping_the_loudest_and_any_clipping():
+    posted, clock = [], FakeClock()
+    bridge = UpdateBridge(posted.append, clock)
+    bridge.on_update(Level(1, -30.0, -60.0, False))  # posted at once
+    for i, (level, clipped) in enumerate([(-20.0, False), (-5.0, True), (-40.0, False)]):
+        clock.t = 0.001 * (i + 1)
+        bridge.on_update(Level(2 + i, level, -59.0, clipped))
+    levels = [m for m in posted if isinstance(m, LevelChanged)]
+    assert [(m.level_dbfs, m.clipped) for m in levels] == [(-30.0, False)]
+    bridge.flush()
+    levels = [m for m in posted if isinstance(m, LevelChanged)]
+    assert (levels[-1].level_dbfs, levels[-1].floor_dbfs, levels[-1].clipped) == (-5.0, -59.0, True)
+    # a queued level that clipped is not replaced by one that did not
+    assert not LevelChanged(-30.0, -60.0, False).can_replace(LevelChanged(-5.0, -60.0, True))
+    assert LevelChanged(-30.0, -60.0, True).can_replace(LevelChanged(-5.0, -60.0, False))
+
+
+def test_bridge_posts_set_ends_after_the_reps_before_them_and_holds_routine_status():
+    posted, clock = [], FakeClock()
+    bridge = UpdateBridge(posted.append, clock)
+    bridge.on_update(Started("pogo", 48000, "mic", None, None))
+    bridge.on_update(Status(0, 12.0))
+    bridge.on_update(Decided(_rep(1, 100)))
+    bridge.on_update(Decided(_rep(2, 200)))  # held: too soon after the first batch
+    bridge.on_update(Status(0, 12.0))  # nothing new: held
+    bridge.on_update(SetEnded(SetSummary(1, 2, 0.0, 0.1, None, None, -20.0)))
+    bridge.on_update(Status(3, 12.0))  # overflows: posted at once
+    kinds = [type(m).__name__ for m in posted]
+    assert kinds == ["SessionStarted", "StatusChanged", "RepsDecided", "RepsDecided", "SetFinished", "StatusChanged"]
+    assert isinstance(posted[4], SetFinished) and posted[5].update.overflows == 3
+    bridge.on_update(Finished(analysis=None, wav_path=None, results_path=None, warnings=()))  # type: ignore[arg-type]
+    assert isinstance(posted[-1], SessionFinished)
+    assert not any(isinstance(m, StatusChanged) and m.update.overflows == 0 for m in posted[5:])
+
+
+# ------------------------------------------------------------------ paced source
+
+
+def test_paced_source_hands_out_the_file_unchanged(tmp_path):
+    blocks = list(PacedSource(FileSource(DEMO), None, block_size=1000).blocks())
+    assert all(len(b) == 1000 for b in blocks[:-1])
+    np.testing.assert_array_equal(np.concatenate(blocks), np.concatenate(list(FileSource(DEMO).blocks(4096))))
+
+
+def _tone(tmp_path: Path, seconds: float, sr: int = 8000) -> FileSource:
+    path = tmp_path / "tone.wav"
+    sf.write(path, 0.1 * np.sin(np.arange(int(seconds * sr)) * 0.05), sr, subtype="PCM_16")
+    return FileSource(path)
+
+
+def test_paced_source_keeps_real_time_times_speed(tmp_path):
+    source = PacedSource(_tone(tmp_path, 2.0), 4.0, block_size=400)  # 2 s of audio at 4x: 0.5 s
+    t0 = time.monotonic()
+    n = sum(len(b) for b in source.blocks())
+    wall = time.monotonic() - t0
+    assert n == 16000
+    assert 0.45 <= wall <= 1.0
+
+
+def test_paced_source_pauses_resumes_and_stops_from_another_thread(tmp_path):
+    source = PacedSource(_tone(tmp_path, 60.0), 1.0, block_size=80)  # 10 ms blocks
+    got: list[int] = []
+
+    def consume():
+        for b in source.blocks():
+            got.append(len(b))
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    time.sleep(0.2)
+    source.pause()
+    time.sleep(0.05)
+    held = len(got)
+    time.sleep(0.3)
+    assert len(got) <= held + 1 and source.paused
+    source.resume()
+    time.sleep(0.2)
+    assert len(got) > held + 5  # paced from the resume, not bursting to catch up
+    assert len(got) < held + 40
+    source.pause()
+    source.stop()  # a stop wakes a paused source
+    thread.join(2.0)
+    assert not thread.is_alive()
+
+
+def test_paced_source_rejects_a_bad_speed():
+    with pytest.raises(ValueError):
+        PacedSource(FileSource(DEMO), 0.0)
+
+
+def test_demo_recording_is_found_from_the_environment_the_folder_or_the_source_tree(tmp_path, monkeypatch):
+    import quietland
+
+    tree = tmp_path / "checkout"
+    (tree / "quietland").mkdir(parents=True)
+    (tree / "recordings").mkdir()
+    beside = tree / "recordings" / "demo-line-hops.wav"
+    beside.write_bytes(DEMO.read_bytes())
+    monkeypatch.setattr(quietland, "__file__", str(tree / "quietland" / "__init__.py"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(DEMO_ENV, raising=False)
+    assert find_demo_recording() == beside  # beside the package source
+    (tmp_path / "recordings").mkdir()
+    local = tmp_path / "recordings" / "demo-line-hops.wav"
+    local.write_bytes(DEMO.read_bytes())
+    assert find_demo_recording().resolve() == local  # ./recordings comes first
+    monkeypatch.setenv(DEMO_ENV, str(tmp_path / "elsewhere.wav"))
+    assert find_demo_recording() is None  # $QUIETLAND_DEMO, when set, is the only place looked at
+    monkeypatch.setenv(DEMO_ENV, str(beside))
+    assert find_demo_recording() == beside
+    monkeypatch.delenv(DEMO_ENV)
+    local.unlink()
+    beside.unlink()
+    assert find_demo_recording() is None
+
+
+# ------------------------------------------------------------------ command line
+
+
+def test_replay_and_demo_need_a_terminal(capsys):
+    # under pytest stdout is captured, not a terminal
+    for argv in (["demo"], ["demo", "--fast"], ["replay", str(DEMO), "--speed", "2"]):
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("quietland: error: ")
+        assert "quietland analyze" in lines[0] and "live --headless" in lines[0]
+
+
+def test_replay_of_a_missing_file_and_a_missing_demo_are_one_sentence_and_exit_1(tmp_path, capsys, monkeypatch):
+    assert main(["replay", str(tmp_path / "nope.wav")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    monkeypatch.setenv(DEMO_ENV, str(tmp_path / "nope.wav"))
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "demo recording" in err[0] and DEMO_ENV in err[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["replay", str(DEMO), "--speed", "0"],
+        ["replay", str(DEMO), "--speed", "fast"],
+        ["replay", str(DEMO), "--speed", "2", "--fast"],
+        ["replay", str(DEMO), "--drill", "hopscotch"],
+        ["demo", "--speed", "1000"],
+        ["demo", str(DEMO)],
+    ],
+)
+def test_bad_replay_command_lines_exit_2(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("quietland: error: ")
+
+
+
+def test_demo_on_a_terminal_shows_the_session_and_q_exits_0():
+    """``quietland demo --fast`` as a user runs it: on a (pseudo-)terminal, until the screen says FINISHED; then q."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(DEMO.parents[1]), "TERM": "xterm-256color", DEMO_ENV: str(DEMO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quietland", "demo", "--fast"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+    )
+    os.close(slave)
+    seen, quit_sent, deadline = b"", False, time.monotonic() + 60
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(master, 1 << 16)
+                except OSError:
+                    break
+            if not quit_sent and b"FINISHED" in seen:
+                os.write(master, b"q")
+                quit_sent = True
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert quit_sent, seen[-2000:]
+    assert b"demo-line-hops.wav" in seen and b"Session finished (line-hops): 60 reps in 3 sets" in seen
+    assert b"Traceback" not in seen
+
+
+# ------------------------------------------------------------------ widgets alone
+
+
+class WidgetsApp(App):
+    """The score card, meter and rhythm strip on their own, to show them values by hand."""
+
+    def compose(self):
+        yield ScoreCard()
+        yield LevelMeter()
+        yield RhythmStrip()
+
+
+def _rep_with(number: int, set_number: int, interval_ms: float | None, dev: float | None) -> Rep:
+    return Rep(number, set_number, number, _event(1000 * number), interval_ms, interval_ms and 60000 / interval_ms, dev, False)
+
+
+@pytest.mark.asyncio
+async def test_score_card_takes_a_calibrated_score_coloured_by_band():
+    app = WidgetsApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        card = app.query_one(ScoreCard)
+        card.show(RepScore(rep=7, loudness_db=-21.5, rhythm_dev_pct=3.0))
+        await pilot.pause()
+        assert card.query_one("Digits").value == "-21.5" and card.has_class("uncalibrated")
+        card.show(RepScore(rep=8, loudness_db=-30.0, rhythm_dev_pct=-1.0, score=87.0, band="good"))
+        await pilot.pause()
+        assert card.query_one("Digits").value == "87" and card.has_class("band-good")
+        assert not card.has_class("uncalibrated") and "uncalibrated" not in str(card.border_subtitle)
+        assert card.border_title == "last rep: #8"
+
+
+@pytest.mark.asyncio
+async def test_meter_holds_a_clipping_warning_and_marks_the_floor():
+    app = WidgetsApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        meter = app.query_one(LevelMeter)
+        meter.show(-40.0, -60.0, clipped=False)
+        await pilot.pause()
+        head, bar = meter.render().plain.splitlines()
+        assert "-40.0 dBFS" in head and "-60.0 dBFS" in head and "CLIPPING" not in head
+        assert bar.index("│") == round(20 / 80 * len(bar)) and bar.count("█") == round(40 / 80 * len(bar)) - 1
+        meter.show(-1.0, -60.0, clipped=True)
+        meter.show(-30.0, -60.0, clipped=False)  # a later block that did not clip keeps the warning up
+        assert "CLIPPING" in meter.render().plain
+
+
+@pytest.mark.asyncio
+async def test_rhythm_strip_draws_the_current_set_only():
+    app = WidgetsApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        strip = app.query_one(RhythmStrip)
+        strip.add_reps([_rep_with(1, 1, None, None), _rep_with(2, 1, 400, None), _rep_with(3, 1, 500, 25.0)])
+        strip.add_reps([_rep_with(4, 1, 300, -25.0), _rep_with(5, 1, 400, 0.0)])
+        await pilot.pause()
+        head, bars = strip.render().plain.splitlines()
+        assert bars == "▄█▁▄" and "set 1" in head and "400 ms" in head
+        strip.add_reps([_rep_with(6, 2, None, None), _rep_with(7, 2, 410, None)])
+        assert strip.render().plain.splitlines()[1] == "▄"

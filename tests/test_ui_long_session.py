@@ -1,0 +1,147 @@
+"""An hour of audio through the screen: its memory must not grow with the session.
+
+A 92-second synthetic recording (8 kHz, two-foot landings in sets of 30 with
+rests and the detector's rejected sounds; 8 kHz keeps the hour at ~20 s) is
+looped to 70 minutes by a source that stops at 10, 60, 65 and 70 minutes of
+audio until the test has measured. Three checks:
+
+- from 10 to 60 minutes, the Python memory blocks in use
+  (``sys.getallocatedblocks``, cheap enough to leave the run at full speed)
+  may grow only by what the session keeps by design, every rep and rejected
+  sound for its final analysis: about 15 blocks per decision (measured on the
+  pipeline alone), so the budget is :data:`BLOCKS_PER_DECISION`;
+- the table keeps at most :data:`~quietland.ui.widgets.MAX_TABLE_ROWS` rows and
+  the widget tree stays the same;
+- with tracemalloc on from 60 minutes (it slows everything ~4x, hence the
+  short windows), what is allocated in Textual, Rich or ``quietland.ui`` and
+  still alive grows by less than :data:`UI_GROWTH_BYTES` from 65 to 70
+  minutes, while the session decides over a thousand sounds. (From 60 to 65
+  it grows by about 1 MiB: Rich's and Textual's bounded caches of measured
+  text filling up with the new rows' strings.)
+
+RSS at each checkpoint is printed (``-s``) for the record.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import tracemalloc
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from quietland.synth import SessionSpec, synthesize
+from quietland.ui import QuietlandApp, runner_factory
+from quietland.ui.widgets import MAX_TABLE_ROWS, RepTable
+from ui_support import wait_until
+
+SAMPLE_RATE = 8000
+CHECKPOINTS_MIN = (10, 60, 65, 70)
+BLOCKS_PER_DECISION = 20
+"""Budget of Python memory blocks kept per decided sound (the pipeline alone keeps ~15)."""
+UI_GROWTH_BYTES = 96 * 1024
+"""Budget for memory the screen may keep from 65 to 70 minutes, bytes (one small object kept per row would be ~130 KiB)."""
+BLOCK = 4096
+UI_FILES = ("/textual/", "/rich/", "/quietland/ui/")
+"""Allocations made in these files count as the screen's."""
+
+
+class LoopedSource:
+    """``audio`` repeated to ``minutes``, as fast as it is taken; waits at each checkpoint until released."""
+
+    def __init__(self, audio: np.ndarray, minutes: float, checkpoints_min: tuple[int, ...]) -> None:
+        self.sample_rate = SAMPLE_RATE
+        self.description = "looped synthetic session"
+        self.audio = audio
+        self.total = int(minutes * 60 * SAMPLE_RATE)
+        self.checkpoints = [int(m * 60 * SAMPLE_RATE) for m in checkpoints_min]
+        self.reached = [threading.Event() for _ in checkpoints_min]
+        self.release = [threading.Event() for _ in checkpoints_min]
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+        for event in self.release:
+            event.set()
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        done = 0
+        while not self._stopped:
+            for i, at in enumerate(self.checkpoints):
+                if done == at:
+                    self.reached[i].set()
+                    self.release[i].wait()
+            if done >= self.total:
+                return
+            start = done % len(self.audio)
+            n = min(BLOCK, len(self.audio) - start, self.total - done, *(c - done for c in self.checkpoints if c > done))
+            yield self.audio[start : start + n].copy()
+            done += n
+
+
+def ui_bytes(snapshot: tracemalloc.Snapshot) -> int:
+    """Traced bytes allocated in Textual, Rich or quietland.ui."""
+    return sum(s.size for s in snapshot.statistics("filename") if any(f in s.traceback[0].filename for f in UI_FILES))
+
+
+def rss_mib() -> float:
+    """Resident set size of this process, MiB (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.asyncio
+async def test_an_hour_of_audio_leaves_the_screens_memory_flat():
+    spec = SessionSpec(
+        sample_rate=SAMPLE_RATE, kind="landings", sets=(30, 30, 30, 30), cadence_per_min=150, rest_s=12.0,
+        lead_in_s=1.0, tail_s=9.0, snr_db=30.0, background=("pink",), seed=11,
+    )
+    audio = synthesize(spec).audio
+    source = LoopedSource(audio, CHECKPOINTS_MIN[-1], CHECKPOINTS_MIN)
+    app = QuietlandApp(runner_factory(source, "line-hops"), drill="line-hops")
+    at: dict[int, dict[str, float]] = {}
+    try:
+        async with app.run_test(size=(100, 34)) as pilot:
+            for i, minutes in enumerate(CHECKPOINTS_MIN):
+                await wait_until(pilot, source.reached[i].is_set, timeout_s=90, what=f"{minutes} minutes of audio")
+                await pilot.pause(0.3)  # let the screen take everything the bridge holds
+                gc.collect()
+                counter = app.runner.pipeline.counter
+                at[minutes] = {
+                    "decided": len(counter.reps) + len(counter.rejected),
+                    "blocks": sys.getallocatedblocks(),
+                    "rss_mib": round(rss_mib(), 1),
+                    "rows": app.query_one(RepTable).row_count,
+                    "widgets": len(list(app.query("*"))),
+                }
+                if minutes == 60:
+                    tracemalloc.start()
+                elif minutes > 60:
+                    at[minutes]["ui_bytes"] = ui_bytes(tracemalloc.take_snapshot())
+                    at[minutes]["traced_bytes"] = tracemalloc.get_traced_memory()[0]
+                source.release[i].set()
+            await wait_until(pilot, lambda: app.finished is not None, timeout_s=30, what="the end")
+            await pilot.press("q")
+    finally:
+        tracemalloc.stop()
+        source.stop()
+    m10, m60, m65, m70 = (at[m] for m in CHECKPOINTS_MIN)
+    decided = m60["decided"] - m10["decided"]
+    blocks_per = (m60["blocks"] - m10["blocks"]) / decided
+    ui_growth = m70["ui_bytes"] - m65["ui_bytes"]
+    print(f"\nlong session checkpoints (minutes of audio): {at}")
+    print(
+        f"10->60 min: {decided} decisions, {blocks_per:.1f} memory blocks kept per decision, "
+        f"RSS {m10['rss_mib']} -> {m60['rss_mib']} MiB; 65->70 min: {m70['decided'] - m65['decided']} decisions, "
+        f"{(m70['traced_bytes'] - m65['traced_bytes']) / 1024:.0f} KiB kept in all, {ui_growth / 1024:.1f} KiB of it by the screen"
+    )
+    assert app.return_code == 0
+    assert decided > 10000  # the hour really was full of sounds to show
+    assert blocks_per < BLOCKS_PER_DECISION
+    assert all(m["rows"] == MAX_TABLE_ROWS for m in at.values())
+    assert len({m["widgets"] for m in at.values()}) == 1
+    assert m70["decided"] - m65["decided"] > 1000
+    assert ui_growth < UI_GROWTH_BYTES
