@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from quietland.capture import BLOCK_DURATION_S
 from quietland.events import Rep
 from quietland.session import Decided, Level, SessionRunner
 from quietland.synth import SessionSpec, synthesize
@@ -161,7 +162,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--simulated", action="store_true", help="use the simulated real-time source even if a virtual microphone is there")
     ap.add_argument("--sets", type=int, default=2, help="sets of 30 line hops at 150/min (default: 2, about 35 s)")
-    ap.add_argument("--block-ms", type=float, default=10.0, help="audio per block, ms (default: 10)")
+    ap.add_argument("--block-ms", type=float, default=1000 * BLOCK_DURATION_S, help="audio per block, ms (default: what live uses)")
     args = ap.parse_args()
 
     spec = SessionSpec(

@@ -27,8 +27,9 @@ PORTAUDIO_MISSING = (
 )
 FALLBACK_SAMPLE_RATE_HZ = 48000
 """Used when a device's default sample rate is outside what quietland analyses."""
-BLOCK_DURATION_S = 0.01
-"""Audio per callback block: short, so a landing reaches the detector soon after it is captured."""
+BLOCK_DURATION_S = 0.02
+"""Audio per callback block: short, so a landing reaches the detector soon after it is captured,
+and long enough that per-block work stays small (10 ms blocks cost the live screen ~18% of a core)."""
 STREAM_LATENCY = "high"
 """PortAudio's suggested input latency: ``high`` gives the most buffering; input blocks still arrive
 as soon as they are captured."""
@@ -242,7 +243,10 @@ class MicrophoneSource:
                         ) from None
                     continue
                 last_block_t = time.monotonic()
-                yield block
+                # blocks that queued up while the consumer was busy go on together (results do not
+                # depend on block size; fewer, larger blocks cost less)
+                waiting = list(self._drain())
+                yield np.concatenate([block, *waiting]) if waiting else block
             self._halt()
             yield from self._drain()
         finally:

@@ -210,7 +210,8 @@ def test_a_rate_outside_what_quietland_analyses(use_fake, capsys):
 def test_the_stream_is_mono_at_the_device_rate_with_short_blocks(use_fake):
     sd = use_fake(blocks=3)
     mic = MicrophoneSource("alc257")
-    assert (mic.sample_rate, mic.channels, mic.block_size, mic.latency_s) == (44100, 1, 441, 0.02)
+    expected_block = round(capture.BLOCK_DURATION_S * 44100)
+    assert (mic.sample_rate, mic.channels, mic.block_size, mic.latency_s) == (44100, 1, expected_block, 0.02)
     assert sd.opened[0]["device"] == 0 and sd.opened[0]["dtype"] == "float32"
     assert mic.description == "HDA Intel PCH: ALC257 Analog (hw:0,0) (device 0, ALSA)"
 
@@ -240,7 +241,9 @@ def test_an_unplugged_device_hands_over_what_it_captured_then_says_so(use_fake):
 
 
 def test_live_headless_with_an_unplugged_device_saves_everything_and_exits_1(use_fake, capsys, tmp_path):
-    use_fake(blocks=150, unplug_after=True)  # 1.5 s at 48 kHz
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    n_blocks = round(1.5 * 48000 / block)  # 1.5 s at 48 kHz
+    use_fake(blocks=n_blocks, unplug_after=True)
     code = main(["live", "--headless", "--json", "--device", "usb", "--recordings-dir", str(tmp_path), "--athlete", "Sam"])
     out, err = capsys.readouterr()
     assert code == 1
@@ -251,7 +254,7 @@ def test_live_headless_with_an_unplugged_device_saves_everything_and_exits_1(use
     assert final["duration_s"] == 1.5 and final["sample_rate"] == 48000
     wav = next(tmp_path.glob("quietland-*.wav"))
     assert f"quietland: saved {wav}" in err and f"quietland: saved {wav.with_suffix('.json')}" in err
-    assert sf.info(wav).frames == 150 * 480
+    assert sf.info(wav).frames == n_blocks * block
     doc = json.loads(wav.with_suffix(".json").read_text())
     assert doc["complete"] is True and doc["athlete"] == "Sam" and doc["duration_s"] == 1.5
     assert doc["config"]["device"] == "USB Mic: Audio (hw:1,0) (device 2, ALSA)"

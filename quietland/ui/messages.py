@@ -34,7 +34,7 @@ from textual.message import Message
 from ..events import Rejected, Rep, SetSummary
 from ..session import Decided, Finished, Level, SetEnded, Started, Status, Update
 
-LEVEL_INTERVAL_S = 1.0 / 20.0
+LEVEL_INTERVAL_S = 1.0 / 12.0
 """Least time between two level messages, s (the meter redraws at most this often)."""
 BATCH_INTERVAL_S = 1.0 / 20.0
 """Least time between two batches of decided reps, s."""
