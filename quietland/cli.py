@@ -66,15 +66,28 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _block_size(text: str) -> int:
-    """argparse type for ``--block-size``: a whole number of samples in range."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of samples, got {text!r}") from None
-    if not MIN_BLOCK_SIZE <= n <= MAX_BLOCK_SIZE:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_BLOCK_SIZE} to {MAX_BLOCK_SIZE} samples, got {n}")
-    return n
+def _ranged(convert: Callable[[str], float], what: str, low: float, high: float, unit: str = "") -> Callable[[str], float]:
+    """An argparse ``type``: ``convert(text)`` within ``[low, high]``, else one sentence saying what was expected."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {_plain(low)} to {_plain(high)}{unit}, got {text}")
+        return value
+
+    return parse
+
+
+def _plain(x: float) -> str:
+    """A bound as people write it: 1048576, 0.1."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+_block_size = _ranged(int, "a whole number of samples", MIN_BLOCK_SIZE, MAX_BLOCK_SIZE, " samples")
+"""``--block-size``."""
 
 
 def _drill_epilog() -> str:
@@ -141,17 +154,8 @@ MIN_SPEED = 0.1
 """Slowest ``--speed`` of ``replay`` and ``demo``, times real time."""
 MAX_SPEED = 100.0
 """Fastest ``--speed`` (``--fast`` has no limit)."""
-
-
-def _speed(text: str) -> float:
-    """argparse type for ``--speed``: a playback speed, times real time."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number (times real time), got {text!r}") from None
-    if not MIN_SPEED <= x <= MAX_SPEED:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_SPEED:g} to {MAX_SPEED:g}, got {text}")
-    return x
+_speed = _ranged(float, "a number (times real time)", MIN_SPEED, MAX_SPEED)
+"""``--speed``."""
 
 
 def _add_pace_arguments(p: argparse.ArgumentParser) -> None:
@@ -214,28 +218,10 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
 
 MIN_LIVE_RATE_HZ = 8000
 MAX_LIVE_RATE_HZ = 96000
-
-
-def _sample_rate(text: str) -> int:
-    """argparse type for ``--sample-rate``: a whole number of Hz quietland analyses."""
-    try:
-        hz = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of Hz, got {text!r}") from None
-    if not MIN_LIVE_RATE_HZ <= hz <= MAX_LIVE_RATE_HZ:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_LIVE_RATE_HZ} to {MAX_LIVE_RATE_HZ} Hz, got {hz}")
-    return hz
-
-
-def _duration(text: str) -> float:
-    """argparse type for ``--duration``: seconds of audio, more than zero."""
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not 0 < s < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
-    return s
+_sample_rate = _ranged(int, "a whole number of Hz", MIN_LIVE_RATE_HZ, MAX_LIVE_RATE_HZ, " Hz")
+"""``--sample-rate``."""
+_duration = _ranged(float, "a number of seconds", 0.01, 7 * 86400, " s")
+"""``--duration``: seconds of audio."""
 
 
 def add_devices_parser(subparsers: argparse._SubParsersAction) -> None:
