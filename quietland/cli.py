@@ -28,7 +28,7 @@ from .reps import DRILL_RULES, DRILLS
 if TYPE_CHECKING:
     from .audiofile import FileSource
     from .events import Rep
-    from .pipeline import Analysis
+    from .pipeline import Analysis, ScriptedAction
 
 EXIT_OK = 0
 EXIT_FILE = 1
@@ -128,10 +128,11 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--drill",
         choices=DRILLS,
-        default="generic",
+        default=None,
         metavar="NAME",
         help="the drill performed, which decides what counts as a rep and what is rejected "
-        "(see the list below; default: %(default)s)",
+        "(see the list below). Default: for a recording quietland made, the session's own drill, "
+        "new sets and drill changes (from the results JSON beside it); otherwise generic",
     )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of a table")
@@ -190,10 +191,11 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--drill",
         choices=DRILLS,
-        default="generic",
+        default=None,
         metavar="NAME",
         help="the drill performed, which decides what counts as a rep and what is rejected "
-        "(see the list below; default: %(default)s)",
+        "(see the list below). Default: for a recording quietland made, the session's own drill, "
+        "new sets and drill changes (from the results JSON beside it); otherwise generic",
     )
     p.set_defaults(func=cmd_replay)
 
@@ -342,8 +344,28 @@ class _Progress:
             self.stream.flush()
 
 
+def _drill_and_script(path: str, drill: str | None) -> tuple[str, tuple[ScriptedAction, ...]]:
+    """The drill to count by and the session actions to replay: ``--drill`` if given, else the saved session's."""
+    from .recorder import saved_session
+
+    if drill is not None:
+        return drill, ()
+    saved = saved_session(path)
+    if saved is None:
+        return "generic", ()
+    drill, script = saved
+    print(
+        f"quietland: note: counting as the recorded session did (drill {drill}"
+        + (f", {len(script)} new sets or drill changes" if script else "")
+        + "); --drill NAME overrides it",
+        file=sys.stderr,
+    )
+    return drill, script
+
+
 def analyze_source(
-    source: FileSource, drill: str, block_size: int, on_progress: Callable[[int], None] | None = None
+    source: FileSource, drill: str, block_size: int, on_progress: Callable[[int], None] | None = None,
+    script: tuple[ScriptedAction, ...] = (),
 ) -> Analysis:
     """Feed ``source`` through a :class:`~quietland.pipeline.SessionPipeline` in blocks of ``block_size``.
 
@@ -353,7 +375,7 @@ def analyze_source(
     """
     from .pipeline import SessionPipeline
 
-    pipeline = SessionPipeline(source.sample_rate, drill)
+    pipeline = SessionPipeline(source.sample_rate, drill, script)
     for block in source.blocks(block_size):
         pipeline.process(block)
         if on_progress is not None:
@@ -369,11 +391,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     try:
         source = FileSource(args.path)
+        drill, script = _drill_and_script(args.path, args.drill)
         progress = None
         if source.duration_s > PROGRESS_MIN_DURATION_S and sys.stderr.isatty():
             progress = _Progress(source.name, source.frames, source.sample_rate, sys.stderr)
         try:
-            analysis = analyze_source(source, args.drill, args.block_size, progress.update if progress else None)
+            analysis = analyze_source(source, drill, args.block_size, progress.update if progress else None, script)
         finally:
             if progress:
                 progress.close()
@@ -392,7 +415,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _play_on_screen(command: str, path: str, drill: str, speed: float | None) -> int:
+def _play_on_screen(command: str, path: str, drill: str | None, speed: float | None) -> int:
     """Play ``path`` through the live screen (``replay`` and ``demo``); return the exit status."""
     from .audiofile import AudioFileError, FileSource
     from .replay import PacedSource
@@ -409,7 +432,8 @@ def _play_on_screen(command: str, path: str, drill: str, speed: float | None) ->
         )
     from .ui import run_live_app
 
-    return run_live_app(PacedSource(source, speed), drill)
+    drill, script = _drill_and_script(path, drill)
+    return run_live_app(PacedSource(source, speed), drill, script=script)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

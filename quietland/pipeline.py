@@ -49,12 +49,30 @@ CLIP_RUN = 3
 """Consecutive clipped samples that make a block count as clipped."""
 
 
-class SessionPipeline:
-    """Detector plus rep logic; blocks in, reps and rejections out."""
+@dataclass(frozen=True)
+class ScriptedAction:
+    """Something a user did during a recorded session, replayed at the same sample."""
 
-    def __init__(self, sample_rate: int, drill: str = "generic") -> None:
+    sample: int
+    """Samples analysed when it took effect."""
+    action: str
+    """``new-set`` or ``change-drill``."""
+    drill: str | None = None
+    """The new drill, for ``change-drill``."""
+
+
+class SessionPipeline:
+    """Detector plus rep logic; blocks in, reps and rejections out.
+
+    ``script`` replays a recorded session's actions (new set, drill change)
+    at the samples they happened, so a recording analysed again gives the
+    results the session gave.
+    """
+
+    def __init__(self, sample_rate: int, drill: str = "generic", script: tuple[ScriptedAction, ...] = ()) -> None:
         self.sample_rate = int(sample_rate)
         self.drill = drill
+        self._script = sorted(script, key=lambda a: a.sample)
         self.detector = LandingDetector(self.sample_rate)
         self.counter = RepCounter(drill, self.sample_rate)
         self._drill_changes: list[tuple[int, str]] = []
@@ -71,6 +89,19 @@ class SessionPipeline:
     def process(self, block: np.ndarray) -> list[Rep | Rejected]:
         """Feed one block; return reps and rejections decided because of it, in time order."""
         block = np.asarray(block)
+        out: list[Rep | Rejected] = []
+        while self._script and self._script[0].sample < self._n_samples + block.shape[0]:
+            step = self._script.pop(0)
+            head = max(0, step.sample - self._n_samples)
+            out.extend(self._process(block[:head]))
+            block = block[head:]
+            if step.action == "new-set":
+                self.new_set()
+            elif step.action == "change-drill" and step.drill:
+                out.extend(self.change_drill(step.drill))
+        return out + self._process(block)
+
+    def _process(self, block: np.ndarray) -> list[Rep | Rejected]:
         n = block.shape[0]
         if n == 0:
             return []

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .pipeline import Analysis
+    from .pipeline import Analysis, ScriptedAction
 
 FLUSH_INTERVAL_S = 1.0
 """How often the WAV header is brought up to date while recording, s (at most this much audio is lost to a kill)."""
@@ -45,6 +45,32 @@ RECORDINGS_FOLDER = "recordings"
 _WAV_FORMAT_IEEE_FLOAT = 3
 _WAV_HEADER_BYTES = 58  # RIFF + fmt (18) + fact (4) + data headers, for IEEE float
 _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - _WAV_HEADER_BYTES
+
+
+def saved_session(wav_path: str | Path) -> tuple[str, tuple[ScriptedAction, ...]] | None:
+    """The drill and the replayable actions of the session recorded in ``wav_path``, from the results JSON beside it.
+
+    None when there is no such JSON (or it is not a quietland session's results). New sets and
+    drill changes come back as :class:`~quietland.pipeline.ScriptedAction`; pauses need nothing,
+    since paused audio was never recorded.
+    """
+    from .pipeline import ScriptedAction
+    from .reps import DRILLS
+
+    path = Path(wav_path).with_suffix(".json")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("drill") not in DRILLS or not isinstance(doc.get("actions"), list):
+        return None
+    script = tuple(
+        ScriptedAction(int(a["sample"]), a["action"], a.get("drill"))
+        for a in doc["actions"]
+        if isinstance(a, dict) and a.get("action") in ("new-set", "change-drill") and isinstance(a.get("sample"), int)
+        and (a["action"] == "new-set" or a.get("drill") in DRILLS)
+    )
+    return doc["drill"], script
 
 
 class RecordingError(Exception):

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 import numpy as np
 
 from .events import Rejected, Rep, SetSummary
-from .pipeline import CLIP_LEVEL, Analysis, SessionPipeline
+from .pipeline import CLIP_LEVEL, Analysis, ScriptedAction, SessionPipeline
 from .reps import DRILL_RULES
 
 if TYPE_CHECKING:
@@ -216,11 +216,12 @@ class SessionRunner:
         block_size: int | None = None,
         *,
         duration_s: float | None = None,
+        script: tuple[ScriptedAction, ...] = (),
     ) -> None:
         self.source = source
         self.recorder = recorder
         self.on_update = on_update
-        self.pipeline = SessionPipeline(source.sample_rate, drill)
+        self.pipeline = SessionPipeline(source.sample_rate, drill, script)
         self.sample_rate = self.pipeline.sample_rate
         self.drill = drill
         """The drill being counted by now."""

@@ -10,10 +10,10 @@ import soundfile as sf
 
 from quietland.audiofile import FileSource
 from quietland.capture import CaptureError
-from quietland.cli import analyze_source
+from quietland.cli import analyze_source, main
 from quietland.events import Rejected, Rep
 from quietland.pipeline import SessionPipeline
-from quietland.recorder import SessionRecorder
+from quietland.recorder import SessionRecorder, saved_session
 from quietland.session import Decided, Finished, Level, SetEnded, Started, Status, SessionRunner, file_blocks
 from quietland.synth import SessionSpec, synthesize
 
@@ -213,24 +213,15 @@ def test_a_crashing_consumer_still_leaves_the_session_saved(tmp_path, two_sets):
     assert sf.info(recorder.wav_path).frames == runner.pipeline.n_samples > 0
 
 
-def replay_with_actions(wav: Path, doc: dict) -> list:
-    """Analyse a saved session's WAV, repeating its saved actions at their samples (what `replay` does)."""
-    source = FileSource(wav)
-    pipe = SessionPipeline(source.sample_rate, doc["config"]["drill"])
-    audio = np.concatenate(list(source.blocks(4096)))
-    at = 0
-    for action in doc["actions"]:
-        pipe.process(audio[at : action["sample"]])
-        at = action["sample"]
-        if action["action"] == "new-set":
-            pipe.new_set()
-        elif action["action"] == "change-drill":
-            pipe.change_drill(action["drill"])
-    pipe.process(audio[at:])
-    return pipe.finish()[1].reps
+def replay_with_actions(wav: Path) -> tuple:
+    """Analyse a saved session's WAV the way `analyze` and `replay` do: its drill and actions from the JSON beside it."""
+    saved = saved_session(wav)
+    assert saved is not None
+    drill, script = saved
+    return analyze_source(FileSource(wav), drill, 4096, script=script)
 
 
-def test_new_set_and_drill_change_are_saved_so_a_replay_reproduces_them(tmp_path, two_sets):
+def test_new_set_and_drill_change_are_saved_so_a_replay_reproduces_them(tmp_path, two_sets, capsys):
     blocks = split(two_sets.audio, 500)
     hooks = {}
     source = ListSource(blocks, two_sets.sample_rate, hooks)
@@ -245,7 +236,18 @@ def test_new_set_and_drill_change_are_saved_so_a_replay_reproduces_them(tmp_path
     ]
     assert analysis.summary.sets == 4  # the first set is cut twice, then the rest and the second set
     assert [u.summary.number for u in updates if isinstance(u, SetEnded)] == [1, 2, 3, 4]
-    assert key(replay_with_actions(recorder.wav_path, doc)) == key(analysis.reps)
+    again = replay_with_actions(recorder.wav_path)
+    assert key(again.reps) == key(analysis.reps) and again.summary.sets == 4
+    assert [r.set_number for r in again.reps] == [r.set_number for r in analysis.reps]
+    # the command line does the same, and says so
+    code = main(["analyze", str(recorder.wav_path), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "counting as the recorded session did (drill line-hops, 2 new sets or drill changes)" in err
+    printed = json.loads(out)
+    assert [(r["sample"], r["set"]) for r in printed["reps"]] == [(r.sample, r.set_number) for r in analysis.reps]
+    # an explicit --drill analyses the audio as told, ignoring the session
+    assert main(["analyze", str(recorder.wav_path), "--json", "--drill", "line-hops"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["sets"] == 2
     with pytest.raises(ValueError, match="unknown drill"):
         runner.change_drill("hopscotch")
 
