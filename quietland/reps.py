@@ -42,8 +42,6 @@ class DrillRule:
     """Longest time between contacts that is still the same set's rhythm."""
     decision_delay_s: float = 0.0
     """Most audio after an event the rule may wait for before deciding it."""
-    passes_per_rep: int = 1
-    """Rope passes (clicks) per rep: 2 for double-unders, where a rep is a jump."""
 
 
 DRILL_RULES: dict[str, DrillRule] = {
@@ -80,7 +78,6 @@ DRILL_RULES: dict[str, DrillRule] = {
             "jump-rope-double-under",
             "one rep per jump; the rope clicks about twice per jump (the click off the jump's beat is rope)",
             "rope",
-            passes_per_rep=2,
             min_interval_s=0.25,
             max_interval_s=0.6,
             decision_delay_s=0.5,
@@ -142,8 +139,6 @@ class CounterConfig:
     """``rope``: width of the inter-onset-interval histogram's smoothing, relative to the period."""
     beat_start_above_floor_db: float = 6.0
     """``rope``: only sounds this far above the noise floor may start a rhythm (the room alone never does)."""
-    beat_min_excess: float = 0.0
-    """``rope``: how far the interval histogram at a rhythm's multiples must rise over its mean (1.0 = twice the mean)."""
     beat_miss_db: float = 3.0
     """``rope``: score cost of a grid beat with no contact."""
     beat_drop_db: float = 4.0
@@ -522,7 +517,7 @@ class _RopeTracker:
         relative width. A period ``T`` in the drill's range scores the sum of ``H(k T) - mean(H)``
         over its multiples up to ``beat_search_s``: only the true period collects all its multiples
         (twice the period collects half of them, half the period adds empty lags, which cost).
-        The best must rise ``beat_min_excess`` over the mean per multiple, or there is no rhythm.
+        When even the best scores below zero there is no rhythm.
         """
         cfg, sr = self.cfg, self.sr
         span = cfg.beat_search_s * sr
@@ -549,11 +544,8 @@ class _RopeTracker:
                 break
             score[inside] += hist(multiple[inside]) - mean_h
         i = int(np.argmax(score))
-        n_multiples = int(span // grid[i])
-        excess = score[i] / (mean_h * n_multiples) if mean_h > 0 else 0.0
-        self.last_excess = excess
-        if excess < cfg.beat_min_excess:
-            return None
+        if score[i] < 0:
+            return None  # no period's multiples stand above the histogram's mean: no rhythm
         return float(grid[i])
 
     def _clamp(self, period: float) -> float:
