@@ -90,6 +90,19 @@ _block_size = _ranged(int, "a whole number of samples", MIN_BLOCK_SIZE, MAX_BLOC
 """``--block-size``."""
 
 
+def _add_recording_drill_argument(p: argparse.ArgumentParser) -> None:
+    """``--drill`` for the commands that read a recording (``analyze``, ``replay``)."""
+    p.add_argument(
+        "--drill",
+        choices=DRILLS,
+        default=None,
+        metavar="NAME",
+        help="the drill performed, which decides what counts as a rep and what is rejected "
+        "(see the list below). Default: for a recording quietland made, the session's own drill, "
+        "new sets and drill changes (from the results JSON beside it); otherwise generic",
+    )
+
+
 def _drill_epilog() -> str:
     """The drill list for ``analyze --help``, one wrapped entry per drill."""
     width = max(len(name) for name in DRILLS)
@@ -125,15 +138,7 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH", help="the recording to analyse")
-    p.add_argument(
-        "--drill",
-        choices=DRILLS,
-        default=None,
-        metavar="NAME",
-        help="the drill performed, which decides what counts as a rep and what is rejected "
-        "(see the list below). Default: for a recording quietland made, the session's own drill, "
-        "new sets and drill changes (from the results JSON beside it); otherwise generic",
-    )
+    _add_recording_drill_argument(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of a table")
     fmt.add_argument(
@@ -188,15 +193,7 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", metavar="PATH", help="the recording to play")
     _add_pace_arguments(p)
-    p.add_argument(
-        "--drill",
-        choices=DRILLS,
-        default=None,
-        metavar="NAME",
-        help="the drill performed, which decides what counts as a rep and what is rejected "
-        "(see the list below). Default: for a recording quietland made, the session's own drill, "
-        "new sets and drill changes (from the results JSON beside it); otherwise generic",
-    )
+    _add_recording_drill_argument(p)
     p.set_defaults(func=cmd_replay)
 
 
