@@ -66,8 +66,6 @@ class DetectorConfig:
     """Smallest typical rise a band is divided by, dB (quiet or silent bands)."""
     max_band_ratio: float = 30.0
     """Largest contribution of one band, in multiples of its typical rise."""
-    band_groups: bool = False
-    """Onset strength is the strongest of the low, middle and high band groups' mean rises."""
     threshold_window_s: float = 0.75
     """Past onset strength used for the adaptive threshold."""
     delta_db: float = 1.2
@@ -135,8 +133,6 @@ class LandingDetector:
         self._band_counts = np.bincount(self._band_of_bin[self._band_of_bin >= 0], minlength=self.n_bands).astype(float)
         first_bin_of_band = np.array([freqs[self._band_of_bin == b][0] for b in range(self.n_bands)])
         self._high_bands = first_bin_of_band >= cfg.high_band_hz
-        low_bands = first_bin_of_band < cfg.low_band_hz
-        self._groups = [g for g in (low_bands, ~low_bands & ~self._high_bands, self._high_bands) if g.any()]
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
@@ -171,14 +167,17 @@ class LandingDetector:
 
     @property
     def latency_samples(self) -> int:
-        """The most audio after an onset the detector may need before emitting it."""
-        return max(self._feat_n, (self._post + 1) * self.hop + self.n_fft // 2)
+        """The most audio after an onset the detector may need before emitting it.
+
+        An onset is refined at most ``n_fft + (lag + 1 + post)`` hops before the end of the
+        audio its peak was decided on, and its figures need ``feature_ms`` after it.
+        """
+        return max(self._feat_n, self.n_fft + (self._lag + 1 + self._post) * self.hop)
 
     @property
     def complete_through(self) -> int:
         """Every event whose onset is before this sample has been emitted (the rest may still come)."""
-        longest = max(self._feat_n, self.n_fft + (self._lag + 1 + self._post) * self.hop)
-        return self._n_seen - longest
+        return self._n_seen - self.latency_samples
 
     @property
     def noise_floor_dbfs(self) -> float:
@@ -275,11 +274,7 @@ class LandingDetector:
             scale = np.maximum((hi_rows - lo_rows) / w, self.config.min_band_scale_db)
             flux = np.minimum(flux / scale, self.config.max_band_ratio)
             self._flux_cum = full[-(w + 1) :]
-        if self.config.band_groups:
-            # the strongest of the thud, middle and click regions, so a click is not averaged away
-            odf = np.max(np.stack([np.mean(flux[:, g], axis=1) for g in self._groups], axis=1), axis=1)
-        else:
-            odf = np.mean(flux, axis=1)
+        odf = np.mean(flux, axis=1)
         high = np.sum(flux[:, self._high_bands], axis=1)
         click_share = np.where(odf > 0, high / np.maximum(np.sum(flux, axis=1), _EPS), 0.0)
         self._lev_hist = hist[-self._lag :]
