@@ -146,19 +146,15 @@ class SessionPipeline:
             hot = hot.any(axis=1)
         if not hot.any() and self._clip_run == 0:
             return
-        # runs of clipped samples; the first may continue the run left open by the previous block
+        # lengths of the runs of clipped samples; the first continues the run the last block left open
         padded = np.concatenate([[False], hot, [False]])
         edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-        starts, stops = edges[::2], edges[1::2]
-        lengths = [int(x) for x in stops - starts]
-        if lengths and starts[0] == 0:
+        lengths = [int(x) for x in edges[1::2] - edges[::2]]
+        if hot[0]:
             lengths[0] += self._clip_run
         else:
             lengths.insert(0, self._clip_run)  # the open run ended at the block edge
-            starts = np.concatenate([[-1], starts])
-            stops = np.concatenate([[0], stops])
-        still_open = bool(lengths) and stops[-1] == hot.size
-        self._clip_run = lengths.pop() if still_open else 0
+        self._clip_run = lengths.pop() if hot[-1] else 0  # still open: counted when it ends
         self._clipped_samples += sum(x for x in lengths if x >= CLIP_RUN)
 
     def finish(self) -> tuple[list[Rep | Rejected], Analysis]:
