@@ -157,7 +157,6 @@ class LandingDetector:
         self._pending: list[tuple[int, int, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share)
         self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
         self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
-        self._last_frame_db = -120.0
 
     # ------------------------------------------------------------------ public
     @property
@@ -183,11 +182,6 @@ class LandingDetector:
     def noise_floor_dbfs(self) -> float:
         """Running noise floor: 10th percentile of recent frame levels, dBFS."""
         return self._floor_before(self._next_frame)
-
-    @property
-    def level_dbfs(self) -> float:
-        """Level of the most recent analysis frame, dBFS."""
-        return self._last_frame_db
 
     def process(self, block: np.ndarray) -> list[OnsetEvent]:
         """Feed samples, shape ``(n,)`` or ``(n, channels)``; return the events now complete, in order."""
@@ -281,7 +275,6 @@ class LandingDetector:
         self._odf = np.concatenate([self._odf, odf])
         self._frame_db = np.concatenate([self._frame_db, frame_db])
         self._click_share = np.concatenate([self._click_share, click_share])
-        self._last_frame_db = float(frame_db[-1])
         self._next_frame = last
 
     def _decide_peaks(self, final: bool) -> None:

@@ -117,11 +117,6 @@ class SessionPipeline:
         return out
 
     @property
-    def level_dbfs(self) -> float:
-        """Level of the latest analysis frame, dBFS (for a level meter)."""
-        return self.detector.level_dbfs
-
-    @property
     def noise_floor_dbfs(self) -> float:
         """The detector's running noise floor, dBFS."""
         return self.detector.noise_floor_dbfs
