@@ -37,7 +37,6 @@ The last line is one ``BENCH ...`` summary (times are medians).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.util
 import json
 import os

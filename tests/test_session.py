@@ -12,7 +12,6 @@ from quietland.audiofile import FileSource
 from quietland.capture import CaptureError
 from quietland.cli import analyze_source, main
 from quietland.events import Rejected, Rep
-from quietland.pipeline import SessionPipeline
 from quietland.recorder import SessionRecorder, saved_session
 from quietland.session import Decided, Finished, Level, SetEnded, Started, Status, SessionRunner, file_blocks
 from quietland.synth import SessionSpec, synthesize
