@@ -84,6 +84,8 @@ class DetectorConfig:
     """... unless the later one's onset strength is this many times the earlier one's (a faint blip, then the impact)."""
     feature_ms: float = 20.0
     """Audio after the onset used for peak level, loudness and band energies."""
+    impact_window_ms: float = 5.0
+    """Impact level: the loudest span of this length (mean square) within the ``feature_ms`` after the onset."""
     contrast_before_ms: float = 50.0
     """Audio before the onset (ending 2 ms before it) that the contrast figure compares against."""
     envelope_ms: float = 1.0
@@ -118,6 +120,7 @@ class LandingDetector:
         self._warmup = max(4, int(round(cfg.warmup_ms / 1000.0 * frame_rate)))
         self._min_gap = max(1, int(round(cfg.min_gap_ms / 1000.0 * frame_rate)))
         self._feat_n = max(8, int(round(cfg.feature_ms * sr / 1000.0)))
+        self._impact_n = max(1, int(round(cfg.impact_window_ms * sr / 1000.0)))
         self._env_n = max(1, int(round(cfg.envelope_ms * sr / 1000.0)))
         self._pre_n = max(8, int(round(cfg.contrast_before_ms * sr / 1000.0)))
         self._gap_n = int(round(0.002 * sr))
@@ -356,6 +359,10 @@ class LandingDetector:
         before = self._samples(max(0, onset - self._pre_n - self._gap_n), max(0, onset - self._gap_n))
         contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (np.mean(before**2) + _EPS)) if before.size else 0.0
         rms2 = float(np.mean(seg**2))
+        # impact level: the loudest impact_window_ms of the feature window (sliding mean square)
+        win = min(seg.size, self._impact_n)
+        csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
+        impact2 = float(np.max(csum[win:] - csum[:-win])) / win
         spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size))) ** 2
         f = np.fft.rfftfreq(seg.size, 1.0 / self.sample_rate)
         norm = (np.sum(np.hanning(seg.size)) ** 2) / 2.0
@@ -366,6 +373,7 @@ class LandingDetector:
             sample_rate=self.sample_rate,
             peak_dbfs=round(float(20.0 * np.log10(peak + _EPS)), 2),
             loudness_db=round(float(10.0 * np.log10(rms2 + _EPS)), 2),
+            impact_db=round(float(10.0 * np.log10(impact2 + _EPS)), 2),
             low_db=round(float(10.0 * np.log10(low + _EPS)), 2),
             high_db=round(float(10.0 * np.log10(high + _EPS)), 2),
             strength_db=round(float(strength), 2),

@@ -23,6 +23,9 @@ class OnsetEvent:
     """Peak absolute sample level in the 20 ms after the onset, in dBFS (0 dBFS = full scale)."""
     loudness_db: float
     """Short-window loudness: RMS level of the 20 ms after the onset, in dB re full scale."""
+    impact_db: float
+    """Impact level: RMS of the loudest 5 ms within the 20 ms after the onset, dB re full scale. A fast
+    "peak sound level" that follows the force of the impact; the score and calibration anchors use it."""
     low_db: float
     """Energy of the low ("thud", below 250 Hz) band in the 20 ms after the onset, in dB."""
     high_db: float
@@ -71,6 +74,8 @@ class Rep:
     """True for reps 1-3 of a set: reported, left out of consistency figures."""
     inferred: bool = False
     """True for a rope beat counted inside a steady rhythm with no sound heard (its event has NaN figures)."""
+    score: RepScore | None = None
+    """The rep's score; None until the audio after the landing has been heard (see :class:`RepScore`)."""
 
     @property
     def sample(self) -> int:
@@ -83,6 +88,50 @@ class Rep:
     @property
     def loudness_db(self) -> float:
         return self.event.loudness_db
+
+    @property
+    def impact_db(self) -> float:
+        return self.event.impact_db
+
+
+@dataclass(frozen=True)
+class RepScore:
+    """How good one rep was: 0-100 from softness, rhythm and whether the feet landed together.
+
+    The formula is in :mod:`quietland.scoring` and the README.
+    """
+
+    number: int
+    """The rep's number within the session."""
+    score: float | None
+    """0-100, higher is better; None for an inferred rope beat (nothing was heard to score)."""
+    softness: float | None
+    """0-1: where the landing's loudness sits on the athlete's scale (0.9 at the quiet anchor, 0.5 at the normal one)."""
+    rhythm: float | None
+    """0-1: 1 on the set's running interval, 0 at 30% or more off it; None while the set has no rhythm yet."""
+    double_contact: bool
+    """True when a second impact came 10-60 ms after (or before) the landing in a two-foot drill."""
+    double_gap_ms: float | None
+    """Time from the landing to that second impact, ms (negative: it came first); None when there was none."""
+    calibrated: bool
+    """False when scored against the built-in default profile, not the athlete's own calibration."""
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Something the athlete or coach should be told during the session (said once, when it starts)."""
+
+    sample: int
+    """Samples analysed when it was noticed."""
+    kind: str
+    """``form-fade`` (landings getting louder within a set), ``drift-floor`` or ``drift-level`` (the set-up
+    no longer matches the calibration profile)."""
+    message: str
+    """One sentence for the screen and the session JSON."""
+    set_number: int | None = None
+    """The set it concerns (``form-fade``), else None."""
+    rep_number: int | None = None
+    """The rep that triggered it, else None."""
 
 
 @dataclass(frozen=True)

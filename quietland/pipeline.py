@@ -5,16 +5,30 @@ and a :class:`~quietland.reps.RepCounter`. Feed it blocks of float samples
 (any block size; shape ``(n,)`` or ``(n, channels)``), collect the reps and
 rejections it returns as they are decided, and call :meth:`finish` at the end
 of the stream for the full :class:`Analysis`. numpy only.
+
+Each rep is scored against a calibration profile (:mod:`quietland.scoring`)
+once the audio after its landing needed for the double-contact test has
+arrived: the stream carries the :class:`~quietland.events.Rep` as soon as it
+is counted and its :class:`~quietland.events.RepScore` about 70 ms of audio
+later, plus a :class:`~quietland.events.Cue` when form fades or the set-up
+drifts from the profile. Blocks are cut at every :data:`CHUNK_S` of the
+stream, so every figure, cue and its sample is the same for any block size.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .calibration import DEFAULT_PROFILE, Profile
 from .detector import LandingDetector
-from .events import OnsetEvent, Rejected, Rep, SessionSummary, SetSummary
+from .doublecontact import DoubleContactFinder
+from .events import Cue, OnsetEvent, Rejected, Rep, RepScore, SessionSummary, SetSummary
 from .reps import RepCounter
+from .scoring import CueWatch, ScoreConfig, rep_score
+
+Item = Rep | Rejected | RepScore | Cue
+"""Anything the pipeline hands out as the stream goes."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +55,20 @@ class Analysis:
     """Sentences worth telling the user (clipping, nothing found, ...)."""
     drill_changes: tuple[tuple[int, str], ...] = ()
     """(sample, drill) for every change of drill during the stream; ``drill`` is the rule at the start."""
+    profile: Profile = DEFAULT_PROFILE
+    """The calibration profile the reps were scored against."""
+    cues: tuple[Cue, ...] = ()
+    """Form-fade and drift cues, in order."""
 
 
 CLIP_LEVEL = 0.999
 """Absolute sample value treated as clipped."""
 CLIP_RUN = 3
 """Consecutive clipped samples that make a block count as clipped."""
+CHUNK_S = 0.25
+"""Blocks are cut at every multiple of this much audio (counted from the stream's start), s."""
+FLOOR_CHECK_S = 1.0
+"""The noise floor is compared with the profile's at every multiple of this much audio, s."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +91,29 @@ class SessionPipeline:
     results the session gave.
     """
 
-    def __init__(self, sample_rate: int, drill: str = "generic", script: tuple[ScriptedAction, ...] = ()) -> None:
+    def __init__(
+        self,
+        sample_rate: int,
+        drill: str = "generic",
+        script: tuple[ScriptedAction, ...] = (),
+        profile: Profile | None = None,
+        score_config: ScoreConfig | None = None,
+    ) -> None:
         self.sample_rate = int(sample_rate)
         self.drill = drill
         self._script = sorted(script, key=lambda a: a.sample)
         self.detector = LandingDetector(self.sample_rate)
         self.counter = RepCounter(drill, self.sample_rate)
+        self.profile = profile or DEFAULT_PROFILE
+        """The calibration profile reps are scored against."""
+        self.score_config = score_config or ScoreConfig()
+        self._contacts = DoubleContactFinder(self.sample_rate)
+        self._cue_watch = CueWatch(self.profile, self.sample_rate, self.score_config)
+        self._unscored: list[tuple[Rep, bool]] = []  # counted reps waiting for their audio, with "two-foot drill"
+        self._scores: dict[int, RepScore] = {}
+        self._cues: list[Cue] = []
+        self._chunk_n = max(1, int(round(CHUNK_S * self.sample_rate)))
+        self._floor_every = max(1, int(round(FLOOR_CHECK_S * self.sample_rate)))
         self._drill_changes: list[tuple[int, str]] = []
         self._events: list[OnsetEvent] = []
         self._n_samples = 0
@@ -86,10 +125,11 @@ class SessionPipeline:
         """Samples fed in so far (per channel)."""
         return self._n_samples
 
-    def process(self, block: np.ndarray) -> list[Rep | Rejected]:
-        """Feed one block; return reps and rejections decided because of it, in time order."""
+    def process(self, block: np.ndarray) -> list[Item]:
+        """Feed one block; return what was decided because of it: reps and rejections (in time order),
+        scores of earlier reps and cues."""
         block = np.asarray(block)
-        out: list[Rep | Rejected] = []
+        out: list[Item] = []
         while self._script and self._script[0].sample < self._n_samples + block.shape[0]:
             step = self._script.pop(0)
             head = max(0, step.sample - self._n_samples)
@@ -101,19 +141,56 @@ class SessionPipeline:
                 out.extend(self.change_drill(step.drill))
         return out + self._process(block)
 
-    def _process(self, block: np.ndarray) -> list[Rep | Rejected]:
+    def _process(self, block: np.ndarray) -> list[Item]:
+        """Feed ``block`` cut at every multiple of CHUNK_S of the stream."""
+        out: list[Item] = []
+        while block.shape[0]:
+            n = min(block.shape[0], self._chunk_n - self._n_samples % self._chunk_n)
+            out.extend(self._process_chunk(block[:n]))
+            block = block[n:]
+        return out
+
+    def _process_chunk(self, block: np.ndarray) -> list[Item]:
         n = block.shape[0]
-        if n == 0:
-            return []
         self._count_clipping(block)
         self._n_samples += n
+        self._contacts.feed(block.mean(axis=1) if block.ndim == 2 else block)
         events = self.detector.process(block)
         self._events.extend(events)
-        out: list[Rep | Rejected] = []
+        decided: list[Rep | Rejected] = []
         for ev in events:
-            out.extend(self.counter.feed(ev))
+            decided.extend(self.counter.feed(ev))
         # the rep logic's clock: the sample through which the detector has said everything
-        out.extend(self.counter.advance(self.detector.complete_through))
+        decided.extend(self.counter.advance(self.detector.complete_through))
+        out = self._after_decisions(decided)
+        if self._n_samples % self._floor_every == 0:
+            out.extend(self._note_cues(self._cue_watch.floor(self.detector.noise_floor_dbfs, self._n_samples)))
+        return out + self._score_ready(final=False)
+
+    def _after_decisions(self, decided: list[Rep | Rejected]) -> list[Item]:
+        """Queue the counted reps for scoring (under the rule that counted them) and watch them for cues."""
+        out: list[Item] = []
+        two_foot = self.counter.rule.two_foot
+        for item in decided:
+            out.append(item)
+            if isinstance(item, Rep):
+                self._unscored.append((item, two_foot))
+                out.extend(self._note_cues(self._cue_watch.rep(item, self._n_samples)))
+        return out
+
+    def _note_cues(self, cues: list[Cue]) -> list[Cue]:
+        self._cues.extend(cues)
+        return cues
+
+    def _score_ready(self, final: bool) -> list[RepScore]:
+        """Score the queued reps whose audio is in (all of them when ``final``), in order."""
+        out: list[RepScore] = []
+        while self._unscored and (final or self._contacts.ready(self._unscored[0][0].sample)):
+            rep, two_foot = self._unscored.pop(0)
+            gap = self._contacts.gap_ms(rep.sample) if two_foot and not rep.inferred else None
+            score = rep_score(rep, self.profile, gap, self.score_config)
+            self._scores[rep.number] = score
+            out.append(score)
         return out
 
     @property
@@ -125,12 +202,19 @@ class SessionPipeline:
         """The next rep starts a new set."""
         self.counter.start_new_set()
 
-    def change_drill(self, drill: str) -> list[Rep | Rejected]:
+    def change_drill(self, drill: str) -> list[Item]:
         """Count by ``drill`` from now on (from a new set); returns the decisions the old rule still owed.
 
         The change is recorded with the current sample index, so a replay can repeat it.
         """
-        out = self.counter.change_drill(drill)
+        two_foot = self.counter.rule.two_foot
+        owed = self.counter.change_drill(drill)
+        out: list[Item] = []
+        for item in owed:
+            out.append(item)
+            if isinstance(item, Rep):
+                self._unscored.append((item, two_foot))
+                out.extend(self._note_cues(self._cue_watch.rep(item, self._n_samples)))
         self._drill_changes.append((self._n_samples, drill))
         return out
 
@@ -152,13 +236,26 @@ class SessionPipeline:
         self._clip_run = lengths.pop() if hot[-1] else 0  # still open: counted when it ends
         self._clipped_samples += sum(x for x in lengths if x >= CLIP_RUN)
 
-    def finish(self) -> tuple[list[Rep | Rejected], Analysis]:
-        """End the stream: flush the detector and rep logic; return the last decisions and the analysis."""
-        out: list[Rep | Rejected] = []
+    def scored_reps(self) -> tuple[Rep, ...]:
+        """The reps counted so far, each with its score once it has one."""
+        return tuple(
+            rep if rep.number not in self._scores else replace(rep, score=self._scores[rep.number])
+            for rep in self.counter.reps
+        )
+
+    @property
+    def cues(self) -> tuple[Cue, ...]:
+        """Cues so far, in order."""
+        return tuple(self._cues)
+
+    def finish(self) -> tuple[list[Item], Analysis]:
+        """End the stream: flush the detector and rep logic; return the last decisions and scores, and the analysis."""
+        decided: list[Rep | Rejected] = []
         for ev in self.detector.flush():
             self._events.append(ev)
-            out.extend(self.counter.feed(ev))
-        out.extend(self.counter.finish())
+            decided.extend(self.counter.feed(ev))
+        decided.extend(self.counter.finish())
+        out = self._after_decisions(decided) + self._score_ready(final=True)
         if self._clip_run >= CLIP_RUN:
             self._clipped_samples += self._clip_run
         self._clip_run = 0
@@ -174,11 +271,13 @@ class SessionPipeline:
             n_samples=self._n_samples,
             drill=self.drill,
             events=tuple(self._events),
-            reps=tuple(self.counter.reps),
+            reps=self.scored_reps(),
             rejected=tuple(self.counter.rejected),
             sets=tuple(self.counter.set_summaries()),
             summary=self.counter.summary(self._n_samples),
             warnings=tuple(warnings),
             drill_changes=tuple(self._drill_changes),
+            profile=self.profile,
+            cues=tuple(self._cues),
         )
         return out, analysis

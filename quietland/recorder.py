@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .calibration import Profile, profile_from_dict, profile_to_dict
+
 if TYPE_CHECKING:
     from .pipeline import Analysis, ScriptedAction
 
@@ -45,6 +47,22 @@ RECORDINGS_FOLDER = "recordings"
 _WAV_FORMAT_IEEE_FLOAT = 3
 _WAV_HEADER_BYTES = 58  # RIFF + fmt (18) + fact (4) + data headers, for IEEE float
 _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - _WAV_HEADER_BYTES
+
+
+def saved_profile(wav_path: str | Path) -> Profile | None:
+    """The calibration profile the session recorded in ``wav_path`` was scored against, from the results JSON beside it.
+
+    None when there is no such JSON or it holds no profile; raises
+    :class:`~quietland.calibration.ProfileError` when the profile in it is damaged.
+    """
+    path = Path(wav_path).with_suffix(".json")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("profile"), dict):
+        return None
+    return profile_from_dict(doc["profile"], path)
 
 
 def saved_session(wav_path: str | Path) -> tuple[str, tuple[ScriptedAction, ...]] | None:
@@ -265,7 +283,7 @@ class SessionRecorder:
             ended_at=datetime.now().astimezone().isoformat(timespec="seconds") if final else None,
             complete=final,
             config=config,
-            profile=None,
+            profile=profile_to_dict(analysis.profile),
             actions=actions,
         )
         return doc

@@ -15,7 +15,8 @@ import statistics
 from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
-from .events import OnsetEvent, Rejected, Rep
+from .calibration import Profile
+from .events import Cue, OnsetEvent, Rejected, Rep, RepScore
 
 if TYPE_CHECKING:
     from .pipeline import Analysis
@@ -29,7 +30,8 @@ MS_DECIMALS = 1
 
 CSV_COLUMNS = (
     "status", "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min",
-    "loudness_db", "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred", "detect_delay_ms",
+    "loudness_db", "impact_db", "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred",
+    "detect_delay_ms", "score", "softness", "rhythm_score", "double_contact", "double_gap_ms",
 )
 """CSV header, in order; ``status`` is ``rep`` or ``rejected:<reason>``."""
 
@@ -47,6 +49,7 @@ def _event_fields(ev: OnsetEvent) -> dict[str, Any]:
         "t_s": _num(ev.t_s, TIME_DECIMALS),
         "sample": ev.sample,
         "loudness_db": _num(ev.loudness_db, DB_DECIMALS),
+        "impact_db": _num(ev.impact_db, DB_DECIMALS),
         "peak_dbfs": _num(ev.peak_dbfs, DB_DECIMALS),
         "low_db": _num(ev.low_db, DB_DECIMALS),
         "high_db": _num(ev.high_db, DB_DECIMALS),
@@ -66,6 +69,7 @@ def rep_to_dict(rep: Rep) -> dict[str, Any]:
         "interval_ms": _num(rep.interval_ms, MS_DECIMALS),
         "cadence_per_min": _num(rep.cadence_per_min, 1),
         "loudness_db": ev["loudness_db"],
+        "impact_db": ev["impact_db"],
         "peak_dbfs": ev["peak_dbfs"],
         "low_db": ev["low_db"],
         "high_db": ev["high_db"],
@@ -73,6 +77,42 @@ def rep_to_dict(rep: Rep) -> dict[str, Any]:
         "ramp_in": rep.ramp_in,
         "inferred": rep.inferred,
         "detect_delay_ms": ev["detect_delay_ms"],
+        **score_fields(rep.score),
+    }
+
+
+def score_fields(score: RepScore | None) -> dict[str, Any]:
+    """A rep's score fields (all null, ``double_contact`` false, while it has no score)."""
+    return {
+        "score": None if score is None else _num(score.score, 1),
+        "softness": None if score is None else _num(score.softness, 3),
+        "rhythm_score": None if score is None else _num(score.rhythm, 3),
+        "double_contact": bool(score is not None and score.double_contact),
+        "double_gap_ms": None if score is None else _num(score.double_gap_ms, MS_DECIMALS),
+    }
+
+
+def cue_to_dict(cue: Cue, sample_rate: int) -> dict[str, Any]:
+    """One cue as the JSON ``cues`` entry."""
+    return {
+        "t_s": _num(cue.sample / sample_rate, TIME_DECIMALS),
+        "sample": cue.sample,
+        "kind": cue.kind,
+        "message": cue.message,
+        "set": cue.set_number,
+        "rep": cue.rep_number,
+    }
+
+
+def calibration_to_dict(profile: Profile) -> dict[str, Any]:
+    """The JSON ``calibration`` block: which profile the reps were scored against, and its anchors."""
+    return {
+        "calibrated": profile.calibrated,
+        "name": profile.name,
+        "created": profile.created,
+        "quiet_db": profile.quiet_db,
+        "normal_db": profile.normal_db,
+        "floor_dbfs": profile.floor_dbfs,
     }
 
 
@@ -94,6 +134,12 @@ def median_detect_delay_ms(analysis: Analysis) -> float | None:
     """Median detection delay over the counted reps, ms (None without reps)."""
     delays = [rep.event.detect_delay_ms for rep in analysis.reps]
     return statistics.median(delays) if delays else None
+
+
+def median_score(analysis: Analysis) -> float | None:
+    """Median score over the scored reps (None without any)."""
+    scores = [r.score.score for r in analysis.reps if r.score is not None and r.score.score is not None]
+    return statistics.median(scores) if scores else None
 
 
 def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[str, Any]:
@@ -131,7 +177,11 @@ def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[
             "median_loudness_db": _num(s.median_loudness_db, DB_DECIMALS),
             "loudest_loudness_db": _num(s.loudest_loudness_db, DB_DECIMALS),
             "median_detect_delay_ms": _num(median_detect_delay_ms(analysis), MS_DECIMALS),
+            "median_score": _num(median_score(analysis), 1),
+            "double_contacts": sum(1 for r in analysis.reps if r.score is not None and r.score.double_contact),
         },
+        "calibration": calibration_to_dict(analysis.profile),
+        "cues": [cue_to_dict(c, analysis.sample_rate) for c in analysis.cues],
         "warnings": list(analysis.warnings),
     }
 
@@ -156,6 +206,7 @@ def write_csv(analysis: Analysis, stream: IO[str]) -> None:
             row = {"status": "rep", **rep_to_dict(item)}
             row["ramp_in"] = int(item.ramp_in)
             row["inferred"] = int(item.inferred)
+            row["double_contact"] = int(row["double_contact"])
         else:
             row = {"status": f"rejected:{item.reason}", **_event_fields(item.event)}
         writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_COLUMNS})
@@ -167,19 +218,24 @@ def _cell(value: float | None, fmt: str) -> str:
 
 def format_table(analysis: Analysis) -> str:
     """A plain-text table of reps and rejections in time order, then a summary block."""
-    header = f"{'rep':>5} {'set':>4} {'time s':>9} {'interval ms':>12} {'cadence/min':>12} {'loudness dB':>12} {'rhythm dev %':>13}"
+    header = (
+        f"{'rep':>5} {'set':>4} {'time s':>9} {'interval ms':>12} {'cadence/min':>12} {'loudness dB':>12} "
+        f"{'rhythm dev %':>13} {'score':>6}"
+    )
     lines = [header, "-" * len(header)]
     for item in _events_in_time_order(analysis):
         if isinstance(item, Rep):
             lines.append(
                 f"{item.number:>5} {item.set_number:>4} {item.t_s:>9.3f} {_cell(item.interval_ms, '.1f'):>12} "
                 f"{_cell(item.cadence_per_min, '.1f'):>12} {_cell(item.loudness_db, '.1f'):>12} "
-                f"{_cell(item.rhythm_dev_pct, '+.1f'):>13}{'  ramp-in' if item.ramp_in else ''}{'  inferred' if item.inferred else ''}"
+                f"{_cell(item.rhythm_dev_pct, '+.1f'):>13} {_cell(item.score and item.score.score, '.0f'):>6}"
+                f"{'  ramp-in' if item.ramp_in else ''}{'  inferred' if item.inferred else ''}"
+                f"{'  double contact' if item.score is not None and item.score.double_contact else ''}"
             )
         else:
             lines.append(
                 f"{'-':>5} {'-':>4} {item.t_s:>9.3f} {'':>12} {'':>12} {_cell(item.event.loudness_db, '.1f'):>12} "
-                f"{'':>13}  rejected: {item.reason}"
+                f"{'':>13} {'':>6}  rejected: {item.reason}"
             )
     if not analysis.reps and not analysis.rejected:
         lines.append("(no landings found)")
@@ -196,6 +252,9 @@ def format_table(analysis: Analysis) -> str:
         f"median loudness     {_cell(s.median_loudness_db, '.1f')} dB",
         f"loudest             {_cell(s.loudest_loudness_db, '.1f')} dB",
         f"median detect delay {_cell(delay, '.1f')} ms",
+        f"median score        {_cell(median_score(analysis), '.0f')}"
+        + ("" if analysis.profile.calibrated else " (uncalibrated: no profile; run `quietland calibrate`)"),
+        f"double contacts     {sum(1 for r in analysis.reps if r.score is not None and r.score.double_contact)}",
     ]
     for st in analysis.sets:
         lines.append(
@@ -204,4 +263,6 @@ def format_table(analysis: Analysis) -> str:
             f"{_cell(None if st.interval_cv is None else 100 * st.interval_cv, '.1f')} %, "
             f"median loudness {_cell(st.median_loudness_db, '.1f')} dB"
         )
+    for cue in analysis.cues:
+        lines.append(f"cue at {cue.sample / analysis.sample_rate:.1f} s: {cue.message}")
     return "\n".join(lines) + "\n"

@@ -42,6 +42,8 @@ class DrillRule:
     """Longest time between contacts that is still the same set's rhythm."""
     decision_delay_s: float = 0.0
     """Most audio after an event the rule may wait for before deciding it."""
+    two_foot: bool = False
+    """Both feet should land together: a second impact 10-60 ms away is a double contact (scored, flagged)."""
 
 
 DRILL_RULES: dict[str, DrillRule] = {
@@ -55,9 +57,12 @@ DRILL_RULES: dict[str, DrillRule] = {
             min_interval_s=0.8,
             max_interval_s=30.0,
             decision_delay_s=0.8,
+            two_foot=True,
         ),
-        DrillRule("line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0),
-        DrillRule("pogo", "every two-foot pogo landing", "impact", min_interval_s=0.15, max_interval_s=2.0),
+        DrillRule(
+            "line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True
+        ),
+        DrillRule("pogo", "every two-foot pogo landing", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True),
         DrillRule(
             "jump-rope",
             "one landing per rope pass (single bounce); the rope's slap is rejected as rope",
@@ -607,6 +612,7 @@ def _inferred_event(like: OnsetEvent, sample: int) -> OnsetEvent:
         sample_rate=like.sample_rate,
         peak_dbfs=nan,
         loudness_db=nan,
+        impact_db=nan,
         low_db=nan,
         high_db=nan,
         strength_db=nan,

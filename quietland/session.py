@@ -13,6 +13,9 @@ called in the runner's own thread:
   decides it (never dropped): reps in time order; in rope drills a rejected
   sound can be decided just after a later rep, so a consumer that lists both
   should place rejections by their sample;
+- :class:`Scored` for every rep once its score is known (about 70 ms of
+  audio after :class:`Decided`; every rep gets one, in rep order);
+- :class:`Cued` for a form-fade or drift cue (never dropped);
 - :class:`Level` every :data:`LEVEL_INTERVAL_S` of audio (a consumer may coalesce them);
 - :class:`SetEnded` when a set is over; :class:`Status` for the device's health.
 
@@ -36,8 +39,9 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 
 import numpy as np
 
-from .events import Rejected, Rep, SetSummary
-from .pipeline import CLIP_LEVEL, Analysis, ScriptedAction, SessionPipeline
+from .calibration import Profile
+from .events import Cue, Rejected, Rep, RepScore, SetSummary
+from .pipeline import CLIP_LEVEL, Analysis, Item, ScriptedAction, SessionPipeline
 from .reps import DRILL_RULES
 
 if TYPE_CHECKING:
@@ -103,6 +107,22 @@ class Decided:
 
 
 @dataclass(frozen=True)
+class Scored:
+    """A rep's score is known (the rep itself came earlier in a :class:`Decided`)."""
+
+    score: RepScore
+    """The score; ``score.number`` is the rep's number."""
+
+
+@dataclass(frozen=True)
+class Cued:
+    """A cue for the athlete: form fading, or the set-up drifting from the calibration."""
+
+    cue: Cue
+    """The cue."""
+
+
+@dataclass(frozen=True)
 class SetEnded:
     """A set is over: the next rep, if any, starts a new one.
 
@@ -142,7 +162,7 @@ class Finished:
     """Every warning of the session, including any written after the results were saved."""
 
 
-Update = Union[Started, Level, Decided, SetEnded, Status, Finished]
+Update = Union[Started, Level, Decided, Scored, Cued, SetEnded, Status, Finished]
 """Anything ``on_update`` receives."""
 
 
@@ -217,11 +237,12 @@ class SessionRunner:
         *,
         duration_s: float | None = None,
         script: tuple[ScriptedAction, ...] = (),
+        profile: Profile | None = None,
     ) -> None:
         self.source = source
         self.recorder = recorder
         self.on_update = on_update
-        self.pipeline = SessionPipeline(source.sample_rate, drill, script)
+        self.pipeline = SessionPipeline(source.sample_rate, drill, script, profile=profile)
         self.sample_rate = self.pipeline.sample_rate
         self.drill = drill
         """The drill being counted by now."""
@@ -377,8 +398,14 @@ class SessionRunner:
             self.actions.append(action)
 
     # ---------------------------------------------------------------- sets
-    def _emit_decisions(self, items: list[Rep | Rejected]) -> None:
+    def _emit_decisions(self, items: list[Item]) -> None:
         for item in items:
+            if isinstance(item, RepScore):
+                self._emit(Scored(item))
+                continue
+            if isinstance(item, Cue):
+                self._emit(Cued(item))
+                continue
             if isinstance(item, Rep):
                 if item.set_number > self._open_set:
                     self._end_open_set()
@@ -444,7 +471,7 @@ class SessionRunner:
     def _finish(self, error: BaseException | None) -> None:
         """Finish the pipeline, save, and send the last updates, whatever happened before."""
         self._finishing = True
-        final: list[Rep | Rejected] = []
+        final: list[Item] = []
         try:
             if error is None:
                 self._apply_commands()
@@ -511,12 +538,14 @@ class SessionRunner:
             n_samples=p.n_samples,
             drill=p.drill,
             events=(),
-            reps=tuple(counter.reps),
+            reps=p.scored_reps(),
             rejected=tuple(counter.rejected),
             sets=tuple(counter.set_summaries()),
             summary=counter.summary(p.n_samples),
             warnings=tuple(getattr(self.source, "warnings", ())) + tuple(self.recorder.warnings if self.recorder else ()),
             drill_changes=tuple((a["sample"], a["drill"]) for a in self.actions if a["action"] == "change-drill"),
+            profile=p.profile,
+            cues=p.cues,
         )
 
     def _emit(self, update: Update) -> None:

@@ -75,6 +75,8 @@ class SessionSpec:
     """Time after the last landing to the end of the audio, s (longer if a sound would be cut)."""
     force_range: tuple[float, float] = (0.8, 1.2)
     """Range of relative landing force, drawn uniformly per landing; peak amplitude ∝ force."""
+    set_force_ranges: tuple[tuple[float, float], ...] = ()
+    """Per-set force ranges overriding ``force_range`` for the first sets (e.g. quiet, then normal landings)."""
     double_contact_prob: float = 0.0
     """Probability that a landing is two impacts 10-60 ms apart (feet not landing together)."""
     snr_db: float | None = 40.0
@@ -103,6 +105,7 @@ class SessionSpec:
         object.__setattr__(self, "background", tuple(self.background))
         object.__setattr__(self, "background_db", tuple(float(d) for d in self.background_db))
         object.__setattr__(self, "force_range", tuple(float(f) for f in self.force_range))
+        object.__setattr__(self, "set_force_ranges", tuple(tuple(float(f) for f in r) for r in self.set_force_ranges))
         problem = _spec_problem(self)
         if problem:
             raise ValueError(problem)
@@ -133,6 +136,11 @@ def _spec_problem(spec: SessionSpec) -> str | None:
         return "lead_in_s and tail_s must not be negative."
     if len(spec.force_range) != 2 or not 0 < spec.force_range[0] <= spec.force_range[1]:
         return f"force_range must be (low, high) with 0 < low <= high, got {spec.force_range}."
+    for r in spec.set_force_ranges:
+        if len(r) != 2 or not 0 < r[0] <= r[1]:
+            return f"set_force_ranges must hold (low, high) pairs with 0 < low <= high, got {r}."
+    if len(spec.set_force_ranges) > len(spec.sets):
+        return "set_force_ranges has more entries than sets."
     if not 0 <= spec.double_contact_prob <= 1:
         return f"double_contact_prob must be in [0, 1], got {spec.double_contact_prob}."
     unknown = [b for b in spec.background if b not in BACKGROUNDS]
@@ -313,7 +321,8 @@ def _plan(spec: SessionSpec, rng: np.random.Generator) -> list[_Placed]:
         jitter = np.clip(1 + spec.rhythm_jitter * rng.standard_normal(reps + 1), 0.5, 1.5)
         intervals = spec.period_s * jitter
         intervals[0] = spec.period_s  # before the first rep; intervals[i + 1] follows rep i
-        forces = rng.uniform(*spec.force_range, reps)
+        forces = rng.uniform(*(spec.set_force_ranges[set_number - 1] if set_number <= len(spec.set_force_ranges)
+                               else spec.force_range), reps)
         if set_number > 1:
             t += spec.rest_s
         for i in range(reps):
@@ -568,6 +577,10 @@ PRESETS: dict[str, SessionSpec] = {
     "rope-music": SessionSpec(
         kind="rope", sets=(90,), cadence_per_min=180, force_range=(0.7, 1.2), snr_db=20.0,
         background=("music", "pink"), background_db=(0.0, -10.0), room_t60_s=0.3),
+    "calibration": SessionSpec(
+        kind="single", sets=(3, 5, 5), cadence_per_min=24, rest_s=4.0, lead_in_s=6.5, tail_s=2.0,
+        set_force_ranges=((0.9, 1.1), (0.3, 0.4), (0.9, 1.1)), snr_db=40.0, background=("pink",),
+        room_t60_s=0.3, seed=3),
 }
 """Named sessions: drills as coaches set them (rates from the field notes), each with a plausible room."""
 

@@ -23,19 +23,21 @@ from quietland.synth import SessionSpec, SyntheticSession, synthesize
 PACKAGE_ROOT = str(Path(quietland.__file__).resolve().parent.parent)
 
 REP_FIELDS = {
-    "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min", "loudness_db", "peak_dbfs",
-    "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred", "detect_delay_ms",
+    "rep", "set", "rep_in_set", "t_s", "sample", "interval_ms", "cadence_per_min", "loudness_db", "impact_db",
+    "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred", "detect_delay_ms", "score", "softness",
+    "rhythm_score", "double_contact", "double_gap_ms",
 }
 REJECTED_FIELDS = {"t_s", "sample", "reason", "loudness_db", "peak_dbfs", "low_db", "high_db"}
 SET_FIELDS = {"number", "reps", "start_s", "end_s", "cadence_per_min", "interval_cv", "median_loudness_db"}
 SUMMARY_FIELDS = {
     "reps", "sets", "rejected", "duration_s", "active_s", "cadence_per_min", "interval_cv", "median_loudness_db",
-    "loudest_loudness_db", "median_detect_delay_ms",
+    "loudest_loudness_db", "median_detect_delay_ms", "median_score", "double_contacts",
 }
 TOP_FIELDS = {
     "file", "quietland_version", "drill", "sample_rate", "duration_s", "block_size", "reps", "rejected", "sets",
-    "summary", "warnings",
+    "summary", "calibration", "cues", "warnings",
 }
+CALIBRATION_FIELDS = {"calibrated", "name", "created", "quiet_db", "normal_db", "floor_dbfs"}
 
 
 def run_subprocess(*args: str) -> tuple[int, str, str]:
@@ -196,6 +198,8 @@ def test_json_is_one_document_with_the_documented_fields(hops_wav, session, run)
     for st in doc["sets"]:
         assert set(st) == SET_FIELDS
     assert set(doc["summary"]) == SUMMARY_FIELDS
+    assert set(doc["calibration"]) == CALIBRATION_FIELDS and doc["calibration"]["calibrated"] is False
+    assert all(0 <= rep["score"] <= 100 and rep["double_contact"] in (True, False) for rep in doc["reps"])
     assert doc["summary"]["reps"] == len(doc["reps"])
     assert doc["summary"]["rejected"] == len(doc["rejected"])
     assert isinstance(doc["warnings"], list)
@@ -290,8 +294,8 @@ def test_progress_goes_to_a_terminal_stderr_only(tmp_path, capsys, monkeypatch):
 
 def event(sample: int, sr: int = 1000, loudness: float = -20.0) -> OnsetEvent:
     return OnsetEvent(
-        sample=sample, sample_rate=sr, peak_dbfs=-3.0, loudness_db=loudness, low_db=-25.0, high_db=float("-inf"),
-        strength_db=6.0, floor_dbfs=-70.0, contrast_db=30.0, click_share=0.2, detect_delay_samples=20,
+        sample=sample, sample_rate=sr, peak_dbfs=-3.0, loudness_db=loudness, impact_db=loudness + 3.0, low_db=-25.0,
+        high_db=float("-inf"), strength_db=6.0, floor_dbfs=-70.0, contrast_db=30.0, click_share=0.2, detect_delay_samples=20,
     )
 
 

@@ -12,6 +12,7 @@ from quietland.audiofile import FileSource
 from quietland.capture import CaptureError
 from quietland.cli import analyze_source, main
 from quietland.events import Rejected, Rep
+from quietland.calibration import DEFAULT_PROFILE, profile_from_dict
 from quietland.recorder import SessionRecorder, saved_session
 from quietland.session import Decided, Finished, Level, SetEnded, Started, Status, SessionRunner, file_blocks
 from quietland.synth import SessionSpec, synthesize
@@ -136,7 +137,7 @@ def test_saved_session_replays_to_the_same_results(tmp_path, two_sets):
     assert doc["file"] == done.wav_path.name
     assert doc["config"]["detector"]["hop_ms"] == runner.pipeline.detector.config.hop_ms
     assert doc["config"]["block_size"] == doc["block_size"] == 400
-    assert doc["profile"] is None and doc["actions"] == []
+    assert profile_from_dict(doc["profile"], done.results_path) == DEFAULT_PROFILE and doc["actions"] == []
 
 
 def test_pause_keeps_blocks_out_of_the_analysis_and_the_wav(tmp_path, two_sets):

@@ -1,0 +1,230 @@
+"""The two ways to make a calibration profile: the guided live steps, and from a recording.
+
+Why it exists: both must measure the same things the same way, so that a
+profile made live and one made from a recording of the same audio agree.
+:class:`CalibrationSteps` is the guided flow's logic with no screen (the
+Textual flow in :mod:`quietland.ui.calibrate` only shows it): blocks of audio
+in, step progress out. :func:`profile_from_audio` makes a profile from a
+whole recording with no steps. Both count landings with the same
+:class:`~quietland.pipeline.SessionPipeline` and drill, and measure the floor
+with :func:`~quietland.calibration.room_floor_dbfs`. numpy only.
+
+The guided steps, in order (each starts as soon as the previous one ends):
+
+1. ``silence``: :attr:`CalibrationSteps.silence_s` of room sound; the room's
+   floor and its octave spectrum. Landings heard now are ignored.
+2. ``headroom``: a few normal landings; a warning if they clip or sit within
+   15 dB of the floor (move the laptop, change the input gain).
+3. ``quiet``: five of the athlete's quietest landings: the quiet anchor.
+4. ``normal``: five normal landings: the normal anchor.
+5. ``done``: the profile can be made (where the microphone is comes from the athlete).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import (
+    ANCHOR_LANDINGS,
+    Placement,
+    Profile,
+    anchors_from_levels,
+    clipping_warning,
+    floor_spectrum_db,
+    floor_warning,
+    make_profile,
+    room_floor_dbfs,
+)
+from .events import Rep
+from .pipeline import SessionPipeline
+
+STEPS = ("silence", "headroom", "quiet", "normal", "done")
+"""The guided steps, in order."""
+DEFAULT_DRILL = "single"
+"""Calibration landings are counted as discrete jumps: one hop at a time, take-off and settling rejected."""
+HEADROOM_LANDINGS = 3
+"""Normal landings in the headroom check."""
+STEP_TEXT = {
+    "silence": "Stand still and keep quiet: measuring the room.",
+    "headroom": f"Do {HEADROOM_LANDINGS} normal hops, one at a time: checking the microphone's headroom.",
+    "quiet": f"Now {ANCHOR_LANDINGS} of your QUIETEST landings, one hop at a time (about 2 s apart).",
+    "normal": f"Now {ANCHOR_LANDINGS} NORMAL landings, the way you usually land, one hop at a time.",
+    "done": "Calibration measured. Say where the microphone is, then save.",
+}
+"""What the athlete is asked to do in each step."""
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Where the guided calibration is (sent after every block that changed something)."""
+
+    step: str
+    """The current step, one of :data:`STEPS`."""
+    done: int
+    """Landings counted in the step (for ``silence``: whole seconds measured)."""
+    needed: int
+    """Landings (seconds) the step needs."""
+    landing_db: float | None = None
+    """Impact level of the landing just counted, dB (None when this progress is not a landing)."""
+    warnings: tuple[str, ...] = ()
+    """Warnings raised so far (headroom), oldest first."""
+
+
+class CalibrationSteps:
+    """The guided calibration's logic: feed blocks of mono audio; read :meth:`profile` once :attr:`step` is ``done``."""
+
+    def __init__(self, sample_rate: int, *, drill: str = DEFAULT_DRILL, silence_s: float = 5.0) -> None:
+        self.sample_rate = int(sample_rate)
+        self.drill = drill
+        self.silence_s = float(silence_s)
+        self.pipeline = SessionPipeline(self.sample_rate, drill)
+        self.step = STEPS[0]
+        """The current step."""
+        self.landings: dict[str, list[Rep]] = {s: [] for s in ("headroom", "quiet", "normal")}
+        """Reps counted in each landing step."""
+        self.warnings: list[str] = []
+        """Warnings raised so far."""
+        self._silence_n = max(1, int(round(self.silence_s * self.sample_rate)))
+        self._silence: list[np.ndarray] = []
+        self._silence_got = 0
+        self.floor_dbfs: float | None = None
+        """The room floor, once the silence step is over, dBFS."""
+        self.floor_spectrum: tuple[float, ...] = ()
+        """The room's octave spectrum, once the silence step is over, dB."""
+
+    def needed(self, step: str) -> int:
+        """Landings (for ``silence``: seconds) ``step`` needs."""
+        return {"silence": int(round(self.silence_s)), "headroom": HEADROOM_LANDINGS}.get(step, ANCHOR_LANDINGS)
+
+    def feed(self, block: np.ndarray) -> list[StepProgress]:
+        """Feed a block of mono float samples; return the progress it made."""
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        out: list[StepProgress] = []
+        if self.step == "silence":
+            take = block[: self._silence_n - self._silence_got]
+            before = self._silence_got // self.sample_rate
+            self._silence.append(take)
+            self._silence_got += take.size
+            if self._silence_got >= self._silence_n:
+                audio = np.concatenate(self._silence)
+                self.floor_dbfs = room_floor_dbfs(audio, self.sample_rate)
+                self.floor_spectrum = floor_spectrum_db(audio, self.sample_rate)
+                self._silence = []
+                self.step = "headroom"
+                out.append(self._progress())
+            elif self._silence_got // self.sample_rate > before:
+                out.append(StepProgress("silence", self._silence_got // self.sample_rate, self.needed("silence")))
+        for item in self.pipeline.process(block):
+            if isinstance(item, Rep) and not item.inferred:
+                out.extend(self._landing(item))
+        return out
+
+    def finish(self) -> list[StepProgress]:
+        """The audio has ended: decide the landings still pending."""
+        out: list[StepProgress] = []
+        items, _ = self.pipeline.finish()
+        for item in items:
+            if isinstance(item, Rep) and not item.inferred:
+                out.extend(self._landing(item))
+        return out
+
+    def _landing(self, rep: Rep) -> list[StepProgress]:
+        if self.step not in self.landings:
+            return []  # during the silence, or after the last step
+        step = self.step
+        got = self.landings[step]
+        got.append(rep)
+        if len(got) < self.needed(step):
+            return [self._progress(rep.impact_db)]
+        if step == "headroom":
+            self.warnings.extend(headroom_warnings(got, self.floor_dbfs))
+        self.step = STEPS[STEPS.index(step) + 1]
+        return [StepProgress(step, len(got), self.needed(step), rep.impact_db, tuple(self.warnings)), self._progress()]
+
+    def _progress(self, landing_db: float | None = None) -> StepProgress:
+        done = len(self.landings[self.step]) if self.step in self.landings else 0
+        return StepProgress(self.step, done, self.needed(self.step) if self.step != "done" else 0, landing_db,
+                            tuple(self.warnings))
+
+    def profile(self, *, name: str, device: str, placement: Placement = Placement()) -> Profile:
+        """The profile measured; raises RuntimeError before the ``done`` step."""
+        if self.step != "done" or self.floor_dbfs is None:
+            raise RuntimeError(f"calibration is not finished (step {self.step})")
+        everything = [r for reps in self.landings.values() for r in reps]
+        return make_profile(
+            name=name,
+            source="live",
+            device=device,
+            sample_rate=self.sample_rate,
+            floor_dbfs=self.floor_dbfs,
+            quiet_landings_db=tuple(r.impact_db for r in self.landings["quiet"]),
+            normal_landings_db=tuple(r.impact_db for r in self.landings["normal"]),
+            peak_dbfs=max(r.event.peak_dbfs for r in everything),
+            floor_spectrum=self.floor_spectrum,
+            placement=placement,
+        )
+
+
+def headroom_warnings(landings: list[Rep], floor_dbfs: float | None) -> list[str]:
+    """Warnings about the microphone's headroom from a few normal landings (empty when all is well)."""
+    typical = float(np.median([r.impact_db for r in landings]))
+    found = [clipping_warning(max(r.event.peak_dbfs for r in landings))]
+    if floor_dbfs is not None:
+        found.append(floor_warning(typical, floor_dbfs))
+    return [w for w in found if w]
+
+
+def profile_from_audio(
+    blocks: Iterable[np.ndarray],
+    sample_rate: int,
+    *,
+    name: str,
+    source: str,
+    device: str,
+    drill: str = DEFAULT_DRILL,
+    placement: Placement = Placement(),
+) -> Profile:
+    """A profile from a whole recording of landings (no steps).
+
+    Landings are counted by ``drill``; the quiet anchor is the median of the
+    five quietest, the normal anchor the median of all of them
+    (:func:`~quietland.calibration.anchors_from_levels`); the floor is the
+    recording's :func:`~quietland.calibration.room_floor_dbfs` and the spectrum
+    that of its quietest fifth. Raises ValueError with too few landings.
+    """
+    pipeline = SessionPipeline(sample_rate, drill)
+    kept: list[np.ndarray] = []
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32)
+        block = block.mean(axis=1) if block.ndim == 2 else block
+        kept.append(block)
+        pipeline.process(block)
+    _, analysis = pipeline.finish()
+    audio = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
+    reps = [r for r in analysis.reps if not r.inferred]
+    _, _, quiet, everything = anchors_from_levels([r.impact_db for r in reps])
+    return make_profile(
+        name=name,
+        source=source,
+        device=device,
+        sample_rate=sample_rate,
+        floor_dbfs=room_floor_dbfs(audio, sample_rate),
+        quiet_landings_db=quiet,
+        normal_landings_db=everything,
+        peak_dbfs=max(r.event.peak_dbfs for r in reps),
+        floor_spectrum=floor_spectrum_db(_quietest_fifth(audio), sample_rate),
+        placement=placement,
+    )
+
+
+def _quietest_fifth(audio: np.ndarray, frame: int = 4096) -> np.ndarray:
+    """The quietest fifth of ``audio``'s frames of ``frame`` samples, joined (all of it when short)."""
+    n = audio.size // frame
+    if n < 5:
+        return audio
+    frames = audio[: n * frame].reshape(n, frame)
+    power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    keep = np.sort(np.argsort(power)[: max(1, n // 5)])
+    return frames[keep].reshape(-1)

@@ -1,0 +1,460 @@
+"""Calibration profiles: the athlete's own loudness scale, with the microphone where it was.
+
+Why it exists: a landing's loudness in dB says nothing between people or
+microphone set-ups; within one athlete and one set-up, quieter landings mean
+lower force (../shared/FIELD.md). A :class:`Profile` records that set-up:
+the room's noise floor, the athlete's quiet and normal landing levels (the
+two anchors of the softness score), the headroom seen and where the
+microphone stood. It is saved as a readable TOML file (format documented in
+``calibration/README.md``); :func:`load_profile` reads it back and refuses a
+damaged or newer file with a :class:`ProfileError` that names the file.
+
+The math here is numpy only: :func:`room_floor_dbfs` and
+:func:`floor_spectrum_db` measure a stretch of room audio, and
+:func:`anchors_from_levels` turns landing levels into anchors. The guided
+flow that collects them live is :mod:`quietland.calibration_steps`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+"""Version of the profile format this quietland writes and reads."""
+FLOOR_FRAME_MS = 12.0
+"""Frame length of the room-floor measure, ms (the detector's analysis window)."""
+FLOOR_HOP_MS = 4.0
+"""Hop between those frames, ms (the detector's hop)."""
+FLOOR_PERCENTILE = 10.0
+"""The room floor is this percentile of the frame levels (as the detector's running floor)."""
+SPECTRUM_BANDS_HZ = (63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
+"""Centre frequencies of the octave bands of the floor spectrum, Hz."""
+ANCHOR_LANDINGS = 5
+"""Landings that make each anchor (five quietest, five normal)."""
+MIN_SPAN_DB = 3.0
+"""Quiet and normal anchors closer than this make a weak scale; calibration warns, scoring widens it to this."""
+CLIP_PEAK_DBFS = -0.5
+"""A landing peaking at or above this has clipped (or nearly): headroom warning."""
+MIN_HEADROOM_ABOVE_FLOOR_DB = 15.0
+"""A normal landing less than this far above the room floor is too close to it: headroom warning."""
+_SILENCE_DB = -120.0
+
+
+class ProfileError(Exception):
+    """A profile cannot be used; the message is one sentence naming the file."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the microphone was during calibration (as the athlete described it)."""
+
+    distance_m: float | None = None
+    """Distance from the microphone to where the athlete lands, metres (None: not given)."""
+    surface: str = ""
+    """Floor surface, e.g. ``wood``, ``concrete``, ``gym mat``."""
+    note: str = ""
+    """Free text, e.g. "laptop on a chair, facing the mat"."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One athlete's calibration with one microphone set-up."""
+
+    name: str
+    """Athlete or set-up name."""
+    calibrated: bool
+    """False for the built-in default: its anchors are generic, so scores are labelled uncalibrated."""
+    created: str
+    """When it was made, ISO 8601 with time zone."""
+    source: str
+    """How it was made: ``default``, ``live`` (the guided flow) or ``recording:<file name>``."""
+    device: str
+    """Input device used (or the recording's file name)."""
+    sample_rate: int
+    """Sample rate of the calibration audio, Hz."""
+    floor_dbfs: float
+    """Room noise floor: 10th percentile of 12 ms frame RMS levels, dBFS."""
+    quiet_db: float
+    """Quiet anchor: median impact level of the athlete's quietest landings, dB (the detector's ``impact_db``)."""
+    normal_db: float
+    """Normal anchor: median impact level of the athlete's normal landings, dB."""
+    peak_dbfs: float | None = None
+    """Highest peak among the calibration landings, dBFS (None: unknown)."""
+    quiet_landings_db: tuple[float, ...] = ()
+    """Impact level of each landing behind the quiet anchor, dB."""
+    normal_landings_db: tuple[float, ...] = ()
+    """Impact level of each landing behind the normal anchor, dB."""
+    floor_spectrum_db: tuple[float, ...] = ()
+    """Room noise level in each octave band of :data:`SPECTRUM_BANDS_HZ` below Nyquist, dB re full scale."""
+    warnings: tuple[str, ...] = ()
+    """Sentences the calibration raised (clipping, landings close to the floor, a narrow scale)."""
+    placement: Placement = field(default_factory=Placement)
+    """Where the microphone was."""
+
+    @property
+    def span_db(self) -> float:
+        """Normal anchor minus quiet anchor, dB, at least :data:`MIN_SPAN_DB`."""
+        return max(MIN_SPAN_DB, self.normal_db - self.quiet_db)
+
+
+DEFAULT_PROFILE = Profile(
+    name="default",
+    calibrated=False,
+    created="2026-11-23T00:00:00+00:00",
+    source="default",
+    device="any",
+    sample_rate=48000,
+    floor_dbfs=-60.0,
+    quiet_db=-38.0,
+    normal_db=-26.0,
+    placement=Placement(distance_m=1.5, surface="", note="generic laptop microphone about 1.5 m from the landing spot"),
+)
+"""The profile used when the athlete has none (``calibration/default.toml`` holds the same values)."""
+
+
+PROFILES_FOLDER = "profiles"
+"""Folder under quietland's data directory where ``calibrate`` saves profiles by name."""
+DEFAULT_PROFILE_NAME = "default"
+"""The profile name ``calibrate`` uses unless told otherwise, and the one ``live`` picks up by itself."""
+
+
+def profiles_dir() -> Path:
+    """Where profiles are saved by name: ``profiles/`` in quietland's data directory (``$QUIETLAND_HOME`` ...)."""
+    from .recorder import data_dir
+
+    return data_dir() / PROFILES_FOLDER
+
+
+def profile_path(name_or_path: str) -> Path:
+    """A profile's file: ``name_or_path`` itself when it looks like a path (has a ``/`` or ends in ``.toml``),
+    else ``<name>.toml`` in :func:`profiles_dir`."""
+    if "/" in name_or_path or os.sep in name_or_path or name_or_path.endswith(".toml"):
+        return Path(name_or_path).expanduser()
+    return profiles_dir() / f"{name_or_path}.toml"
+
+
+# ------------------------------------------------------------------ measures
+def frame_levels_dbfs(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """RMS level of each :data:`FLOOR_FRAME_MS` frame, :data:`FLOOR_HOP_MS` apart, dBFS; shape ``(frames,)``.
+
+    Digital silence reads :data:`_SILENCE_DB`. Audio shorter than one frame gives one frame of all of it.
+    """
+    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    n = max(1, int(round(FLOOR_FRAME_MS * sample_rate / 1000.0)))
+    hop = max(1, int(round(FLOOR_HOP_MS * sample_rate / 1000.0)))
+    if x.size == 0:
+        return np.array([_SILENCE_DB])
+    n = min(n, x.size)
+    csum = np.concatenate([[0.0], np.cumsum(x * x)])
+    starts = np.arange(0, x.size - n + 1, hop)
+    power = (csum[starts + n] - csum[starts]) / n
+    with np.errstate(divide="ignore"):
+        return np.maximum(_SILENCE_DB, 10.0 * np.log10(np.maximum(power, 0.0)))
+
+
+def room_floor_dbfs(audio: np.ndarray, sample_rate: int) -> float:
+    """Room noise floor of ``audio``: the :data:`FLOOR_PERCENTILE` th percentile of its frame levels, dBFS.
+
+    Landings fill only a small share of frames, so a recording with landings
+    in it gives about the floor of its quiet stretches.
+    """
+    return float(np.percentile(frame_levels_dbfs(audio, sample_rate), FLOOR_PERCENTILE))
+
+
+def floor_spectrum_db(audio: np.ndarray, sample_rate: int) -> tuple[float, ...]:
+    """Mean power of ``audio`` in each octave band of :data:`SPECTRUM_BANDS_HZ` below Nyquist, dB re full scale.
+
+    Averaged over Hann-windowed 4096-sample frames (half overlap); a band's
+    level is the mean power per bin times its number of bins, so bands add
+    up to the total level.
+    """
+    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    n = 4096
+    if x.size < n:
+        x = np.pad(x, (0, n - x.size))
+    starts = np.arange(0, x.size - n + 1, n // 2)
+    window = np.hanning(n)
+    spec = np.zeros(n // 2 + 1)
+    for s in starts:
+        spec += np.abs(np.fft.rfft(x[s : s + n] * window)) ** 2
+    spec /= len(starts) * np.sum(window**2) * n / 2.0
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    out = []
+    for centre in SPECTRUM_BANDS_HZ:
+        lo, hi = centre / math.sqrt(2.0), centre * math.sqrt(2.0)
+        if lo >= sample_rate / 2.0:
+            break
+        band = spec[(freqs >= lo) & (freqs < hi)]
+        power = float(band.sum()) if band.size else 0.0
+        out.append(round(10.0 * math.log10(power), 2) if power > 0 else _SILENCE_DB)
+    return tuple(out)
+
+
+def anchors_from_levels(levels_db: list[float]) -> tuple[float, float, tuple[float, ...], tuple[float, ...]]:
+    """Anchors from the impact levels of a recording's landings: (quiet, normal, quiet landings, normal landings).
+
+    Quiet anchor: median of the :data:`ANCHOR_LANDINGS` quietest landings.
+    Normal anchor: median of all landings (the typical one). Raises
+    ValueError with fewer than :data:`ANCHOR_LANDINGS` + 1 landings.
+    """
+    levels = sorted(float(v) for v in levels_db if math.isfinite(v))
+    if len(levels) < ANCHOR_LANDINGS + 1:
+        raise ValueError(
+            f"{len(levels)} landing{'s' if len(levels) != 1 else ''} found; calibration needs at least "
+            f"{ANCHOR_LANDINGS + 1} (five of the quietest and some normal ones)"
+        )
+    quiet = levels[:ANCHOR_LANDINGS]
+    return statistics.median(quiet), statistics.median(levels), tuple(quiet), tuple(levels)
+
+
+def clipping_warning(peak_dbfs: float | None) -> str | None:
+    """The warning for landings peaking at ``peak_dbfs``, or None when they leave headroom."""
+    if peak_dbfs is None or peak_dbfs < CLIP_PEAK_DBFS:
+        return None
+    return f"Landings reach full scale (peak {peak_dbfs:.1f} dBFS): move the laptop further away or lower the input gain."
+
+
+def floor_warning(landing_db: float, floor_dbfs: float) -> str | None:
+    """The warning for typical landings at ``landing_db`` over a floor at ``floor_dbfs``, or None when well clear."""
+    if landing_db - floor_dbfs >= MIN_HEADROOM_ABOVE_FLOOR_DB:
+        return None
+    return (
+        f"Normal landings are only {landing_db - floor_dbfs:.1f} dB above the room's noise: move the laptop closer "
+        "or raise the input gain."
+    )
+
+
+def calibration_warnings(floor_dbfs: float, quiet_db: float, normal_db: float, peak_dbfs: float | None) -> tuple[str, ...]:
+    """The sentences a calibration with these figures should tell the athlete (empty when all is well)."""
+    out = [clipping_warning(peak_dbfs), floor_warning(normal_db, floor_dbfs)]
+    if normal_db - quiet_db < MIN_SPAN_DB:
+        out.append(
+            f"Quiet and normal landings differ by only {normal_db - quiet_db:.1f} dB: scores will not tell them apart well; "
+            "calibrate again with your very quietest landings."
+        )
+    return tuple(w for w in out if w)
+
+
+def make_profile(
+    *,
+    name: str,
+    source: str,
+    device: str,
+    sample_rate: int,
+    floor_dbfs: float,
+    quiet_landings_db: tuple[float, ...],
+    normal_landings_db: tuple[float, ...],
+    peak_dbfs: float | None,
+    floor_spectrum: tuple[float, ...] = (),
+    placement: Placement = Placement(),
+    created: str | None = None,
+) -> Profile:
+    """A calibrated profile from measured figures; anchors are the medians of the two landing lists."""
+    quiet_db = float(statistics.median(quiet_landings_db))
+    normal_db = float(statistics.median(normal_landings_db))
+    return Profile(
+        name=name,
+        calibrated=True,
+        created=created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        source=source,
+        device=device,
+        sample_rate=int(sample_rate),
+        floor_dbfs=round(float(floor_dbfs), 2),
+        quiet_db=round(quiet_db, 2),
+        normal_db=round(normal_db, 2),
+        peak_dbfs=None if peak_dbfs is None else round(float(peak_dbfs), 2),
+        quiet_landings_db=tuple(round(float(v), 2) for v in quiet_landings_db),
+        normal_landings_db=tuple(round(float(v), 2) for v in normal_landings_db),
+        floor_spectrum_db=tuple(floor_spectrum),
+        warnings=calibration_warnings(floor_dbfs, quiet_db, normal_db, peak_dbfs),
+        placement=placement,
+    )
+
+
+# ------------------------------------------------------------------ TOML
+def _toml_str(text: str) -> str:
+    """A TOML basic string."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    for ch, esc in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        escaped = escaped.replace(ch, esc)
+    escaped = "".join(c if ord(c) >= 0x20 and ord(c) != 0x7F else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(round(value, 2))
+    if isinstance(value, str):
+        return _toml_str(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def profile_to_dict(profile: Profile) -> dict[str, Any]:
+    """The profile as the nested dict its TOML holds (optional values left out when unknown)."""
+    anchors: dict[str, Any] = {
+        "quiet_db": profile.quiet_db,
+        "normal_db": profile.normal_db,
+        "quiet_landings_db": list(profile.quiet_landings_db),
+        "normal_landings_db": list(profile.normal_landings_db),
+    }
+    if profile.peak_dbfs is not None:
+        anchors["peak_dbfs"] = profile.peak_dbfs
+    placement: dict[str, Any] = {"surface": profile.placement.surface, "note": profile.placement.note}
+    if profile.placement.distance_m is not None:
+        placement["distance_m"] = profile.placement.distance_m
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": profile.name,
+        "calibrated": profile.calibrated,
+        "created": profile.created,
+        "source": profile.source,
+        "warnings": list(profile.warnings),
+        "device": {"name": profile.device, "sample_rate": profile.sample_rate},
+        "floor": {
+            "level_dbfs": profile.floor_dbfs,
+            "spectrum_bands_hz": list(SPECTRUM_BANDS_HZ[: len(profile.floor_spectrum_db)]),
+            "spectrum_db": list(profile.floor_spectrum_db),
+        },
+        "anchors": anchors,
+        "placement": placement,
+    }
+
+
+def profile_to_toml(profile: Profile) -> str:
+    """The profile as a TOML document (readable; one value per line; comments say the units)."""
+    doc = profile_to_dict(profile)
+    lines = [
+        "# quietland calibration profile (format: calibration/README.md in the quietland repository)",
+        "# Levels are dB re full scale, measured by quietland with the microphone where it was.",
+    ]
+    for key, value in doc.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            lines += ["", f"[{key}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
+    """Write ``profile`` to ``path`` atomically (a temporary file renamed over it); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(profile_to_toml(profile))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _get(doc: dict[str, Any], dotted: str, kinds: tuple[type, ...], path: Path, required: bool = True) -> Any:
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            if required:
+                raise ProfileError(f"Profile {path} is missing `{dotted}`.")
+            return None
+        node = node[part]
+    if kinds == (float,) and isinstance(node, int) and not isinstance(node, bool):
+        node = float(node)
+    if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):
+        raise ProfileError(f"Profile {path} has a bad `{dotted}`: {node!r}.")
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ProfileError(f"Profile {path} has a bad `{dotted}`: {node!r}.")
+    return node
+
+
+def _floats(values: Any, dotted: str, path: Path) -> tuple[float, ...]:
+    if values is None:
+        return ()
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ProfileError(f"Profile {path} has a bad `{dotted}`: it must be a list of numbers.")
+    return tuple(float(v) for v in values)
+
+
+def profile_from_dict(doc: dict[str, Any], path: Path) -> Profile:
+    """A profile from its TOML dict; raises :class:`ProfileError` naming ``path`` for anything wrong."""
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ProfileError(f"Profile {path} has no valid `schema_version`; it is not a quietland profile.")
+    if version > SCHEMA_VERSION:
+        raise ProfileError(
+            f"Profile {path} uses format version {version}, newer than this quietland reads ({SCHEMA_VERSION}); "
+            "upgrade quietland or calibrate again."
+        )
+    if version < 1:
+        raise ProfileError(f"Profile {path} has an invalid `schema_version` {version}.")
+    quiet = _get(doc, "anchors.quiet_db", (float,), path)
+    normal = _get(doc, "anchors.normal_db", (float,), path)
+    if normal <= quiet:
+        raise ProfileError(f"Profile {path} has its normal anchor ({normal} dB) at or below its quiet anchor ({quiet} dB).")
+    rate = _get(doc, "device.sample_rate", (int,), path)
+    if not 1000 <= rate <= 384000:
+        raise ProfileError(f"Profile {path} has a bad `device.sample_rate`: {rate}.")
+    distance = _get(doc, "placement.distance_m", (float,), path, required=False)
+    warnings = doc.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise ProfileError(f"Profile {path} has a bad `warnings`: it must be a list of sentences.")
+    return Profile(
+        name=_get(doc, "name", (str,), path),
+        calibrated=_get(doc, "calibrated", (bool,), path),
+        created=str(_get(doc, "created", (str,), path)),
+        source=_get(doc, "source", (str,), path),
+        device=_get(doc, "device.name", (str,), path),
+        sample_rate=rate,
+        floor_dbfs=_get(doc, "floor.level_dbfs", (float,), path),
+        quiet_db=quiet,
+        normal_db=normal,
+        peak_dbfs=_get(doc, "anchors.peak_dbfs", (float,), path, required=False),
+        quiet_landings_db=_floats(doc.get("anchors", {}).get("quiet_landings_db"), "anchors.quiet_landings_db", path),
+        normal_landings_db=_floats(doc.get("anchors", {}).get("normal_landings_db"), "anchors.normal_landings_db", path),
+        floor_spectrum_db=_floats(doc.get("floor", {}).get("spectrum_db"), "floor.spectrum_db", path),
+        warnings=tuple(warnings),
+        placement=Placement(
+            distance_m=distance,
+            surface=_get(doc, "placement.surface", (str,), path, required=False) or "",
+            note=_get(doc, "placement.note", (str,), path, required=False) or "",
+        ),
+    )
+
+
+def load_profile(path: str | os.PathLike[str]) -> Profile:
+    """Read a profile; raises :class:`ProfileError` (one sentence naming the file) for anything unusable."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(f"Profile {path} does not exist.") from None
+    except IsADirectoryError:
+        raise ProfileError(f"Profile {path} is a folder, not a file.") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"Profile {path} is not a text file.") from None
+    except OSError as exc:
+        raise ProfileError(f"Profile {path} cannot be read: {exc.strerror or exc}.") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"Profile {path} is not valid TOML ({exc}).") from None
+    return profile_from_dict(doc, path)

@@ -1,0 +1,126 @@
+"""Double contacts: the two feet of a two-foot landing hitting the ground apart.
+
+Why it exists: in line hops, pogo hops and two-foot jumps both feet should
+land together. When they land 10-60 ms apart the detector hears one landing
+(its events are at least 20 ms apart, and the rep logic merges anything within
+60 ms into one contact), so the rep count is right but the fault is lost.
+:class:`DoubleContactFinder` looks at the audio around each landing for a
+second attack.
+
+Decision rule, on the high-passed signal ``d[n] = x[n] - x[n-1]`` (a rising
+slope of 6 dB per octave that favours the impact's click over room rumble),
+in energy frames of :data:`FRAME_MS` taken every half frame, ``E`` in dB:
+
+    second attack at frame i  <=>  max(E[i..i+2]) - min(E[i-look..i-1]) >= rise_db
+                                   and max(E[i..i+2]) >= E_landing - within_db
+                                   and gap_min_ms <= |t_i - t_landing| <= gap_max_ms
+
+where ``look`` covers :attr:`DoubleContactConfig.look_ms` and ``E_landing``
+is the highest frame within 6 ms after the landing's onset. The attack with
+the largest rise wins; its time from the onset is the gap. A single landing's
+decay (and a room's reverberation) falls smoothly; a second foot starts a new
+rise. numpy only, and exact for any block size: the finder keeps the last
+:attr:`DoubleContactConfig.history_s` of audio by sample index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FRAME_MS = 2.0
+"""Energy frame length, ms (hop: half of it)."""
+
+
+@dataclass(frozen=True)
+class DoubleContactConfig:
+    """Settings of the double-contact test, in physical units."""
+
+    gap_min_ms: float = 8.0
+    """Earliest second attack after (or before) the landing's onset, ms (frames straddling 10 ms start here)."""
+    gap_max_ms: float = 62.0
+    """Latest second attack, ms."""
+    rise_db: float = 8.0
+    """A second attack rises at least this much within ``look_ms`` ..."""
+    look_ms: float = 4.0
+    """... measured from the quietest frame in this span before it ..."""
+    within_db: float = 12.0
+    """... and peaks no more than this far below the landing."""
+    history_s: float = 2.5
+    """Audio kept for the test, s: longer than any rep decision waits after its landing."""
+
+
+class DoubleContactFinder:
+    """Keeps recent audio and tells, for a landing's onset sample, whether a second impact came with it."""
+
+    def __init__(self, sample_rate: int, config: DoubleContactConfig | None = None) -> None:
+        self.sample_rate = int(sample_rate)
+        self.config = cfg = config or DoubleContactConfig()
+        sr = self.sample_rate
+        self._frame = max(2, int(round(FRAME_MS * sr / 1000.0)))
+        self._hop = max(1, self._frame // 2)
+        self._look = max(1, int(round(cfg.look_ms * sr / 1000.0 / self._hop)))
+        self._before_n = int(np.ceil((cfg.gap_max_ms + cfg.look_ms) * sr / 1000.0)) + 2 * self._frame
+        self._after_n = int(np.ceil(cfg.gap_max_ms * sr / 1000.0)) + 4 * self._frame
+        self._keep = max(int(cfg.history_s * sr), self._before_n + self._after_n)
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._start = 0  # sample index of _buf[0]
+        self._n = 0  # samples fed
+
+    @property
+    def after_samples(self) -> int:
+        """Audio needed after a landing's onset before it can be judged, samples."""
+        return self._after_n
+
+    @property
+    def samples_fed(self) -> int:
+        """Samples fed so far."""
+        return self._n
+
+    def feed(self, block: np.ndarray) -> None:
+        """Append a mono float block."""
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        self._n += block.size
+        buf = np.concatenate([self._buf, block])
+        drop = max(0, buf.size - self._keep)
+        self._buf = buf[drop:]
+        self._start += drop
+
+    def ready(self, onset: int) -> bool:
+        """True once the audio after ``onset`` that the test needs has been fed."""
+        return self._n >= onset + self._after_n
+
+    def gap_ms(self, onset: int) -> float | None:
+        """Time from the landing at ``onset`` to its second impact, ms (negative: before it); None if single.
+
+        Needs :meth:`ready`; audio no longer kept or not yet fed counts as silence.
+        """
+        sr = self.sample_rate
+        cfg = self.config
+        a, b = onset - self._before_n, onset + self._after_n
+        seg = np.zeros(b - a, dtype=np.float64)
+        lo, hi = max(a, self._start), min(b, self._start + self._buf.size)
+        if hi > lo:
+            seg[lo - a : hi - a] = self._buf[lo - self._start : hi - self._start]
+        d = np.diff(seg, prepend=seg[:1])
+        csum = np.concatenate([[0.0], np.cumsum(d * d)])
+        starts = np.arange(0, d.size - self._frame + 1, self._hop)
+        energy = (csum[starts + self._frame] - csum[starts]) / self._frame
+        e = 10.0 * np.log10(energy + 1e-20)
+        t_ms = (starts + a - onset) * 1000.0 / sr
+        head = (t_ms >= -1.0) & (t_ms <= 6.0)
+        if not head.any():
+            return None
+        landing = float(e[head].max())
+        best: tuple[float, float] | None = None
+        idx = np.flatnonzero((np.abs(t_ms) >= cfg.gap_min_ms) & (np.abs(t_ms) <= cfg.gap_max_ms))
+        for i in idx:
+            if i < self._look or i + 3 > e.size:
+                continue
+            peak = float(e[i : i + 3].max())
+            if peak < landing - cfg.within_db:
+                continue
+            rise = peak - float(e[i - self._look : i].min())
+            if rise >= cfg.rise_db and (best is None or rise > best[0]):
+                best = (rise, float(t_ms[i]))
+        return None if best is None else best[1]
