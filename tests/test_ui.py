@@ -30,7 +30,7 @@ from quietland.session import Decided, Finished, Level, SetEnded, Started, Statu
 from quietland.ui import QuietlandApp
 from quietland.ui.drill_picker import DrillPicker
 from quietland.ui.messages import LevelChanged, RepsDecided, SessionFinished, SetFinished, StatusChanged, UpdateBridge
-from quietland.ui.formatting import RepScore
+from quietland.ui.formatting import LastRepCard
 from quietland.ui.widgets import CountPanel, LevelMeter, RepTable, RhythmStrip, ScoreCard, StatusLine, SummaryCard
 from ui_support import DEMO, demo_app, wait_until
 
@@ -64,7 +64,7 @@ async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
         await wait_until(pilot, lambda: app.finished is not None, what="the replay to finish")
         await pilot.pause(0.2)
         doc = report.analysis_to_dict(app.analysis, file=analyze_doc["file"], block_size=analyze_doc["block_size"])
-        for field in ("reps", "rejected", "sets", "summary", "drill", "sample_rate", "duration_s"):
+        for field in ("reps", "rejected", "sets", "summary", "drill", "sample_rate", "duration_s", "calibration", "cues"):
             assert doc[field] == analyze_doc[field], field
 
         # what is on screen is what was decided: every rep and every rejection, newest on top
@@ -74,7 +74,10 @@ async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
         rejected_rows = [cells for cells, rejected in table.rows() if rejected]
         assert [int(r[0]) for r in rep_rows] == list(range(len(analyze_doc["reps"]), 0, -1))
         assert [float(r[2]) for r in rep_rows[::-1]] == [round(x["t_s"], 2) for x in analyze_doc["reps"]]
-        assert all(r[7] == "—" for r in rep_rows)  # the score column waits for calibration
+        # every rep's score arrived after it and filled its row; double contacts are noted
+        assert [r[7] for r in rep_rows[::-1]] == [f"{rep.score.score:.0f}" for rep in app.analysis.reps]
+        assert [("double contact" in r[8]) for r in rep_rows[::-1]] == [x["double_contact"] for x in analyze_doc["reps"]]
+        assert any(x["double_contact"] for x in analyze_doc["reps"]), "the demo has double contacts planted"
         assert [r[-1] for r in rejected_rows[::-1]] == [f"rejected: {x['reason']}" for x in analyze_doc["rejected"]]
         lines = table.render().split()
         grey = [line for line in lines if any(span.style == "dim" for span in line.spans)]
@@ -87,7 +90,7 @@ async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
         assert app.query_one("#set-count", CountPanel).border_title == f"set {last_set['number']}"
         card = app.query_one(ScoreCard)
         assert card.has_class("uncalibrated") and "uncalibrated" in str(card.border_subtitle)
-        assert card.query_one("Digits").value == f"{analyze_doc['reps'][-1]['loudness_db']:.1f}"
+        assert card.query_one("Digits").value == f"{app.analysis.reps[-1].score.score:.0f}"
         summary = str(app.query_one(SummaryCard).render())
         assert f"{len(analyze_doc['reps'])} reps in {len(analyze_doc['sets'])} sets" in summary
         assert app.query_one(SummaryCard).border_title == "session"
@@ -446,10 +449,10 @@ async def test_score_card_takes_a_calibrated_score_coloured_by_band():
     app = WidgetsApp()
     async with app.run_test(size=(80, 12)) as pilot:
         card = app.query_one(ScoreCard)
-        card.show(RepScore(rep=7, loudness_db=-21.5, rhythm_dev_pct=3.0))
+        card.show(LastRepCard(rep=7, loudness_db=-21.5, rhythm_dev_pct=3.0))
         await pilot.pause()
         assert card.query_one("Digits").value == "-21.5" and card.has_class("uncalibrated")
-        card.show(RepScore(rep=8, loudness_db=-30.0, rhythm_dev_pct=-1.0, score=87.0, band="good"))
+        card.show(LastRepCard(rep=8, loudness_db=-30.0, rhythm_dev_pct=-1.0, score=87.0, calibrated=True))
         await pilot.pause()
         assert card.query_one("Digits").value == "87" and card.has_class("band-good")
         assert not card.has_class("uncalibrated") and "uncalibrated" not in str(card.border_subtitle)

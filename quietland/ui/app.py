@@ -26,10 +26,10 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from ..events import Rep
+from ..events import Cue, Rep, RepScore
 from ..session import SessionRunner
 from .drill_picker import DrillPicker
-from .formatting import RepScore, latency_text, recording_text, session_summary_text, set_summary_text
+from .formatting import LastRepCard, latency_text, recording_text, session_summary_text, set_summary_text
 from .messages import (
     LevelChanged,
     RepsDecided,
@@ -97,6 +97,9 @@ class QuietlandApp(App[int]):
         self.state = READY
         """One of ``ready``, ``running``, ``paused``, ``stopping``, ``finished``, ``failed``."""
         self.finished: Finished | None = None
+        self.cues: list[Cue] = []
+        """Cues shown so far, in order."""
+        self._last_rep: Rep | None = None
         """The runner's final update, once the session has ended."""
         self.error: str | None = None
         """Why the session failed, as one sentence, or None."""
@@ -196,13 +199,28 @@ class QuietlandApp(App[int]):
     def on_reps_decided(self, message: RepsDecided) -> None:
         items = message.items
         reps = [item for item in items if isinstance(item, Rep)]
-        self.query_one(RepTable).add_items(items)
+        self.query_one(RepTable).add_items([item for item in items if not isinstance(item, Cue)])
         if reps:
             last = reps[-1]
+            self._last_rep = last
             self.query_one("#set-count", CountPanel).show(last.rep_in_set, f"set {last.set_number}")
             self.query_one("#session-count", CountPanel).show(last.number)
-            self.query_one(ScoreCard).show(RepScore.of(last))
+            self.query_one(ScoreCard).show(LastRepCard.of(last))
             self.query_one(RhythmStrip).add_reps(reps)
+        for item in items:
+            if isinstance(item, RepScore) and self._last_rep is not None and item.number == self._last_rep.number:
+                self.query_one(ScoreCard).show(LastRepCard.of(self._last_rep, item))
+            elif isinstance(item, Cue):
+                self._show_cue(item)
+
+    def _show_cue(self, cue: Cue) -> None:
+        """A cue: form fade on the summary card (until the set ends), drift as a lasting warning."""
+        self.cues.append(cue)
+        if cue.kind == "form-fade":
+            self.query_one(SummaryCard).show(cue.message, f"set {cue.set_number}: form fading")
+            self.notify("Form fading: end the set.", title="quietland", severity="warning", timeout=6)
+        else:
+            self.notify(cue.message, title="quietland: calibration drift", severity="warning", timeout=15)
 
     def on_set_finished(self, message: SetFinished) -> None:
         self.query_one(SummaryCard).show(set_summary_text(message.summary), f"set {message.summary.number} done")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..events import Rejected, Rep, SessionSummary, SetSummary
+from ..events import Rejected, Rep, RepScore, SessionSummary, SetSummary
 
 DASH = "—"
 """Shown for a value that is not known (yet)."""
@@ -37,8 +37,10 @@ def fmt(value: float | None, spec: str, unit: str = "") -> str:
     return f"{value:{spec}}{' ' + unit if unit else ''}"
 
 
-def rep_cells(rep: Rep, score: float | None = None) -> tuple[str, ...]:
-    """One table row for a counted rep, in :data:`TABLE_COLUMNS` order."""
+def rep_cells(rep: Rep, score: RepScore | None = None) -> tuple[str, ...]:
+    """One table row for a counted rep (with its score once known), in :data:`TABLE_COLUMNS` order."""
+    notes = [note for note, on in (("ramp-in", rep.ramp_in), ("inferred", rep.inferred),
+                                   ("double contact", score is not None and score.double_contact)) if on]
     return (
         str(rep.number),
         str(rep.set_number),
@@ -47,8 +49,8 @@ def rep_cells(rep: Rep, score: float | None = None) -> tuple[str, ...]:
         fmt(rep.cadence_per_min, ".0f"),
         fmt(rep.loudness_db, ".1f"),
         fmt(rep.rhythm_dev_pct, "+.1f"),
-        fmt(score, ".0f"),
-        "ramp-in" if rep.ramp_in else "",
+        fmt(None if score is None else score.score, ".0f"),
+        ", ".join(notes),
     )
 
 
@@ -57,13 +59,24 @@ def rejected_cells(item: Rejected) -> tuple[str, ...]:
     return ("·", "", f"{item.t_s:.2f}", "", "", fmt(item.event.loudness_db, ".1f"), "", "", f"rejected: {item.reason}")
 
 
-@dataclass(frozen=True)
-class RepScore:
-    """What the score card shows for one rep.
+SCORE_BANDS: tuple[tuple[float, str], ...] = ((70.0, "good"), (40.0, "fair"), (0.0, "poor"))
+"""Colour band of a score: the first whose lower bound it reaches."""
 
-    Until the athlete is calibrated there is no score: the card shows the
-    rep's loudness with a neutral "uncalibrated" label. The scoring stage will
-    fill ``score`` (0-100, higher is quieter and steadier) and ``band``.
+
+def score_band(score: float | None) -> str | None:
+    """``good``, ``fair`` or ``poor`` for a 0-100 score; None without one."""
+    if score is None or not math.isfinite(score):
+        return None
+    return next(band for low, band in SCORE_BANDS if score >= low)
+
+
+@dataclass(frozen=True)
+class LastRepCard:
+    """What the score card shows for the latest rep.
+
+    Until its score is known (about 70 ms after the rep), and for an inferred
+    rope beat that has none, the card shows the rep's loudness. A score
+    against the built-in default profile is labelled "uncalibrated".
     """
 
     rep: int
@@ -73,18 +86,32 @@ class RepScore:
     rhythm_dev_pct: float | None
     """Interval deviation from the running median, %; None until known."""
     score: float | None = None
-    """0-100 score against the athlete's calibrated baseline; None when uncalibrated."""
-    band: str | None = None
-    """Colour band of the score (``good``, ``fair``, ``poor``); None when uncalibrated."""
+    """0-100 score; None until scored (or for an inferred beat)."""
+    calibrated: bool = False
+    """True when the score is against the athlete's own calibration."""
+    double_contact: bool = False
+    """True when the feet did not land together."""
 
     @classmethod
-    def of(cls, rep: Rep) -> RepScore:
-        """The card for ``rep`` before calibration exists: loudness and rhythm only."""
-        return cls(rep=rep.number, loudness_db=rep.loudness_db, rhythm_dev_pct=rep.rhythm_dev_pct)
+    def of(cls, rep: Rep, score: RepScore | None = None) -> LastRepCard:
+        """The card for ``rep`` and, once known, its score."""
+        return cls(
+            rep=rep.number,
+            loudness_db=rep.loudness_db,
+            rhythm_dev_pct=rep.rhythm_dev_pct,
+            score=None if score is None else score.score,
+            calibrated=score is not None and score.calibrated,
+            double_contact=score is not None and score.double_contact,
+        )
+
+    @property
+    def band(self) -> str | None:
+        """Colour band of the score; None without one."""
+        return score_band(self.score)
 
     @property
     def big_text(self) -> str:
-        """The large figure: the score when calibrated, else the loudness in dB."""
+        """The large figure: the score once known, else the loudness in dB."""
         if self.score is not None:
             return f"{self.score:.0f}"
         return fmt(self.loudness_db, ".1f")
@@ -94,8 +121,13 @@ class RepScore:
         """The line under the large figure."""
         rhythm = f"rhythm {fmt(self.rhythm_dev_pct, '+.1f', '%')}"
         if self.score is None:
-            return f"dB · {rhythm} · uncalibrated"
-        return f"loudness {fmt(self.loudness_db, '.1f', 'dB')} · {rhythm}"
+            return f"dB · {rhythm}"
+        parts = [f"loudness {fmt(self.loudness_db, '.1f', 'dB')}", rhythm]
+        if self.double_contact:
+            parts.append("double contact")
+        if not self.calibrated:
+            parts.append("uncalibrated")
+        return " · ".join(parts)
 
 
 def set_summary_text(summary: SetSummary) -> str:

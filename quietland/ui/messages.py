@@ -9,7 +9,7 @@ speed). The screen needs far fewer, and must never miss a rep.
 - ``Level`` updates are lossy: the bridge keeps one pending level (the
   loudest since the last post, the latest floor, clipped if any block was)
   and posts it at most every :data:`LEVEL_INTERVAL_S`.
-- ``Decided`` updates are lossless and batched: they are queued and posted
+- ``Decided``, ``Scored`` and ``Cued`` updates are lossless and batched: they are queued and posted
   together as one :class:`RepsDecided` at most every :data:`BATCH_INTERVAL_S`,
   so the table adds rows in batches.
 - ``Status`` updates (one per second of audio) are lossy too: one that
@@ -31,8 +31,8 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from ..events import Rejected, Rep, SetSummary
-from ..session import Decided, Finished, Level, SetEnded, Started, Status, Update
+from ..events import Cue, Rejected, Rep, RepScore, SetSummary
+from ..session import Cued, Decided, Finished, Level, Scored, SetEnded, Started, Status, Update
 
 LEVEL_INTERVAL_S = 1.0 / 12.0
 """Least time between two level messages, s (the meter redraws at most this often)."""
@@ -65,9 +65,9 @@ class LevelChanged(Message):
 
 
 class RepsDecided(Message):
-    """Reps and rejected sounds decided since the previous batch, in time order (never dropped)."""
+    """Reps, rejected sounds, rep scores and cues since the previous batch, in session order (never dropped)."""
 
-    def __init__(self, items: tuple[Rep | Rejected, ...]) -> None:
+    def __init__(self, items: tuple[Rep | Rejected | RepScore | Cue, ...]) -> None:
         super().__init__()
         self.items = items
 
@@ -106,7 +106,7 @@ class UpdateBridge:
         self._post = post
         self._clock = clock
         self._lock = threading.Lock()
-        self._items: list[Rep | Rejected] = []
+        self._items: list[Rep | Rejected | RepScore | Cue] = []
         self._last_batch_t = -math.inf
         self._level: tuple[float, float, bool] | None = None  # (max level, latest floor, any clipped)
         self._last_level_t = -math.inf
@@ -123,8 +123,9 @@ class UpdateBridge:
                 self._level = (level, update.floor_dbfs, update.clipped or (old is not None and old[2]))
                 if now - self._last_level_t >= LEVEL_INTERVAL_S:
                     self._post_level(now)
-            elif isinstance(update, Decided):
-                self._items.append(update.item)
+            elif isinstance(update, (Decided, Scored, Cued)):
+                self._items.append(update.item if isinstance(update, Decided) else
+                                   update.score if isinstance(update, Scored) else update.cue)
                 if now - self._last_batch_t >= BATCH_INTERVAL_S:
                     self._post_items(now)
             elif isinstance(update, Status):

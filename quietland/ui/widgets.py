@@ -24,8 +24,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Digits, Static
 
-from ..events import Rejected, Rep
-from .formatting import TABLE_COLUMNS, RepScore, rejected_cells, rep_cells
+from ..events import Rejected, Rep, RepScore
+from .formatting import TABLE_COLUMNS, LastRepCard, rejected_cells, rep_cells
 
 MAX_TABLE_ROWS = 200
 """Rows the rep table keeps; older ones scroll away (the session keeps every rep)."""
@@ -76,8 +76,8 @@ class ScoreCard(Vertical):
     """The last rep, large: its score when calibrated, else its loudness with an "uncalibrated" label.
 
     The rep number is in the top border, the detail line in the bottom border.
-    CSS classes select the colour: ``uncalibrated`` (neutral) or ``band-<band>``
-    (``band-good``, ``band-fair``, ``band-poor``) once a :class:`RepScore` carries a score.
+    CSS classes select the colour: ``uncalibrated`` (neutral, also for a score against the default profile) or ``band-<band>``
+    (``band-good``, ``band-fair``, ``band-poor``) once a :class:`LastRepCard` carries a score.
     """
 
     DEFAULT_CSS = """
@@ -100,14 +100,14 @@ class ScoreCard(Vertical):
     def compose(self) -> ComposeResult:
         yield Digits("")
 
-    def show(self, card: RepScore) -> None:
+    def show(self, card: LastRepCard) -> None:
         """Show ``card``."""
         self.border_title = f"last rep: #{card.rep}"
         self.border_subtitle = card.detail
         self.query_one(Digits).update(card.big_text)
-        self.set_class(card.score is None, "uncalibrated")
+        self.set_class(not card.calibrated, "uncalibrated")  # neutral: no colour says good or bad without a baseline
         for band in ("good", "fair", "poor"):
-            self.set_class(card.band == band, f"band-{band}")
+            self.set_class(card.calibrated and card.band == band, f"band-{band}")
 
 
 class LevelMeter(Widget):
@@ -250,6 +250,7 @@ class RepTable(Widget, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._rows: deque[tuple[tuple[str, ...], bool]] = deque(maxlen=MAX_TABLE_ROWS)  # (cells, rejected), oldest first
+        self._reps: dict[int, Rep] = {}  # rep number -> rep, for the reps still in the table
         self.scrolled_back = 0
         """Rows scrolled back from the newest (0: the newest row is at the top)."""
 
@@ -262,18 +263,37 @@ class RepTable(Widget, can_focus=True):
         """The kept rows, newest first: (cells in :data:`TABLE_COLUMNS` order, rejected?)."""
         return list(reversed(self._rows))
 
-    def add_items(self, items: Sequence[Rep | Rejected]) -> None:
-        """Add rows for ``items`` (in time order) in one batch; a scrolled-back view keeps showing the same rows."""
-        if not items:
-            return
-        for item in items[-MAX_TABLE_ROWS:]:
+    def add_items(self, items: Sequence[Rep | Rejected | RepScore]) -> None:
+        """Add rows for reps and rejections (in time order) and fill in scores, in one batch.
+
+        A scrolled-back view keeps showing the same rows.
+        """
+        added = 0
+        for item in items:
+            if isinstance(item, RepScore):
+                self._fill_score(item)
+                continue
             if isinstance(item, Rep):
+                if len(self._rows) == self._rows.maxlen and not self._rows[0][1]:
+                    self._reps.pop(int(self._rows[0][0][0]), None)
                 self._rows.append((rep_cells(item), False))
+                self._reps[item.number] = item
             else:
                 self._rows.append((rejected_cells(item), True))
-        if self.scrolled_back:
-            self.scrolled_back = min(self.scrolled_back + len(items), len(self._rows) - 1)
+            added += 1
+        if self.scrolled_back and added:
+            self.scrolled_back = min(self.scrolled_back + added, len(self._rows) - 1)
         self.refresh()
+
+    def _fill_score(self, score: RepScore) -> None:
+        rep = self._reps.get(score.number)
+        if rep is None:
+            return  # its row has left the table
+        cells = rep_cells(rep)
+        for i in range(len(self._rows) - 1, -1, -1):  # scores come soon after their rep: search from the newest
+            if self._rows[i] == (cells, False):
+                self._rows[i] = (rep_cells(rep, score), False)
+                return
 
     def action_scroll_rows(self, delta: int) -> None:
         self.scrolled_back = max(0, min(self.scrolled_back + delta, len(self._rows) - 1))
