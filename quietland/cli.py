@@ -20,6 +20,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -27,7 +28,8 @@ from .reps import DRILL_RULES, DRILLS
 
 if TYPE_CHECKING:
     from .audiofile import FileSource
-    from .events import Rep
+    from .calibration import Profile
+    from .events import Rep, RepScore
     from .pipeline import Analysis, ScriptedAction
 
 EXIT_OK = 0
@@ -103,6 +105,23 @@ def _add_recording_drill_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_profile_argument(p: argparse.ArgumentParser, default_text: str) -> None:
+    """``--profile PATH|NAME``: the calibration profile reps are scored against."""
+    p.add_argument(
+        "--profile",
+        metavar="PATH|NAME",
+        help="score each rep against this calibration profile: a TOML file, or the NAME given to "
+        f"'quietland calibrate --name' (saved in profiles/ in quietland's data directory). {default_text} "
+        "A damaged profile is reported and the reps are scored uncalibrated",
+    )
+
+
+_RECORDING_PROFILE_DEFAULT = (
+    "Default: for a recording quietland made, the profile its session used; otherwise none (scores are "
+    "labelled uncalibrated)."
+)
+
+
 def _drill_epilog() -> str:
     """The drill list for ``analyze --help``, one wrapped entry per drill."""
     width = max(len(name) for name in DRILLS)
@@ -139,6 +158,7 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("path", metavar="PATH", help="the recording to analyse")
     _add_recording_drill_argument(p)
+    _add_profile_argument(p, _RECORDING_PROFILE_DEFAULT)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of a table")
     fmt.add_argument(
@@ -194,6 +214,7 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="the recording to play")
     _add_pace_arguments(p)
     _add_recording_drill_argument(p)
+    _add_profile_argument(p, _RECORDING_PROFILE_DEFAULT)
     p.set_defaults(func=cmd_replay)
 
 
@@ -265,6 +286,10 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
         help="the drill performed (see the list below; default: %(default)s)",
     )
     p.add_argument("--athlete", metavar="NAME", help="who is jumping; saved with the results")
+    _add_profile_argument(
+        p, "Default: the profile named 'default' if 'quietland calibrate' has saved one, else none (scores are "
+        "labelled uncalibrated)."
+    )
     p.add_argument(
         "--sample-rate",
         type=_sample_rate,
@@ -294,6 +319,55 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_live)
 
 
+_distance = _ranged(float, "a number of metres", 0.1, 20.0, " m")
+"""``--distance``."""
+_silence = _ranged(float, "a number of seconds", 1.0, 60.0, " s")
+"""``--silence``."""
+
+
+def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
+    from .calibration import DEFAULT_PROFILE_NAME
+
+    p = subparsers.add_parser(
+        "calibrate",
+        help="measure the room and the athlete's quiet and normal landings: the baseline scores are made against",
+        description=textwrap.fill(
+            "Make a calibration profile: the baseline each landing's score is measured against. A guided screen "
+            "takes you through four steps: (1) a few seconds of room silence (the noise floor), (2) a few normal "
+            "hops to check the microphone's headroom, (3) five of your quietest landings and (4) five normal "
+            "ones, one hop at a time about 2 s apart; then it asks where the microphone is. Calibrate with the "
+            "laptop where it will stand during training: the scores only mean something with the same athlete "
+            "and the same set-up. With --from, the profile is made from an existing recording of landings "
+            "instead (quiet anchor: its five quietest landings; normal anchor: its typical landing). The profile "
+            "is a TOML file; 'quietland live' uses the one named 'default' by itself, other commands take --profile.",
+            HELP_WIDTH,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--from", dest="from_path", metavar="RECORDING",
+                   help="make the profile from this recording of landings, with no screen and no microphone")
+    p.add_argument("--device", metavar="ID|NAME",
+                   help="the input device, as 'quietland devices' lists it (default: the system's default input)")
+    p.add_argument("--sample-rate", type=_sample_rate, metavar="HZ",
+                   help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)")
+    p.add_argument("--name", default=DEFAULT_PROFILE_NAME, metavar="NAME",
+                   help="the athlete's (or set-up's) name for the profile (default: %(default)s)")
+    p.add_argument("--output", metavar="PATH",
+                   help="where to save the profile (default: profiles/NAME.toml in quietland's data directory; an "
+                   "existing profile there is kept as NAME.previous.toml)")
+    p.add_argument("--drill", choices=DRILLS, default="single", metavar="NAME",
+                   help="how the calibration landings are counted (default: %(default)s, one hop at a time)")
+    p.add_argument("--distance", type=_distance, metavar="M", help="distance from the microphone to the landing spot, metres")
+    p.add_argument("--surface", default="", metavar="TEXT", help="the floor surface, e.g. wood, concrete, gym mat")
+    p.add_argument("--note", default="", metavar="TEXT", help="anything else about where the microphone is")
+    p.add_argument("--silence", type=_silence, default=5.0, metavar="S",
+                   help="seconds of room silence measured in step 1 (default: %(default)g)")
+    p.add_argument("--headless", action="store_true",
+                   help="no screen: the steps start at once and are announced on stderr; where the microphone is "
+                   "comes from --distance, --surface and --note")
+    p.set_defaults(func=cmd_calibrate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog="quietland",
@@ -307,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(subparsers)
     add_live_parser(subparsers)
     add_devices_parser(subparsers)
+    add_calibrate_parser(subparsers)
     return parser
 
 
@@ -360,9 +435,32 @@ def _drill_and_script(path: str, drill: str | None) -> tuple[str, tuple[Scripted
     return drill, script
 
 
+def _choose_profile(arg: str | None, recording: str | None = None, *, named_default: bool = False) -> Profile:
+    """The profile to score against: ``--profile`` if given, else the recorded session's own (``recording``),
+    else (``named_default``) the saved profile named 'default', else the built-in uncalibrated one.
+
+    A profile that cannot be used is reported on stderr in one sentence, and scoring falls back to uncalibrated.
+    """
+    from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
+    from .recorder import saved_profile
+
+    try:
+        if arg:
+            return load_profile(profile_path(arg))
+        if recording is not None:
+            saved = saved_profile(recording)
+            if saved is not None:
+                return saved
+        if named_default and profile_path(DEFAULT_PROFILE_NAME).exists():
+            return load_profile(profile_path(DEFAULT_PROFILE_NAME))
+    except ProfileError as exc:
+        print(f"quietland: error: {exc} Scoring uncalibrated instead.", file=sys.stderr)
+    return DEFAULT_PROFILE
+
+
 def analyze_source(
     source: FileSource, drill: str, block_size: int, on_progress: Callable[[int], None] | None = None,
-    script: tuple[ScriptedAction, ...] = (),
+    script: tuple[ScriptedAction, ...] = (), profile: Profile | None = None,
 ) -> Analysis:
     """Feed ``source`` through a :class:`~quietland.pipeline.SessionPipeline` in blocks of ``block_size``.
 
@@ -372,7 +470,7 @@ def analyze_source(
     """
     from .pipeline import SessionPipeline
 
-    pipeline = SessionPipeline(source.sample_rate, drill, script)
+    pipeline = SessionPipeline(source.sample_rate, drill, script, profile=profile)
     for block in source.blocks(block_size):
         pipeline.process(block)
         if on_progress is not None:
@@ -389,11 +487,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         source = FileSource(args.path)
         drill, script = _drill_and_script(args.path, args.drill)
+        profile = _choose_profile(args.profile, args.path)
         progress = None
         if source.duration_s > PROGRESS_MIN_DURATION_S and sys.stderr.isatty():
             progress = _Progress(source.name, source.frames, source.sample_rate, sys.stderr)
         try:
-            analysis = analyze_source(source, drill, args.block_size, progress.update if progress else None, script)
+            analysis = analyze_source(
+                source, drill, args.block_size, progress.update if progress else None, script, profile
+            )
         finally:
             if progress:
                 progress.close()
@@ -412,7 +513,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _play_on_screen(command: str, path: str, drill: str | None, speed: float | None) -> int:
+def _play_on_screen(command: str, path: str, drill: str | None, speed: float | None, profile: str | None = None) -> int:
     """Play ``path`` through the live screen (``replay`` and ``demo``); return the exit status."""
     from .audiofile import AudioFileError, FileSource
     from .replay import PacedSource
@@ -430,12 +531,12 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     from .ui import run_live_app
 
     drill, script = _drill_and_script(path, drill)
-    return run_live_app(PacedSource(source, speed), drill, script=script)
+    return run_live_app(PacedSource(source, speed), drill, script=script, profile=_choose_profile(profile, path))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """``quietland replay``: play a recording through the live screen."""
-    return _play_on_screen("replay", args.path, args.drill, None if args.fast else args.speed)
+    return _play_on_screen("replay", args.path, args.drill, None if args.fast else args.speed, args.profile)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -485,6 +586,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             "to listen without one.",
             EXIT_USAGE,
         )
+    profile = _choose_profile(args.profile, named_default=True)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)
     except CaptureError as exc:
@@ -500,10 +602,10 @@ def cmd_live(args: argparse.Namespace) -> int:
             raise CommandError(str(exc), EXIT_FILE) from None
     try:
         if args.headless:
-            return _live_headless(args, source, recorder)
+            return _live_headless(args, source, recorder, profile)
         from .ui import run_live_app
 
-        return run_live_app(source, args.drill, recorder, duration_s=args.duration)
+        return run_live_app(source, args.drill, recorder, duration_s=args.duration, profile=profile)
     finally:
         # the session closes both; this is for a screen that failed before its session started
         if recorder is not None and not recorder.used:
@@ -525,7 +627,17 @@ def _rep_line(rep: Rep) -> str:
     )
 
 
-def _live_headless(args: argparse.Namespace, source, recorder) -> int:
+def _score_line(score: RepScore) -> str:
+    """A rep's score as a line of text (``live --headless`` without ``--json``)."""
+    value = "-" if score.score is None else f"{score.score:.0f}"
+    return (
+        f"     rep {score.number:>4} score {value:>3}"
+        + ("  double contact" if score.double_contact else "")
+        + ("" if score.calibrated else "  (uncalibrated)")
+    )
+
+
+def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile) -> int:
     """Run a live session with no screen: reps on stdout as they happen, then the results.
 
     SIGINT (Ctrl-C) and SIGTERM end the session; what was captured is analysed
@@ -537,7 +649,7 @@ def _live_headless(args: argparse.Namespace, source, recorder) -> int:
     from . import report
     from .capture import CaptureError
     from .events import Rep
-    from .session import Decided, Level, SessionRunner, Started, Status
+    from .session import Cued, Decided, Level, Scored, SessionRunner, Started, Status
 
     told: set[str] = set()
     started: list = []
@@ -556,6 +668,19 @@ def _live_headless(args: argparse.Namespace, source, recorder) -> int:
                 line = _rep_line(update.item)
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
+        elif isinstance(update, Scored):
+            if args.json:
+                line = json.dumps({"event": "score", "rep": update.score.number, **report.score_fields(update.score)},
+                                  allow_nan=False)
+            else:
+                line = _score_line(update.score)
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        elif isinstance(update, Cued):
+            if args.json:
+                sys.stdout.write(json.dumps({"event": "cue", **report.cue_to_dict(update.cue, source.sample_rate)}) + "\n")
+                sys.stdout.flush()
+            print(f"quietland: cue: {update.cue.message}", file=sys.stderr, flush=True)
         elif isinstance(update, Status):
             warn(update.warnings)
         elif isinstance(update, Started):
@@ -571,7 +696,7 @@ def _live_headless(args: argparse.Namespace, source, recorder) -> int:
                 flush=True,
             )
 
-    runner = SessionRunner(source, args.drill, recorder, on_update, duration_s=args.duration)
+    runner = SessionRunner(source, args.drill, recorder, on_update, duration_s=args.duration, profile=profile)
     signals: list[int] = []
 
     def on_signal(signum, frame) -> None:
@@ -607,6 +732,140 @@ def _live_headless(args: argparse.Namespace, source, recorder) -> int:
     if failure is not None:
         raise CommandError(failure, EXIT_FILE)
     return EXIT_INTERRUPTED if signal.SIGINT in signals else EXIT_OK
+
+
+def _calibration_output(args: argparse.Namespace) -> Path:
+    """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory."""
+    from .calibration import profile_path
+
+    if args.output:
+        return Path(args.output).expanduser()
+    if "/" in args.name or args.name in ("", ".", ".."):
+        raise CommandError(f"--name {args.name!r} cannot be a file name; use letters, digits, '-' or '_'.", EXIT_USAGE)
+    return profile_path(args.name)
+
+
+def _save_new_profile(profile: Profile, path: Path) -> None:
+    """Save ``profile`` to ``path``; a profile already at the default place is kept as ``NAME.previous.toml``."""
+    from .calibration import save_profile
+
+    try:
+        if path.exists() and path.suffix == ".toml":
+            previous = path.with_name(path.stem + ".previous.toml")
+            path.replace(previous)
+            print(f"quietland: the earlier profile is kept as {previous}", file=sys.stderr)
+        save_profile(profile, path)
+    except OSError as exc:
+        raise CommandError(f"the profile cannot be saved to {path}: {exc.strerror or exc}.", EXIT_FILE) from None
+
+
+def _print_profile(profile: Profile, path: Path) -> None:
+    print(
+        f"quietland: saved profile {path}: floor {profile.floor_dbfs:.1f} dBFS, quiet landings {profile.quiet_db:.1f} dB, "
+        f"normal landings {profile.normal_db:.1f} dB ({profile.normal_db - profile.quiet_db:.1f} dB apart).",
+        file=sys.stderr,
+    )
+    for warning in profile.warnings:
+        print(f"quietland: warning: {warning}", file=sys.stderr)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``quietland calibrate``: the guided flow (screen or headless), or ``--from RECORDING``."""
+    from .calibration import Placement
+
+    output = _calibration_output(args)
+    placement = Placement(distance_m=args.distance, surface=args.surface, note=args.note)
+    if args.from_path:
+        if args.device or args.sample_rate or args.headless:
+            raise CommandError("--from reads a recording: it takes no --device, --sample-rate or --headless.", EXIT_USAGE)
+        return _calibrate_from(args, output, placement)
+    if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError(
+            "'quietland calibrate' needs an interactive terminal for its screen; use --headless, or --from RECORDING.",
+            EXIT_USAGE,
+        )
+    from .capture import CaptureError, MicrophoneSource
+
+    try:
+        source = MicrophoneSource(args.device, args.sample_rate)
+    except CaptureError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    try:
+        if args.headless:
+            return _calibrate_headless(args, source, output, placement)
+        from .ui.calibrate import run_calibration_app
+
+        return run_calibration_app(
+            source, name=args.name, output_path=output, device_label=source.description, placement=placement,
+            drill=args.drill, silence_s=args.silence,
+        )
+    finally:
+        source.close()
+
+
+def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:
+    from .audiofile import AudioFileError, FileSource
+    from .calibrate import profile_from_audio
+
+    try:
+        source = FileSource(args.from_path)
+        profile = profile_from_audio(
+            source.blocks(DEFAULT_BLOCK_SIZE), source.sample_rate, name=args.name, source=f"recording:{source.name}",
+            device=source.name, drill=args.drill, placement=placement,
+        )
+    except AudioFileError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    except ValueError as exc:
+        raise CommandError(f"{args.from_path}: {exc}.", EXIT_FILE) from None
+    for warning in source.warnings:
+        print(f"quietland: warning: {warning}", file=sys.stderr)
+    _save_new_profile(profile, output)
+    _print_profile(profile, output)
+    return EXIT_OK
+
+
+def _calibrate_headless(args: argparse.Namespace, source, output: Path, placement) -> int:
+    """The guided steps with no screen: each instruction and landing on stderr; Ctrl-C abandons (nothing saved)."""
+    import signal
+
+    from .calibrate import STEP_TEXT, STEPS, CalibrationSteps
+    from .capture import CaptureError
+
+    steps = CalibrationSteps(source.sample_rate, drill=args.drill, silence_s=args.silence)
+    told: set[str] = set()
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: (stop.append(signum), source.stop()))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    print(f"quietland: calibrating with {source.description} at {source.sample_rate} Hz. Step 1 of 4: "
+          f"{STEP_TEXT['silence']}", file=sys.stderr, flush=True)
+    try:
+        for block in source.blocks():
+            block = block.mean(axis=1) if block.ndim == 2 else block
+            for progress in steps.feed(block):
+                for warning in progress.warnings:
+                    if warning not in told:
+                        told.add(warning)
+                        print(f"quietland: warning: {warning}", file=sys.stderr, flush=True)
+                if progress.landing_db is not None:
+                    print(f"quietland: {progress.step} landing {progress.done} of {progress.needed}: "
+                          f"{progress.landing_db:.1f} dB", file=sys.stderr, flush=True)
+                elif progress.done == 0 and progress.step not in ("silence", "done"):
+                    number = STEPS.index(progress.step) + 1
+                    print(f"quietland: Step {number} of 4: {STEP_TEXT[progress.step]}", file=sys.stderr, flush=True)
+            if steps.step == "done" or stop:
+                break
+    except CaptureError as exc:
+        raise CommandError(f"{exc} Nothing was saved.", EXIT_FILE) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if steps.step != "done":
+        raise CommandError(f"calibration stopped in step '{steps.step}' before it was finished; nothing was saved.",
+                           EXIT_INTERRUPTED if signal.SIGINT in stop else EXIT_FILE)
+    profile = steps.profile(name=args.name, device=source.description, placement=placement)
+    _save_new_profile(profile, output)
+    _print_profile(profile, output)
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
