@@ -810,8 +810,8 @@ def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:
     try:
         source = FileSource(args.from_path)
         profile = profile_from_audio(
-            source.blocks(DEFAULT_BLOCK_SIZE), source.sample_rate, name=args.name, source=f"recording:{source.name}",
-            device=source.name, drill=args.drill, placement=placement,
+            source.blocks(DEFAULT_BLOCK_SIZE), source.sample_rate, name=args.name,
+            source=f"recording:{source.path.name}", device=source.path.name, drill=args.drill, placement=placement,
         )
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None

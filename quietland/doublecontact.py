@@ -7,13 +7,19 @@ land together. When they land 10-60 ms apart the detector hears one landing
 :class:`DoubleContactFinder` looks at the audio around each landing for a
 second attack.
 
+Only a second attack *after* the onset counts: when the first foot is much
+quieter than the second, the rep logic already takes the louder sound as the
+contact and the fainter one before it as a ``precursor``; looking backwards
+flags the early part of soft impacts whose onset is refined late.
+
 Decision rule, on the high-passed signal ``d[n] = x[n] - x[n-1]`` (a rising
 slope of 6 dB per octave that favours the impact's click over room rumble),
-in energy frames of :data:`FRAME_MS` taken every half frame, ``E`` in dB:
+in energy frames of :data:`FRAME_MS` taken every quarter frame, ``E`` in dB,
+``P[i] = max(E[i .. i + PEAK_MS))``:
 
-    second attack at frame i  <=>  max(E[i..i+2]) - min(E[i-look..i-1]) >= rise_db
-                                   and max(E[i..i+2]) >= E_landing - within_db
-                                   and gap_min_ms <= |t_i - t_landing| <= gap_max_ms
+    second attack at frame i  <=>  P[i] - min(E[i-look..i-1]) >= rise_db
+                                   and P[i] >= E_landing - within_db
+                                   and gap_min_ms <= t_i - t_landing <= gap_max_ms
 
 where ``look`` covers :attr:`DoubleContactConfig.look_ms` and ``E_landing``
 is the highest frame within 6 ms after the landing's onset. The attack with
@@ -29,22 +35,24 @@ from dataclasses import dataclass
 import numpy as np
 
 FRAME_MS = 2.0
-"""Energy frame length, ms (hop: half of it)."""
+"""Energy frame length, ms (hop: a quarter of it)."""
+PEAK_MS = 2.0
+"""A second attack's level is the highest frame in this span from where it starts, ms."""
 
 
 @dataclass(frozen=True)
 class DoubleContactConfig:
     """Settings of the double-contact test, in physical units."""
 
-    gap_min_ms: float = 8.0
-    """Earliest second attack after (or before) the landing's onset, ms (frames straddling 10 ms start here)."""
+    gap_min_ms: float = 9.0
+    """Earliest second attack after the landing's onset, ms (a frame starting here reaches past 10 ms)."""
     gap_max_ms: float = 62.0
     """Latest second attack, ms."""
     rise_db: float = 8.0
     """A second attack rises at least this much within ``look_ms`` ..."""
     look_ms: float = 4.0
     """... measured from the quietest frame in this span before it ..."""
-    within_db: float = 12.0
+    within_db: float = 15.0
     """... and peaks no more than this far below the landing."""
     history_s: float = 2.5
     """Audio kept for the test, s: longer than any rep decision waits after its landing."""
@@ -58,9 +66,10 @@ class DoubleContactFinder:
         self.config = cfg = config or DoubleContactConfig()
         sr = self.sample_rate
         self._frame = max(2, int(round(FRAME_MS * sr / 1000.0)))
-        self._hop = max(1, self._frame // 2)
+        self._hop = max(1, self._frame // 4)
+        self._peak_frames = max(1, int(round(PEAK_MS * sr / 1000.0 / self._hop)))
         self._look = max(1, int(round(cfg.look_ms * sr / 1000.0 / self._hop)))
-        self._before_n = int(np.ceil((cfg.gap_max_ms + cfg.look_ms) * sr / 1000.0)) + 2 * self._frame
+        self._before_n = 2 * self._frame
         self._after_n = int(np.ceil(cfg.gap_max_ms * sr / 1000.0)) + 4 * self._frame
         self._keep = max(int(cfg.history_s * sr), self._before_n + self._after_n)
         self._buf = np.zeros(0, dtype=np.float32)
@@ -91,13 +100,13 @@ class DoubleContactFinder:
         return self._n >= onset + self._after_n
 
     def gap_ms(self, onset: int) -> float | None:
-        """Time from the landing at ``onset`` to its second impact, ms (negative: before it); None if single.
+        """Time from the landing at ``onset`` to its second impact, ms; None if it was a single impact.
 
         Needs :meth:`ready`; audio no longer kept or not yet fed counts as silence.
         """
         sr = self.sample_rate
         cfg = self.config
-        a, b = onset - self._before_n, onset + self._after_n
+        a, b = onset - self._before_n, onset + self._after_n  # audio before the onset: the first frames' history
         seg = np.zeros(b - a, dtype=np.float64)
         lo, hi = max(a, self._start), min(b, self._start + self._buf.size)
         if hi > lo:
@@ -113,11 +122,11 @@ class DoubleContactFinder:
             return None
         landing = float(e[head].max())
         best: tuple[float, float] | None = None
-        idx = np.flatnonzero((np.abs(t_ms) >= cfg.gap_min_ms) & (np.abs(t_ms) <= cfg.gap_max_ms))
+        idx = np.flatnonzero((t_ms >= cfg.gap_min_ms) & (t_ms <= cfg.gap_max_ms))
         for i in idx:
-            if i < self._look or i + 3 > e.size:
+            if i < self._look or i + self._peak_frames > e.size:
                 continue
-            peak = float(e[i : i + 3].max())
+            peak = float(e[i : i + self._peak_frames].max())
             if peak < landing - cfg.within_db:
                 continue
             rise = peak - float(e[i - self._look : i].min())

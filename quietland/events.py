@@ -110,9 +110,9 @@ class RepScore:
     rhythm: float | None
     """0-1: 1 on the set's running interval, 0 at 30% or more off it; None while the set has no rhythm yet."""
     double_contact: bool
-    """True when a second impact came 10-60 ms after (or before) the landing in a two-foot drill."""
+    """True when a second impact came 10-60 ms after the landing in a two-foot drill."""
     double_gap_ms: float | None
-    """Time from the landing to that second impact, ms (negative: it came first); None when there was none."""
+    """Time from the landing to that second impact, ms; None when there was none."""
     calibrated: bool
     """False when scored against the built-in default profile, not the athlete's own calibration."""
 
@@ -122,7 +122,8 @@ class Cue:
     """Something the athlete or coach should be told during the session (said once, when it starts)."""
 
     sample: int
-    """Samples analysed when it was noticed."""
+    """Where it was noticed: the sample of the rep that triggered it, or for ``drift-floor`` the whole second of
+    the stream at which the floor was compared."""
     kind: str
     """``form-fade`` (landings getting louder within a set), ``drift-floor`` or ``drift-level`` (the set-up
     no longer matches the calibration profile)."""

@@ -175,7 +175,7 @@ class SessionPipeline:
             out.append(item)
             if isinstance(item, Rep):
                 self._unscored.append((item, two_foot))
-                out.extend(self._note_cues(self._cue_watch.rep(item, self._n_samples)))
+                out.extend(self._note_cues(self._cue_watch.rep(item)))
         return out
 
     def _note_cues(self, cues: list[Cue]) -> list[Cue]:
@@ -214,7 +214,7 @@ class SessionPipeline:
             out.append(item)
             if isinstance(item, Rep):
                 self._unscored.append((item, two_foot))
-                out.extend(self._note_cues(self._cue_watch.rep(item, self._n_samples)))
+                out.extend(self._note_cues(self._cue_watch.rep(item)))
         self._drill_changes.append((self._n_samples, drill))
         return out
 

@@ -112,8 +112,8 @@ class CueWatch:
         self._recent: deque[float] = deque(maxlen=config.drift_reps)
         self._drifted: set[str] = set()
 
-    def rep(self, rep: Rep, now: int) -> list[Cue]:
-        """Take a decided rep (``now``: samples analysed); return any cue it starts."""
+    def rep(self, rep: Rep) -> list[Cue]:
+        """Take a decided rep; return any cue it starts (dated at the rep's sample)."""
         if rep.inferred or not math.isfinite(rep.impact_db):
             return []
         cfg = self.config
@@ -130,7 +130,7 @@ class CueWatch:
                 self._faded_sets.add(rep.set_number)
                 out.append(
                     Cue(
-                        now,
+                        rep.sample,
                         "form-fade",
                         "Form fading: end the set (landings are getting louder than at the start of the set).",
                         set_number=rep.set_number,
@@ -146,7 +146,7 @@ class CueWatch:
                 where = "louder" if typical > p.normal_db else "quieter"
                 out.append(
                     Cue(
-                        now,
+                        rep.sample,
                         "drift-level",
                         f"Landings are {where} than the calibration allows ({typical:.1f} dB against anchors "
                         f"{p.quiet_db:.1f} to {p.normal_db:.1f} dB): the microphone, room or gain has changed; "

@@ -1,0 +1,204 @@
+"""Calibration profiles: the TOML format, its errors, the default, and the two ways to make one.
+
+Known answers: a synthetic calibration recording (5 s of room, 3 normal,
+5 quiet at a third of the force, 5 normal single jumps) must give anchors
+about 20*log10(1/0.35) = 9 dB apart, a floor near the rendered noise, and the
+same profile from the guided steps as from the whole recording.
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import quietland
+from quietland.calibrate import STEPS, CalibrationSteps, profile_from_audio
+from quietland.calibration import (
+    DEFAULT_PROFILE,
+    SCHEMA_VERSION,
+    Placement,
+    ProfileError,
+    load_profile,
+    make_profile,
+    profile_path,
+    profile_to_toml,
+    room_floor_dbfs,
+    save_profile,
+)
+from quietland.synth import PRESETS, SessionSpec, synthesize
+
+REPO = Path(quietland.__file__).resolve().parent.parent
+PACKAGE_ROOT = str(REPO)
+
+
+@pytest.fixture(scope="module")
+def calibration_session():
+    return synthesize(PRESETS["calibration"])
+
+
+@pytest.fixture(scope="module")
+def from_recording(calibration_session):
+    s = calibration_session
+    return profile_from_audio([s.audio], s.sample_rate, name="ann", source="recording:cal.wav", device="cal.wav")
+
+
+def quietland_cli(*args: str, env_home: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": PACKAGE_ROOT, "QUIETLAND_HOME": str(env_home)}
+    return subprocess.run([sys.executable, "-m", "quietland", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+# ---------------------------------------------------------------- format
+def test_the_default_file_in_calibration_matches_the_built_in_default():
+    assert load_profile(REPO / "calibration" / "default.toml") == DEFAULT_PROFILE
+    assert DEFAULT_PROFILE.calibrated is False and DEFAULT_PROFILE.normal_db > DEFAULT_PROFILE.quiet_db
+
+
+def test_a_profile_survives_saving_and_loading(tmp_path, from_recording):
+    profile = replace(
+        from_recording,
+        placement=Placement(distance_m=1.5, surface='wood "sprung"', note="laptop on a chair\nfacing the mat \\ left"),
+        warnings=("a warning with \"quotes\"",),
+    )
+    path = save_profile(profile, tmp_path / "sub" / "ann.toml")
+    assert load_profile(path) == profile
+    text = path.read_text()
+    assert f"schema_version = {SCHEMA_VERSION}" in text and "[anchors]" in text and "quiet_db = " in text
+    assert not list(path.parent.glob("*.tmp")), "the temporary file is renamed, never left behind"
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("this is [not toml", "is not valid TOML"),
+        ("schema_version = 99\n", "format version 99, newer than this quietland reads"),
+        ("name = 'x'\n", "no valid `schema_version`"),
+        (None, "is missing `anchors.normal_db`"),
+        ("NORMAL_BELOW_QUIET", "at or below its quiet anchor"),
+        ("BAD_RATE", "bad `device.sample_rate`"),
+    ],
+)
+def test_a_bad_profile_is_refused_in_one_sentence_naming_the_file(tmp_path, from_recording, text, words):
+    good = profile_to_toml(from_recording)
+    if text is None:
+        text = good.replace("normal_db = ", "normal_level = ")
+    elif text == "NORMAL_BELOW_QUIET":
+        text = good.replace(f"normal_db = {from_recording.normal_db!r}", "normal_db = -90.0")
+    elif text == "BAD_RATE":
+        text = good.replace("sample_rate = 44100", 'sample_rate = "fast"')
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    message = str(err.value)
+    assert str(path) in message and words in message and "\n" not in message
+
+
+def test_missing_and_binary_profiles_are_refused(tmp_path):
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profile(tmp_path / "none.toml")
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ProfileError, match="not a text file"):
+        load_profile(tmp_path / "bin.toml")
+
+
+def test_profile_names_resolve_into_the_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path))
+    assert profile_path("ann") == tmp_path / "profiles" / "ann.toml"
+    assert profile_path("some/where.toml") == Path("some/where.toml")
+    assert profile_path("x.toml") == Path("x.toml")
+
+
+# ---------------------------------------------------------------- measuring
+def test_room_floor_reads_the_noise_level():
+    rng = np.random.default_rng(0)
+    noise = (0.01 * rng.standard_normal(48000 * 3)).astype(np.float32)  # RMS -40 dBFS
+    assert room_floor_dbfs(noise, 48000) == pytest.approx(-40.0, abs=1.0)
+    bursts = noise.copy()
+    bursts[::4800][:20] = 0.9  # a few landings' worth of loud samples barely move the 10th percentile
+    assert room_floor_dbfs(bursts, 48000) == pytest.approx(-40.0, abs=1.0)
+
+
+def test_guided_steps_measure_a_known_calibration(calibration_session):
+    s = calibration_session
+    steps = CalibrationSteps(s.sample_rate)
+    seen_steps = []
+    for i in range(0, len(s.audio), 1000):
+        for progress in steps.feed(s.audio[i : i + 1000]):
+            if not seen_steps or seen_steps[-1] != progress.step:
+                seen_steps.append(progress.step)
+    assert seen_steps == list(STEPS)
+    profile = steps.profile(name="ann", device="synthetic", placement=Placement(2.0, "wood", ""))
+    # quiet landings have 0.3-0.4 of the normal force: about 9 dB quieter
+    assert profile.normal_db - profile.quiet_db == pytest.approx(20 * math.log10(1.0 / 0.35), abs=2.5)
+    assert len(profile.quiet_landings_db) == len(profile.normal_landings_db) == 5
+    assert profile.floor_dbfs < profile.quiet_db - 15 and profile.warnings == ()
+    assert profile.placement.distance_m == 2.0 and profile.source == "live" and profile.calibrated
+
+
+def test_guided_steps_and_a_whole_recording_give_the_same_profile(calibration_session, from_recording):
+    s = calibration_session
+    steps = CalibrationSteps(s.sample_rate)
+    for i in range(0, len(s.audio), 4096):
+        steps.feed(s.audio[i : i + 4096])
+    live = steps.profile(name="ann", device="synthetic")
+    assert live.floor_dbfs == pytest.approx(from_recording.floor_dbfs, abs=1.0)
+    assert live.quiet_db == pytest.approx(from_recording.quiet_db, abs=1.5)
+    assert live.normal_db == pytest.approx(from_recording.normal_db, abs=1.5)
+
+
+def test_headroom_and_a_narrow_scale_are_warned_about():
+    clipped = make_profile(name="a", source="live", device="d", sample_rate=48000, floor_dbfs=-60.0,
+                           quiet_landings_db=(-20.0,), normal_landings_db=(-10.0,), peak_dbfs=0.0)
+    assert any("full scale" in w for w in clipped.warnings)
+    close = make_profile(name="a", source="live", device="d", sample_rate=48000, floor_dbfs=-40.0,
+                         quiet_landings_db=(-31.0,), normal_landings_db=(-30.0,), peak_dbfs=-20.0)
+    assert any("above the room's noise" in w for w in close.warnings)
+    assert any("differ by only 1.0 dB" in w for w in close.warnings)
+    assert close.span_db == 3.0  # scoring widens a narrow scale
+
+
+def test_too_few_landings_is_an_error():
+    spec = SessionSpec(kind="single", sets=(3,), cadence_per_min=20, snr_db=40.0, seed=1)
+    s = synthesize(spec)
+    with pytest.raises(ValueError, match="3 landings found; calibration needs at least 6"):
+        profile_from_audio([s.audio], s.sample_rate, name="x", source="recording:x", device="x")
+
+
+# ---------------------------------------------------------------- the command
+def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_path, calibration_session):
+    s = calibration_session
+    wav = tmp_path / "cal.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    home = tmp_path / "home"
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", "--distance", "1.5", "--surface", "wood",
+                      env_home=home)
+    assert p.returncode == 0, p.stderr
+    saved = home / "profiles" / "ann.toml"
+    profile = load_profile(saved)
+    assert profile.source == "recording:cal.wav" and profile.placement == Placement(1.5, "wood", "")
+    assert f"saved profile {saved}" in p.stderr
+    first = saved.read_text()
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
+    assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
+
+
+def test_calibrate_refuses_what_it_cannot_use(tmp_path):
+    home = tmp_path / "home"
+    short = synthesize(SessionSpec(kind="single", sets=(2,), cadence_per_min=20, snr_db=40.0, seed=2))
+    sf.write(tmp_path / "short.wav", short.audio, short.sample_rate)
+    for args, words in (
+        (("--from", str(tmp_path / "short.wav")), "calibration needs at least 6"),
+        (("--from", str(tmp_path / "missing.wav")), "missing.wav"),
+        (("--from", str(tmp_path / "short.wav"), "--headless"), "--from reads a recording"),
+        ((), "needs an interactive terminal"),
+    ):
+        p = quietland_cli("calibrate", *args, env_home=home)
+        assert p.returncode != 0 and "Traceback" not in p.stderr, p.stderr
+        assert words in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert not (home / "profiles").exists(), "a failed calibration writes nothing"
