@@ -165,9 +165,13 @@ def room_floor_dbfs(audio: np.ndarray, sample_rate: int) -> float:
     """Room noise floor of ``audio``: the :data:`FLOOR_PERCENTILE` th percentile of its frame levels, dBFS.
 
     Landings fill only a small share of frames, so a recording with landings
-    in it gives about the floor of its quiet stretches.
+    in it gives about the floor of its quiet stretches. Frames of digital
+    silence (a muted input, a stream not started yet) say nothing about the
+    room and are left out; all silence reads -120 dBFS.
     """
-    return float(np.percentile(frame_levels_dbfs(audio, sample_rate), FLOOR_PERCENTILE))
+    levels = frame_levels_dbfs(audio, sample_rate)
+    levels = levels[levels > _SILENCE_DB + 1.0]
+    return float(np.percentile(levels, FLOOR_PERCENTILE)) if levels.size else _SILENCE_DB
 
 
 def floor_spectrum_db(audio: np.ndarray, sample_rate: int) -> tuple[float, ...]:
@@ -236,6 +240,8 @@ def floor_warning(landing_db: float, floor_dbfs: float) -> str | None:
 def calibration_warnings(floor_dbfs: float, quiet_db: float, normal_db: float, peak_dbfs: float | None) -> tuple[str, ...]:
     """The sentences a calibration with these figures should tell the athlete (empty when all is well)."""
     out = [clipping_warning(peak_dbfs), floor_warning(normal_db, floor_dbfs)]
+    if floor_dbfs <= _SILENCE_DB + 1.0:
+        out.append("The input was digital silence between landings: is the microphone muted or the wrong device?")
     if normal_db - quiet_db < MIN_SPAN_DB:
         out.append(
             f"Quiet and normal landings differ by only {normal_db - quiet_db:.1f} dB: scores will not tell them apart well; "

@@ -122,6 +122,9 @@ def test_room_floor_reads_the_noise_level():
     bursts = noise.copy()
     bursts[::4800][:20] = 0.9  # a few landings' worth of loud samples barely move the 10th percentile
     assert room_floor_dbfs(bursts, 48000) == pytest.approx(-40.0, abs=1.0)
+    late_start = np.concatenate([np.zeros(48000, dtype=np.float32), noise])  # a stream that began silent
+    assert room_floor_dbfs(late_start, 48000) == pytest.approx(-40.0, abs=1.0)
+    assert room_floor_dbfs(np.zeros(4800, dtype=np.float32), 48000) == -120.0
 
 
 def test_guided_steps_measure_a_known_calibration(calibration_session):

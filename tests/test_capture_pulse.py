@@ -136,9 +136,12 @@ def test_live_counts_a_recording_played_into_the_microphone(env, recording, tmp_
     code, lines, err = finish(p)
     assert code == 0, err
     assert "Traceback" not in err
-    reps = [json.loads(line) for line in lines[:-1]]
+    events = [json.loads(line) for line in lines[:-1]]
     final = json.loads(lines[-1])
-    assert all(r["event"] == "rep" for r in reps) and len(reps) == final["summary"]["reps"]
+    reps = [e for e in events if e["event"] == "rep"]
+    scores = [e for e in events if e["event"] == "score"]
+    assert {e["event"] for e in events} <= {"rep", "score", "cue"} and len(reps) == final["summary"]["reps"]
+    assert [s["rep"] for s in scores] == [r["rep"] for r in reps], "every rep's score follows it"
     assert abs(final["summary"]["reps"] - expected.summary.reps) <= 1, (final["summary"]["reps"], expected.summary.reps)
     # The microphone hears the same landings the same time apart: after one constant offset (when the playing
     # started) the reps match the file's within 5 ms (the audio is resampled twice on the way). Allowed: two
@@ -163,6 +166,42 @@ def test_live_counts_a_recording_played_into_the_microphone(env, recording, tmp_
     # the saved WAV gives back exactly the saved results
     replay = analyze_source(FileSource(wav), drill, 4096)
     assert [r.sample for r in replay.reps] == [r["sample"] for r in doc["reps"]]
+
+
+def test_calibrating_through_the_microphone_gives_the_profile_of_the_recording(env, tmp_path):
+    """`calibrate --headless` hearing a calibration through the virtual microphone, against `calibrate --from` on it."""
+    from quietland.calibration import load_profile
+    from quietland.synth import PRESETS, synthesize
+
+    s = synthesize(PRESETS["calibration"])
+    wav = tmp_path / "calibration.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    cal_env = {**env, "QUIETLAND_HOME": str(tmp_path / "home")}
+    made = subprocess.run([sys.executable, "-m", "quietland", "calibrate", "--from", str(wav), "--output",
+                           str(tmp_path / "from.toml")], env=cal_env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    p = subprocess.Popen(
+        [sys.executable, "-m", "quietland", "calibrate", "--headless", "--device", "pulse", "--output",
+         str(tmp_path / "live.toml"), "--distance", "1.5", "--surface", "wood"],
+        env=cal_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = p.stderr.readline()
+    if "calibrating with" not in line:
+        p.kill()
+        pytest.fail(f"quietland calibrate did not start: {line}{p.communicate()[1]}")
+    subprocess.run(["paplay", str(wav)], env=env, check=True, timeout=90)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0 and "Traceback" not in err, line + err
+    for step in ("Step 2 of 4", "Step 3 of 4", "Step 4 of 4", "quiet landing 5 of 5", "saved profile"):
+        assert step in err, (step, err)
+    live, from_file = load_profile(tmp_path / "live.toml"), load_profile(tmp_path / "from.toml")
+    # Tolerances: the anchors are medians of five landings picked by step (live) or by rank (--from): 1.5 dB;
+    # the floor is the same percentile over the room (live: 5 s of it; --from: the whole recording): 1.5 dB.
+    assert live.quiet_db == pytest.approx(from_file.quiet_db, abs=1.5), (live, from_file)
+    assert live.normal_db == pytest.approx(from_file.normal_db, abs=1.5), (live, from_file)
+    assert live.floor_dbfs == pytest.approx(from_file.floor_dbfs, abs=1.5), (live, from_file)
+    assert live.source == "live" and live.device.startswith("pulse") and live.placement.surface == "wood"
+    assert live.warnings == () and live.calibrated
 
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 0), (signal.SIGINT, 130)])

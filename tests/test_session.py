@@ -262,3 +262,47 @@ def test_rope_session_hands_over_every_decision_with_reps_in_order():
     reps = [d for d in decided if isinstance(d, Rep)]
     assert key(reps) == key(analysis.reps) and [r.number for r in reps] == list(range(1, len(reps) + 1))
     assert analysis.summary.reps >= 38
+
+
+def test_a_session_scores_against_its_profile_and_its_recording_replays_with_it(tmp_path, two_sets, capsys):
+    from dataclasses import replace
+
+    from quietland.calibration import make_profile, save_profile
+    from quietland.session import Cued, Scored
+
+    profile = make_profile(name="ann", source="live", device="test", sample_rate=16000, floor_dbfs=-60.0,
+                           quiet_landings_db=(-30.0,), normal_landings_db=(-22.0,), peak_dbfs=-10.0)
+    source = ListSource(split(two_sets.audio, 320), two_sets.sample_rate)
+    runner, updates, recorder = run_session(source, "line-hops", tmp_path, profile=profile)
+    analysis = runner.run()
+    scored = [u.score for u in updates if isinstance(u, Scored)]
+    assert [s.number for s in scored] == list(range(1, 21)), "every rep is scored once, in order"
+    decided_at = {u.item.number: i for i, u in enumerate(updates) if isinstance(u, Decided) and isinstance(u.item, Rep)}
+    scored_at = {u.score.number: i for i, u in enumerate(updates) if isinstance(u, Scored)}
+    assert all(scored_at[n] > decided_at[n] for n in decided_at), "a score comes after its rep"
+    assert [r.score for r in analysis.reps] == scored and all(s.calibrated for s in scored)
+    assert [u.cue for u in updates if isinstance(u, Cued)] == list(analysis.cues)
+    doc = json.loads(recorder.results_path.read_text())
+    assert profile_from_dict(doc["profile"], recorder.results_path) == profile
+    assert doc["calibration"]["name"] == "ann" and doc["calibration"]["calibrated"] is True
+
+    # analyze of the saved WAV scores against the session's own profile; --profile overrides it
+    assert main(["analyze", str(recorder.wav_path), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["calibration"] == doc["calibration"]
+    assert [r["score"] for r in again["reps"]] == [r["score"] for r in doc["reps"]]
+    other = save_profile(replace(profile, name="bob", quiet_db=-40.0), tmp_path / "bob.toml")
+    assert main(["analyze", str(recorder.wav_path), "--json", "--profile", str(other)]) == 0
+    assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bob"
+
+
+@pytest.mark.parametrize("content, words", [("not = [toml", "is not valid TOML"), ("schema_version = 7\n", "newer than")])
+def test_a_bad_profile_is_reported_and_scoring_falls_back_to_uncalibrated(tmp_path, capsys, content, words):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(content)
+    assert main(["analyze", str(DEMO), "--json", "--profile", str(bad)]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["calibration"]["calibrated"] is False and all(r["score"] is not None for r in doc["reps"])
+    errors = [line for line in captured.err.splitlines() if line.startswith("quietland: error: ")]
+    assert len(errors) == 1 and str(bad) in errors[0] and words in errors[0] and "uncalibrated" in errors[0]
