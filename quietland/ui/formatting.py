@@ -122,7 +122,7 @@ class LastRepCard:
         rhythm = f"rhythm {fmt(self.rhythm_dev_pct, '+.1f', '%')}"
         if self.score is None:
             return f"dB · {rhythm}"
-        parts = [f"loudness {fmt(self.loudness_db, '.1f', 'dB')}", rhythm]
+        parts = [fmt(self.loudness_db, ".1f", "dB"), rhythm]
         if self.double_contact:
             parts.append("double contact")
         if not self.calibrated:
