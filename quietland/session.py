@@ -82,6 +82,8 @@ class Started:
     """Where the audio is being recorded; None when not recording."""
     results_path: Path | None
     """Where the results JSON is written; None when not recording."""
+    profile: Profile | None = None
+    """The calibration profile reps are scored against (``calibrated`` False: the built-in default)."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,7 @@ class SessionRunner:
                     source_description=str(self.source.description),
                     wav_path=None if recorder is None else recorder.wav_path,
                     results_path=None if recorder is None else recorder.results_path,
+                    profile=self.pipeline.profile,
                 )
             )
             self._send_status(force=True)

@@ -114,6 +114,7 @@ class QuietlandApp(App[int]):
         self._latency_ms: float | None = None
         self._overflows = 0
         self._recording_text = ""
+        self._profile_text = ""
         self._warnings: tuple[str, ...] = ()
 
     @property
@@ -190,6 +191,8 @@ class QuietlandApp(App[int]):
         self._source_text = update.source_description
         self._rate_text = f"{update.sample_rate} Hz"
         self._recording_text = recording_text(update.wav_path, update.results_path)
+        profile = update.profile
+        self._profile_text = "uncalibrated" if profile is None or not profile.calibrated else f"profile {profile.name}"
         self.drill = update.drill
         self._show_status()
 
@@ -263,6 +266,7 @@ class QuietlandApp(App[int]):
             f"{len(self._warnings)} warning{'s' if len(self._warnings) != 1 else ''}" if self._warnings else "",
             self._recording_text,
             f"drill {self.drill}",
+            self._profile_text,
         ]
         self.query_one(StatusLine).show(" · ".join(p for p in parts if p))
 
