@@ -59,6 +59,8 @@ class Analysis:
     """The calibration profile the reps were scored against."""
     cues: tuple[Cue, ...] = ()
     """Form-fade and drift cues, in order."""
+    target_cadence_per_min: float | None = None
+    """The cadence target rhythm was scored against (contacts per minute); None: each set's running median."""
 
 
 CLIP_LEVEL = 0.999
@@ -98,6 +100,7 @@ class SessionPipeline:
         script: tuple[ScriptedAction, ...] = (),
         profile: Profile | None = None,
         score_config: ScoreConfig | None = None,
+        target_cadence_per_min: float | None = None,
     ) -> None:
         self.sample_rate = int(sample_rate)
         self.drill = drill
@@ -107,6 +110,8 @@ class SessionPipeline:
         self.profile = profile or DEFAULT_PROFILE
         """The calibration profile reps are scored against."""
         self.score_config = score_config or ScoreConfig()
+        self.target_cadence_per_min = target_cadence_per_min
+        """Contacts per minute the rhythm is scored against; None: against each set's running median interval."""
         self._contacts = DoubleContactFinder(self.sample_rate)
         self._cue_watch = CueWatch(self.profile, self.sample_rate, self.score_config)
         self._unscored: list[tuple[Rep, bool]] = []  # counted reps waiting for their audio, with "two-foot drill"
@@ -188,7 +193,7 @@ class SessionPipeline:
         while self._unscored and (final or self._contacts.ready(self._unscored[0][0].sample)):
             rep, two_foot = self._unscored.pop(0)
             gap = self._contacts.gap_ms(rep.sample) if two_foot and not rep.inferred else None
-            score = rep_score(rep, self.profile, gap, self.score_config)
+            score = rep_score(rep, self.profile, gap, self.score_config, self.target_cadence_per_min)
             self._scores[rep.number] = score
             out.append(score)
         return out
@@ -279,5 +284,6 @@ class SessionPipeline:
             drill_changes=tuple(self._drill_changes),
             profile=self.profile,
             cues=tuple(self._cues),
+            target_cadence_per_min=self.target_cadence_per_min,
         )
         return out, analysis

@@ -181,6 +181,7 @@ def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[
             "double_contacts": sum(1 for r in analysis.reps if r.score is not None and r.score.double_contact),
         },
         "calibration": calibration_to_dict(analysis.profile),
+        "target_cadence_per_min": analysis.target_cadence_per_min,
         "cues": [cue_to_dict(c, analysis.sample_rate) for c in analysis.cues],
         "warnings": list(analysis.warnings),
     }

@@ -12,7 +12,9 @@ Score of a rep, 0-100 (the README repeats it):
   one, 0.1 one span louder than normal; it falls steadily with loudness and
   never saturates, so ordering by score keeps the ordering by loudness;
 - rhythm ``r = max(0, 1 - |deviation| / 30 %)`` from the rep's deviation from the
-  set's running median interval; unknown for a set's first two reps;
+  set's running median interval (unknown for a set's first two reps), or, with a
+  cadence target, from the target interval ``60 / target`` s (known from a set's
+  second rep);
 - ``score = 100 * (0.7 s + 0.3 r)``, or ``100 s`` while ``r`` is unknown;
   minus 25 points for a double contact; clamped to 0-100.
 
@@ -78,12 +80,30 @@ def rhythm(deviation_pct: float | None, config: ScoreConfig = ScoreConfig()) -> 
     return max(0.0, 1.0 - abs(deviation_pct) / config.rhythm_zero_pct)
 
 
-def rep_score(rep: Rep, profile: Profile, double_gap_ms: float | None, config: ScoreConfig = ScoreConfig()) -> RepScore:
-    """The :class:`RepScore` of ``rep`` (``double_gap_ms``: its second impact, None if it had none)."""
+def target_deviation_pct(interval_ms: float | None, target_per_min: float) -> float | None:
+    """(interval - target interval) / target interval in percent, for a cadence target in contacts per minute."""
+    if interval_ms is None:
+        return None
+    target_ms = 60000.0 / target_per_min
+    return 100.0 * (interval_ms - target_ms) / target_ms
+
+
+def rep_score(
+    rep: Rep,
+    profile: Profile,
+    double_gap_ms: float | None,
+    config: ScoreConfig = ScoreConfig(),
+    target_per_min: float | None = None,
+) -> RepScore:
+    """The :class:`RepScore` of ``rep`` (``double_gap_ms``: its second impact, None if it had none).
+
+    ``target_per_min``: a cadence target; rhythm is then scored against it instead of the running median.
+    """
     if rep.inferred or not math.isfinite(rep.impact_db):
         return RepScore(rep.number, None, None, None, False, None, profile.calibrated)
     s = softness(rep.impact_db, profile)
-    r = rhythm(rep.rhythm_dev_pct, config)
+    deviation = rep.rhythm_dev_pct if target_per_min is None else target_deviation_pct(rep.interval_ms, target_per_min)
+    r = rhythm(deviation, config)
     value = 100.0 * s if r is None else 100.0 * (config.softness_weight * s + (1.0 - config.softness_weight) * r)
     double = double_gap_ms is not None
     if double:

@@ -240,11 +240,14 @@ class SessionRunner:
         duration_s: float | None = None,
         script: tuple[ScriptedAction, ...] = (),
         profile: Profile | None = None,
+        target_cadence_per_min: float | None = None,
     ) -> None:
         self.source = source
         self.recorder = recorder
         self.on_update = on_update
-        self.pipeline = SessionPipeline(source.sample_rate, drill, script, profile=profile)
+        self.pipeline = SessionPipeline(
+            source.sample_rate, drill, script, profile=profile, target_cadence_per_min=target_cadence_per_min
+        )
         self.sample_rate = self.pipeline.sample_rate
         self.drill = drill
         """The drill being counted by now."""
@@ -549,6 +552,7 @@ class SessionRunner:
             drill_changes=tuple((a["sample"], a["drill"]) for a in self.actions if a["action"] == "change-drill"),
             profile=p.profile,
             cues=p.cues,
+            target_cadence_per_min=p.target_cadence_per_min,
         )
 
     def _emit(self, update: Update) -> None:
@@ -566,6 +570,7 @@ def session_config(pipeline: SessionPipeline, source: BlockSource, block_size: i
     """The configuration saved with a session's results: enough to reproduce them from its WAV."""
     return {
         "drill": pipeline.drill,
+        "target_cadence_per_min": pipeline.target_cadence_per_min,
         "device": str(source.description),
         "sample_rate": pipeline.sample_rate,
         "channels": int(getattr(source, "channels", 1) or 1),

@@ -67,6 +67,11 @@ def test_rhythm_and_the_score_combine_as_documented():
     assert double.double_contact and double.double_gap_ms == 22.0 and double.score == pytest.approx(s.score - 25.0)
     assert rep_score(rep_at(5, float("nan"), inferred=True), PROFILE, None).score is None
     assert rep_score(rep_at(5, -30.0), DEFAULT_PROFILE, None).calibrated is False
+    # with a cadence target, rhythm is the interval's deviation from the target's (rep_at: 500 ms intervals)
+    on_target = rep_score(rep_at(5, -30.0, dev=25.0), PROFILE, None, target_per_min=120.0)
+    assert on_target.rhythm == 1.0
+    slow = rep_score(rep_at(5, -30.0, dev=0.0), PROFILE, None, target_per_min=150.0)  # 500 ms against 400 ms: +25 %
+    assert slow.rhythm == pytest.approx(1 - 25 / 30)
 
 
 # ---------------------------------------------------------------- force
