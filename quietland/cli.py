@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .calibration import Profile
     from .events import Rep, RepScore
     from .pipeline import Analysis, ScriptedAction
+    from .presets import DrillPreset
 
 EXIT_OK = 0
 EXIT_FILE = 1
@@ -368,6 +369,32 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_calibrate)
 
 
+def add_drills_parser(subparsers: argparse._SubParsersAction) -> None:
+    from .presets import LEVELS, PRESETS
+
+    p = subparsers.add_parser(
+        "drills",
+        help="list the drill presets: level, counting rule, reps per minute, default sets and rests",
+        description=textwrap.fill(
+            "List the drill presets: every drill coaches name, from jump rope to depth jumps. Each has a level "
+            "(beginner, intermediate, advanced), the counting rule that decides what is a rep (see 'quietland "
+            "analyze --help'), the reps per minute expected within a set (one contact each; double-unders: a jump) "
+            "and a default structure: sets x reps, or timed rounds (3 x 30 s), with the rest between them. "
+            "Every preset name works with --drill in analyze, replay, live and calibrate.",
+            HELP_WIDTH,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("name", nargs="?", choices=tuple(PRESETS), metavar="NAME",
+                       help="show one preset in full: what it is, what counts as a rep, its rate and structure")
+    which.add_argument("--level", choices=LEVELS, help="list only the presets of this level")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document instead: {\"presets\": [...]}, each with every field and the "
+                   "structure written out (structure_text)")
+    p.set_defaults(func=cmd_drills)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog="quietland",
@@ -382,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_parser(subparsers)
     add_devices_parser(subparsers)
     add_calibrate_parser(subparsers)
+    add_drills_parser(subparsers)
     return parser
 
 
@@ -573,6 +601,56 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_drills(args: argparse.Namespace) -> int:
+    """``quietland drills``: list the drill presets (or show one), as a table or JSON."""
+    from .presets import LEVELS, PRESETS
+
+    chosen = [p for p in PRESETS.values() if (args.name is None or p.name == args.name)
+              and (args.level is None or p.level == args.level)]
+    if args.json:
+        doc = {"presets": [{**dataclasses.asdict(p), "structure_text": p.structure.describe()} for p in chosen]}
+        sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return EXIT_OK
+    if args.name is not None:
+        print(_drill_card(chosen[0]))
+        return EXIT_OK
+    name_w = max(len(p.name) for p in chosen)
+    rule_w = max(len("counted by"), *(len(p.rule) for p in chosen))
+    rate_w = len("per min")
+    print(f"  {'name':<{name_w}}  {'counted by':<{rule_w}}  {'per min':<{rate_w}}  default structure")
+    for level in LEVELS:
+        group = [p for p in chosen if p.level == level]
+        if group:
+            print(f"{level}:")
+        for p in group:
+            print(f"  {p.name:<{name_w}}  {p.rule:<{rule_w}}  {p.rate_text:<{rate_w}}  {p.structure.describe()}")
+    print()
+    print(textwrap.fill(
+        "per min: reps (contacts; double-unders: jumps) per minute within a set. 'quietland drills NAME' says more "
+        "about one drill. Use a name with --drill, e.g. 'quietland live --drill pogo'.", HELP_WIDTH))
+    return EXIT_OK
+
+
+def _drill_card(preset: DrillPreset) -> str:
+    """One preset in full, for ``quietland drills NAME``."""
+    rule = DRILL_RULES[preset.rule]
+    rows = [
+        ("counted by", f"{preset.rule}: {rule.summary}"),
+        ("per minute", f"{preset.rate_text} reps within a set"),
+        ("default", preset.structure.describe()),
+    ]
+    if preset.one_foot:
+        rows.append(("landings", "on one foot: no two-foot double-contact check"))
+    if preset.min_interval_s is not None:
+        rows.append(("reps", f"at least {preset.min_interval_s:g} s apart; a sound sooner is part of the same rep"))
+    rows.append(("use", f"quietland live --drill {preset.name}"))
+    head = f"{preset.name}: {preset.title} ({preset.level})"
+    note = textwrap.fill(preset.note, HELP_WIDTH, initial_indent="  ", subsequent_indent="  ")
+    table = [textwrap.fill(text, HELP_WIDTH, initial_indent=f"  {key + ':':<12}", subsequent_indent=" " * 14)
+             for key, text in rows]
+    return "\n".join([head, note, *table])
+
+
 def cmd_live(args: argparse.Namespace) -> int:
     """``quietland live``: listen through a microphone, on the screen or headless."""
     from .capture import CaptureError, MicrophoneSource
@@ -689,9 +767,10 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
             # said once the first audio has arrived, so a script may start playing then
             first = started.pop()
             where = f"recording to {first.wav_path}" if first.wav_path else "not recording"
+            scoring = f"profile {profile.name}" if profile.calibrated else "uncalibrated scores (no profile)"
             print(
                 f"quietland: listening to {first.source_description} at {first.sample_rate} Hz, drill "
-                f"{first.drill}, {where}; Ctrl-C ends the session.",
+                f"{first.drill}, {scoring}, {where}; Ctrl-C ends the session.",
                 file=sys.stderr,
                 flush=True,
             )

@@ -18,11 +18,12 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .events import OnsetEvent, Rejected, Rep, SessionSummary, SetSummary
+from .presets import PRESETS, DrillPreset
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,28 @@ DRILL_RULES: dict[str, DrillRule] = {
         ),
     )
 }
+
+
+def _preset_rule(preset: DrillPreset) -> DrillRule:
+    """The rule a preset is counted by: its base rule under the preset's name and note.
+
+    Intervals stay the base rule's unless the preset sets ``min_interval_s`` (depth jumps: the
+    rebound's landing belongs to the same rep); ``one_foot`` presets drop the two-foot check.
+    """
+    base = DRILL_RULES[preset.rule]
+    return replace(
+        base,
+        name=preset.name,
+        summary=preset.note,
+        two_foot=base.two_foot and not preset.one_foot,
+        min_interval_s=base.min_interval_s if preset.min_interval_s is None else preset.min_interval_s,
+    )
+
+
+# Every preset is a drill; a preset named like a rule (pogo, jump-rope, ...) is counted by that rule as it is.
+DRILL_RULES.update({p.name: _preset_rule(p) for p in PRESETS.values() if p.name not in DRILL_RULES})
 DRILLS: tuple[str, ...] = tuple(DRILL_RULES)
+"""Every drill name ``--drill`` takes: the counting rules, then the presets (:mod:`quietland.presets`)."""
 
 
 @dataclass(frozen=True)
