@@ -99,8 +99,10 @@ class CalibrationSteps:
         return {"silence": int(round(self.silence_s)), "headroom": HEADROOM_LANDINGS}.get(step, ANCHOR_LANDINGS)
 
     def feed(self, block: np.ndarray) -> list[StepProgress]:
-        """Feed a block of mono float samples; return the progress it made."""
-        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        """Feed a block of float samples, shape ``(n,)`` or ``(n, channels)`` (mixed down by their mean);
+        return the progress it made."""
+        block = np.asarray(block, dtype=np.float32)
+        block = block.mean(axis=1) if block.ndim == 2 else block.reshape(-1)
         out: list[StepProgress] = []
         if self.step == "silence":
             take = block[: self._silence_n - self._silence_got]

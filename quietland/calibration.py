@@ -12,7 +12,7 @@ damaged or newer file with a :class:`ProfileError` that names the file.
 The math here is numpy only: :func:`room_floor_dbfs` and
 :func:`floor_spectrum_db` measure a stretch of room audio, and
 :func:`anchors_from_levels` turns landing levels into anchors. The guided
-flow that collects them live is :mod:`quietland.calibration_steps`.
+flow that collects them live is :mod:`quietland.calibrate`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import os
 import statistics
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -282,7 +282,9 @@ def make_profile(
         normal_landings_db=tuple(round(float(v), 2) for v in normal_landings_db),
         floor_spectrum_db=tuple(floor_spectrum),
         warnings=calibration_warnings(floor_dbfs, quiet_db, normal_db, peak_dbfs),
-        placement=placement,
+        placement=replace(
+            placement, distance_m=None if placement.distance_m is None else round(float(placement.distance_m), 2)
+        ),
     )
 
 
@@ -373,6 +375,20 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_new_profile(profile: Profile, path: str | os.PathLike[str]) -> Path | None:
+    """Save a newly made profile to ``path``; a profile already there is kept as ``<name>.previous.toml``.
+
+    Returns where the earlier profile was kept (None when there was none). Raises OSError.
+    """
+    path = Path(path)
+    previous = None
+    if path.exists() and path.suffix == ".toml":
+        previous = path.with_name(path.stem + ".previous.toml")
+        os.replace(path, previous)
+    save_profile(profile, path)
+    return previous
 
 
 def _get(doc: dict[str, Any], dotted: str, kinds: tuple[type, ...], path: Path, required: bool = True) -> Any:

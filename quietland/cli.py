@@ -825,15 +825,13 @@ def _calibration_output(args: argparse.Namespace) -> Path:
 
 
 def _save_new_profile(profile: Profile, path: Path) -> None:
-    """Save ``profile`` to ``path``; a profile already at the default place is kept as ``NAME.previous.toml``."""
-    from .calibration import save_profile
+    """Save ``profile`` to ``path``; a profile already there is kept as ``NAME.previous.toml``."""
+    from .calibration import save_new_profile
 
     try:
-        if path.exists() and path.suffix == ".toml":
-            previous = path.with_name(path.stem + ".previous.toml")
-            path.replace(previous)
+        previous = save_new_profile(profile, path)
+        if previous is not None:
             print(f"quietland: the earlier profile is kept as {previous}", file=sys.stderr)
-        save_profile(profile, path)
     except OSError as exc:
         raise CommandError(f"the profile cannot be saved to {path}: {exc.strerror or exc}.", EXIT_FILE) from None
 
