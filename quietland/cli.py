@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .history_cli import add_history_parsers
 from .reps import DRILL_RULES, DRILLS
 
 if TYPE_CHECKING:
@@ -409,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_parser(subparsers)
     add_devices_parser(subparsers)
     add_calibrate_parser(subparsers)
+    add_history_parsers(subparsers)
     add_drills_parser(subparsers)
     return parser
 
@@ -689,6 +691,12 @@ def cmd_live(args: argparse.Namespace) -> int:
         if recorder is not None and not recorder.used:
             recorder.close()
         source.close()
+        if recorder is not None and recorder.used and recorder.results_path.exists():
+            from .history import store_session_on_end
+
+            warning = store_session_on_end(recorder.results_path, args.athlete)
+            if warning:
+                print(f"quietland: warning: {warning}", file=sys.stderr)
 
 
 def _rep_line(rep: Rep) -> str:

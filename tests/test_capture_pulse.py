@@ -101,7 +101,7 @@ def start_live(env, tmp_path: Path, *args: str) -> subprocess.Popen:
     p = subprocess.Popen(
         [sys.executable, "-m", "quietland", "live", "--headless", "--device", "pulse", "--json",
          "--recordings-dir", str(tmp_path), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**env, "QUIETLAND_HOME": str(tmp_path / "home")}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + LISTEN_TIMEOUT_S
     line = p.stderr.readline()
@@ -166,6 +166,12 @@ def test_live_counts_a_recording_played_into_the_microphone(env, recording, tmp_
     # the saved WAV gives back exactly the saved results
     replay = analyze_source(FileSource(wav), drill, 4096)
     assert [r.sample for r in replay.reps] == [r["sample"] for r in doc["reps"]]
+    # and the session went into the training history when it ended
+    from quietland.history import HistoryStore
+
+    with HistoryStore.open(tmp_path / "home" / "history.sqlite3") as store:
+        stored = store.sessions(athlete="CI")
+    assert len(stored) == 1 and stored[0].reps == final["summary"]["reps"] and stored[0].drill == drill
 
 
 def test_calibrating_through_the_microphone_gives_the_profile_of_the_recording(env, tmp_path):

@@ -1,0 +1,367 @@
+"""The history subcommands: ``quietland import``, ``quietland history`` and ``quietland export``.
+
+Why it exists apart from :mod:`quietland.cli`: the history is its own concern
+(a database, a table of sessions, terminal plots, a readiness verdict), and
+keeping its command line here keeps ``cli.py`` about analysing audio.
+:func:`add_history_parsers` registers the three subcommands on the main
+parser; errors are raised as :class:`quietland.cli.CommandError` (imported
+inside the functions, since ``cli`` imports this module), so they end in one
+line ``quietland: error: ...`` and exit code 1 like every other command.
+Standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from . import __version__
+from .history import (
+    EXPORT_COLUMNS,
+    HistoryError,
+    HistoryStore,
+    SessionRow,
+    history_path,
+    progress_by_group,
+    session_to_dict,
+    store_session_on_end,
+)
+
+__all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "sparkline", "store_session_on_end"]
+
+HELP_WIDTH = 79
+BARS = "▁▂▃▄▅▆▇█"
+"""Sparkline levels, lowest to highest."""
+PLOT_WIDTH = 60
+"""Most sessions one plot line shows (the latest ones)."""
+
+_DATABASE_TEXT = (
+    "The history is the SQLite database history.sqlite3 in quietland's data directory ($QUIETLAND_HOME, else "
+    "$XDG_DATA_HOME/quietland, else ~/.local/share/quietland)."
+)
+
+
+def _fill(text: str) -> str:
+    return textwrap.fill(text, HELP_WIDTH)
+
+
+def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``import``, ``history`` and ``export`` on the main parser's subcommands."""
+    p = subparsers.add_parser(
+        "import",
+        help="add saved session results (JSON) to the training history",
+        description=_fill(
+            "Add sessions to the training history from their results: the JSON a live session saves beside its "
+            "recording, or the output of 'quietland analyze --json'. A recording's path (.wav) stands for the "
+            "JSON beside it. Importing the same results again changes nothing, and a complete copy of a live "
+            "session replaces an incomplete one saved before it ended. A damaged file is reported in one "
+            "sentence and skipped; the others are still imported (exit code 1 if any was skipped). Live sessions "
+            "are added by themselves when they end. " + _DATABASE_TEXT
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="results JSON files, or recordings with a JSON beside them")
+    p.add_argument("--athlete", metavar="NAME",
+                   help="the athlete of results that name none (an 'analyze --json' document); results that name "
+                   "their athlete keep it (default: unknown)")
+    p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser(
+        "history",
+        help="show progress across sessions and whether the athlete is ready to move up",
+        description=_fill(
+            "Show the stored sessions, oldest first, as a table (date, drill, reps, sets, cadence, interval CV, "
+            "median impact level and how far it sits from the calibrated baseline, median score, double "
+            "contacts), then for each athlete and drill a small plot per measure across the sessions and a "
+            "verdict: ready to move up a level, or what is still missing. The verdict looks at the last 3 "
+            "sessions of a drill: each calibrated, with 8+ reps, a median score of 70+, an interval CV of 6% "
+            "or less and at most 10% double contacts, and landings not getting louder against the baseline "
+            "(README.md states the rule). " + _DATABASE_TEXT
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_filters(p)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (sessions and the verdicts) on stdout instead of the table and plots")
+    p.set_defaults(func=cmd_history)
+
+    p = subparsers.add_parser(
+        "export",
+        help="write the training history out as CSV or JSON",
+        description=_fill(
+            "Write the stored sessions out, oldest first: CSV with one row per session (its summary figures), or "
+            "JSON with every session and its sets and reps. With --output the file is written whole or not at all "
+            "(a temporary file renamed over it); without it, to stdout. " + _DATABASE_TEXT
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--format", required=True, choices=("csv", "json"),
+                   help="csv: one row per session; json: sessions with their sets and reps")
+    p.add_argument("--output", metavar="PATH", help="write to PATH (replacing it) instead of stdout")
+    _add_filters(p)
+    p.set_defaults(func=cmd_export)
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions (case is ignored)")
+    p.add_argument("--drill", metavar="NAME", help="only sessions of this drill, as 'quietland analyze --help' lists them")
+
+
+# ------------------------------------------------------------------ errors
+def _command_error(message: str) -> Exception:
+    """A :class:`quietland.cli.CommandError` with exit code 1 (imported here: ``cli`` imports this module)."""
+    from .cli import EXIT_FILE, CommandError
+
+    return CommandError(message, EXIT_FILE)
+
+
+def _open_existing() -> HistoryStore | None:
+    """The history, or None when there is none yet (reading commands never create one)."""
+    path = history_path()
+    if not path.exists():
+        return None
+    try:
+        return HistoryStore.open(path)
+    except HistoryError as exc:
+        raise _command_error(str(exc)) from None
+
+
+def _athlete_filter(store: HistoryStore, name: str | None) -> str | None:
+    """The stored spelling of ``--athlete``; an athlete with no sessions is an error listing who there is."""
+    if name is None:
+        return None
+    found = store.find_athlete(name)
+    if found is None or not store.sessions(found):
+        known = ", ".join(store.athletes()) or "none yet"
+        raise _command_error(f"there are no sessions of '{name}' in the history '{store.path}' (athletes: {known}).")
+    return found
+
+
+NO_HISTORY = (
+    "No training history yet ({path}). 'quietland import PATH...' adds saved sessions; live sessions are added when "
+    "they end."
+)
+
+
+# ------------------------------------------------------------------ import
+def cmd_import(args: argparse.Namespace) -> int:
+    """``quietland import PATH...``: one line per file; exit 1 if any file could not be imported."""
+    try:
+        with HistoryStore.open() as store:
+            report = store.import_paths(args.paths, athlete=args.athlete)
+    except HistoryError as exc:
+        raise _command_error(str(exc)) from None
+    for outcome in report.outcomes:
+        if outcome.status == "failed":
+            print(f"quietland: error: {outcome.sentence}", file=sys.stderr)
+        else:
+            print(outcome.sentence)
+    new = report.count("stored") + report.count("replaced")
+    print(f"{new} session{'s' if new != 1 else ''} added, {report.count('already')} already there, "
+          f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")
+    return 1 if report.failed else 0
+
+
+# ------------------------------------------------------------------ history
+def cmd_history(args: argparse.Namespace) -> int:
+    """``quietland history``: the table, plots and verdicts, or ``--json``."""
+    store = _open_existing()
+    if store is None:
+        if args.json:
+            _print_json(_history_document(None, args, []))
+        else:
+            print(NO_HISTORY.format(path=history_path()))
+        return 0
+    with store:
+        athlete = _athlete_filter(store, args.athlete)
+        rows = store.sessions(athlete, args.drill)
+        drills = store.drills(athlete)
+    if args.json:
+        _print_json(_history_document(store.path, args, rows))
+    elif not rows and args.drill is not None:
+        whose = f" of {athlete}" if athlete else ""
+        print(f"No sessions of drill '{args.drill}'{whose} are stored (drills stored: {', '.join(drills) or 'none'}).")
+    elif not rows:
+        print(NO_HISTORY.format(path=store.path))
+    else:
+        sys.stdout.write(format_history(rows))
+    return 0
+
+
+def _print_json(doc: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+
+
+def _history_document(path: Path | None, args: argparse.Namespace, rows: Sequence[SessionRow]) -> dict[str, Any]:
+    """The ``history --json`` document."""
+    return {
+        "database": str(path if path is not None else history_path()),
+        "quietland_version": __version__,
+        "athlete": args.athlete,
+        "drill": args.drill,
+        "sessions": [session_to_dict(r) for r in rows],
+        "progress": [
+            {
+                "athlete": p.athlete,
+                "drill": p.drill,
+                "sessions": len(p.sessions),
+                "first_started_at": p.sessions[0].started_at,
+                "last_started_at": p.sessions[-1].started_at,
+                "ready": p.readiness.ready,
+                "readiness": p.readiness.sentence,
+            }
+            for p in progress_by_group(rows)
+        ],
+    }
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(rows: Sequence[SessionRow]) -> str:
+    """One line per session; an athlete column when the rows hold more than one athlete."""
+    many = len({r.athlete for r in rows}) > 1
+    who = max([len("athlete"), *(len(r.athlete) for r in rows)]) if many else 0
+    drill = max([len("drill"), *(len(r.drill) for r in rows)])
+    header = (
+        (f"{'athlete':<{who}}  " if many else "")
+        + f"{'date':<16}  {'drill':<{drill}} {'reps':>5} {'sets':>4} {'cadence/min':>11} {'CV %':>5} "
+        f"{'impact dB':>9} {'vs baseline':>11} {'score':>5} {'double':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            (f"{r.athlete:<{who}}  " if many else "")
+            + f"{r.started_at[:16].replace('T', ' '):<16}  {r.drill:<{drill}} {r.reps:>5} {r.sets:>4} "
+            f"{_cell(r.cadence_per_min, '.1f'):>11} {_cell(None if r.interval_cv is None else 100 * r.interval_cv, '.1f'):>5} "
+            f"{_cell(r.median_impact_db, '.1f'):>9} {_cell(r.vs_baseline_db, '+.1f'):>11} "
+            f"{_cell(r.median_score, '.0f'):>5} {r.double_contacts:>6}"
+            + ("" if r.calibrated else "  uncalibrated")
+            + ("" if r.complete else "  incomplete")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """One block character per value, ``▁`` at the smallest to ``█`` at the largest; a space for None.
+
+    All values equal: every bar is ``▄``.
+    """
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    if high == low:
+        return "".join(" " if v is None else BARS[3] for v in values)
+    top = len(BARS) - 1
+    return "".join(" " if v is None else BARS[round((v - low) / (high - low) * top)] for v in values)
+
+
+PLOTS: tuple[tuple[str, Callable[[SessionRow], float | None], str, str], ...] = (
+    ("vs baseline dB", lambda r: r.vs_baseline_db, "+.1f", "lower: quieter than the baseline"),
+    ("cadence /min", lambda r: r.cadence_per_min, ".0f", ""),
+    ("interval CV %", lambda r: None if r.interval_cv is None else 100 * r.interval_cv, ".1f", "lower: steadier"),
+    ("median score", lambda r: r.median_score, ".0f", "0-100, higher: better"),
+)
+"""Plotted measures: label, value of a session, number format, what a direction means."""
+
+
+def format_plots(rows: Sequence[SessionRow]) -> list[str]:
+    """A sparkline per measure over ``rows`` (the latest :data:`PLOT_WIDTH`), with min and max labels."""
+    shown = list(rows[-PLOT_WIDTH:])
+    plots = list(PLOTS)
+    if all(r.vs_baseline_db is None for r in shown):  # uncalibrated: the raw level still shows a trend
+        plots[0] = ("impact dB", lambda r: r.median_impact_db, ".1f", "uncalibrated: no baseline")
+    label_width = max(len(p[0]) for p in plots)
+    lines = []
+    for label, value, fmt, meaning in plots:
+        values = [value(r) for r in shown]
+        known = [v for v in values if v is not None]
+        span = f"min {format(min(known), fmt)}  max {format(max(known), fmt)}" if known else "no values"
+        lines.append(f"  {label:<{label_width}}  {sparkline(values)}  {span}" + (f"  ({meaning})" if meaning else ""))
+    return lines
+
+
+def format_history(rows: Sequence[SessionRow]) -> str:
+    """The ``history`` output: the table, then per athlete and drill its plots and readiness verdict."""
+    out = [format_table(rows)]
+    for p in progress_by_group(rows):
+        n = len(p.sessions)
+        first, last = p.sessions[0].started_at[:10], p.sessions[-1].started_at[:10]
+        shown = f", the last {PLOT_WIDTH} plotted" if n > PLOT_WIDTH else ""
+        out.append(f"\n{p.athlete}, {p.drill}: {n} session{'s' if n != 1 else ''}, {first} to {last}{shown}\n")
+        out.append("\n".join(format_plots(p.sessions)) + "\n")
+        out.append(_fill(p.readiness.sentence) + "\n")
+    return "".join(out)
+
+
+# ------------------------------------------------------------------ export
+def write_csv(rows: Sequence[dict[str, Any]], stream: IO[str]) -> None:
+    """One header row (:data:`~quietland.history.EXPORT_COLUMNS`), then one row per session; None is an empty cell."""
+    writer = csv.DictWriter(stream, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row[k] is None else (int(row[k]) if isinstance(row[k], bool) else row[k])
+                         for k in EXPORT_COLUMNS})
+
+
+def write_json(store: HistoryStore, stream: IO[str], athlete: str | None, drill: str | None) -> None:
+    """One JSON document: database facts and every session with its sets and reps, written session by session."""
+    head = {"quietland_version": __version__, "schema_version": store.schema_version, "athlete": athlete, "drill": drill}
+    stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "sessions": [')
+    for i, session in enumerate(store.export_sessions(athlete, drill)):
+        stream.write(("," if i else "") + "\n    " + json.dumps(session, allow_nan=False))
+    stream.write("\n  ]\n}\n")
+
+
+def _write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, fsynced, then renamed over it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export(store: HistoryStore, stream: IO[str], fmt: str, athlete: str | None = None, drill: str | None = None) -> None:
+    """Write the sessions (of ``athlete``, of ``drill``) to ``stream`` as ``fmt``: ``csv`` or ``json``."""
+    if fmt == "csv":
+        write_csv(store.export_rows(athlete, drill), stream)
+    else:
+        write_json(store, stream, athlete, drill)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``quietland export``: CSV or JSON to ``--output`` (atomically) or stdout."""
+    store = _open_existing()
+    if store is None:
+        raise _command_error(f"there is no training history yet ({history_path()}); 'quietland import PATH...' "
+                             "adds saved sessions.")
+    with store:
+        athlete = _athlete_filter(store, args.athlete)
+        if args.output is None:
+            export(store, sys.stdout, args.format, athlete, args.drill)
+            sys.stdout.flush()
+            return 0
+        output = Path(args.output).expanduser()
+        try:
+            _write_atomically(output, lambda fh: export(store, fh, args.format, athlete, args.drill))
+        except OSError as exc:
+            raise _command_error(f"the export cannot be written to '{output}': {exc.strerror or exc}.") from None
+        n = len(store.sessions(athlete, args.drill))
+    print(f"quietland: exported {n} session{'s' if n != 1 else ''} to {output}", file=sys.stderr)
+    return 0

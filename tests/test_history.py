@@ -1,0 +1,617 @@
+"""Training history: schema and migrations, storing real results, import, the readiness rule, export, and SIGKILL.
+
+Results documents come from ``quietland analyze --json`` of synthetic sessions
+(so they have exactly the shape real ones have); the readiness rule is
+checked on constructed rows, one test per branch.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import io
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+import quietland
+import quietland.cli as cli
+import quietland.history as history
+from quietland.calibration import Profile, save_profile
+from quietland.history import (
+    HISTORY_FILE,
+    HistoryError,
+    HistoryStore,
+    SessionRow,
+    readiness,
+    schema_version_known,
+    store_session_on_end,
+)
+from quietland.history_cli import sparkline
+from quietland.synth import SessionSpec, synthesize
+
+PACKAGE_ROOT = str(Path(quietland.__file__).resolve().parent.parent)
+NORMAL_DB = -8.0
+"""The test profile's normal anchor (its quiet anchor is -20 dB): the synthetic landings at about -19 dB score ~85."""
+
+
+# ---------------------------------------------------------------- results documents
+def analyze_json(wav: Path, *extra: str) -> dict:
+    """``quietland analyze WAV --json --drill pogo EXTRA`` run through cli.main, its stdout parsed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["analyze", str(wav), "--json", "--drill", "pogo", *extra]) == 0
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory) -> dict[str, dict]:
+    """Two real ``analyze --json`` documents of one synthetic pogo session: scored against a calibrated
+    profile ('calibrated') and against the built-in default ('uncalibrated')."""
+    folder = tmp_path_factory.mktemp("docs")
+    profile = Profile(name="ann", calibrated=True, created="2026-11-01T09:00:00+00:00", source="live", device="test",
+                      sample_rate=16000, floor_dbfs=-50.0, quiet_db=-20.0, normal_db=NORMAL_DB)
+    toml = save_profile(profile, folder / "ann.toml")
+    spec = SessionSpec(sample_rate=16000, kind="landings", sets=(12, 10), cadence_per_min=150.0, seed=3,
+                       double_contact_prob=0.15, snr_db=35.0)
+    session = synthesize(spec)
+    wav = folder / "pogo.wav"
+    sf.write(wav, session.audio, session.sample_rate)
+    return {"calibrated": analyze_json(wav, "--profile", str(toml)), "uncalibrated": analyze_json(wav)}
+
+
+def recorded(doc: dict, started_at: str, *, athlete: str | None = "ann", complete: bool = True) -> dict:
+    """``doc`` as a live session's results JSON: with athlete, start and end times and ``complete``."""
+    return {**copy.deepcopy(doc), "athlete": athlete, "started_at": started_at,
+            "ended_at": started_at if complete else None, "complete": complete}
+
+
+def write_json(path: Path, doc: dict) -> Path:
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    with HistoryStore.open(tmp_path / HISTORY_FILE) as s:
+        yield s
+
+
+def rep_rows(db: Path) -> dict[int, int]:
+    """Rep rows per session id, read with plain sqlite3."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return dict(conn.execute("SELECT session_id, count(*) FROM reps GROUP BY session_id").fetchall())
+
+
+# ---------------------------------------------------------------- the command line
+@pytest.fixture
+def run(monkeypatch, capsys, tmp_path):
+    """Run ``quietland ARGS`` through cli.main with QUIETLAND_HOME in a temporary folder; (code, stdout, stderr)."""
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+
+    def run_(*args: str) -> tuple[int, str, str]:
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run_
+
+
+def one_error_line(err: str, *needles: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quietland: error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0]
+
+
+# ---------------------------------------------------------------- schema and migrations
+def test_a_new_database_has_the_schema_its_version_and_wal(tmp_path):
+    db = tmp_path / "sub" / HISTORY_FILE
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == schema_version_known() == 1
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"meta", "athletes", "sessions", "sets", "reps"} <= tables
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE athlete_id = 1 ORDER BY started_unix"))
+        assert "USING INDEX sessions_by_athlete" in plan and "TEMP B-TREE" not in plan
+
+
+def test_the_default_database_is_in_the_data_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    with HistoryStore.open() as s:
+        assert s.path == tmp_path / "home" / "history.sqlite3"
+    assert (tmp_path / "home" / "history.sqlite3").exists()
+
+
+def test_an_older_database_is_migrated_and_keeps_its_sessions(tmp_path, monkeypatch, docs):
+    db = tmp_path / HISTORY_FILE
+    with HistoryStore.open(db) as s:  # a version-1 database with one session in it
+        s.store_results(recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+
+    def add_rpe(conn):  # a made-up version 2: rate of perceived exertion per session
+        conn.execute("ALTER TABLE sessions ADD COLUMN rpe INTEGER")
+        conn.execute("UPDATE sessions SET rpe = 5")
+
+    monkeypatch.setattr(history, "MIGRATIONS", [*history.MIGRATIONS, add_rpe])
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == 2
+        [row] = s.sessions("ann")
+        assert row.reps == len(docs["calibrated"]["reps"])
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT rpe FROM sessions").fetchall() == [(5,)]
+    assert rep_rows(db) == {row.id: row.reps}
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch, docs):
+    db = tmp_path / HISTORY_FILE
+    with HistoryStore.open(db) as s:
+        s.store_results(recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+
+    def half_done(conn):
+        conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    monkeypatch.setattr(history, "MIGRATIONS", [*history.MIGRATIONS, half_done])
+    with pytest.raises(HistoryError, match="could not be upgraded to history schema version 2"):
+        HistoryStore.open(db)
+    monkeypatch.undo()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+        assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'notes'").fetchall()
+    with HistoryStore.open(db) as s:
+        assert len(s.sessions()) == 1
+
+
+def test_a_newer_database_is_refused_naming_the_file(tmp_path):
+    db = tmp_path / HISTORY_FILE
+    HistoryStore.open(db).close()
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+    with pytest.raises(HistoryError) as info:
+        HistoryStore.open(db)
+    assert str(db) in str(info.value) and "newer quietland" in str(info.value) and "version 7" in str(info.value)
+    with contextlib.closing(sqlite3.connect(db)) as conn:  # untouched
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("7",)
+
+
+def test_a_file_that_is_not_a_history_is_refused_naming_it(tmp_path):
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database at all, just some text " * 50)
+    with pytest.raises(HistoryError, match=str(junk)):
+        HistoryStore.open(junk)
+    other = tmp_path / "other.sqlite3"
+    with contextlib.closing(sqlite3.connect(other)) as conn:
+        conn.execute("CREATE TABLE songs (title TEXT)")
+    with pytest.raises(HistoryError, match="not a quietland history"):
+        HistoryStore.open(other)
+
+
+# ---------------------------------------------------------------- storing real results
+def test_a_real_results_document_is_stored_with_its_figures(store, docs):
+    doc = recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete="Ann")
+    doc["cues"] = [*doc["cues"], {"t_s": 5.0, "sample": 80000, "kind": "form-fade", "message": "form fading",
+                                  "set": 1, "rep": 8}]
+    stored = store.store_results(doc)
+    assert stored is not None and not stored.replaced
+    assert (stored.athlete, stored.drill, stored.reps, stored.sets) == ("Ann", "pogo", len(doc["reps"]), 2)
+    [row] = store.sessions()
+    summary, reps = doc["summary"], doc["reps"]
+    assert row.athlete == "Ann" and row.started_at == "2026-11-20T18:00:00+01:00" and row.complete
+    assert row.reps == summary["reps"] == len(reps) and row.sets == summary["sets"]
+    assert row.cadence_per_min == summary["cadence_per_min"] and row.interval_cv == summary["interval_cv"]
+    assert row.median_score == summary["median_score"] and row.median_loudness_db == summary["median_loudness_db"]
+    assert row.double_contacts == summary["double_contacts"] == sum(r["double_contact"] for r in reps) >= 1
+    assert row.median_impact_db == round(statistics.median(r["impact_db"] for r in reps), 2)
+    assert row.calibrated and row.profile_name == "ann" and (row.quiet_db, row.normal_db) == (-20.0, NORMAL_DB)
+    assert row.vs_baseline_db == pytest.approx(row.median_impact_db - NORMAL_DB)
+    assert row.form_fades == 1 + sum(c["kind"] == "form-fade" for c in docs["calibrated"]["cues"])
+    assert row.sample_rate == 16000 and row.duration_s == doc["duration_s"]
+    stored_reps = store.session_reps(row.id)
+    assert [r["impact_db"] for r in stored_reps] == [r["impact_db"] for r in reps]
+    assert [r["set_number"] for r in stored_reps] == [r["set"] for r in reps]
+    assert [r["double_contact"] for r in stored_reps] == [r["double_contact"] for r in reps]
+    assert [s["cadence_per_min"] for s in store.session_sets(row.id)] == [s["cadence_per_min"] for s in doc["sets"]]
+    assert store.athletes() == ["Ann"] and store.sessions("ANN") == [row]  # names ignore case
+
+
+def test_storing_the_same_results_again_is_a_no_op(store, docs):
+    doc = recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00")
+    assert store.store_results(doc) is not None
+    assert store.store_results(copy.deepcopy(doc)) is None
+    assert store.store_results(copy.deepcopy(doc), athlete="somebody else") is None
+    assert len(store.sessions()) == 1
+    assert rep_rows(store.path) == {store.sessions()[0].id: len(doc["reps"])}
+
+
+def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(store, docs, tmp_path):
+    path = write_json(tmp_path / "plain.json", docs["uncalibrated"])
+    when = datetime(2026, 10, 2, 7, 45, 0).timestamp()
+    os.utime(path, (when, when))
+    report = store.import_paths([path], athlete="bo")
+    assert [o.status for o in report.outcomes] == ["stored"]
+    [row] = store.sessions()
+    assert row.athlete == "bo" and row.started_at == datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")
+    assert not row.calibrated and row.vs_baseline_db is None and row.source_file == str(path.resolve())
+    # results that name their athlete keep it
+    store.store_results(recorded(docs["uncalibrated"], "2026-11-20T18:00:00+01:00", athlete="cy"), athlete="bo")
+    assert store.athletes() == ["bo", "cy"]
+
+
+def test_an_incomplete_live_session_is_replaced_by_its_final_results(store, docs):
+    final = recorded(docs["calibrated"], "2026-11-21T07:00:00+01:00")
+    early = recorded(docs["calibrated"], "2026-11-21T07:00:00+01:00", complete=False)
+    early["reps"], early["sets"] = early["reps"][:12], early["sets"][:1]
+    assert store.store_results(early).reps == 12
+    stored = store.store_results(final)
+    assert stored is not None and stored.replaced
+    [row] = store.sessions()
+    assert row.complete and row.reps == len(final["reps"])
+    assert rep_rows(store.path) == {row.id: row.reps}
+    assert store.store_results(early) is None  # an old incomplete copy never replaces the final one
+    assert len(store.sessions()) == 1
+
+
+def test_import_reports_a_damaged_file_in_one_sentence_and_imports_the_rest(store, docs, tmp_path):
+    good1 = write_json(tmp_path / "quietland-1.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+    cut = tmp_path / "cut.json"
+    cut.write_text(good1.read_text()[:500])
+    odd = write_json(tmp_path / "odd.json", {"hello": "world"})
+    write_json(tmp_path / "quietland-2.json", recorded(docs["calibrated"], "2026-11-22T18:00:00+01:00"))
+    (tmp_path / "quietland-2.wav").write_bytes(b"")
+    report = store.import_paths([good1, cut, odd, tmp_path / "missing.wav", tmp_path / "quietland-2.wav"])
+    assert [o.status for o in report.outcomes] == ["stored", "failed", "failed", "failed", "stored"]
+    cut_sentence, odd_sentence, missing_sentence = (o.sentence for o in report.outcomes[1:4])
+    assert str(cut) in cut_sentence and "not valid JSON" in cut_sentence and "line" in cut_sentence
+    assert str(odd) in odd_sentence and "not a quietland results document" in odd_sentence
+    assert "missing.wav" in missing_sentence and "missing.json" in missing_sentence
+    for sentence in (cut_sentence, odd_sentence, missing_sentence):
+        assert sentence.count(". ") == 0 and sentence.endswith(".")
+    assert report.failed == 3 and len(store.sessions()) == 2
+
+
+def test_import_on_the_command_line(run, docs, tmp_path):
+    good = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+    bad = tmp_path / "b.json"
+    bad.write_text("{")
+    code, out, err = run("import", str(good), str(bad))
+    assert code == 1
+    one_error_line(err, str(bad), "not valid JSON")
+    assert "stored: ann, pogo, 2026-11-20 18:00" in out and "1 session added, 0 already there, 1 file skipped" in out
+    code, out, err = run("import", str(good))
+    assert code == 0 and err == "" and "already in the history" in out and "0 sessions added, 1 already there" in out
+
+
+def test_store_session_on_end_stores_and_never_raises(monkeypatch, tmp_path, docs):
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    results = write_json(tmp_path / "quietland-20261120-180000.json",
+                         recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete=None))
+    assert store_session_on_end(results, "dee") is None
+    with HistoryStore.open() as s:
+        assert [r.athlete for r in s.sessions()] == ["dee"]
+    assert store_session_on_end({**docs["calibrated"], "reps": [], "sets": []}, "dee") is None  # nothing to add
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    warning = store_session_on_end(results, "dee", path=blocked / "history.sqlite3")
+    assert warning is not None and warning.startswith("The session was not added to the training history")
+    assert f"'quietland import {results}' adds it later." in warning
+    assert store_session_on_end({"not": "results"}, None) is not None
+
+
+# ---------------------------------------------------------------- readiness (pure)
+def row(day: int = 1, **changes) -> SessionRow:
+    """A calibrated pogo session of 'ann' that passes every condition; ``changes`` break some."""
+    base = SessionRow(
+        id=day, athlete="ann", drill="pogo", started_at=f"2026-11-{day:02d}T18:00:00+01:00", ended_at=None,
+        complete=True, duration_s=60.0, sample_rate=48000, source_file=None, calibrated=True, profile_name="ann",
+        quiet_db=-30.0, normal_db=-20.0, reps=40, sets=2, cadence_per_min=150.0, interval_cv=0.04,
+        median_loudness_db=-28.0, median_impact_db=-25.0, median_score=80.0, double_contacts=2, form_fades=0,
+    )
+    return replace(base, **changes)
+
+
+def good(n: int = 3) -> list[SessionRow]:
+    return [row(day) for day in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("n, more", [(0, "3 more are needed"), (1, "2 more are needed"), (2, "1 more is needed")])
+def test_readiness_needs_three_sessions(n, more):
+    verdict = readiness(good(n))
+    assert not verdict.ready and more in verdict.sentence and verdict.sentence.startswith("Not ready to judge yet")
+
+
+def test_readiness_when_every_condition_holds():
+    verdict = readiness(good())
+    assert verdict.ready
+    assert verdict.sentence == (
+        "Ready to move up from pogo: the last 3 sessions were calibrated, scored a median 80, kept the interval "
+        "CV at 4.0% with at most 5% double contacts, and landings did not get louder (+0.0 dB against baseline)."
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, needle",
+    [
+        ({"calibrated": False}, "the session of 2026-11-02 18:00 was scored uncalibrated"),
+        ({"reps": 5, "double_contacts": 0}, "the session of 2026-11-02 18:00 had only 5 reps (8 needed)"),
+        ({"median_score": 69.4}, "2026-11-02 18:00 had a median score of 69 (70 needed)"),
+        ({"median_score": 69.6}, "2026-11-02 18:00 had a median score of 69.6 (70 needed)"),
+        ({"median_score": None}, "2026-11-02 18:00 had no score (70 needed)"),
+        ({"interval_cv": 0.075}, "2026-11-02 18:00 had an interval CV of 7.5% (6% at most)"),
+        ({"interval_cv": None}, "2026-11-02 18:00 had no measurable rhythm (6% at most)"),
+        ({"double_contacts": 5}, "2026-11-02 18:00 had 12% double contacts (10% at most)"),
+        ({"interval_cv": 0.0604}, "2026-11-02 18:00 had an interval CV of 6.04% (6% at most)"),
+    ],
+)
+def test_readiness_names_the_condition_that_fails(changes, needle):
+    rows = good()
+    rows[1] = replace(rows[1], **changes)
+    verdict = readiness(rows)
+    assert not verdict.ready
+    assert verdict.sentence.startswith("Not ready to move up in pogo yet: ") and needle in verdict.sentence
+
+
+def test_readiness_louder_landings_fail_and_a_small_rise_does_not():
+    rows = good()
+    rows[2] = replace(rows[2], median_impact_db=-23.5)  # +1.5 dB against the same baseline
+    verdict = readiness(rows)
+    assert not verdict.ready and ("landings got louder: the median impact level rose 1.5 dB against baseline from "
+                                  "2026-11-01 18:00 to 2026-11-03 18:00 (1 dB allowed)") in verdict.sentence
+    rows[2] = replace(rows[2], median_impact_db=-24.2)  # +0.8 dB: within the allowance
+    assert readiness(rows).ready
+
+
+def test_readiness_compares_loudness_against_the_baseline_across_a_recalibration():
+    rows = good()
+    rows[2] = replace(rows[2], normal_db=-15.0, median_impact_db=-21.0)  # louder set-up, quieter landing vs baseline
+    verdict = readiness(rows)
+    assert verdict.ready and "(-1.0 dB against baseline)" in verdict.sentence
+
+
+def test_readiness_looks_only_at_the_last_three_and_lists_every_failure():
+    old_bad = [row(1, median_score=20.0, calibrated=False)]
+    assert readiness(old_bad + [row(day) for day in (2, 3, 4)]).ready
+    rows = [row(1), row(2, median_score=50.0), row(3, interval_cv=0.2)]
+    sentence = readiness(rows).sentence
+    assert "median score of 50" in sentence and "interval CV of 20.0%" in sentence and sentence.count(";") == 1
+    assert readiness([row(1), row(2, median_score=75.0), row(3, median_score=90.0)]).sentence.count("a median 75-90,") == 1
+
+
+def test_readiness_refuses_mixed_drills_or_athletes():
+    with pytest.raises(ValueError):
+        readiness([row(1), row(2, drill="bounding"), row(3)])
+    with pytest.raises(ValueError):
+        readiness([row(1), row(2, athlete="bo"), row(3)])
+
+
+# ---------------------------------------------------------------- history on the command line
+def test_sparkline_spans_the_blocks():
+    assert sparkline([0.0, 7.0, 3.5, None, 1.0]) == "▁█▅ ▂"
+    assert sparkline([2.0, 2.0]) == "▄▄"
+    assert sparkline([None, None]) == "  "
+
+
+def stored_history(home: Path, docs: dict) -> None:
+    """ann: three calibrated pogo sessions (ready); bo: one uncalibrated one."""
+    with HistoryStore.open(home / HISTORY_FILE) as s:
+        for day in (20, 21, 22):
+            s.store_results(recorded(docs["calibrated"], f"2026-11-{day}T18:00:00+01:00"))
+        s.store_results(recorded(docs["uncalibrated"], "2026-11-21T09:00:00+01:00", athlete="bo"))
+
+
+def test_history_table_plots_and_verdict(run, docs, tmp_path):
+    code, out, err = run("history")
+    assert code == 0 and out.startswith("No training history yet") and err == ""
+    stored_history(tmp_path / "home", docs)
+    doc = docs["calibrated"]
+    impact = round(statistics.median(r["impact_db"] for r in doc["reps"]), 2)
+    code, out, err = run("history", "--athlete", "ANN")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["date", "drill", "reps", "sets", "cadence/min", "CV", "%", "impact", "dB", "vs",
+                                "baseline", "score", "double"]
+    s = doc["summary"]
+    assert lines[2].split() == [
+        "2026-11-20", "18:00", "pogo", str(s["reps"]), str(s["sets"]), f"{s['cadence_per_min']:.1f}",
+        f"{100 * s['interval_cv']:.1f}", f"{impact:.1f}", f"{impact - NORMAL_DB:+.1f}", f"{s['median_score']:.0f}",
+        str(s["double_contacts"]),
+    ]
+    assert len([line for line in lines if line.startswith("2026-11-")]) == 3
+    assert "ann, pogo: 3 sessions, 2026-11-20 to 2026-11-22" in out
+    plot = next(line for line in lines if line.strip().startswith("vs baseline dB"))
+    assert "▄▄▄" in plot and f"min {impact - NORMAL_DB:+.1f}  max {impact - NORMAL_DB:+.1f}" in plot
+    for label in ("cadence /min", "interval CV %", "median score"):
+        assert any(line.strip().startswith(label) for line in lines)
+    assert "Ready to move up from pogo" in out
+
+    code, out, _ = run("history")  # both athletes: an athlete column and a verdict each
+    assert "athlete" in out.splitlines()[0] and "uncalibrated" in out
+    assert "bo, pogo: 1 session" in out and "Not ready to judge yet: 1 pogo session so far; 2 more are needed" in out
+
+
+def test_history_json(run, docs, tmp_path):
+    stored_history(tmp_path / "home", docs)
+    code, out, err = run("history", "--json", "--drill", "pogo")
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert [(s["athlete"], s["started_at"][:10]) for s in doc["sessions"]] == [
+        ("ann", "2026-11-20"), ("bo", "2026-11-21"), ("ann", "2026-11-21"), ("ann", "2026-11-22")]
+    first = doc["sessions"][0]
+    assert first["reps"] == len(docs["calibrated"]["reps"]) and first["calibrated"] is True
+    assert first["vs_baseline_db"] == round(first["median_impact_db"] - NORMAL_DB, 2)
+    assert doc["sessions"][1]["vs_baseline_db"] is None
+    progress = {p["athlete"]: p for p in doc["progress"]}
+    assert progress["ann"]["ready"] is True and progress["ann"]["sessions"] == 3
+    assert progress["bo"]["ready"] is False
+
+
+def test_history_errors_are_one_sentence(run, docs, tmp_path):
+    stored_history(tmp_path / "home", docs)
+    code, out, err = run("history", "--athlete", "zed")
+    assert code == 1 and out == ""
+    one_error_line(err, "no sessions of 'zed'", "athletes: ann, bo")
+    code, out, err = run("history", "--drill", "bounding")
+    assert code == 0 and "No sessions of drill 'bounding' are stored (drills stored: pogo)." in out
+    (tmp_path / "home" / HISTORY_FILE).write_bytes(b"x" * 4096)
+    for name in ("history.sqlite3-wal", "history.sqlite3-shm"):
+        (tmp_path / "home" / name).unlink(missing_ok=True)
+    code, out, err = run("history")
+    assert code == 1
+    one_error_line(err, str(tmp_path / "home" / HISTORY_FILE))
+
+
+# ---------------------------------------------------------------- export
+def test_export_csv_and_json_parse_back(run, docs, tmp_path):
+    code, _, err = run("export", "--format", "csv")
+    assert code == 1
+    one_error_line(err, "no training history yet")
+    stored_history(tmp_path / "home", docs)
+    code, out, err = run("export", "--format", "csv", "--athlete", "ann")
+    assert code == 0 and err == ""
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 3 and {r["athlete"] for r in rows} == {"ann"}
+    assert rows[0]["reps"] == str(docs["calibrated"]["summary"]["reps"]) and rows[0]["calibrated"] == "1"
+    assert float(rows[0]["interval_cv"]) == docs["calibrated"]["summary"]["interval_cv"]
+    assert rows[0]["ended_at"] == "2026-11-20T18:00:00+01:00"
+
+    target = tmp_path / "out" / "history.json"
+    target.parent.mkdir()
+    target.write_text("an older export")
+    code, out, err = run("export", "--format", "json", "--output", str(target))
+    assert code == 0 and out == "" and "exported 4 sessions" in err
+    assert sorted(p.name for p in target.parent.iterdir()) == ["history.json"]  # no temporary file left
+    doc = json.loads(target.read_text())
+    assert doc["schema_version"] == 1 and len(doc["sessions"]) == 4
+    first = doc["sessions"][0]
+    assert [r["impact_db"] for r in first["reps"]] == [r["impact_db"] for r in docs["calibrated"]["reps"]]
+    assert [s["reps"] for s in first["sets"]] == [s["reps"] for s in docs["calibrated"]["sets"]]
+    assert first["reps"][0]["ramp_in"] is True
+
+
+def test_export_to_a_folder_that_cannot_be_written_is_one_sentence(run, docs, tmp_path):
+    stored_history(tmp_path / "home", docs)
+    code, out, err = run("export", "--format", "csv", "--output", str(tmp_path / "no" / "such" / "dir.csv"))
+    assert code == 1
+    one_error_line(err, "cannot be written", "dir.csv")
+
+
+# ---------------------------------------------------------------- SIGKILL while storing
+WRITER = textwrap.dedent("""
+    import json, sys, time
+    from quietland.history import HistoryStore
+
+    db, results, stall_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    doc = json.load(open(results))
+    doc["reps"] = doc["reps"] * 40  # ~900 reps: a transaction worth interrupting
+
+    class Stalling:
+        '''The store's connection, stalling for ever in session ``stall_at``: its sets written, its reps not.'''
+        def __init__(self, conn):
+            self.conn, self.sessions = conn, 0
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+        def executemany(self, sql, rows):
+            cur = self.conn.executemany(sql, rows)
+            if sql.startswith("INSERT INTO sets"):
+                self.sessions += 1
+                if self.sessions == stall_at:
+                    print("inside", flush=True)
+                    time.sleep(600)
+            return cur
+
+    with HistoryStore.open(db) as store:
+        store._conn = Stalling(store._conn)
+        for i in range(200):
+            session = dict(doc, athlete="kim", started_at=f"2026-01-01T{i // 60:02d}:{i % 60:02d}:00+00:00")
+            assert store.store_results(session) is not None
+            print(i + 1, flush=True)
+""")
+
+
+def start_writer(db: Path, results: Path, stall_at: int = 0) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(results), str(stall_at)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+
+
+def check_after_kill(db: Path, committed: int) -> int:
+    """Integrity ok; the ``committed`` sessions all there with all their reps; no partial session. Returns the count."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        sessions = conn.execute("SELECT id, started_at, reps FROM sessions ORDER BY started_unix").fetchall()
+        per_session = dict(conn.execute("SELECT session_id, count(*) FROM reps GROUP BY session_id").fetchall())
+        sets = dict(conn.execute("SELECT session_id, count(*) FROM sets GROUP BY session_id").fetchall())
+        orphans = conn.execute("SELECT count(*) FROM reps WHERE session_id NOT IN (SELECT id FROM sessions)").fetchone()
+    assert committed <= len(sessions) <= committed + 1  # the last one may have committed just before the kill
+    expected = [f"2026-01-01T{i // 60:02d}:{i % 60:02d}:00+00:00" for i in range(len(sessions))]
+    assert [s[1] for s in sessions] == expected
+    for session_id, _, reps in sessions:
+        assert reps > 800 and per_session.get(session_id) == reps and sets.get(session_id) == 2
+    assert orphans == (0,)
+    with HistoryStore.open(db) as store:  # and quietland reads it, and can go on writing
+        assert len(store.sessions("kim")) == len(sessions)
+    return len(sessions)
+
+
+def read_until(proc: subprocess.Popen, done: Callable[[list[str]], bool], timeout_s: float = 120.0) -> list[str]:
+    lines, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line, "the writer ended early"
+        lines.append(line.strip())
+        if done(lines):
+            return lines
+    raise AssertionError("the writer was too slow")
+
+
+@pytest.fixture
+def results_file(tmp_path, docs) -> Path:
+    return write_json(tmp_path / "results.json", docs["calibrated"])
+
+
+def test_sigkill_while_storing_sessions_loses_nothing_committed(tmp_path, results_file):
+    db = tmp_path / HISTORY_FILE
+    proc = start_writer(db, results_file)
+    try:
+        lines = read_until(proc, lambda lines: int(lines[-1]) >= 5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        lines += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]
+    finally:
+        proc.kill()
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    committed = max(int(line) for line in lines)
+    assert 5 <= committed < 200
+    check_after_kill(db, committed)
+
+
+def test_sigkill_inside_a_sessions_transaction_leaves_none_of_it(tmp_path, results_file):
+    db = tmp_path / HISTORY_FILE
+    proc = start_writer(db, results_file, stall_at=6)
+    try:
+        lines = read_until(proc, lambda lines: lines[-1] == "inside")  # session 6's row and sets are written
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+    assert lines == ["1", "2", "3", "4", "5", "inside"]
+    assert check_after_kill(db, 5) == 5
