@@ -5,7 +5,8 @@ landings stay quiet and the rhythm holds"), and one results JSON per session
 cannot answer "is she ready for the next level?". This module stores each
 session's summary, sets and reps (from the ``analyze --json`` document, or a
 live session's results JSON) in ``history.sqlite3`` in quietland's data
-directory, answers per-athlete queries, and holds the readiness rule.
+directory and answers per-athlete queries; the readiness rule is in
+:mod:`quietland.readiness`.
 
 Durability, and why the settings are what they are:
 
@@ -43,6 +44,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from .readiness import Progress, readiness
 
 HISTORY_FILE = "history.sqlite3"
 """The database's file name in quietland's data directory."""
@@ -318,145 +321,6 @@ class ImportReport:
     def failed(self) -> int:
         """Files that could not be imported."""
         return self.count("failed")
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """Whether an athlete is ready to move up a level in one drill."""
-
-    ready: bool
-    """True when the rule in :func:`readiness` holds."""
-    sentence: str
-    """The verdict and its reasons, in one sentence."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One athlete's sessions of one drill, oldest first, and the readiness verdict on them."""
-
-    athlete: str
-    """The athlete."""
-    drill: str
-    """The drill."""
-    sessions: tuple[SessionRow, ...]
-    """The sessions, oldest first."""
-    readiness: Readiness
-    """The verdict of :func:`readiness` on ``sessions``."""
-
-
-# ------------------------------------------------------------------ readiness (pure)
-READY_SESSIONS = 3
-"""Sessions of a drill the verdict looks at: the latest this many."""
-READY_MIN_REPS = 8
-"""Reps a session needs to count (FIELD.md: about 7 reps before averages settle)."""
-READY_MIN_SCORE = 70.0
-"""Median score each of those sessions needs, 0-100."""
-READY_MAX_CV = 0.06
-"""Highest interval CV allowed in each, ratio (the rhythm holds: 6%)."""
-READY_MAX_DOUBLE_SHARE = 0.10
-"""Highest share of double contacts allowed in each, ratio."""
-READY_MAX_RISE_DB = 1.0
-"""How much louder than the first of them (against baseline) the last may be and still count as 'not rising', dB."""
-
-
-def _day(row: SessionRow) -> str:
-    """A session's start as people read it: ``2026-11-23 10:05``."""
-    return row.started_at[:16].replace("T", " ")
-
-
-def _against(value: float, limit: float, decimals: int = 0) -> str:
-    """``value`` with the fewest decimals (from ``decimals``, up to 3) that keep it apart from ``limit``:
-    a median score of 69.6 against 70 reads "69.6", not "70"."""
-    for d in range(decimals, 4):
-        text = f"{value:.{d}f}"
-        if float(text) != round(limit, d):
-            return text
-    return text
-
-
-def _span(values: Sequence[float], decimals: int) -> str:
-    """``low-high``, or one number when they are equal at this precision."""
-    low, high = f"{min(values):.{decimals}f}", f"{max(values):.{decimals}f}"
-    return low if low == high else f"{low}-{high}"
-
-
-def readiness(rows: Sequence[SessionRow]) -> Readiness:
-    """Is the athlete ready to move up a level in this drill? ``rows``: one athlete's sessions of one drill, oldest first.
-
-    FIELD.md: an athlete moves up when landings stay quiet and the rhythm
-    holds. The rule, on the latest :data:`READY_SESSIONS` (3) sessions:
-
-    1. each is **calibrated** (scores against the athlete's own baseline; a
-       generic baseline says nothing about this athlete);
-    2. each has at least :data:`READY_MIN_REPS` (8) reps;
-    3. each has a **median score >= 70** (:data:`READY_MIN_SCORE`);
-    4. each has an **interval CV <= 0.06** (:data:`READY_MAX_CV`; unknown CV fails);
-    5. in each, **double contacts are at most 10%** of the reps (:data:`READY_MAX_DOUBLE_SHARE`);
-    6. landings are **not getting louder**: the last session's median impact
-       level against its baseline (``median_impact_db - normal_db``) is at most
-       :data:`READY_MAX_RISE_DB` (1 dB) above the first's. Against the baseline,
-       so a re-calibration between sessions does not break the comparison.
-
-    Fewer than 3 sessions: not yet, saying how many more are needed. The
-    sentence names every condition that fails, with the session's date.
-    Raises ValueError when ``rows`` mixes athletes or drills.
-    """
-    if len({(r.athlete.casefold(), r.drill) for r in rows}) > 1:
-        raise ValueError("readiness() takes the sessions of one athlete and one drill")
-    if len(rows) < READY_SESSIONS:
-        drill = rows[0].drill if rows else "this drill"
-        more = READY_SESSIONS - len(rows)
-        done = f"{len(rows)} {drill} session{'s' if len(rows) != 1 else ''} so far"
-        return Readiness(False, f"Not ready to judge yet: {done}; {more} more {'is' if more == 1 else 'are'} needed "
-                         f"(the verdict looks at the last {READY_SESSIONS}).")
-    last = list(rows[-READY_SESSIONS:])
-    drill = last[0].drill
-    reasons: list[str] = []
-    for r in last:
-        if not r.calibrated:
-            reasons.append(f"the session of {_day(r)} was scored uncalibrated (run 'quietland calibrate')")
-            continue
-        if r.reps < READY_MIN_REPS:
-            reasons.append(f"the session of {_day(r)} had only {r.reps} reps ({READY_MIN_REPS} needed)")
-        if r.median_score is None or r.median_score < READY_MIN_SCORE:
-            got = "no score" if r.median_score is None else f"a median score of {_against(r.median_score, READY_MIN_SCORE)}"
-            reasons.append(f"{_day(r)} had {got} ({READY_MIN_SCORE:.0f} needed)")
-        if r.interval_cv is None or r.interval_cv > READY_MAX_CV:
-            got = ("no measurable rhythm" if r.interval_cv is None
-                   else f"an interval CV of {_against(100 * r.interval_cv, 100 * READY_MAX_CV, 1)}%")
-            reasons.append(f"{_day(r)} had {got} ({100 * READY_MAX_CV:.0f}% at most)")
-        share = r.double_contact_share
-        if share is not None and share > READY_MAX_DOUBLE_SHARE:
-            shown = _against(100 * share, 100 * READY_MAX_DOUBLE_SHARE)
-            reasons.append(f"{_day(r)} had {shown}% double contacts ({100 * READY_MAX_DOUBLE_SHARE:.0f}% at most)")
-    first_db, last_db = last[0].vs_baseline_db, last[-1].vs_baseline_db
-    rise = None if first_db is None or last_db is None else last_db - first_db
-    if all(r.calibrated for r in last):
-        if rise is None:
-            reasons.append("the impact level of the first or last of these sessions is unknown")
-        elif rise > READY_MAX_RISE_DB:
-            reasons.append(f"landings got louder: the median impact level rose {_against(rise, READY_MAX_RISE_DB, 1)} dB "
-                           f"against baseline from {_day(last[0])} to {_day(last[-1])} ({READY_MAX_RISE_DB:.0f} dB "
-                           "allowed)")
-    if reasons:
-        return Readiness(False, f"Not ready to move up in {drill} yet: " + "; ".join(reasons) + ".")
-    scores = [r.median_score for r in last]
-    cvs = [100 * r.interval_cv for r in last]
-    doubles = max(100 * (r.double_contact_share or 0.0) for r in last)
-    return Readiness(
-        True,
-        f"Ready to move up from {drill}: the last {READY_SESSIONS} sessions were calibrated, scored a median "
-        f"{_span(scores, 0)}, kept the interval CV at {_span(cvs, 1)}% with at most {doubles:.0f}% double contacts, "
-        f"and landings did not get louder ({rise:+.1f} dB against baseline).",
-    )
-
-
-def progress_by_group(rows: Sequence[SessionRow]) -> list[Progress]:
-    """One :class:`Progress` per (athlete, drill) among ``rows`` (oldest first), in order of first appearance."""
-    groups: dict[tuple[str, str], list[SessionRow]] = {}
-    for row in rows:
-        groups.setdefault((row.athlete, row.drill), []).append(row)
-    return [Progress(athlete, drill, tuple(group), readiness(group)) for (athlete, drill), group in groups.items()]
 
 
 # ------------------------------------------------------------------ reading a results document (pure)

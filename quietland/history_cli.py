@@ -29,10 +29,10 @@ from .history import (
     HistoryStore,
     SessionRow,
     history_path,
-    progress_by_group,
     session_to_dict,
     store_session_on_end,
 )
+from .readiness import progress_by_group
 
 __all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "sparkline", "store_session_on_end"]
 

@@ -36,10 +36,10 @@ from quietland.history import (
     HistoryError,
     HistoryStore,
     SessionRow,
-    readiness,
     schema_version_known,
     store_session_on_end,
 )
+from quietland.readiness import readiness
 from quietland.history_cli import sparkline
 from quietland.synth import SessionSpec, synthesize
 
