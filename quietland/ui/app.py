@@ -4,9 +4,14 @@
 through the factory it is given, runs it in a thread worker, and shows what
 the runner reports (through :class:`~quietland.ui.messages.UpdateBridge`):
 rep counts, the input level, the last rep, the rhythm of the current set,
-a table of reps and rejected sounds, set summaries and a status line. Keys
-only ask the runner to do things (pause, new set, change drill, stop); the
-app holds no detection logic and no results of its own. The runner is stopped
+a table of reps and rejected sounds, a report card after each set and at the
+end (:mod:`quietland.training`), and a status line. Given a plan (sets of
+reps or timed rounds, with rests) it shows where the plan stands, with
+countdowns on the session's sample clock, and ends a set when its target
+rep comes or its round's time is up (by asking the runner for a new set);
+given a cadence target it shows a metronome. Keys only ask the runner to do
+things (pause, new set, change drill, stop); the app holds no detection
+logic and no results of its own. The runner is stopped
 whenever the app goes away, by quitting or by crashing, so what it records is
 saved.
 
@@ -28,8 +33,16 @@ from textual.worker import Worker, WorkerState
 
 from ..events import Cue, Rep, RepScore
 from ..session import SessionRunner
+from ..training import Metronome, PlanLike, PlanState, PlanTracker, SetLog, session_report
 from .drill_picker import DrillPicker
-from .formatting import LastRepCard, latency_text, recording_text, session_summary_text, set_summary_text
+from .formatting import (
+    LastRepCard,
+    latency_text,
+    recording_text,
+    session_report_text,
+    set_report_text,
+    set_summary_text,
+)
 from .messages import (
     LevelChanged,
     RepsDecided,
@@ -39,9 +52,20 @@ from .messages import (
     StatusChanged,
     UpdateBridge,
 )
-from .widgets import CountPanel, LevelMeter, RepTable, RhythmStrip, ScoreCard, StatusLine, SummaryCard
+from .widgets import (
+    CountPanel,
+    LevelMeter,
+    MetronomeBar,
+    PlanBar,
+    RepTable,
+    RhythmStrip,
+    ScoreCard,
+    StatusLine,
+    SummaryCard,
+)
 
 if TYPE_CHECKING:
+    from ..calibration import Profile
     from ..pipeline import Analysis
     from ..recorder import SessionRecorder
     from ..session import Finished, Update
@@ -71,9 +95,15 @@ class QuietlandApp(App[int]):
     """Shows one session; keys: space start/pause, n new set, d drill, q quit and save.
 
     ``autostart``: start the session as soon as the screen is up (else on the
-    first space). After :meth:`exit`, :attr:`finished` holds the runner's
-    final update (None if it never finished) and :attr:`error` one sentence
-    if the session failed.
+    first space). ``plan``: a session plan (anything with ``sets``, ``reps``,
+    ``round_s``, ``rest_s``, e.g. a preset's :class:`~quietland.presets.SetPlan`),
+    shown and followed; None: no plan. ``plan_ends_sets``: end a set (ask the
+    runner for a new one) when the plan's target rep comes or its round's time
+    is up; False to only show the plan (a replay whose saved actions already
+    end its sets). ``target_cadence``: contacts per minute
+    for the metronome (None: the runner's ``target_cadence_per_min``, if any).
+    After :meth:`exit`, :attr:`finished` holds the runner's final update (None
+    if it never finished) and :attr:`error` one sentence if the session failed.
     """
 
     TITLE = "quietland"
@@ -87,7 +117,16 @@ class QuietlandApp(App[int]):
         Binding("q", "quit_and_save", "Quit & save", priority=True),
     ]
 
-    def __init__(self, runner_factory: RunnerFactory, *, drill: str, autostart: bool = True) -> None:
+    def __init__(
+        self,
+        runner_factory: RunnerFactory,
+        *,
+        drill: str,
+        autostart: bool = True,
+        plan: PlanLike | None = None,
+        plan_ends_sets: bool = True,
+        target_cadence: float | None = None,
+    ) -> None:
         super().__init__()
         self._runner_factory = runner_factory
         self.drill = drill
@@ -116,6 +155,21 @@ class QuietlandApp(App[int]):
         self._recording_text = ""
         self._profile_text = ""
         self._warnings: tuple[str, ...] = ()
+        self.plan = plan
+        """The session plan followed (None: none)."""
+        self.plan_ends_sets = plan_ends_sets
+        """True when the plan's target rep or round end asks the runner for a new set."""
+        self.target_cadence = target_cadence
+        """The cadence target the metronome beats, contacts per minute (None: none); set from the runner at mount."""
+        self.plan_state: PlanState | None = None
+        """Where the plan stands, as last shown (None without a plan)."""
+        self._plan_tracker: PlanTracker | None = None
+        self._metronome: Metronome | None = None
+        self._beat_anchor = 0  # sample of the current set's first rep: the metronome's beats count from it
+        self._sample_rate = 0
+        self._profile: Profile | None = None
+        self._set_log = SetLog()
+        self._card_set: int | None = None  # the set whose report the summary card shows (None: something else)
 
     @property
     def analysis(self) -> Analysis | None:
@@ -129,6 +183,9 @@ class QuietlandApp(App[int]):
             yield CountPanel("session", id="session-count")
             yield ScoreCard(id="score")
         yield LevelMeter(id="meter")
+        if self.plan is not None:
+            yield PlanBar(id="plan")
+        yield MetronomeBar(id="metronome")
         yield RhythmStrip(id="rhythm")
         yield SummaryCard(id="summary")
         yield RepTable(id="table")
@@ -139,9 +196,21 @@ class QuietlandApp(App[int]):
         self.set_interval(FLUSH_INTERVAL_S, self._bridge.flush)
         try:
             self.runner = self._runner_factory(self._bridge.on_update)
+            self._sample_rate = self.runner.sample_rate
+            if self.plan is not None:
+                self._plan_tracker = PlanTracker(self.plan, self._sample_rate)
+            if self.target_cadence is None:
+                self.target_cadence = getattr(getattr(self.runner, "pipeline", None), "target_cadence_per_min", None)
+            if self.target_cadence is not None:
+                self._metronome = Metronome(self.target_cadence)
         except Exception as exc:  # noqa: BLE001 - a source or recorder that cannot start: say so on screen
             self._fail(f"The session could not start: {exc}")
             return
+        if self._plan_tracker is not None:
+            self._show_plan(self._plan_tracker.tick(0))
+        if self._metronome is not None:
+            self.query_one(MetronomeBar).set_target(self._metronome.target_per_min)
+            self.query_one(RhythmStrip).set_target(self._metronome)
         if self.autostart:
             self._start()
         self._show_status()
@@ -182,8 +251,13 @@ class QuietlandApp(App[int]):
     def _fail(self, sentence: str) -> None:
         self.error = sentence
         self.state = FAILED
-        self.query_one(SummaryCard).show(sentence, "error")
+        self._show_card(sentence, "error")
         self._show_status()
+
+    def _show_card(self, text: str, title: str, set_number: int | None = None) -> None:
+        """The summary card; ``set_number``: the set whose report it is (refreshed when late scores come)."""
+        self._card_set = set_number
+        self.query_one(SummaryCard).show(text, title)
 
     # ------------------------------------------------------------------ updates
     def on_session_started(self, message: SessionStarted) -> None:
@@ -192,41 +266,90 @@ class QuietlandApp(App[int]):
         self._rate_text = f"{update.sample_rate} Hz"
         self._recording_text = recording_text(update.wav_path, update.results_path)
         profile = update.profile
+        self._profile = profile
+        self._sample_rate = update.sample_rate
         self._profile_text = "uncalibrated" if profile is None or not profile.calibrated else f"profile {profile.name}"
         self.drill = update.drill
         self._show_status()
 
     def on_level_changed(self, message: LevelChanged) -> None:
         self.query_one(LevelMeter).show(message.level_dbfs, message.floor_dbfs, message.clipped)
+        if message.sample is not None:
+            self._tick(message.sample)
+
+    def _tick(self, sample: int) -> None:
+        """The session's sample clock moved on: countdowns and the metronome follow it."""
+        if self._plan_tracker is not None:
+            self._show_plan(self._plan_tracker.tick(sample))
+        if self._metronome is not None and self._sample_rate:
+            beat = self._metronome.beat(sample, self._sample_rate, self._beat_anchor)
+            self.query_one(MetronomeBar).show_beat(beat.index, beat.phase)
+
+    def _show_plan(self, state: PlanState) -> None:
+        """Show the plan's state; when it says the set's work is done, ask the runner for a new set."""
+        self.plan_state = state
+        self.query_one(PlanBar).show(state)
+        if state.ends_set and self.plan_ends_sets and self.runner is not None and self.state in (RUNNING, PAUSED):
+            self.runner.new_set()
 
     def on_reps_decided(self, message: RepsDecided) -> None:
         items = message.items
         reps = [item for item in items if isinstance(item, Rep)]
         self.query_one(RepTable).add_items([item for item in items if not isinstance(item, Cue)])
+        touched = {self._set_log.add(item) for item in items}
         if reps:
             last = reps[-1]
             self._last_rep = last
             self.query_one("#set-count", CountPanel).show(last.rep_in_set, f"set {last.set_number}")
             self.query_one("#session-count", CountPanel).show(last.number)
-            self.query_one(ScoreCard).show(LastRepCard.of(last))
+            self.query_one(ScoreCard).show(LastRepCard.of(last, target_per_min=self.target_cadence))
             self.query_one(RhythmStrip).add_reps(reps)
+            self._follow_plan(reps)
         for item in items:
             if isinstance(item, RepScore) and self._last_rep is not None and item.number == self._last_rep.number:
-                self.query_one(ScoreCard).show(LastRepCard.of(self._last_rep, item))
+                self.query_one(ScoreCard).show(LastRepCard.of(self._last_rep, item, self.target_cadence))
             elif isinstance(item, Cue):
                 self._show_cue(item)
+        if self._card_set is not None and self._card_set in touched:
+            self._show_set_report(self._card_set)  # a late score or rep of the set on the card
+
+    def _follow_plan(self, reps: list[Rep]) -> None:
+        """New reps: the plan counts them, and the metronome's beats restart at a set's first rep."""
+        if self._plan_tracker is not None:
+            for rep in reps:
+                state = self._plan_tracker.on_rep(rep)
+                if state.ends_set or rep is reps[-1]:
+                    self._show_plan(state)
+        if self._metronome is not None:
+            for rep in reps:
+                if rep.rep_in_set == 1:
+                    self._beat_anchor = rep.sample
+            interval = reps[-1].interval_ms
+            self.query_one(MetronomeBar).show_interval(interval, self._metronome.deviation_pct(interval))
 
     def _show_cue(self, cue: Cue) -> None:
         """A cue: form fade on the summary card (until the set ends), drift as a lasting warning."""
         self.cues.append(cue)
         if cue.kind == "form-fade":
-            self.query_one(SummaryCard).show(cue.message, f"set {cue.set_number}: form fading")
+            self._show_card(cue.message, f"set {cue.set_number}: form fading")
             self.notify("Form fading: end the set.", title="quietland", severity="warning", timeout=6)
         else:
             self.notify(cue.message, title="quietland: calibration drift", severity="warning", timeout=15)
 
     def on_set_finished(self, message: SetFinished) -> None:
-        self.query_one(SummaryCard).show(set_summary_text(message.summary), f"set {message.summary.number} done")
+        summary = message.summary
+        if not self._show_set_report(summary.number):
+            self._show_card(set_summary_text(summary), f"set {summary.number} done")
+        if self._plan_tracker is not None:
+            self._show_plan(self._plan_tracker.on_set_end(summary))
+
+    def _show_set_report(self, set_number: int) -> bool:
+        """Show set ``set_number``'s report on the summary card; False when its reps are no longer kept."""
+        report = self._set_log.report(set_number, self._profile)
+        if report is None:
+            return False
+        self._show_card(set_report_text(report), f"set {set_number} done", set_number)
+        return True
 
     def on_status_changed(self, message: StatusChanged) -> None:
         update = message.update
@@ -243,13 +366,17 @@ class QuietlandApp(App[int]):
         if self.state != FAILED:
             self.state = FINISHED
         self.query_one(LevelMeter).show(None, None)
-        text = session_summary_text(update.analysis.summary, update.analysis.drill)
+        analysis = update.analysis
+        if self._plan_tracker is not None:
+            self._show_plan(self._plan_tracker.tick(analysis.n_samples))
+        report = session_report(analysis.reps, analysis.cues, analysis.profile)
+        text = session_report_text(analysis.summary, report, analysis.drill)
         saved = [str(p) for p in (update.wav_path, update.results_path) if p is not None]
         if saved:
             text += "\nSaved " + " and ".join(saved) + "."
         for warning in update.warnings:
             text += f"\nWarning: {warning}"
-        self.query_one(SummaryCard).show(text, "session")
+        self._show_card(text, "session")
         self._recording_text = ("saved to " + " + ".join(saved)) if saved else "not recorded"
         self._show_status()
         if self._quit_requested:
@@ -323,9 +450,22 @@ class QuietlandApp(App[int]):
 
 
 def run_live_app(
-    source, drill: str, recorder: SessionRecorder | None = None, *, autostart: bool = True, **runner_options
+    source,
+    drill: str,
+    recorder: SessionRecorder | None = None,
+    *,
+    autostart: bool = True,
+    plan: PlanLike | None = None,
+    plan_ends_sets: bool = True,
+    target_cadence: float | None = None,
+    **runner_options,
 ) -> int:
     """Run the screen on this terminal for a session on ``source``; return the exit status.
+
+    ``plan``, ``plan_ends_sets``: the session plan to show and follow (None: none), as
+    :class:`QuietlandApp` takes them. ``target_cadence``:
+    contacts per minute; the session scores rhythm against it (the runner's
+    ``target_cadence_per_min``) and the screen shows a metronome.
 
     The session is stopped and its recording saved whatever happens to the
     screen; afterwards its saved paths, warnings or error are printed as
@@ -334,7 +474,16 @@ def run_live_app(
     """
     import sys
 
-    app = QuietlandApp(runner_factory(source, drill, recorder, **runner_options), drill=drill, autostart=autostart)
+    if target_cadence is not None:
+        runner_options["target_cadence_per_min"] = target_cadence
+    app = QuietlandApp(
+        runner_factory(source, drill, recorder, **runner_options),
+        drill=drill,
+        autostart=autostart,
+        plan=plan,
+        plan_ends_sets=plan_ends_sets,
+        target_cadence=target_cadence,
+    )
     try:
         code = app.run()
     finally:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..events import Rejected, Rep, RepScore, SessionSummary, SetSummary
+from ..scoring import target_deviation_pct
+from ..training import LandingFigures, SessionReport, SetReport
 
 DASH = "—"
 """Shown for a value that is not known (yet)."""
@@ -84,7 +86,7 @@ class LastRepCard:
     loudness_db: float
     """The rep's loudness, dB re full scale."""
     rhythm_dev_pct: float | None
-    """Interval deviation from the running median, %; None until known."""
+    """Interval deviation from the running median (or from a cadence target's interval), %; None until known."""
     score: float | None = None
     """0-100 score; None until scored (or for an inferred beat)."""
     calibrated: bool = False
@@ -93,12 +95,14 @@ class LastRepCard:
     """True when the feet did not land together."""
 
     @classmethod
-    def of(cls, rep: Rep, score: RepScore | None = None) -> LastRepCard:
-        """The card for ``rep`` and, once known, its score."""
+    def of(cls, rep: Rep, score: RepScore | None = None, target_per_min: float | None = None) -> LastRepCard:
+        """The card for ``rep`` and, once known, its score; with ``target_per_min`` (a cadence target,
+        contacts per minute) its rhythm is the deviation from the target interval, as the score's is."""
+        rhythm = rep.rhythm_dev_pct if target_per_min is None else target_deviation_pct(rep.interval_ms, target_per_min)
         return cls(
             rep=rep.number,
             loudness_db=rep.loudness_db,
-            rhythm_dev_pct=rep.rhythm_dev_pct,
+            rhythm_dev_pct=rhythm,
             score=None if score is None else score.score,
             calibrated=score is not None and score.calibrated,
             double_contact=score is not None and score.double_contact,
@@ -140,16 +144,64 @@ def set_summary_text(summary: SetSummary) -> str:
     )
 
 
-def session_summary_text(summary: SessionSummary, drill: str) -> str:
-    """The card shown when the session has finished."""
-    cv = None if summary.interval_cv is None else 100.0 * summary.interval_cv
-    return (
+TREND_STEADY_DB_PER_REP = 0.1
+"""A loudness trend within this many dB per rep either way reads "steady" (0.1 dB/rep: 2 dB over 20 reps)."""
+
+
+def trend_text(slope_db_per_rep: float | None) -> str:
+    """A loudness trend as ``+0.12 dB/rep, getting louder`` (or ``steady``, ``getting quieter``)."""
+    if slope_db_per_rep is None or not math.isfinite(slope_db_per_rep):
+        return f"trend {DASH}"
+    if slope_db_per_rep > TREND_STEADY_DB_PER_REP:
+        word = "getting louder"
+    elif slope_db_per_rep < -TREND_STEADY_DB_PER_REP:
+        word = "getting quieter"
+    else:
+        word = "steady"
+    return f"{slope_db_per_rep:+.2f} dB/rep, {word}"
+
+
+def best5_text(intervals_ms: tuple[float, ...]) -> str:
+    """The best intervals as ``best 5: 380 385 390 392 395 ms`` (``best 2: ...`` when fewer)."""
+    if not intervals_ms:
+        return f"best 5: {DASH}"
+    return f"best {len(intervals_ms)}: " + " ".join(f"{x:.0f}" for x in intervals_ms) + " ms"
+
+
+def _pace_line(figures: LandingFigures) -> str:
+    cv = None if figures.interval_cv is None else 100.0 * figures.interval_cv
+    return (f"{fmt(figures.cadence_per_min, '.0f')}/min · CV {fmt(cv, '.1f', '%')} · "
+            f"{best5_text(figures.best5_intervals_ms)}")
+
+
+def _loudness_line(figures: LandingFigures) -> str:
+    baseline = ("uncalibrated" if figures.vs_baseline_db is None
+                else f"{figures.vs_baseline_db:+.1f} dB vs normal")
+    return (f"impact {fmt(figures.median_impact_db, '.1f', 'dB')} ({baseline}) · "
+            f"{trend_text(figures.trend_db_per_rep)}")
+
+
+def _form_line(figures: LandingFigures) -> str:
+    doubles = f"{figures.double_contacts} double contact{'s' if figures.double_contacts != 1 else ''}"
+    fades = figures.form_fade_reps
+    fade = "no form fade" if not fades else "form fade at rep " + ", ".join(f"#{n}" for n in fades)
+    return f"median score {fmt(figures.median_score, '.0f')} · {doubles} · {fade}"
+
+
+def set_report_text(report: SetReport) -> str:
+    """The card shown when a set ends (its title names the set): three lines, each within 76 columns."""
+    head = f"{report.reps} rep{'s' if report.reps != 1 else ''} in {report.duration_s:.1f} s · "
+    return "\n".join([head + _pace_line(report), _loudness_line(report), _form_line(report)])
+
+
+def session_report_text(summary: SessionSummary, report: SessionReport, drill: str) -> str:
+    """The card shown when the session has finished: the counts, then the reps pooled over its sets."""
+    head = (
         f"Session finished ({drill}): {summary.reps} rep{'s' if summary.reps != 1 else ''} in "
-        f"{summary.sets} set{'s' if summary.sets != 1 else ''}, {summary.rejected} rejected · "
-        f"{summary.duration_s:.1f} s (active {summary.active_s:.1f} s) · cadence "
-        f"{fmt(summary.cadence_per_min, '.0f', '/min')} · interval CV {fmt(cv, '.1f', '%')} · "
-        f"median loudness {fmt(summary.median_loudness_db, '.1f', 'dB')}"
+        f"{summary.sets} set{'s' if summary.sets != 1 else ''}, {summary.rejected} rejected"
     )
+    pace = f"{summary.duration_s:.1f} s, active {summary.active_s:.1f} s · " + _pace_line(report)
+    return "\n".join([head, pace, _loudness_line(report), _form_line(report)])
 
 
 def recording_text(wav_path: Path | None, results_path: Path | None) -> str:

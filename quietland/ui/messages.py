@@ -7,7 +7,7 @@ speed). The screen needs far fewer, and must never miss a rep.
 :class:`UpdateBridge` sits between the two:
 
 - ``Level`` updates are lossy: the bridge keeps one pending level (the
-  loudest since the last post, the latest floor, clipped if any block was)
+  loudest since the last post, the latest floor and sample clock, clipped if any block was)
   and posts it at most every :data:`LEVEL_INTERVAL_S`.
 - ``Decided``, ``Scored`` and ``Cued`` updates are lossless and batched: they are queued and posted
   together as one :class:`RepsDecided` at most every :data:`BATCH_INTERVAL_S`,
@@ -51,7 +51,7 @@ class SessionStarted(Message):
 class LevelChanged(Message):
     """Input level, coalesced: may replace an older one still queued (unless only the older one clipped)."""
 
-    def __init__(self, level_dbfs: float, floor_dbfs: float, clipped: bool) -> None:
+    def __init__(self, level_dbfs: float, floor_dbfs: float, clipped: bool, sample: int | None = None) -> None:
         super().__init__()
         self.level_dbfs = level_dbfs
         """Loudest block level since the previous message, dBFS."""
@@ -59,6 +59,9 @@ class LevelChanged(Message):
         """Latest noise floor, dBFS."""
         self.clipped = clipped
         """True if any block since the previous message clipped."""
+        self.sample = sample
+        """The session's sample clock: samples analysed at the latest level (None: unknown). The plan's
+        countdowns and the metronome run on it, never on the wall clock."""
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LevelChanged) and (self.clipped or not message.clipped)
@@ -108,7 +111,8 @@ class UpdateBridge:
         self._lock = threading.Lock()
         self._items: list[Rep | Rejected | RepScore | Cue] = []
         self._last_batch_t = -math.inf
-        self._level: tuple[float, float, bool] | None = None  # (max level, latest floor, any clipped)
+        # (max level, latest floor, any clipped, latest sample)
+        self._level: tuple[float, float, bool, int] | None = None
         self._last_level_t = -math.inf
         self._status: Status | None = None  # a status with nothing new, not yet posted
         self._posted_status: tuple[int, tuple[str, ...]] | None = None
@@ -120,7 +124,7 @@ class UpdateBridge:
             if isinstance(update, Level):
                 old = self._level
                 level = update.level_dbfs if old is None else max(old[0], update.level_dbfs)
-                self._level = (level, update.floor_dbfs, update.clipped or (old is not None and old[2]))
+                self._level = (level, update.floor_dbfs, update.clipped or (old is not None and old[2]), update.sample)
                 if now - self._last_level_t >= LEVEL_INTERVAL_S:
                     self._post_level(now)
             elif isinstance(update, (Decided, Scored, Cued)):

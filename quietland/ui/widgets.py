@@ -3,6 +3,8 @@
 - :class:`CountPanel`: a large number with a caption (reps in the set, in the session).
 - :class:`ScoreCard`: the last rep, large and coloured (a score once calibration exists).
 - :class:`LevelMeter`: input level, noise floor and a held clipping warning.
+- :class:`PlanBar`: the session plan's line (set and reps, round or rest countdown) and a progress bar.
+- :class:`MetronomeBar`: the beat of a cadence target and the last interval's deviation from it.
 - :class:`RhythmStrip`: one bar per interval of the current set, height and colour by rhythm deviation.
 - :class:`RepTable`: the latest reps and rejected sounds; holds at most :data:`MAX_TABLE_ROWS` rows.
 - :class:`SummaryCard`: the last set's (or the session's) summary.
@@ -25,7 +27,8 @@ from textual.widget import Widget
 from textual.widgets import Digits, Static
 
 from ..events import Rejected, Rep, RepScore
-from .formatting import TABLE_COLUMNS, LastRepCard, rejected_cells, rep_cells
+from ..training import DONE, REST, Metronome, PlanState
+from .formatting import TABLE_COLUMNS, LastRepCard, fmt, rejected_cells, rep_cells
 
 MAX_TABLE_ROWS = 200
 """Rows the rep table keeps; older ones scroll away (the session keeps every rep)."""
@@ -46,6 +49,19 @@ RHYTHM_LOOSE_PCT = 15.0
 RHYTHM_BARS = 240
 """Intervals the rhythm strip remembers (it shows as many as fit)."""
 _BAR_CHARS = "▁▂▃▄▅▆▇█"
+PLAN_BAR_CELLS = 20
+"""Width of the plan's progress bar, characters."""
+METRONOME_DOTS = 4
+"""Beats the metronome shows in a row (one lit at a time)."""
+METRONOME_FLASH = 0.3
+"""The lit beat flashes (reverse video) for this fraction of the beat after it falls."""
+
+
+def _rhythm_style(deviation_pct: float) -> str:
+    """Colour of a rhythm deviation, %: green within :data:`RHYTHM_STEADY_PCT`,
+    yellow within :data:`RHYTHM_LOOSE_PCT`, red beyond."""
+    size = abs(deviation_pct)
+    return "green" if size <= RHYTHM_STEADY_PCT else "yellow" if size <= RHYTHM_LOOSE_PCT else "red"
 
 
 class CountPanel(Vertical):
@@ -172,13 +188,130 @@ class LevelMeter(Widget):
         return Text("\n").join([head, bar])
 
 
+class PlanBar(Widget):
+    """The session plan: one line of text from a :class:`~quietland.training.PlanState` and a progress bar.
+
+    Redrawn only when what it shows changes (a rep, a new whole second of a
+    countdown), and never with a layout pass: its height is fixed.
+    """
+
+    DEFAULT_CSS = """
+    PlanBar { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state: PlanState | None = None
+        """The state shown (None: none yet)."""
+        self._shown: tuple[str, str, int] | None = None
+
+    def show(self, state: PlanState) -> None:
+        """Show ``state``."""
+        self.state = state
+        cells = -1 if state.progress is None else int(round(state.progress * PLAN_BAR_CELLS))
+        shown = (state.text, state.phase, cells)
+        if shown != self._shown:
+            self._shown = shown
+            self.refresh()
+
+    @property
+    def text(self) -> str:
+        """The plan's line as shown (empty before the first state)."""
+        return "" if self.state is None else self.state.text
+
+    def render(self) -> Text:
+        if self._shown is None:
+            return Text("plan", style="dim")
+        text, phase, cells = self._shown
+        line = Text()
+        line.append("" if text.startswith("plan") else "plan ", style="dim")
+        style = "bold yellow" if phase == REST else "bold green" if phase == DONE else "bold"
+        line.append(text, style=style)
+        if cells >= 0:
+            line.append("  ")
+            line.append("█" * cells, style="yellow" if phase == REST else "green")
+            line.append("░" * (PLAN_BAR_CELLS - cells), style="dim")
+        line.truncate(max(1, self.size.width))
+        return line
+
+
+class MetronomeBar(Widget):
+    """A cadence target's beat as a row of dots, the lit one moving each beat, and the last interval against it.
+
+    Hidden until :meth:`set_target` gives it a target. :meth:`show_beat` comes
+    with the session's level messages (at most ~12 a second) and repaints only
+    when the lit dot or its flash changes; never a layout pass.
+    """
+
+    DEFAULT_CSS = """
+    MetronomeBar { height: 1; padding: 0 1; display: none; }
+    MetronomeBar.on { display: block; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.target_per_min: float | None = None
+        """The cadence target, contacts per minute (None: no target)."""
+        self.beat_index: int | None = None
+        """The lit beat, counted from the anchor (None before the first)."""
+        self._flash = False
+        self.interval_ms: float | None = None
+        """The last interval, ms."""
+        self.deviation_pct: float | None = None
+        """The last interval's deviation from the target interval, % (positive: slower)."""
+
+    def set_target(self, target_per_min: float | None) -> None:
+        """Show the metronome for ``target_per_min`` (None: hide it)."""
+        self.target_per_min = target_per_min
+        self.set_class(target_per_min is not None, "on")
+
+    def show_beat(self, index: int, phase: float) -> None:
+        """Light beat ``index`` (``phase`` 0-1 into it)."""
+        flash = phase < METRONOME_FLASH
+        if (index, flash) != (self.beat_index, self._flash):
+            self.beat_index, self._flash = index, flash
+            self.refresh()
+
+    def show_interval(self, interval_ms: float | None, deviation_pct: float | None) -> None:
+        """Show the last interval and its deviation from the target."""
+        if (interval_ms, deviation_pct) != (self.interval_ms, self.deviation_pct):
+            self.interval_ms, self.deviation_pct = interval_ms, deviation_pct
+            self.refresh()
+
+    def render(self) -> Text:
+        target = self.target_per_min
+        line = Text()
+        line.append("beat ", style="dim")
+        if target is None:
+            return line
+        line.append(f"{target:.0f}/min ", style="bold")
+        line.append(f"({60000.0 / target:.0f} ms)  ", style="dim")
+        lit = None if self.beat_index is None else self.beat_index % METRONOME_DOTS
+        for i in range(METRONOME_DOTS):
+            if i == lit:
+                line.append("●", style="bold reverse" if self._flash else "bold")
+            else:
+                line.append("○", style="dim")
+            line.append(" ")
+        line.append("  last ", style="dim")
+        line.append(fmt(self.interval_ms, ".0f", "ms"))
+        dev = self.deviation_pct
+        if dev is not None:
+            line.append(" ")
+            line.append(f"{dev:+.1f} %", style=f"bold {_rhythm_style(dev)}")
+            line.append(" slow" if dev > 0 else " fast" if dev < 0 else "", style="dim")
+        line.truncate(max(1, self.size.width))
+        return line
+
+
 class RhythmStrip(Widget):
     """The current set's intervals, one bar each, newest on the right.
 
     A bar's height is the rep's rhythm deviation from the set's running median
-    interval, as the session computed it (half height = on the median; full
-    or empty = :data:`RHYTHM_FULL_SCALE_PCT` long or short); green within
-    :data:`RHYTHM_STEADY_PCT`, yellow within :data:`RHYTHM_LOOSE_PCT`, red beyond.
+    interval, as the session computed it, or with a cadence target
+    (:meth:`set_target`) from the target interval (half height = on the median
+    or the target; full or empty = :data:`RHYTHM_FULL_SCALE_PCT` long or short);
+    green within :data:`RHYTHM_STEADY_PCT`, yellow within :data:`RHYTHM_LOOSE_PCT`, red beyond.
     """
 
     DEFAULT_CSS = """
@@ -190,6 +323,15 @@ class RhythmStrip(Widget):
         self._set_number: int | None = None
         self._devs: deque[float | None] = deque(maxlen=RHYTHM_BARS)
         self._last: Rep | None = None
+        self._last_dev: float | None = None
+        self._metronome: Metronome | None = None
+
+    def set_target(self, metronome: Metronome | None) -> None:
+        """Measure deviations from ``metronome``'s interval from the next rep on (None: from the running median)."""
+        self._metronome = metronome
+
+    def _deviation(self, rep: Rep) -> float | None:
+        return rep.rhythm_dev_pct if self._metronome is None else self._metronome.deviation_pct(rep.interval_ms)
 
     def add_reps(self, reps: Sequence[Rep]) -> None:
         """Take the newest reps (in order); a rep of a new set clears the strip."""
@@ -197,9 +339,10 @@ class RhythmStrip(Widget):
             if rep.set_number != self._set_number:
                 self._set_number = rep.set_number
                 self._devs.clear()
+            dev = self._deviation(rep)
             if rep.interval_ms is not None:
-                self._devs.append(rep.rhythm_dev_pct)
-            self._last = rep
+                self._devs.append(dev)
+            self._last, self._last_dev = rep, dev
         if reps:
             self.refresh()
 
@@ -211,7 +354,9 @@ class RhythmStrip(Widget):
         else:
             head.append(f"  set {last.set_number}", style="bold")
             if last.interval_ms is not None:
-                dev = "" if last.rhythm_dev_pct is None else f", {last.rhythm_dev_pct:+.1f} %"
+                dev = "" if self._last_dev is None else f", {self._last_dev:+.1f} %"
+                if self._last_dev is not None and self._metronome is not None:
+                    dev += f" vs {self._metronome.target_per_min:.0f}"
                 head.append(f"  last interval {last.interval_ms:.0f} ms ({last.cadence_per_min:.0f}/min{dev})")
         bars = Text()
         width = max(1, self.size.width)
@@ -220,9 +365,7 @@ class RhythmStrip(Widget):
                 bars.append(_BAR_CHARS[3], style="dim")
                 continue
             level = 3 + round(4 * dev / RHYTHM_FULL_SCALE_PCT)  # 3 (▄, half height): on the median
-            char = _BAR_CHARS[min(7, max(0, level))]
-            size = abs(dev)
-            bars.append(char, style="green" if size <= RHYTHM_STEADY_PCT else "yellow" if size <= RHYTHM_LOOSE_PCT else "red")
+            bars.append(_BAR_CHARS[min(7, max(0, level))], style=_rhythm_style(dev))
         return Text("\n").join([head, bars])
 
 
