@@ -118,10 +118,60 @@ def _add_profile_argument(p: argparse.ArgumentParser, default_text: str) -> None
     )
 
 
+_RECORDING_TARGET_DEFAULT = "Default: for a recording quietland made, its session's target; otherwise none."
 _RECORDING_PROFILE_DEFAULT = (
     "Default: for a recording quietland made, the profile its session used; otherwise none (scores are "
     "labelled uncalibrated)."
 )
+
+
+_cadence = _ranged(float, "a number of contacts per minute", 10.0, 600.0, "/min")
+"""``--target-cadence``."""
+
+
+def _add_target_cadence_argument(p: argparse.ArgumentParser, default_text: str) -> None:
+    p.add_argument(
+        "--target-cadence",
+        type=_cadence,
+        metavar="N",
+        help="score rhythm against a target of N contacts per minute (10-600) instead of each set's running "
+        f"median interval; the screen shows a metronome at that beat. {default_text}",
+    )
+
+
+def _plan(text: str):
+    """``--plan``: ``none``, or a plan as :func:`quietland.training.parse_plan` reads it."""
+    if text.strip().lower() == "none":
+        return "none"
+    from .training import parse_plan
+
+    try:
+        return parse_plan(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_plan_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--plan",
+        type=_plan,
+        metavar="PLAN",
+        help="the session's plan, shown with countdowns and rests: SETSxREPS (3x10) or SETSxSECONDSs (3x30s, "
+        "timed rounds), with an optional rest in seconds (3x10/90; default 60). A set ends by itself when its "
+        "target or round is reached. Default: the drill preset's structure ('quietland drills'); 'none' for no plan",
+    )
+
+
+def _choose_plan(arg, drill: str):
+    """The plan to show: ``--plan``, else the drill preset's default structure, else none."""
+    if arg == "none":
+        return None
+    if arg is not None:
+        return arg
+    from .presets import PRESETS
+
+    preset = PRESETS.get(drill)
+    return None if preset is None else preset.structure
 
 
 def _drill_epilog() -> str:
@@ -161,6 +211,7 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path", metavar="PATH", help="the recording to analyse")
     _add_recording_drill_argument(p)
     _add_profile_argument(p, _RECORDING_PROFILE_DEFAULT)
+    _add_target_cadence_argument(p, _RECORDING_TARGET_DEFAULT)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of a table")
     fmt.add_argument(
@@ -217,6 +268,8 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_pace_arguments(p)
     _add_recording_drill_argument(p)
     _add_profile_argument(p, _RECORDING_PROFILE_DEFAULT)
+    _add_target_cadence_argument(p, _RECORDING_TARGET_DEFAULT)
+    _add_plan_argument(p)
     p.set_defaults(func=cmd_replay)
 
 
@@ -235,6 +288,8 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_pace_arguments(p)
+    _add_target_cadence_argument(p, "Default: none.")
+    _add_plan_argument(p)
     p.set_defaults(func=cmd_demo)
 
 
@@ -312,6 +367,8 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
         help="no screen: print each rep on stdout as it is counted, and the results at the end",
     )
     p.add_argument("--duration", type=_duration, metavar="S", help="stop after S seconds of audio (default: until stopped)")
+    _add_target_cadence_argument(p, "Default: none.")
+    _add_plan_argument(p)
     p.add_argument(
         "--json",
         action="store_true",
@@ -491,6 +548,7 @@ def _choose_profile(arg: str | None, recording: str | None = None, *, named_defa
 def analyze_source(
     source: FileSource, drill: str, block_size: int, on_progress: Callable[[int], None] | None = None,
     script: tuple[ScriptedAction, ...] = (), profile: Profile | None = None,
+    target_cadence_per_min: float | None = None,
 ) -> Analysis:
     """Feed ``source`` through a :class:`~quietland.pipeline.SessionPipeline` in blocks of ``block_size``.
 
@@ -500,7 +558,9 @@ def analyze_source(
     """
     from .pipeline import SessionPipeline
 
-    pipeline = SessionPipeline(source.sample_rate, drill, script, profile=profile)
+    pipeline = SessionPipeline(
+        source.sample_rate, drill, script, profile=profile, target_cadence_per_min=target_cadence_per_min
+    )
     for block in source.blocks(block_size):
         pipeline.process(block)
         if on_progress is not None:
@@ -518,12 +578,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         source = FileSource(args.path)
         drill, script = _drill_and_script(args.path, args.drill)
         profile = _choose_profile(args.profile, args.path)
+        target = _choose_target(args.target_cadence, args.path)
         progress = None
         if source.duration_s > PROGRESS_MIN_DURATION_S and sys.stderr.isatty():
             progress = _Progress(source.name, source.frames, source.sample_rate, sys.stderr)
         try:
             analysis = analyze_source(
-                source, drill, args.block_size, progress.update if progress else None, script, profile
+                source, drill, args.block_size, progress.update if progress else None, script, profile, target
             )
         finally:
             if progress:
@@ -543,7 +604,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _play_on_screen(command: str, path: str, drill: str | None, speed: float | None, profile: str | None = None) -> int:
+def _choose_target(arg: float | None, recording: str | None) -> float | None:
+    """The cadence target: ``--target-cadence``, else the recorded session's, else none."""
+    if arg is not None or recording is None:
+        return arg
+    from .recorder import saved_target_cadence
+
+    return saved_target_cadence(recording)
+
+
+def _play_on_screen(command: str, path: str, drill: str | None, speed: float | None, args: argparse.Namespace) -> int:
     """Play ``path`` through the live screen (``replay`` and ``demo``); return the exit status."""
     from .audiofile import AudioFileError, FileSource
     from .replay import PacedSource
@@ -561,12 +631,18 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     from .ui import run_live_app
 
     drill, script = _drill_and_script(path, drill)
-    return run_live_app(PacedSource(source, speed), drill, script=script, profile=_choose_profile(profile, path))
+    return run_live_app(
+        PacedSource(source, speed), drill, script=script,
+        profile=_choose_profile(getattr(args, "profile", None), path),
+        plan=_choose_plan(args.plan, drill),
+        plan_ends_sets=not script,  # a recorded session's own set ends are in its script
+        target_cadence=_choose_target(args.target_cadence, path),
+    )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """``quietland replay``: play a recording through the live screen."""
-    return _play_on_screen("replay", args.path, args.drill, None if args.fast else args.speed, args.profile)
+    return _play_on_screen("replay", args.path, args.drill, None if args.fast else args.speed, args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -581,7 +657,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{DEMO_ENV} to the file's path.",
             EXIT_FILE,
         )
-    return _play_on_screen("demo", str(path), DEMO_DRILL, None if args.fast else args.speed)
+    return _play_on_screen("demo", str(path), DEMO_DRILL, None if args.fast else args.speed, args)
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -685,7 +761,10 @@ def cmd_live(args: argparse.Namespace) -> int:
             return _live_headless(args, source, recorder, profile)
         from .ui import run_live_app
 
-        return run_live_app(source, args.drill, recorder, duration_s=args.duration, profile=profile)
+        return run_live_app(
+            source, args.drill, recorder, duration_s=args.duration, profile=profile,
+            plan=_choose_plan(args.plan, args.drill), target_cadence=args.target_cadence,
+        )
     finally:
         # the session closes both; this is for a screen that failed before its session started
         if recorder is not None and not recorder.used:
@@ -783,7 +862,8 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
                 flush=True,
             )
 
-    runner = SessionRunner(source, args.drill, recorder, on_update, duration_s=args.duration, profile=profile)
+    runner = SessionRunner(source, args.drill, recorder, on_update, duration_s=args.duration, profile=profile,
+                           target_cadence_per_min=args.target_cadence)
     signals: list[int] = []
 
     def on_signal(signum, frame) -> None:

@@ -55,14 +55,26 @@ def saved_profile(wav_path: str | Path) -> Profile | None:
     None when there is no such JSON or it holds no profile; raises
     :class:`~quietland.calibration.ProfileError` when the profile in it is damaged.
     """
-    path = Path(wav_path).with_suffix(".json")
+    doc = _results_beside(wav_path)
+    if doc is None or not isinstance(doc.get("profile"), dict):
+        return None
+    return profile_from_dict(doc["profile"], Path(wav_path).with_suffix(".json"))
+
+
+def saved_target_cadence(wav_path: str | Path) -> float | None:
+    """The cadence target (contacts per minute) of the session recorded in ``wav_path``; None without one."""
+    doc = _results_beside(wav_path)
+    value = None if doc is None else doc.get("target_cadence_per_min")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def _results_beside(wav_path: str | Path) -> dict[str, Any] | None:
+    """The results JSON beside a recording, or None when there is none (or it is not a JSON object)."""
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(Path(wav_path).with_suffix(".json").read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("profile"), dict):
-        return None
-    return profile_from_dict(doc["profile"], path)
+    return doc if isinstance(doc, dict) else None
 
 
 def saved_session(wav_path: str | Path) -> tuple[str, tuple[ScriptedAction, ...]] | None:
@@ -75,12 +87,8 @@ def saved_session(wav_path: str | Path) -> tuple[str, tuple[ScriptedAction, ...]
     from .pipeline import ScriptedAction
     from .reps import DRILLS
 
-    path = Path(wav_path).with_suffix(".json")
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or doc.get("drill") not in DRILLS or not isinstance(doc.get("actions"), list):
+    doc = _results_beside(wav_path)
+    if doc is None or doc.get("drill") not in DRILLS or not isinstance(doc.get("actions"), list):
         return None
     script = tuple(
         ScriptedAction(int(a["sample"]), a["action"], a.get("drill"))

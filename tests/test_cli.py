@@ -332,3 +332,34 @@ def test_report_rounds_orders_and_never_writes_non_finite_numbers():
     table = report.format_table(analysis)
     assert "rejected: rope" in table
     assert table.index("rejected: rope") < table.index("500.0")
+
+
+# ---------------------------------------------------------------- plan and cadence target
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("demo", "--plan", "3xx"), "cannot read the plan '3xx'"),
+        (("replay", "x.wav", "--plan", "0x10"), "sets must be at least 1"),
+        (("analyze", "x.wav", "--target-cadence", "5"), "must be from 10 to 600/min, got 5"),
+        (("live", "--target-cadence", "fast"), "--target-cadence"),
+    ],
+)
+def test_bad_plans_and_targets_are_one_sentence(args, words):
+    code, out, err = run_subprocess(*args)
+    assert code == 2 and out == "" and words in err and err.count("\n") == 1, err
+
+
+def test_a_cadence_target_scores_rhythm_against_it(hops_wav, run):
+    code, out, err = run("analyze", hops_wav, "--drill", "pogo", "--json", "--target-cadence", "120")
+    assert code == 0, err
+    on_target = json.loads(out)
+    assert on_target["target_cadence_per_min"] == 120.0
+    code, out, err = run("analyze", hops_wav, "--drill", "pogo", "--json", "--target-cadence", "80")
+    off_target = json.loads(out)
+    # the landings come at 120/min: against 80/min every interval is 33 % short, so rhythm scores 0
+    steady = [r for r in off_target["reps"] if r["interval_ms"] is not None]
+    assert steady and all(r["rhythm_score"] == 0.0 for r in steady)
+    for r in on_target["reps"]:
+        if r["interval_ms"] is not None:  # rhythm = 1 - |interval / 500 ms - 1| / 30 %
+            assert r["rhythm_score"] == pytest.approx(max(0.0, 1 - abs(r["interval_ms"] / 500 - 1) / 0.30), abs=0.002)
