@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .atomic import write_atomically
 
 SCHEMA_VERSION = 1
 """Version of the profile format this quietland writes and reads."""
@@ -364,17 +365,7 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
     """Write ``profile`` to ``path`` atomically (a temporary file renamed over it); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(profile_to_toml(profile))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda fh: fh.write(profile_to_toml(profile)))
 
 
 def save_new_profile(profile: Profile, path: str | os.PathLike[str]) -> Path | None:

@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
-import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
+from .atomic import write_atomically
 from .history import (
     EXPORT_COLUMNS,
     HistoryError,
@@ -323,18 +322,8 @@ def write_json(store: HistoryStore, stream: IO[str], athlete: str | None, drill:
 
 
 def _write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
-    """Write ``path`` whole or not at all: a temporary file beside it, fsynced, then renamed over it."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``path`` whole or not at all (CSV rows keep their own line ends)."""
+    write_atomically(path, write, newline="")
 
 
 def export(store: HistoryStore, stream: IO[str], fmt: str, athlete: str | None = None, drill: str | None = None) -> None:

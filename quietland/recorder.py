@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .atomic import write_atomically
 from .calibration import Profile, profile_from_dict, profile_to_dict
 
 if TYPE_CHECKING:
@@ -368,19 +369,10 @@ class SessionRecorder:
 
     def _write_results(self, doc: dict[str, Any]) -> None:
         """Replace the results JSON atomically; on failure keep the previous one and warn once."""
-        tmp = self.results_path.with_name(f".{self.results_path.name}.{os.getpid()}.tmp")
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=2, allow_nan=False)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.results_path)
+            text = json.dumps(doc, indent=2, allow_nan=False) + "\n"  # a value JSON cannot hold fails here, not mid-file
+            write_atomically(self.results_path, lambda fh: fh.write(text))
         except (OSError, TypeError, ValueError) as exc:
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
             self._warn(f"The results could not be saved to '{self.results_path}': {_reason(exc)}.")
 
     def _warn(self, sentence: str) -> None:

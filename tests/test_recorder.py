@@ -209,10 +209,16 @@ def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch, session
     before = rec.results_path.read_text()
     assert json.loads(before)["complete"] is False
 
-    def disk_full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    real_write = recorder_module.write_atomically
 
-    monkeypatch.setattr(recorder_module.json, "dump", disk_full)
+    def disk_full_halfway(path, write, **kwargs):
+        def half_then_full(fh):
+            fh.write("{\n  \"file\": ")  # part of the document reaches the temporary file, then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        return real_write(path, half_then_full, **kwargs)
+
+    monkeypatch.setattr(recorder_module, "write_atomically", disk_full_halfway)
     runner.run()
     assert rec.results_path.read_text() == before, "a failed save keeps the previous document"
     assert any(w.startswith("The results could not be saved") and "disk is full" in w for w in rec.warnings)
