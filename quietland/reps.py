@@ -131,7 +131,7 @@ class CounterConfig:
     first_strength_db: float = 3.0
     """With no rep yet to compare against, the first impact's onset strength must clear the detector's threshold by this much."""
     relative_floor_db: float = 15.0
-    """An impact more than this far below the recent reps' median loudness is too quiet."""
+    """An impact (``rope``: a beat's sound) more than this far below the recent reps' median loudness is too quiet."""
     off_beat_fraction: float = 0.5
     """In a steady set, an impact sooner than this fraction of the median interval after a rep ..."""
     off_beat_drop_db: float = 3.0
@@ -172,6 +172,9 @@ class CounterConfig:
     """``rope``: a beat's contact may be this much less salient than the recent beats' median."""
     beat_max_missing: int = 2
     """``rope``: beats in a row with no contact that may still be inferred; one more ends the set."""
+    beat_start_run: int = 2
+    """``rope``: a set starts at the first of this many grid beats in a row that all have a contact
+    (a first interval on the beat, so one stray sound cannot start a set); matched sounds before it are strays."""
 
 
 class RepCounter:
@@ -411,12 +414,16 @@ class _RopeTracker:
     first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``.
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
-    sound is rejected (``too-quiet``) and the search moves on.
+    sound is rejected (``too-quiet``) and the search moves on. The set starts at the first
+    ``beat_start_run`` matched beats in a row (sounds before it are strays, ``too-quiet``, and
+    the search starts again there) and its search part ends at a gap of more than
+    ``beat_max_missing`` beats, as it would while following.
 
     *Following it.* The next beat is expected at ``last + T``; once the stream has passed
     ``last + (1 + tol) * T`` (plus ``merge_ms``), the sound in ``[last + (1 - tol) * T,
     last + (1 + tol) * T]`` with the best ``salience - beat_timing_db * |error| / T`` is the
-    beat, if its salience is within ``beat_drop_db`` of the recent beats'. A beat with no
+    beat, if its salience is within ``beat_drop_db`` of the recent beats' and its loudness within
+    ``relative_floor_db`` of theirs (far quieter is the room, not a contact). A beat with no
     such sound is held as *inferred*; when a real beat follows within ``beat_max_missing``
     beats the inferred ones are counted (a contact the microphone did not hear inside a
     steady rhythm), otherwise the set ended at the last real beat.
@@ -432,6 +439,7 @@ class _RopeTracker:
         self._period: float | None = None  # beat period, samples
         self._intervals: deque[float] = deque(maxlen=8)  # recent beat intervals, samples
         self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
+        self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats, dB
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
 
     def _salience(self, ev: OnsetEvent) -> float:
@@ -514,10 +522,21 @@ class _RopeTracker:
             # the period that best fits the matched sounds (a straight line in the beat number)
             fit = np.polyfit(np.asarray(beat_no, float), times[matched], 1)
             if best is None or score > best[0]:
-                best = (score, float(fit[0]), matched)
+                best = (score, float(fit[0]), matched, beat_no)
         if best is None:
             return [(self._events.pop(0), "too-quiet")]
-        _, period, matched = best
+        _, period, matched, beat_no = best
+        run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
+        if run is None:
+            return [(self._events.pop(0), "too-quiet")]
+        first, last = run
+        if first > 0:
+            # strays before the rhythm's first run of hits: reject them, search again from the run
+            start = cands[matched[first]].sample
+            out_strays = [(e, "too-quiet") for e in self._events if e.sample < start]
+            self._events = [e for e in self._events if e.sample >= start]
+            return out_strays
+        matched = matched[: last + 1]
         out: list[tuple[OnsetEvent, str | None]] = []
         beats = [cands[j] for j in matched]
         prev: int | None = None
@@ -530,6 +549,7 @@ class _RopeTracker:
                     out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
                 self._intervals.append((beat.sample - prev) / k)
             self._sal.append(self._salience(beat))
+            self._loud.append(beat.loudness_db)
             out.extend(self._take_beat(beat, beat.sample))
             prev = beat.sample
         self._last = prev
@@ -591,7 +611,8 @@ class _RopeTracker:
         if not final and now < hi + self._merge:
             return None
         floor = statistics.median(self._sal) - cfg.beat_drop_db if self._sal else -np.inf
-        window = [e for e in self._events if e.sample <= hi and self._salience(e) >= floor]
+        quiet = statistics.median(self._loud) - cfg.relative_floor_db if self._loud else -np.inf
+        window = [e for e in self._events if e.sample <= hi and self._salience(e) >= floor and e.loudness_db >= quiet]
         if window:
             beat = max(window, key=lambda e: self._salience(e) - cfg.beat_timing_db * abs(e.sample - expect) / period)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
@@ -599,6 +620,7 @@ class _RopeTracker:
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
             self._sal.append(self._salience(beat))
+            self._loud.append(beat.loudness_db)
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
@@ -620,6 +642,23 @@ class _RopeTracker:
         self._last = None
         self._intervals.clear()
         self._sal.clear()
+        self._loud.clear()
+
+
+def _start_run(beat_no: list[int], run: int, max_missing: int) -> tuple[int, int] | None:
+    """Where a searched rhythm's set lies among its matched beats (indices into ``beat_no``, inclusive).
+
+    It starts at the first of ``run`` matched beats on consecutive grid beats and ends before the
+    first gap of more than ``max_missing`` unmatched beats after that (the follower would end the
+    set there too); None when no such run exists.
+    """
+    for i in range(len(beat_no) - run + 1):
+        if beat_no[i + run - 1] - beat_no[i] == run - 1:
+            j = i + run - 1
+            while j + 1 < len(beat_no) and beat_no[j + 1] - beat_no[j] <= max_missing + 1:
+                j += 1
+            return i, j
+    return None
 
 
 INFERRED = "inferred"
