@@ -191,7 +191,7 @@ def profile_from_audio(
     """A profile from a whole recording of landings (no steps).
 
     Landings are counted by ``drill``; the quiet anchor is the median of the
-    five quietest, the normal anchor the median of all of them
+    five quietest, the normal anchor the median of the others
     (:func:`~quietland.calibration.anchors_from_levels`); the floor is the
     recording's :func:`~quietland.calibration.room_floor_dbfs` and the spectrum
     that of its quietest fifth. Raises ValueError with too few landings.
@@ -206,7 +206,7 @@ def profile_from_audio(
     _, analysis = pipeline.finish()
     audio = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
     reps = [r for r in analysis.reps if not r.inferred]
-    _, _, quiet, everything = anchors_from_levels([r.impact_db for r in reps])
+    _, _, quiet, others = anchors_from_levels([r.impact_db for r in reps])
     return make_profile(
         name=name,
         source=source,
@@ -214,7 +214,7 @@ def profile_from_audio(
         sample_rate=sample_rate,
         floor_dbfs=room_floor_dbfs(audio, sample_rate),
         quiet_landings_db=quiet,
-        normal_landings_db=everything,
+        normal_landings_db=others,
         peak_dbfs=max(r.event.peak_dbfs for r in reps),
         floor_spectrum=floor_spectrum_db(_quietest_fifth(audio), sample_rate),
         placement=placement,

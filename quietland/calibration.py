@@ -208,8 +208,10 @@ def anchors_from_levels(levels_db: list[float]) -> tuple[float, float, tuple[flo
     """Anchors from the impact levels of a recording's landings: (quiet, normal, quiet landings, normal landings).
 
     Quiet anchor: median of the :data:`ANCHOR_LANDINGS` quietest landings.
-    Normal anchor: median of all landings (the typical one). Raises
-    ValueError with fewer than :data:`ANCHOR_LANDINGS` + 1 landings.
+    Normal anchor: median of all the others (the typical landing; leaving the
+    quiet ones out means a recording of the guided steps, 3 + 5 normal and 5
+    quiet landings, gives the anchors the steps give). Raises ValueError with
+    fewer than :data:`ANCHOR_LANDINGS` + 1 landings.
     """
     levels = sorted(float(v) for v in levels_db if math.isfinite(v))
     if len(levels) < ANCHOR_LANDINGS + 1:
@@ -217,8 +219,8 @@ def anchors_from_levels(levels_db: list[float]) -> tuple[float, float, tuple[flo
             f"{len(levels)} landing{'s' if len(levels) != 1 else ''} found; calibration needs at least "
             f"{ANCHOR_LANDINGS + 1} (five of the quietest and some normal ones)"
         )
-    quiet = levels[:ANCHOR_LANDINGS]
-    return statistics.median(quiet), statistics.median(levels), tuple(quiet), tuple(levels)
+    quiet, others = levels[:ANCHOR_LANDINGS], levels[ANCHOR_LANDINGS:]
+    return statistics.median(quiet), statistics.median(others), tuple(quiet), tuple(others)
 
 
 def clipping_warning(peak_dbfs: float | None) -> str | None:

@@ -397,7 +397,7 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
             "ones, one hop at a time about 2 s apart; then it asks where the microphone is. Calibrate with the "
             "laptop where it will stand during training: the scores only mean something with the same athlete "
             "and the same set-up. With --from, the profile is made from an existing recording of landings "
-            "instead (quiet anchor: its five quietest landings; normal anchor: its typical landing). The profile "
+            "instead (quiet anchor: its five quietest landings; normal anchor: the median of its other landings). The profile "
             "is a TOML file; 'quietland live' uses the one named 'default' by itself, other commands take --profile.",
             HELP_WIDTH,
         ),
