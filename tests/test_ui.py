@@ -90,7 +90,7 @@ async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
         assert app.query_one("#set-count", CountPanel).border_title == f"set {last_set['number']}"
         card = app.query_one(ScoreCard)
         assert card.has_class("uncalibrated") and "uncalibrated" in str(card.border_subtitle)
-        assert card.query_one("Digits").value == f"{app.analysis.reps[-1].score.score:.0f}"
+        assert card.query_one("Digits").value.strip() == f"{app.analysis.reps[-1].score.score:.0f}"
         summary = str(app.query_one(SummaryCard).render())
         assert f"{len(analyze_doc['reps'])} reps in {len(analyze_doc['sets'])} sets" in summary
         assert app.query_one(SummaryCard).border_title == "session"
@@ -454,7 +454,7 @@ async def test_score_card_takes_a_calibrated_score_coloured_by_band():
         assert card.query_one("Digits").value == "-21.5" and card.has_class("uncalibrated")
         card.show(LastRepCard(rep=8, loudness_db=-30.0, rhythm_dev_pct=-1.0, score=87.0, calibrated=True))
         await pilot.pause()
-        assert card.query_one("Digits").value == "87" and card.has_class("band-good")
+        assert card.query_one("Digits").value == " 87" and card.has_class("band-good")
         assert not card.has_class("uncalibrated") and "uncalibrated" not in str(card.border_subtitle)
         assert card.border_title == "last rep: #8"
 

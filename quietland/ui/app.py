@@ -302,7 +302,7 @@ class QuietlandApp(App[int]):
             self._last_rep = last
             self.query_one("#set-count", CountPanel).show(last.rep_in_set, f"set {last.set_number}")
             self.query_one("#session-count", CountPanel).show(last.number)
-            self.query_one(ScoreCard).show(LastRepCard.of(last, target_per_min=self.target_cadence))
+            # the score card waits for the rep's score (about 70 ms): one redraw per rep, not two
             self.query_one(RhythmStrip).add_reps(reps)
             self._follow_plan(reps)
         for item in items:

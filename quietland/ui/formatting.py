@@ -117,7 +117,7 @@ class LastRepCard:
     def big_text(self) -> str:
         """The large figure: the score once known, else the loudness in dB."""
         if self.score is not None:
-            return f"{self.score:.0f}"
+            return f"{self.score:3.0f}"  # always 3 wide: a new score never changes the card's layout
         return fmt(self.loudness_db, ".1f")
 
     @property
