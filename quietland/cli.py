@@ -522,11 +522,14 @@ def _drill_and_script(path: str, drill: str | None) -> tuple[str, tuple[Scripted
     return drill, script
 
 
-def _choose_profile(arg: str | None, recording: str | None = None, *, named_default: bool = False) -> Profile:
+def _choose_profile(
+    arg: str | None, recording: str | None = None, *, named_default: bool = False, notices: list[str] | None = None
+) -> Profile:
     """The profile to score against: ``--profile`` if given, else the recorded session's own (``recording``),
     else (``named_default``) the saved profile named 'default', else the built-in uncalibrated one.
 
-    A profile that cannot be used is reported on stderr in one sentence, and scoring falls back to uncalibrated.
+    A profile that cannot be used is reported on stderr in one sentence (and added to ``notices``, for a
+    screen to show again), and scoring falls back to uncalibrated.
     """
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
     from .recorder import saved_profile
@@ -541,7 +544,10 @@ def _choose_profile(arg: str | None, recording: str | None = None, *, named_defa
         if named_default and profile_path(DEFAULT_PROFILE_NAME).exists():
             return load_profile(profile_path(DEFAULT_PROFILE_NAME))
     except ProfileError as exc:
-        print(f"quietland: error: {exc} Scoring uncalibrated instead.", file=sys.stderr)
+        sentence = f"{exc} Scoring uncalibrated instead."
+        print(f"quietland: error: {sentence}", file=sys.stderr)
+        if notices is not None:
+            notices.append(sentence)
     return DEFAULT_PROFILE
 
 
@@ -631,9 +637,11 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     from .ui import run_live_app
 
     drill, script = _drill_and_script(path, drill)
+    notices: list[str] = []
     return run_live_app(
         PacedSource(source, speed), drill, script=script,
-        profile=_choose_profile(getattr(args, "profile", None), path),
+        profile=_choose_profile(getattr(args, "profile", None), path, notices=notices),
+        notices=tuple(notices),
         plan=_choose_plan(args.plan, drill),
         plan_ends_sets=not script,  # a recorded session's own set ends are in its script
         target_cadence=_choose_target(args.target_cadence, path),
@@ -742,7 +750,8 @@ def cmd_live(args: argparse.Namespace) -> int:
             "to listen without one.",
             EXIT_USAGE,
         )
-    profile = _choose_profile(args.profile, named_default=True)
+    notices: list[str] = []
+    profile = _choose_profile(args.profile, named_default=True, notices=notices)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)
     except CaptureError as exc:
@@ -763,7 +772,7 @@ def cmd_live(args: argparse.Namespace) -> int:
 
         return run_live_app(
             source, args.drill, recorder, duration_s=args.duration, profile=profile,
-            plan=_choose_plan(args.plan, args.drill), target_cadence=args.target_cadence,
+            plan=_choose_plan(args.plan, args.drill), target_cadence=args.target_cadence, notices=tuple(notices),
         )
     finally:
         # the session closes both; this is for a screen that failed before its session started

@@ -28,6 +28,7 @@ from quietland.recorder import SessionRecorder
 from quietland.replay import DEMO_DRILL, DEMO_ENV, PacedSource, find_demo_recording
 from quietland.session import Decided, Finished, Level, SetEnded, Started, Status
 from quietland.ui import QuietlandApp
+from quietland.ui.app import runner_factory
 from quietland.ui.drill_picker import DrillPicker
 from quietland.ui.messages import LevelChanged, RepsDecided, SessionFinished, SetFinished, StatusChanged, UpdateBridge
 from quietland.ui.formatting import LastRepCard
@@ -486,3 +487,14 @@ async def test_rhythm_strip_draws_the_current_set_only():
         assert bars == "▄█▁▄" and "set 1" in head and "400 ms" in head
         strip.add_reps([_rep_with(6, 2, None, None), _rep_with(7, 2, 410, None)])
         assert strip.render().plain.splitlines()[1] == "▄"
+
+
+@pytest.mark.asyncio
+async def test_a_profile_problem_said_before_the_screen_opened_is_shown_on_it():
+    sentence = "Profile /tmp/x.toml is not valid TOML (line 1). Scoring uncalibrated instead."
+    source = PacedSource(FileSource(DEMO), None)
+    app = QuietlandApp(runner_factory(source, DEMO_DRILL), drill=DEMO_DRILL, autostart=False, notices=(sentence,))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = [n for n in app._notifications if n.message == sentence]
+        assert shown and shown[0].severity == "error"

@@ -126,9 +126,12 @@ class QuietlandApp(App[int]):
         plan: PlanLike | None = None,
         plan_ends_sets: bool = True,
         target_cadence: float | None = None,
+        notices: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self._runner_factory = runner_factory
+        self.notices = tuple(notices)
+        """Sentences said before the screen opened (a profile that could not be used), shown again on it."""
         self.drill = drill
         """The drill the session counts (as last asked of the runner)."""
         self.autostart = autostart
@@ -194,6 +197,8 @@ class QuietlandApp(App[int]):
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_INTERVAL_S, self._bridge.flush)
+        for notice in self.notices:
+            self.notify(notice, title="quietland", severity="error", timeout=20)
         try:
             self.runner = self._runner_factory(self._bridge.on_update)
             self._sample_rate = self.runner.sample_rate
@@ -458,6 +463,7 @@ def run_live_app(
     plan: PlanLike | None = None,
     plan_ends_sets: bool = True,
     target_cadence: float | None = None,
+    notices: tuple[str, ...] = (),
     **runner_options,
 ) -> int:
     """Run the screen on this terminal for a session on ``source``; return the exit status.
@@ -465,7 +471,8 @@ def run_live_app(
     ``plan``, ``plan_ends_sets``: the session plan to show and follow (None: none), as
     :class:`QuietlandApp` takes them. ``target_cadence``:
     contacts per minute; the session scores rhythm against it (the runner's
-    ``target_cadence_per_min``) and the screen shows a metronome.
+    ``target_cadence_per_min``) and the screen shows a metronome. ``notices``:
+    sentences said on stderr before the screen opened, shown on it too.
 
     The session is stopped and its recording saved whatever happens to the
     screen; afterwards its saved paths, warnings or error are printed as
@@ -483,6 +490,7 @@ def run_live_app(
         plan=plan,
         plan_ends_sets=plan_ends_sets,
         target_cadence=target_cadence,
+        notices=notices,
     )
     try:
         code = app.run()
