@@ -26,6 +26,8 @@ samples, taken every ``hop`` samples):
    have seen, the first sample where a 1 ms energy envelope
    crosses 25% of the way from the local floor to the local peak
    (energy, so a faint precursor 15 dB below the impact does not count).
+   When half the onset strength is above ``air_band_hz`` (a sharp click, not a
+   thud or a voice), the envelope is taken of the second difference instead.
 6. Loudness figures come from the ``feature_ms`` after the onset sample, so the
    event is emitted once that much audio has arrived (look-ahead at most
    ``max(post * hop_ms, feature_ms)``).
@@ -96,6 +98,9 @@ class DetectorConfig:
     """Upper edge of the "thud" band."""
     high_band_hz: float = 3000.0
     """Lower edge of the "click" band."""
+    air_band_hz: float = 6000.0
+    """Lower edge of the "air" band: above voice formants and most of music's energy, where only
+    sharp broadband transients (a rope's slap, a shoe's click) rise; see ``OnsetEvent.air_share``."""
     noise_floor_window_s: float = 3.0
     """Span of the running noise-floor estimate reported to the UI."""
 
@@ -136,6 +141,7 @@ class LandingDetector:
         self._band_counts = np.bincount(self._band_of_bin[self._band_of_bin >= 0], minlength=self.n_bands).astype(float)
         first_bin_of_band = np.array([freqs[self._band_of_bin == b][0] for b in range(self.n_bands)])
         self._high_bands = first_bin_of_band >= cfg.high_band_hz
+        self._air_bands = first_bin_of_band >= cfg.air_band_hz
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
@@ -157,9 +163,10 @@ class LandingDetector:
         self._last_onset_frame = -(10**9)
         self._last_onset_value = 0.0
         self._last_onset_sample = -1
-        self._pending: list[tuple[int, int, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share)
+        self._pending: list[tuple[int, int, float, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share, air share)
         self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
         self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
+        self._air_share = np.zeros(0)  # ... and above air_band_hz
 
     # ------------------------------------------------------------------ public
     @property
@@ -273,11 +280,14 @@ class LandingDetector:
             self._flux_cum = full[-(w + 1) :]
         odf = np.mean(flux, axis=1)
         high = np.sum(flux[:, self._high_bands], axis=1)
-        click_share = np.where(odf > 0, high / np.maximum(np.sum(flux, axis=1), _EPS), 0.0)
+        total = np.maximum(np.sum(flux, axis=1), _EPS)
+        click_share = np.where(odf > 0, high / total, 0.0)
+        air_share = np.where(odf > 0, np.sum(flux[:, self._air_bands], axis=1) / total, 0.0)
         self._lev_hist = hist[-self._lag :]
         self._odf = np.concatenate([self._odf, odf])
         self._frame_db = np.concatenate([self._frame_db, frame_db])
         self._click_share = np.concatenate([self._click_share, click_share])
+        self._air_share = np.concatenate([self._air_share, air_share])
         self._next_frame = last
 
     def _decide_peaks(self, final: bool) -> None:
@@ -305,14 +315,15 @@ class LandingDetector:
             if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
                 continue  # the same impact's ringing
             share = float(self._click_share[j])
-            onset = self._refine(k, share >= 0.5)
+            air = float(self._air_share[j])
+            onset = self._refine(k, air >= 0.5)
             if onset <= self._last_onset_sample:
                 continue  # refined onto an impact already reported
             self._last_onset_frame = k
             self._last_onset_value = v
             self._last_onset_sample = onset
             decided_at = (k + 1 + self._post) * self.hop
-            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share))
+            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air))
         self._next_decide = last_decidable + 1
 
     def _floor_before(self, k: int) -> float:
@@ -341,18 +352,18 @@ class LandingDetector:
 
     def _emit(self, final: bool) -> list[OnsetEvent]:
         out: list[OnsetEvent] = []
-        keep: list[tuple[int, int, float, float, float]] = []
+        keep: list[tuple[int, int, float, float, float, float]] = []
         for item in self._pending:
-            onset, decided_at, strength, floor, share = item
+            onset, decided_at, strength, floor, share, air = item
             ready_at = max(decided_at, onset + self._feat_n)
             if ready_at > self._n_seen:
                 keep.append(item)
                 continue
-            out.append(self._make_event(onset, ready_at - onset, strength, floor, share))
+            out.append(self._make_event(onset, ready_at - onset, strength, floor, share, air))
         self._pending = keep
         return out
 
-    def _make_event(self, onset: int, delay: int, strength: float, floor: float, share: float) -> OnsetEvent:
+    def _make_event(self, onset: int, delay: int, strength: float, floor: float, share: float, air_share: float) -> OnsetEvent:
         cfg = self.config
         seg = self._samples(onset, onset + self._feat_n)
         peak = float(np.max(np.abs(seg)))
@@ -381,6 +392,7 @@ class LandingDetector:
             contrast_db=round(float(contrast), 2),
             click_share=round(share, 3),
             detect_delay_samples=int(delay),
+            air_share=round(air_share, 3),
         )
 
     def _trim(self) -> None:
@@ -397,6 +409,7 @@ class LandingDetector:
             self._odf = self._odf[odf_drop:]
             self._frame_db = self._frame_db[odf_drop:]
             self._click_share = self._click_share[odf_drop:]
+            self._air_share = self._air_share[odf_drop:]
             self._odf_start += odf_drop
 
 

@@ -40,6 +40,9 @@ class OnsetEvent:
     """Share of the onset strength in bands above 3 kHz (0-1): near 1 for a rope click, low for a thud."""
     detect_delay_samples: int
     """Audio the detector needed after the onset before emitting it, in samples."""
+    air_share: float = 0.0
+    """Share of the onset strength in bands above 6 kHz (0-1): where a rope's slap still rises and voice,
+    music and a landing's thud hardly reach (the rope drills' beat salience uses it)."""
 
     @property
     def t_s(self) -> float:

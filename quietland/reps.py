@@ -403,8 +403,9 @@ class RepCounter:
 class _RopeTracker:
     """Beat tracking for rope drills: one beat per rep (a contact, or a jump for double-unders).
 
-    A sound's salience is ``strength_db + click_weight_db * click_share`` (the rope and the
-    shoes give sharp, high-band clicks). A beat is timed by its most salient sound; the rep
+    A sound's salience is ``strength_db + click_weight_db * (click_share + air_share) / 2``
+    (the rope and the shoes give sharp, high-band clicks; above 6 kHz, where voice and music
+    hardly reach, they count twice). A beat is timed by its most salient sound; the rep
     is the loudest sound within ``merge_ms`` of it (the feet land louder than the rope slaps);
     every other sound is ``rope``.
 
@@ -443,7 +444,7 @@ class _RopeTracker:
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
 
     def _salience(self, ev: OnsetEvent) -> float:
-        return ev.strength_db + self.cfg.click_weight_db * ev.click_share
+        return ev.strength_db + self.cfg.click_weight_db * 0.5 * (ev.click_share + ev.air_share)
 
     def _tol(self, period: float) -> float:
         return max(0.025 * self.sr, self.cfg.beat_tolerance * period)
@@ -681,6 +682,7 @@ def _inferred_event(like: OnsetEvent, sample: int) -> OnsetEvent:
         contrast_db=nan,
         click_share=nan,
         detect_delay_samples=0,
+        air_share=nan,
     )
 
 
