@@ -38,7 +38,7 @@ from .calibration import (
     room_floor_dbfs,
 )
 from .events import Rep
-from .pipeline import SessionPipeline
+from .pipeline import SessionPipeline, to_mono
 
 STEPS = ("silence", "headroom", "quiet", "normal", "done")
 """The guided steps, in order."""
@@ -101,8 +101,7 @@ class CalibrationSteps:
     def feed(self, block: np.ndarray) -> list[StepProgress]:
         """Feed a block of float samples, shape ``(n,)`` or ``(n, channels)`` (mixed down by their mean);
         return the progress it made."""
-        block = np.asarray(block, dtype=np.float32)
-        block = block.mean(axis=1) if block.ndim == 2 else block.reshape(-1)
+        block = to_mono(block)
         out: list[StepProgress] = []
         if self.step == "silence":
             take = block[: self._silence_n - self._silence_got]
@@ -199,8 +198,7 @@ def profile_from_audio(
     pipeline = SessionPipeline(sample_rate, drill)
     kept: list[np.ndarray] = []
     for block in blocks:
-        block = np.asarray(block, dtype=np.float32)
-        block = block.mean(axis=1) if block.ndim == 2 else block
+        block = to_mono(block)
         kept.append(block)
         pipeline.process(block)
     _, analysis = pipeline.finish()

@@ -1014,7 +1014,6 @@ def _calibrate_headless(args: argparse.Namespace, source, output: Path, placemen
           f"{STEP_TEXT['silence']}", file=sys.stderr, flush=True)
     try:
         for block in source.blocks():
-            block = block.mean(axis=1) if block.ndim == 2 else block
             for progress in steps.feed(block):
                 for warning in progress.warnings:
                     if warning not in told:

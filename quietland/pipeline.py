@@ -85,6 +85,15 @@ class ScriptedAction:
     """The new drill, for ``change-drill``."""
 
 
+def to_mono(block: np.ndarray) -> np.ndarray:
+    """A float32 mono block, shape ``(n,)``; several channels are mixed down by their mean (as
+    :class:`~quietland.audiofile.FileSource` does), so a live session and its recording give the same results."""
+    block = np.asarray(block, dtype=np.float32)
+    if block.ndim == 2:
+        return np.ascontiguousarray(block[:, 0]) if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+    return block
+
+
 class SessionPipeline:
     """Detector plus rep logic; blocks in, reps and rejections out.
 
@@ -159,8 +168,9 @@ class SessionPipeline:
         n = block.shape[0]
         self._count_clipping(block)
         self._n_samples += n
-        self._contacts.feed(block.mean(axis=1) if block.ndim == 2 else block)
-        events = self.detector.process(block)
+        mono = to_mono(block) if block.ndim == 2 else block  # mixed once, for the detector and the contact test
+        self._contacts.feed(mono)
+        events = self.detector.process(mono)
         self._events.extend(events)
         decided: list[Rep | Rejected] = []
         for ev in events:
@@ -172,10 +182,13 @@ class SessionPipeline:
             out.extend(self._note_cues(self._cue_watch.floor(self.detector.noise_floor_dbfs, self._n_samples)))
         return out + self._score_ready(final=False)
 
-    def _after_decisions(self, decided: list[Rep | Rejected]) -> list[Item]:
-        """Queue the counted reps for scoring (under the rule that counted them) and watch them for cues."""
+    def _after_decisions(self, decided: list[Rep | Rejected], two_foot: bool | None = None) -> list[Item]:
+        """Queue the counted reps for scoring and watch them for cues.
+
+        ``two_foot``: whether the rule that counted them is a two-foot drill (default: the current rule's).
+        """
         out: list[Item] = []
-        two_foot = self.counter.rule.two_foot
+        two_foot = self.counter.rule.two_foot if two_foot is None else two_foot
         for item in decided:
             out.append(item)
             if isinstance(item, Rep):
@@ -212,14 +225,8 @@ class SessionPipeline:
 
         The change is recorded with the current sample index, so a replay can repeat it.
         """
-        two_foot = self.counter.rule.two_foot
-        owed = self.counter.change_drill(drill)
-        out: list[Item] = []
-        for item in owed:
-            out.append(item)
-            if isinstance(item, Rep):
-                self._unscored.append((item, two_foot))
-                out.extend(self._note_cues(self._cue_watch.rep(item)))
+        two_foot = self.counter.rule.two_foot  # the old rule decided what it still owed
+        out = self._after_decisions(self.counter.change_drill(drill), two_foot)
         self._drill_changes.append((self._n_samples, drill))
         return out
 

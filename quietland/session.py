@@ -41,7 +41,7 @@ import numpy as np
 
 from .calibration import Profile
 from .events import Cue, Rejected, Rep, RepScore, SetSummary
-from .pipeline import CLIP_LEVEL, Analysis, Item, ScriptedAction, SessionPipeline
+from .pipeline import CLIP_LEVEL, Analysis, Item, ScriptedAction, SessionPipeline, to_mono
 from .reps import DRILL_RULES
 
 if TYPE_CHECKING:
@@ -204,14 +204,6 @@ def file_blocks(source: FileSource, block_size: int) -> FileBlocks:
     return FileBlocks(source, block_size)
 
 
-def _mono(block: np.ndarray) -> np.ndarray:
-    """A float32 mono block; several channels are mixed down by their mean (as :class:`FileSource` does)."""
-    block = np.asarray(block, dtype=np.float32)
-    if block.ndim == 2:
-        return np.ascontiguousarray(block[:, 0]) if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
-    return block
-
-
 # ---------------------------------------------------------------- runner
 class SessionRunner:
     """Runs one session: blocks from ``source`` into the recorder and the pipeline, updates out.
@@ -353,7 +345,7 @@ class SessionRunner:
                     break
                 if self._paused or self._done():
                     continue  # a stopping source still hands over what it captured; past the duration it is dropped
-                block = _mono(block)
+                block = to_mono(block)
                 if self.max_samples is not None:
                     block = block[: self.max_samples - self.pipeline.n_samples]
                 self._feed(block)

@@ -35,7 +35,7 @@ from textual.worker import Worker, WorkerState
 from ..calibrate import STEP_TEXT, STEPS, CalibrationSteps, StepProgress
 from ..calibration import Placement, Profile, save_new_profile
 from ..capture import CaptureError
-from ..pipeline import CLIP_LEVEL
+from ..pipeline import CLIP_LEVEL, to_mono
 from ..session import SILENCE_DBFS
 from .messages import LEVEL_INTERVAL_S
 from .widgets import LevelMeter, StatusLine
@@ -230,8 +230,7 @@ class CalibrationApp(App[int]):
                 if self._reading_stopped:
                     return steps
                 steps = self.steps  # a restart (r) takes effect here
-                mono = np.asarray(block, dtype=np.float32)
-                mono = mono.mean(axis=1, dtype=np.float32) if mono.ndim == 2 else mono.reshape(-1)
+                mono = to_mono(block)
                 read += 1
                 wide = mono.astype(np.float64)
                 sum_sq += float(np.dot(wide, wide))
