@@ -136,6 +136,11 @@ def median_detect_delay_ms(analysis: Analysis) -> float | None:
     return statistics.median(delays) if delays else None
 
 
+def double_contacts(analysis: Analysis) -> int:
+    """Reps flagged as double contacts."""
+    return sum(1 for r in analysis.reps if r.score is not None and r.score.double_contact)
+
+
 def median_score(analysis: Analysis) -> float | None:
     """Median score over the scored reps (None without any)."""
     scores = [r.score.score for r in analysis.reps if r.score is not None and r.score.score is not None]
@@ -178,7 +183,7 @@ def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[
             "loudest_loudness_db": _num(s.loudest_loudness_db, DB_DECIMALS),
             "median_detect_delay_ms": _num(median_detect_delay_ms(analysis), MS_DECIMALS),
             "median_score": _num(median_score(analysis), 1),
-            "double_contacts": sum(1 for r in analysis.reps if r.score is not None and r.score.double_contact),
+            "double_contacts": double_contacts(analysis),
         },
         "calibration": calibration_to_dict(analysis.profile),
         "target_cadence_per_min": analysis.target_cadence_per_min,
@@ -255,7 +260,7 @@ def format_table(analysis: Analysis) -> str:
         f"median detect delay {_cell(delay, '.1f')} ms",
         f"median score        {_cell(median_score(analysis), '.0f')}"
         + ("" if analysis.profile.calibrated else " (uncalibrated: no profile; run `quietland calibrate`)"),
-        f"double contacts     {sum(1 for r in analysis.reps if r.score is not None and r.score.double_contact)}",
+        f"double contacts     {double_contacts(analysis)}",
     ]
     for st in analysis.sets:
         lines.append(

@@ -274,7 +274,7 @@ class RepCounter:
             duration_s=n_samples / self.sample_rate,
             active_s=active,
             cadence_per_min=60000.0 / statistics.median(intervals) if intervals else None,
-            interval_cv=_cv(steady),
+            interval_cv=interval_cv(steady),
             median_loudness_db=statistics.median(loud) if loud else None,
             loudest_loudness_db=max(loud) if loud else None,
         )
@@ -686,8 +686,14 @@ def _inferred_event(like: OnsetEvent, sample: int) -> OnsetEvent:
     )
 
 
-def _cv(values: list[float]) -> float | None:
-    if len(values) < 3:
+MIN_CV_INTERVALS = 3
+"""Fewest intervals whose coefficient of variation is reported."""
+
+
+def interval_cv(values: list[float]) -> float | None:
+    """Coefficient of variation of intervals: population standard deviation over mean; None with fewer than
+    :data:`MIN_CV_INTERVALS` values."""
+    if len(values) < MIN_CV_INTERVALS:
         return None
     mean = statistics.fmean(values)
     return statistics.pstdev(values) / mean if mean > 0 else None
@@ -702,6 +708,6 @@ def _summarise_set(number: int, reps: list[Rep]) -> SetSummary:
         start_s=reps[0].t_s,
         end_s=reps[-1].t_s,
         cadence_per_min=60000.0 / statistics.median(intervals) if intervals else None,
-        interval_cv=_cv(steady),
+        interval_cv=interval_cv(steady),
         median_loudness_db=statistics.median(loud) if (loud := [r.loudness_db for r in reps if not r.inferred]) else None,
     )

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from .events import Cue, Rejected, Rep, RepScore, SetSummary
+from .reps import interval_cv
 from .scoring import target_deviation_pct
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ BEST_OF = 5
 """How many intervals the "best 5" figure keeps."""
 MIN_TREND_REPS = 3
 """Heard reps needed before a loudness trend is given."""
-MIN_CV_INTERVALS = 3
-"""Steady intervals needed before a coefficient of variation is given (as the set summaries)."""
 
 
 # ---------------------------------------------------------------- reports
@@ -62,7 +61,7 @@ class LandingFigures:
     """Contacts per minute at the median interval (every interval; as the set summaries); None with no interval."""
     interval_cv: float | None
     """Coefficient of variation of the steady (post-ramp-in) intervals, as the set summaries
-    compute it (0.033 = 3.3 %); None with fewer than :data:`MIN_CV_INTERVALS`."""
+    compute it (0.033 = 3.3 %); None with fewer than :data:`~quietland.reps.MIN_CV_INTERVALS`."""
     median_impact_db: float | None
     """Median impact level (``impact_db``, the loudest 5 ms) of the heard reps, dB re full scale."""
     vs_baseline_db: float | None
@@ -142,7 +141,7 @@ def _figures(reps, cues, profile, scores, x_of) -> dict:
         duration_s=sum(run[-1].t_s - run[0].t_s for run in by_set.values()),
         best5_intervals_ms=tuple(sorted(_measured_steady_intervals(reps))[:BEST_OF]),
         cadence_per_min=60000.0 / statistics.median(intervals) if intervals else None,
-        interval_cv=_cv(steady),
+        interval_cv=interval_cv(steady),
         median_impact_db=median_impact,
         vs_baseline_db=median_impact - profile.normal_db if calibrated and median_impact is not None else None,
         trend_db_per_rep=_slope([x_of(r) for r in heard], [r.impact_db for r in heard]),
@@ -170,14 +169,6 @@ def _measured_steady_intervals(reps: Sequence[Rep]) -> list[float]:
             out.append(r.interval_ms)
         previous = r
     return out
-
-
-def _cv(values: list[float]) -> float | None:
-    """Population standard deviation over mean (as the set summaries); None with too few values."""
-    if len(values) < MIN_CV_INTERVALS:
-        return None
-    mean = statistics.fmean(values)
-    return statistics.pstdev(values) / mean if mean > 0 else None
 
 
 def _slope(x: list[float], y: list[float]) -> float | None:
