@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .calibration import Profile
     from .events import Rep, RepScore
     from .pipeline import Analysis, ScriptedAction
+    from .recorder import SavedSession
     from .presets import DrillPreset
 
 EXIT_OK = 0
@@ -503,16 +504,13 @@ class _Progress:
             self.stream.flush()
 
 
-def _drill_and_script(path: str, drill: str | None) -> tuple[str, tuple[ScriptedAction, ...]]:
+def _drill_and_script(saved: SavedSession | None, drill: str | None) -> tuple[str, tuple[ScriptedAction, ...]]:
     """The drill to count by and the session actions to replay: ``--drill`` if given, else the saved session's."""
-    from .recorder import saved_session
-
     if drill is not None:
         return drill, ()
-    saved = saved_session(path)
-    if saved is None:
+    if saved is None or saved.drill is None:
         return "generic", ()
-    drill, script = saved
+    drill, script = saved.drill, saved.script
     print(
         f"quietland: note: counting as the recorded session did (drill {drill}"
         + (f", {len(script)} new sets or drill changes" if script else "")
@@ -523,24 +521,23 @@ def _drill_and_script(path: str, drill: str | None) -> tuple[str, tuple[Scripted
 
 
 def _choose_profile(
-    arg: str | None, recording: str | None = None, *, named_default: bool = False, notices: list[str] | None = None
+    arg: str | None, saved: SavedSession | None = None, *, named_default: bool = False,
+    notices: list[str] | None = None,
 ) -> Profile:
-    """The profile to score against: ``--profile`` if given, else the recorded session's own (``recording``),
+    """The profile to score against: ``--profile`` if given, else the recorded session's own (``saved``),
     else (``named_default``) the saved profile named 'default', else the built-in uncalibrated one.
 
     A profile that cannot be used is reported on stderr in one sentence (and added to ``notices``, for a
     screen to show again), and scoring falls back to uncalibrated.
     """
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
-    from .recorder import saved_profile
 
     try:
         if arg:
             return load_profile(profile_path(arg))
-        if recording is not None:
-            saved = saved_profile(recording)
-            if saved is not None:
-                return saved
+        recorded = None if saved is None else saved.profile()
+        if recorded is not None:
+            return recorded
         if named_default and profile_path(DEFAULT_PROFILE_NAME).exists():
             return load_profile(profile_path(DEFAULT_PROFILE_NAME))
     except ProfileError as exc:
@@ -579,12 +576,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """``quietland analyze``: analyse one recording and print a table, JSON or CSV."""
     from . import report
     from .audiofile import AudioFileError, FileSource
+    from .recorder import saved_session
 
     try:
         source = FileSource(args.path)
-        drill, script = _drill_and_script(args.path, args.drill)
-        profile = _choose_profile(args.profile, args.path)
-        target = _choose_target(args.target_cadence, args.path)
+        saved = saved_session(args.path)
+        drill, script = _drill_and_script(saved, args.drill)
+        profile = _choose_profile(args.profile, saved)
+        target = _choose_target(args.target_cadence, saved)
         progress = None
         if source.duration_s > PROGRESS_MIN_DURATION_S and sys.stderr.isatty():
             progress = _Progress(source.name, source.frames, source.sample_rate, sys.stderr)
@@ -610,13 +609,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _choose_target(arg: float | None, recording: str | None) -> float | None:
+def _choose_target(arg: float | None, saved: SavedSession | None) -> float | None:
     """The cadence target: ``--target-cadence``, else the recorded session's, else none."""
-    if arg is not None or recording is None:
+    if arg is not None or saved is None:
         return arg
-    from .recorder import saved_target_cadence
-
-    return saved_target_cadence(recording)
+    return saved.target_cadence_per_min
 
 
 def _play_on_screen(command: str, path: str, drill: str | None, speed: float | None, args: argparse.Namespace) -> int:
@@ -636,15 +633,18 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
         )
     from .ui import run_live_app
 
-    drill, script = _drill_and_script(path, drill)
+    from .recorder import saved_session
+
+    saved = saved_session(path)
+    drill, script = _drill_and_script(saved, drill)
     notices: list[str] = []
     return run_live_app(
         PacedSource(source, speed), drill, script=script,
-        profile=_choose_profile(getattr(args, "profile", None), path, notices=notices),
+        profile=_choose_profile(getattr(args, "profile", None), saved, notices=notices),
         notices=tuple(notices),
         plan=_choose_plan(args.plan, drill),
         plan_ends_sets=not script,  # a recorded session's own set ends are in its script
-        target_cadence=_choose_target(args.target_cadence, path),
+        target_cadence=_choose_target(args.target_cadence, saved),
     )
 
 

@@ -27,6 +27,7 @@ import queue
 import struct
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,54 +51,60 @@ _WAV_HEADER_BYTES = 58  # RIFF + fmt (18) + fact (4) + data headers, for IEEE fl
 _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - _WAV_HEADER_BYTES
 
 
-def saved_profile(wav_path: str | Path) -> Profile | None:
-    """The calibration profile the session recorded in ``wav_path`` was scored against, from the results JSON beside it.
+@dataclass(frozen=True)
+class SavedSession:
+    """What a recorded session's results JSON says about how to analyse its WAV again."""
 
-    None when there is no such JSON or it holds no profile; raises
-    :class:`~quietland.calibration.ProfileError` when the profile in it is damaged.
-    """
-    doc = _results_beside(wav_path)
-    if doc is None or not isinstance(doc.get("profile"), dict):
-        return None
-    return profile_from_dict(doc["profile"], Path(wav_path).with_suffix(".json"))
+    results_path: Path
+    """The results JSON it was read from."""
+    drill: str | None
+    """The drill the session started with; None when the JSON does not name a known drill and its actions."""
+    script: tuple[ScriptedAction, ...]
+    """Its new sets and drill changes, to replay at their samples (pauses need nothing: paused audio was not recorded)."""
+    target_cadence_per_min: float | None
+    """Its cadence target, contacts per minute; None without one."""
+    profile_doc: dict[str, Any] | None
+    """The calibration profile it was scored against, as stored; None when it stored none."""
 
-
-def saved_target_cadence(wav_path: str | Path) -> float | None:
-    """The cadence target (contacts per minute) of the session recorded in ``wav_path``; None without one."""
-    doc = _results_beside(wav_path)
-    value = None if doc is None else doc.get("target_cadence_per_min")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
-
-
-def _results_beside(wav_path: str | Path) -> dict[str, Any] | None:
-    """The results JSON beside a recording, or None when there is none (or it is not a JSON object)."""
-    try:
-        doc = json.loads(Path(wav_path).with_suffix(".json").read_text())
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+    def profile(self) -> Profile | None:
+        """That profile; raises :class:`~quietland.calibration.ProfileError` when it is damaged."""
+        return None if self.profile_doc is None else profile_from_dict(self.profile_doc, self.results_path)
 
 
-def saved_session(wav_path: str | Path) -> tuple[str, tuple[ScriptedAction, ...]] | None:
-    """The drill and the replayable actions of the session recorded in ``wav_path``, from the results JSON beside it.
+def saved_session(wav_path: str | Path) -> SavedSession | None:
+    """The session recorded in ``wav_path``, from the results JSON beside it (read once).
 
-    None when there is no such JSON (or it is not a quietland session's results). New sets and
-    drill changes come back as :class:`~quietland.pipeline.ScriptedAction`; pauses need nothing,
-    since paused audio was never recorded.
+    None when there is no such JSON or it is not a JSON object.
     """
     from .pipeline import ScriptedAction
     from .reps import DRILLS
 
-    doc = _results_beside(wav_path)
-    if doc is None or doc.get("drill") not in DRILLS or not isinstance(doc.get("actions"), list):
+    path = Path(wav_path).with_suffix(".json")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
-    script = tuple(
-        ScriptedAction(int(a["sample"]), a["action"], a.get("drill"))
-        for a in doc["actions"]
-        if isinstance(a, dict) and a.get("action") in ("new-set", "change-drill") and isinstance(a.get("sample"), int)
-        and (a["action"] == "new-set" or a.get("drill") in DRILLS)
+    if not isinstance(doc, dict):
+        return None
+    drill, script = None, ()
+    if doc.get("drill") in DRILLS and isinstance(doc.get("actions"), list):
+        drill = doc["drill"]
+        script = tuple(
+            ScriptedAction(int(a["sample"]), a["action"], a.get("drill"))
+            for a in doc["actions"]
+            if isinstance(a, dict) and a.get("action") in ("new-set", "change-drill") and isinstance(a.get("sample"), int)
+            and (a["action"] == "new-set" or a.get("drill") in DRILLS)
+        )
+    target = doc.get("target_cadence_per_min")
+    target_ok = isinstance(target, (int, float)) and not isinstance(target, bool) and target > 0
+    profile = doc.get("profile")
+    return SavedSession(
+        results_path=path,
+        drill=drill,
+        script=script,
+        target_cadence_per_min=float(target) if target_ok else None,
+        profile_doc=profile if isinstance(profile, dict) else None,
     )
-    return doc["drill"], script
 
 
 class RecordingError(Exception):

@@ -216,9 +216,8 @@ def test_a_crashing_consumer_still_leaves_the_session_saved(tmp_path, two_sets):
 def replay_with_actions(wav: Path) -> tuple:
     """Analyse a saved session's WAV the way `analyze` and `replay` do: its drill and actions from the JSON beside it."""
     saved = saved_session(wav)
-    assert saved is not None
-    drill, script = saved
-    return analyze_source(FileSource(wav), drill, 4096, script=script)
+    assert saved is not None and saved.drill is not None
+    return analyze_source(FileSource(wav), saved.drill, 4096, script=saved.script)
 
 
 def test_new_set_and_drill_change_are_saved_so_a_replay_reproduces_them(tmp_path, two_sets, capsys):
