@@ -255,11 +255,6 @@ class SessionPipeline:
             for rep in self.counter.reps
         )
 
-    @property
-    def cues(self) -> tuple[Cue, ...]:
-        """Cues so far, in order."""
-        return tuple(self._cues)
-
     def finish(self) -> tuple[list[Item], Analysis]:
         """End the stream: flush the detector and rep logic; return the last decisions and scores, and the analysis."""
         decided: list[Rep | Rejected] = []
@@ -278,19 +273,22 @@ class SessionPipeline:
                 f"The recording is clipped ({self._clipped_samples} samples at full scale, {pct:.2f}%): "
                 "loudness of the loudest landings is underestimated; lower the input gain or move the microphone away."
             )
-        analysis = Analysis(
+        return out, self.analysis_so_far(tuple(warnings), events=tuple(self._events))
+
+    def analysis_so_far(self, warnings: tuple[str, ...] = (), events: tuple[OnsetEvent, ...] = ()) -> Analysis:
+        """An :class:`Analysis` of what has been decided so far (:meth:`finish` makes the final one)."""
+        return Analysis(
             sample_rate=self.sample_rate,
             n_samples=self._n_samples,
             drill=self.drill,
-            events=tuple(self._events),
+            events=events,
             reps=self.scored_reps(),
             rejected=tuple(self.counter.rejected),
             sets=tuple(self.counter.set_summaries()),
             summary=self.counter.summary(self._n_samples),
-            warnings=tuple(warnings),
+            warnings=warnings,
             drill_changes=tuple(self._drill_changes),
             profile=self.profile,
             cues=tuple(self._cues),
             target_cadence_per_min=self.target_cadence_per_min,
         )
-        return out, analysis

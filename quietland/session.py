@@ -529,22 +529,8 @@ class SessionRunner:
 
     def analysis_so_far(self) -> Analysis:
         """The analysis of what has been decided so far, without finishing the pipeline."""
-        p = self.pipeline
-        counter = p.counter
-        return Analysis(
-            sample_rate=p.sample_rate,
-            n_samples=p.n_samples,
-            drill=p.drill,
-            events=(),
-            reps=p.scored_reps(),
-            rejected=tuple(counter.rejected),
-            sets=tuple(counter.set_summaries()),
-            summary=counter.summary(p.n_samples),
-            warnings=tuple(getattr(self.source, "warnings", ())) + tuple(self.recorder.warnings if self.recorder else ()),
-            drill_changes=tuple((a["sample"], a["drill"]) for a in self.actions if a["action"] == "change-drill"),
-            profile=p.profile,
-            cues=p.cues,
-            target_cadence_per_min=p.target_cadence_per_min,
+        return self.pipeline.analysis_so_far(
+            tuple(getattr(self.source, "warnings", ())) + tuple(self.recorder.warnings if self.recorder else ())
         )
 
     def _emit(self, update: Update) -> None:
