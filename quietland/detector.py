@@ -143,6 +143,7 @@ class LandingDetector:
         self._high_bands = first_bin_of_band >= cfg.high_band_hz
         self._air_bands = first_bin_of_band >= cfg.air_band_hz
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
+        self._win_energy = float(np.sum(self._window**2))  # a frame's sum of squares over this is its mean square
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
         keep = self._pre_n + self._gap_n + self.n_fft + (self._lag + self._pre + self._post + 4) * self.hop + self._feat_n + self._env_n
@@ -239,12 +240,16 @@ class LandingDetector:
         ends = (ks + 1) * self.hop
         base = int(ends[0]) - self.n_fft
         seg = self._samples(base, int(ends[-1]))
-        idx = (ends - self.n_fft - base)[:, None] + np.arange(self.n_fft)[None, :]
-        frames = seg[idx] * self._window
-        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / self._win_norm
+        # frame k holds seg[k * hop : k * hop + n_fft] (a strided view, copied once by the window product)
+        frames = np.lib.stride_tricks.sliding_window_view(seg, self.n_fft)[:: self.hop] * self._window
+        spec = np.fft.rfft(frames, axis=1)
+        power = spec.real**2 + spec.imag**2
+        # frame energy by Parseval: sum(x^2) = (P[0] + 2 * sum(P[1:-1]) + P[-1]) / n_fft (n_fft is even)
+        energy = (2.0 * np.sum(power, axis=1) - power[:, 0] - power[:, -1]) / self.n_fft
+        power /= self._win_norm
         band_pow = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
         level = 10.0 * np.log10(band_pow / self._band_counts + _EPS)
-        frame_db = 10.0 * np.log10(np.mean(frames**2, axis=1) / np.mean(self._window**2) + _EPS)
+        frame_db = 10.0 * np.log10(energy / self._win_energy + _EPS)
 
         # running floor: floor[k] = min(level[k], floor[k-1] + rise), solved in closed form as
         # rise * k + cumulative min of (level[j] - rise * j).
@@ -301,15 +306,12 @@ class LandingDetector:
         seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._odf[lo : j1 + self._post + 1]])
         local_max = np.lib.stride_tricks.sliding_window_view(seg, self._pre + self._post + 1).max(axis=1)
         cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
-        for j in cand:
+        cand = cand[cand >= self._warmup]  # before that, still learning the room
+        cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
+        thresholds = self._thresholds(cand)
+        for j, thr in zip(cand, thresholds):
             k = int(j) + self._odf_start
             v = float(self._odf[j])
-            past = self._odf[max(0, j - self._thr_w) : j]
-            if past.size < self._warmup:
-                continue  # still learning the room
-            med = float(np.median(past))
-            mad = float(np.median(np.abs(past - med)))
-            thr = med + max(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
             if v < thr:
                 continue
             if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
@@ -325,6 +327,24 @@ class LandingDetector:
             decided_at = (k + 1 + self._post) * self.hop
             self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air))
         self._next_decide = last_decidable + 1
+
+    def _thresholds(self, cand: np.ndarray) -> np.ndarray:
+        """Adaptive threshold for each candidate index ``j`` into the onset strength history (step 4):
+        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` of the ``threshold_window_s`` before it."""
+        cfg = self.config
+        out = np.empty(cand.size)
+        full = cand >= self._thr_w
+        if np.any(full):
+            windows = np.lib.stride_tricks.sliding_window_view(self._odf, self._thr_w)[cand[full] - self._thr_w]
+            med = np.median(windows, axis=1)
+            mad = np.median(np.abs(windows - med[:, None]), axis=1)
+            out[full] = med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
+        for i in np.flatnonzero(~full):  # the stream's first threshold window: a shorter past
+            past = self._odf[: cand[i]]
+            med = float(np.median(past))
+            mad = float(np.median(np.abs(past - med)))
+            out[i] = med + max(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
+        return out
 
     def _floor_before(self, k: int) -> float:
         """Noise floor before frame ``k``: 10th percentile of the frame levels in the window before it, dBFS."""
