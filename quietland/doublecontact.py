@@ -72,7 +72,9 @@ class DoubleContactFinder:
         self._before_n = 2 * self._frame
         self._after_n = int(np.ceil(cfg.gap_max_ms * sr / 1000.0)) + 4 * self._frame
         self._keep = max(int(cfg.history_s * sr), self._before_n + self._after_n)
-        self._buf = np.zeros(0, dtype=np.float32)
+        # _buf[:_len] holds samples [_start, _n); room for 2 * keep, so a block is copied in, not the history
+        self._buf = np.zeros(2 * self._keep, dtype=np.float32)
+        self._len = 0
         self._start = 0  # sample index of _buf[0]
         self._n = 0  # samples fed
 
@@ -90,10 +92,14 @@ class DoubleContactFinder:
         """Append a mono float block."""
         block = np.asarray(block, dtype=np.float32).reshape(-1)
         self._n += block.size
-        buf = np.concatenate([self._buf, block])
-        drop = max(0, buf.size - self._keep)
-        self._buf = buf[drop:]
-        self._start += drop
+        block = block[-self._keep :]  # older samples of a long block would not be kept
+        if self._len + block.size > self._buf.size:
+            drop = self._len + block.size - self._keep  # keep the last `keep` samples, counting this block
+            self._buf[: self._len - drop] = self._buf[drop : self._len]
+            self._len -= drop
+        self._buf[self._len : self._len + block.size] = block
+        self._len += block.size
+        self._start = self._n - self._len
 
     def ready(self, onset: int) -> bool:
         """True once the audio after ``onset`` that the test needs has been fed."""
@@ -108,7 +114,8 @@ class DoubleContactFinder:
         cfg = self.config
         a, b = onset - self._before_n, onset + self._after_n  # audio before the onset: the first frames' history
         seg = np.zeros(b - a, dtype=np.float64)
-        lo, hi = max(a, self._start), min(b, self._start + self._buf.size)
+        # only the last `keep` samples count, however much more the buffer happens to hold
+        lo, hi = max(a, self._start, self._n - self._keep), min(b, self._n)
         if hi > lo:
             seg[lo - a : hi - a] = self._buf[lo - self._start : hi - self._start]
         d = np.diff(seg, prepend=seg[:1])
