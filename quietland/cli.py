@@ -42,7 +42,8 @@ EXIT_USAGE = 2
 """A bad command line."""
 EXIT_INTERRUPTED = 130
 
-DEFAULT_BLOCK_SIZE = 4096
+DEFAULT_BLOCK_SIZE = 65536
+"""Samples `analyze` reads and feeds at a time: large enough that per-block overhead is small (about 1.5 s at 44.1 kHz)."""
 MIN_BLOCK_SIZE = 16
 MAX_BLOCK_SIZE = 1 << 20
 PROGRESS_MIN_DURATION_S = 20.0

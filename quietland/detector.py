@@ -143,7 +143,10 @@ class LandingDetector:
         self._high_bands = first_bin_of_band >= cfg.high_band_hz
         self._air_bands = first_bin_of_band >= cfg.air_band_hz
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
-        self._win_energy = float(np.sum(self._window**2))  # a frame's sum of squares over this is its mean square
+        self._win_energy = float(np.sum(self._window**2))
+        self._feat_window = np.hanning(self._feat_n)  # band energies of the feature_ms after an onset
+        self._feat_freqs = np.fft.rfftfreq(self._feat_n, 1.0 / sr)
+        self._feat_norm = float(np.sum(self._feat_window) ** 2) / 2.0  # a frame's sum of squares over this is its mean square
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
         keep = self._pre_n + self._gap_n + self.n_fft + (self._lag + self._pre + self._post + 4) * self.hop + self._feat_n + self._env_n
@@ -394,9 +397,9 @@ class LandingDetector:
         win = min(seg.size, self._impact_n)
         csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
         impact2 = float(np.max(csum[win:] - csum[:-win])) / win
-        spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size))) ** 2
-        f = np.fft.rfftfreq(seg.size, 1.0 / self.sample_rate)
-        norm = (np.sum(np.hanning(seg.size)) ** 2) / 2.0
+        spec = np.abs(np.fft.rfft(seg * self._feat_window)) ** 2
+        f = self._feat_freqs
+        norm = self._feat_norm
         low = float(np.sum(spec[(f > 0) & (f < cfg.low_band_hz)])) / norm
         high = float(np.sum(spec[f >= cfg.high_band_hz])) / norm
         return OnsetEvent(

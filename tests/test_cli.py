@@ -15,7 +15,7 @@ import soundfile as sf
 
 import quietland
 from quietland import report
-from quietland.cli import main
+from quietland.cli import DEFAULT_BLOCK_SIZE, main
 from quietland.events import OnsetEvent, Rejected, Rep, SessionSummary, SetSummary
 from quietland.pipeline import Analysis
 from quietland.synth import SessionSpec, SyntheticSession, synthesize
@@ -187,7 +187,7 @@ def test_json_is_one_document_with_the_documented_fields(hops_wav, session, run)
     assert code == 0, err
     doc = json.loads(out)  # raises if there is anything but one document
     assert set(doc) == TOP_FIELDS
-    assert (doc["file"], doc["drill"], doc["sample_rate"], doc["block_size"]) == (hops_wav, "generic", 44100, 4096)
+    assert (doc["file"], doc["drill"], doc["sample_rate"], doc["block_size"]) == (hops_wav, "generic", 44100, DEFAULT_BLOCK_SIZE)
     assert doc["duration_s"] == pytest.approx(session.duration_s, abs=1e-4)
     assert doc["reps"], "the landings should give reps"
     for rep in doc["reps"]:
