@@ -1,0 +1,158 @@
+"""Counts and F-measure on the real recordings and on variants of each: does a result hold up?
+
+A method change should not only move the figures of the recordings as they are.
+The same audio resampled to another rate, made 12 dB quieter or given a little
+more noise is, to a listener, the same session, and a robust detector counts it
+the same. This script runs every recording in ``../shared/data/real`` (truth in
+its ``manifest.json``) through :class:`quietland.pipeline.SessionPipeline` as it
+is and as these variants:
+
+- ``16k``, ``32k``, ``48k``: resampled (``scipy.signal.resample_poly``);
+- ``-12dB``: every sample times 10^(-12/20);
+- ``noise30``: white noise 30 dB below the recording's RMS added (seeded).
+
+It prints, per file and variant, the count and (where the manifest has event
+times) the F-measure, matched the way ``../shared/tools/score.py`` matches;
+then, per variant, the files within tolerance, the total count error and the
+mean F-measure; and last one ``VARIANTS ...`` line with the figures over all
+variants and the largest spread of one file's count across them.
+
+Run from the repository root (quietland need not be installed; scipy comes with
+the ``bench`` extra)::
+
+    python benchmarks/real_variants.py [--only SUBSTRING] [--variants orig,48k,...]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from quietland.audiofile import AudioFileError, FileSource  # noqa: E402
+from quietland.pipeline import SessionPipeline  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+REAL = SHARED / "data" / "real"
+SCORER = SHARED / "tools" / "score.py"
+VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30")
+BLOCK = 65536
+
+
+def load_match():
+    """``match`` from ../shared/tools/score.py: the matcher the accuracy targets are judged by."""
+    spec = importlib.util.spec_from_file_location("shared_score", SCORER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.match
+
+
+def read_mono(path: Path) -> tuple[np.ndarray, int]:
+    source = FileSource(path)
+    return np.concatenate(list(source.blocks(BLOCK))), source.sample_rate
+
+
+def variant(name: str, audio: np.ndarray, rate: int, seed: int) -> tuple[np.ndarray, int]:
+    if name == "orig":
+        return audio, rate
+    if name == "-12dB":
+        return (audio * 10 ** (-12 / 20)).astype(np.float32), rate
+    if name == "noise30":
+        rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+        noise = np.random.default_rng(seed).standard_normal(audio.size) * rms * 10 ** (-30 / 20)
+        return (audio + noise).astype(np.float32), rate
+    from scipy.signal import resample_poly
+
+    target = {"16k": 16000, "32k": 32000, "48k": 48000}[name]
+    return resample_poly(audio, target, rate).astype(np.float32), target
+
+
+def count(audio: np.ndarray, rate: int, drill: str) -> list[float]:
+    """Rep times (s) of ``audio`` fed through the pipeline in blocks."""
+    pipe = SessionPipeline(rate, drill)
+    for i in range(0, audio.size, BLOCK):
+        pipe.process(audio[i : i + BLOCK])
+    _, analysis = pipe.finish()
+    return [r.t_s for r in analysis.reps]
+
+
+def f_measure(match, entry: dict, times: list[float]) -> float | None:
+    if not entry.get("events_s"):
+        return None
+    hits, _, _ = match(entry["events_s"], times, entry["window_s"], entry["max_offset_s"] or 0.0)
+    if not hits:
+        return 0.0
+    precision, recall = hits / len(times), hits / len(entry["events_s"])
+    return 2 * precision * recall / (precision + recall)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="only files whose name contains this (e.g. jumprope)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
+    args = parser.parse_args()
+    names = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    if not (REAL / "manifest.json").exists() or not SCORER.exists():
+        print(f"real_variants: needs {REAL / 'manifest.json'} and {SCORER} beside the checkout.", file=sys.stderr)
+        return 1
+    if any(v.endswith("k") for v in names) and importlib.util.find_spec("scipy") is None:
+        print("real_variants: resampled variants need scipy (pip install -e '.[bench]').", file=sys.stderr)
+        return 1
+    match = load_match()
+    entries = [e for e in json.loads((REAL / "manifest.json").read_text()) if not args.only or args.only in e["file"]]
+
+    per_variant: dict[str, list[tuple[dict, int, float | None]]] = {v: [] for v in names}
+    spreads: list[tuple[int, str]] = []
+    print(f"{'file':30s} {'truth':>9s}  " + "  ".join(f"{v:>12s}" for v in names))
+    for seed, entry in enumerate(entries):
+        try:
+            audio, rate = read_mono(REAL / entry["file"])
+        except AudioFileError as exc:
+            print(f"{entry['file']}: {exc}", file=sys.stderr)
+            return 1
+        cells, counts = [], []
+        for name in names:
+            times = count(*variant(name, audio, rate, seed), entry["drill"])
+            f = f_measure(match, entry, times)
+            per_variant[name].append((entry, len(times), f))
+            counts.append(len(times))
+            cells.append(f"{len(times):5d}" + (f" F{f:.2f}" if f is not None else "      "))
+        spreads.append((max(counts) - min(counts), entry["file"]))
+        truth = f"{entry['count']}" + (f"+-{entry['count_tolerance']}" if entry["count_tolerance"] else "")
+        print(f"{entry['file']:30s} {truth:>9s}  " + "  ".join(f"{c:>12s}" for c in cells), flush=True)
+
+    print()
+    all_ok = all_err = all_truth = 0
+    all_f: list[float] = []
+    for name in names:
+        rows = per_variant[name]
+        ok = sum(abs(n - e["count"]) <= e["count_tolerance"] for e, n, _ in rows)
+        err = sum(max(0, abs(n - e["count"]) - e["count_tolerance"]) for e, n, _ in rows)
+        truth = sum(e["count"] for e, _, _ in rows)
+        fs = [f for _, _, f in rows if f is not None]
+        all_ok, all_err, all_truth = all_ok + ok, all_err + err, all_truth + truth
+        all_f += fs
+        mean_f = f"{statistics.fmean(fs):.3f}" if fs else "-"
+        print(f"{name:8s} within tolerance {ok:2d} of {len(rows)}, count error {100 * err / max(1, truth):5.1f}%, mean F {mean_f}")
+    spread, worst = max(spreads)
+    mean_all = f"{statistics.fmean(all_f):.3f}" if all_f else "-"
+    print(
+        f"VARIANTS within={all_ok}/{sum(len(r) for r in per_variant.values())} "
+        f"count_error_pct={100 * all_err / max(1, all_truth):.1f} mean_f={mean_all} "
+        f"largest_count_spread={spread} ({worst})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
