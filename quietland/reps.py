@@ -175,6 +175,14 @@ class CounterConfig:
     beat_start_run: int = 2
     """``rope``: a set starts at the first of this many grid beats in a row that all have a contact
     (a first interval on the beat, so one stray sound cannot start a set); matched sounds before it are strays."""
+    beat_recheck_beats: int = 8
+    """``rope``: while following, every this many beats the period is checked against a faster one ..."""
+    beat_recheck_fractions: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
+    """... of these fractions of it (a beat every 3rd, 2nd or, as 3 in 2, 1.5th contact still finds sounds) ..."""
+    beat_recheck_hit_ratio: float = 0.8
+    """... and the finest whose grid over the last ``beat_search_s`` finds a sound a beat could be at this share of
+    its beats, and at least the current grid's share less 0.05, becomes the period (the athlete sped up, or the
+    set started on every other contact)."""
 
 
 class RepCounter:
@@ -428,6 +436,13 @@ class _RopeTracker:
     such sound is held as *inferred*; when a real beat follows within ``beat_max_missing``
     beats the inferred ones are counted (a contact the microphone did not hear inside a
     steady rhythm), otherwise the set ended at the last real beat.
+
+    *Checking the period.* A grid at a multiple of the true period (every 2nd or 3rd contact,
+    or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
+    leaves it. Every ``beat_recheck_beats`` beats, the grids at ``beat_recheck_fractions`` of
+    the period (within the drill's range) are laid back from the last beat over the last
+    ``beat_search_s``; the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
+    of its beats, and at about the current grid's share or more, becomes the period.
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int) -> None:
@@ -442,6 +457,8 @@ class _RopeTracker:
         self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
         self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats, dB
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
+        self._recent: deque[OnsetEvent] = deque()  # every sound of the last beat_search_s, for the period check
+        self._beats_to_recheck = config.beat_recheck_beats
 
     def _salience(self, ev: OnsetEvent) -> float:
         return ev.strength_db + self.cfg.click_weight_db * 0.5 * (ev.click_share + ev.air_share)
@@ -452,6 +469,9 @@ class _RopeTracker:
     # ---------------------------------------------------------------- public
     def feed(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         self._events.append(ev)
+        self._recent.append(ev)
+        while self._recent[0].sample < ev.sample - self.cfg.beat_search_s * self.sr:
+            self._recent.popleft()
         return self.advance(ev.sample)
 
     def advance(self, now: int) -> list[tuple[OnsetEvent, str | None]]:
@@ -625,6 +645,7 @@ class _RopeTracker:
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
+            self._recheck_period(floor, quiet)
             return out
         if final and not self._events:
             self._end_set()
@@ -635,6 +656,49 @@ class _RopeTracker:
             return []
         self._end_set()
         return []
+
+    def _recheck_period(self, floor: float, quiet: float) -> None:
+        """Every ``beat_recheck_beats`` beats, move to a faster period that the recent sounds fit as well.
+
+        A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
+        a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
+        """
+        cfg = self.cfg
+        self._beats_to_recheck -= 1
+        if self._beats_to_recheck > 0:
+            return
+        self._beats_to_recheck = cfg.beat_recheck_beats
+        assert self._period is not None and self._last is not None
+        span = min(cfg.beat_search_s * self.sr, self._last - self._recent[0].sample)
+        current = self._grid_share(self._period, span, floor, quiet)
+        if current is None:
+            return
+        for fraction in sorted(cfg.beat_recheck_fractions):
+            period = fraction * self._period
+            if period < self.rule.min_interval_s * self.sr:
+                continue
+            share = self._grid_share(period, span, floor, quiet)
+            if share is not None and share >= cfg.beat_recheck_hit_ratio and share >= current - 0.05:
+                self._period = period
+                self._intervals.clear()
+                self._intervals.append(period)
+                return
+
+    def _grid_share(self, period: float, span: float, floor: float, quiet: float) -> float | None:
+        """Share of the grid beats ``period`` apart in the ``span`` before the last beat that have a sound a beat
+        could be (salience at least ``floor``, loudness at least ``quiet``); None for fewer than 4 grid beats."""
+        assert self._last is not None
+        n = int(span // period)
+        if n < 4:
+            return None
+        tol = self._tol(period)
+        near = [e.sample for e in self._recent if self._salience(e) >= floor and e.loudness_db >= quiet]
+        if not near:
+            return 0.0
+        times = np.asarray(near, dtype=float)
+        beats = self._last - period * np.arange(1, n + 1)
+        hit = np.min(np.abs(times[None, :] - beats[:, None]), axis=1) <= tol
+        return float(np.mean(hit))
 
     def _end_set(self) -> None:
         """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats."""

@@ -99,6 +99,32 @@ def test_double_under_one_rep_per_jump():
     assert hits_within(session, analysis, window_s=0.05) >= 0.95 * session.count
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rope_follows_a_speed_up_inside_a_set(seed):
+    """10 alternate-foot contacts at 150/min, then 40 at 225/min with no rest.
+
+    Without a period check the follower keeps its first period: its beats land on every
+    1.5th contact and still find sounds (measured: 36-37 reps, 23-24 on a contact). The check
+    every 8 beats finds the faster grid; contacts before it are lost (45-46 reps, 40-42 on time).
+    """
+    new_gap = 60.0 / 225
+    first = synthesize(SessionSpec(kind="rope-alternate", cadence_per_min=150, sets=(10,), snr_db=30, seed=seed, tail_s=new_gap / 2))
+    then = synthesize(
+        SessionSpec(kind="rope-alternate", cadence_per_min=225, sets=(40,), snr_db=30, seed=seed + 100, lead_in_s=new_gap / 2)
+    )
+    audio = np.concatenate([first.audio, then.audio])
+    truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
+    pipe = SessionPipeline(first.sample_rate, "jump-rope-alternate")
+    for i in range(0, audio.size, 4096):
+        pipe.process(audio[i : i + 4096])
+    analysis = pipe.finish()[1]
+    reps = np.array([r.sample for r in analysis.reps])
+    on_time = sum(bool(np.min(np.abs(reps - t)) <= 0.05 * first.sample_rate) for t in truth)
+    assert analysis.summary.sets == 1
+    assert 44 <= analysis.summary.reps <= 50
+    assert on_time >= 38
+
+
 def test_ramp_in_and_rhythm_fields():
     spec = SessionSpec(kind="landings", cadence_per_min=120, sets=(12, 12), rest_s=8.0, snr_db=35, seed=9)
     _, analysis = analyse(spec)
