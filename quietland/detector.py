@@ -143,10 +143,10 @@ class LandingDetector:
         self._high_bands = first_bin_of_band >= cfg.high_band_hz
         self._air_bands = first_bin_of_band >= cfg.air_band_hz
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
-        self._win_energy = float(np.sum(self._window**2))
+        self._win_energy = float(np.sum(self._window**2))  # a frame's sum of squares over this is its mean square
         self._feat_window = np.hanning(self._feat_n)  # band energies of the feature_ms after an onset
         self._feat_freqs = np.fft.rfftfreq(self._feat_n, 1.0 / sr)
-        self._feat_norm = float(np.sum(self._feat_window) ** 2) / 2.0  # a frame's sum of squares over this is its mean square
+        self._feat_norm = float(np.sum(self._feat_window) ** 2) / 2.0
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
         keep = self._pre_n + self._gap_n + self.n_fft + (self._lag + self._pre + self._post + 4) * self.hop + self._feat_n + self._env_n
@@ -335,19 +335,18 @@ class LandingDetector:
         """Adaptive threshold for each candidate index ``j`` into the onset strength history (step 4):
         ``median + max(delta_db, k_mad * 1.4826 * MAD)`` of the ``threshold_window_s`` before it."""
         cfg = self.config
-        out = np.empty(cand.size)
+        med = np.empty(cand.size)
+        mad = np.empty(cand.size)
         full = cand >= self._thr_w
         if np.any(full):
             windows = np.lib.stride_tricks.sliding_window_view(self._odf, self._thr_w)[cand[full] - self._thr_w]
-            med = np.median(windows, axis=1)
-            mad = np.median(np.abs(windows - med[:, None]), axis=1)
-            out[full] = med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
+            med[full] = np.median(windows, axis=1)
+            mad[full] = np.median(np.abs(windows - med[full][:, None]), axis=1)
         for i in np.flatnonzero(~full):  # the stream's first threshold window: a shorter past
             past = self._odf[: cand[i]]
-            med = float(np.median(past))
-            mad = float(np.median(np.abs(past - med)))
-            out[i] = med + max(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
-        return out
+            med[i] = np.median(past)
+            mad[i] = np.median(np.abs(past - med[i]))
+        return med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
 
     def _floor_before(self, k: int) -> float:
         """Noise floor before frame ``k``: 10th percentile of the frame levels in the window before it, dBFS."""

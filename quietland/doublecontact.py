@@ -72,10 +72,9 @@ class DoubleContactFinder:
         self._before_n = 2 * self._frame
         self._after_n = int(np.ceil(cfg.gap_max_ms * sr / 1000.0)) + 4 * self._frame
         self._keep = max(int(cfg.history_s * sr), self._before_n + self._after_n)
-        # _buf[:_len] holds samples [_start, _n); room for 2 * keep, so a block is copied in, not the history
+        # _buf[:_len] holds samples [_n - _len, _n); room for 2 * keep, so a block is copied in, not the history
         self._buf = np.zeros(2 * self._keep, dtype=np.float32)
         self._len = 0
-        self._start = 0  # sample index of _buf[0]
         self._n = 0  # samples fed
 
     @property
@@ -99,7 +98,6 @@ class DoubleContactFinder:
             self._len -= drop
         self._buf[self._len : self._len + block.size] = block
         self._len += block.size
-        self._start = self._n - self._len
 
     def ready(self, onset: int) -> bool:
         """True once the audio after ``onset`` that the test needs has been fed."""
@@ -115,9 +113,10 @@ class DoubleContactFinder:
         a, b = onset - self._before_n, onset + self._after_n  # audio before the onset: the first frames' history
         seg = np.zeros(b - a, dtype=np.float64)
         # only the last `keep` samples count, however much more the buffer happens to hold
-        lo, hi = max(a, self._start, self._n - self._keep), min(b, self._n)
+        start = self._n - self._len  # sample index of _buf[0]
+        lo, hi = max(a, self._n - self._keep), min(b, self._n)
         if hi > lo:
-            seg[lo - a : hi - a] = self._buf[lo - self._start : hi - self._start]
+            seg[lo - a : hi - a] = self._buf[lo - start : hi - start]
         d = np.diff(seg, prepend=seg[:1])
         csum = np.concatenate([[0.0], np.cumsum(d * d)])
         starts = np.arange(0, d.size - self._frame + 1, self._hop)

@@ -670,34 +670,33 @@ class _RopeTracker:
         self._beats_to_recheck = cfg.beat_recheck_beats
         assert self._period is not None and self._last is not None
         span = min(cfg.beat_search_s * self.sr, self._last - self._recent[0].sample)
-        current = self._grid_share(self._period, span, floor, quiet)
+        # the sounds a beat could be: as salient and loud as following asks
+        sounds = np.array([e.sample for e in self._recent if self._salience(e) >= floor and e.loudness_db >= quiet], dtype=float)
+        current = self._grid_share(self._period, span, sounds)
         if current is None:
             return
         for fraction in sorted(cfg.beat_recheck_fractions):
             period = fraction * self._period
             if period < self.rule.min_interval_s * self.sr:
                 continue
-            share = self._grid_share(period, span, floor, quiet)
+            share = self._grid_share(period, span, sounds)
             if share is not None and share >= cfg.beat_recheck_hit_ratio and share >= current - 0.05:
                 self._period = period
                 self._intervals.clear()
                 self._intervals.append(period)
                 return
 
-    def _grid_share(self, period: float, span: float, floor: float, quiet: float) -> float | None:
-        """Share of the grid beats ``period`` apart in the ``span`` before the last beat that have a sound a beat
-        could be (salience at least ``floor``, loudness at least ``quiet``); None for fewer than 4 grid beats."""
+    def _grid_share(self, period: float, span: float, sounds: np.ndarray) -> float | None:
+        """Share of the grid beats ``period`` apart in the ``span`` before the last beat that have one of
+        ``sounds`` (samples) within the beat tolerance; None for fewer than 4 grid beats."""
         assert self._last is not None
         n = int(span // period)
         if n < 4:
             return None
-        tol = self._tol(period)
-        near = [e.sample for e in self._recent if self._salience(e) >= floor and e.loudness_db >= quiet]
-        if not near:
+        if not sounds.size:
             return 0.0
-        times = np.asarray(near, dtype=float)
         beats = self._last - period * np.arange(1, n + 1)
-        hit = np.min(np.abs(times[None, :] - beats[:, None]), axis=1) <= tol
+        hit = np.min(np.abs(sounds[None, :] - beats[:, None]), axis=1) <= self._tol(period)
         return float(np.mean(hit))
 
     def _end_set(self) -> None:
