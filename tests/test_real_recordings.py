@@ -8,10 +8,10 @@ marked as expected failures with the figure measured when they were marked;
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from quietland.audiofile import FileSource
@@ -19,12 +19,13 @@ from quietland.pipeline import SessionPipeline
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 MANIFEST = REAL / "manifest.json"
+SCORER = REAL.parents[1] / "tools" / "score.py"
 
 # file -> what was measured when the miss was recorded (see README, "Accuracy on real recordings")
 KNOWN_MISSES = {
     "jumprope-alternate-02.wav": "counts 18 of 15, F-measure 0.67: sounds before and after the labelled run are taken as contacts",
     "jumprope-alternate-03.wav": "counts 36 of 138: under music and voice most contacts are not heard",
-    "jumprope-double-under-2.wav": "counts 77 of 68, F-measure 0.39: the beat drifts between the jump's two clicks",
+    "jumprope-double-under-2.wav": "counts 77 of 68, F-measure 0.39: its labels keep a 0.454 s rhythm, its audio 0.482 s (benchmarks/label_rhythm.py)",
     "jumprope-double-under-4.wav": "counts 114 of 105 (F-measure 0.93): the rhythm runs on into noise after the last jump",
     "rhythmic-jumps.wav": "counts 37 of 31+-2: the lead-in and an isolated impact the truth excludes are counted",
     "onsets-music-sample.wav": "counts 4 of 15: musical onsets are too soft for the generic rule's impact gates",
@@ -51,24 +52,16 @@ def _params():
 
 
 def _f_measure(truth: list[float], est: list[float], window: float, max_offset: float) -> float:
-    """One-to-one greedy match after the best constant offset (as ../shared/tools/score.py judges)."""
-    t = np.asarray(truth)
-    best = 0
-    offsets = np.arange(-max_offset, max_offset + 1e-9, 0.002) if max_offset > 0 else [0.0]
-    for off in offsets:
-        used = np.zeros(len(t), bool)
-        hits = 0
-        for x in np.asarray(est) - off:
-            d = np.abs(t - x)
-            d[used] = np.inf
-            j = int(np.argmin(d))
-            if d[j] <= window:
-                used[j] = True
-                hits += 1
-        best = max(best, hits)
-    if not est or not best:
+    """F-measure with ``match`` from ../shared/tools/score.py: the matcher the accuracy targets are judged by."""
+    if not SCORER.exists():
+        pytest.skip(f"the scorer is not at {SCORER}")
+    spec = importlib.util.spec_from_file_location("shared_score", SCORER)
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    hits, _, _ = scorer.match(truth, est, window, max_offset)
+    if not est or not hits:
         return 0.0
-    p, r = best / len(est), best / len(t)
+    p, r = hits / len(est), hits / len(truth)
     return 2 * p * r / (p + r)
 
 
