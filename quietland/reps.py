@@ -121,7 +121,8 @@ class CounterConfig:
     merge_ms: float = 60.0
     """Events this soon after a contact belong to it (ringing, a second foot, the rope at the feet)."""
     faint_db: float = 6.0
-    """A rep this much quieter than the recent reps waits ``merge_ms`` before it is decided ..."""
+    """A rep this much quieter than the recent reps waits ``merge_ms`` (or the drill's shortest interval,
+    if longer: a louder sound inside it would otherwise be rejected as this rep's echo) before it is decided ..."""
     precursor_db: float = 10.0
     """... and is a ``precursor`` (not the contact) if a sound this much louder follows inside that time."""
     min_contrast_db: float = 6.0
@@ -197,6 +198,8 @@ class RepCounter:
         self.reps: list[Rep] = []
         self.rejected: list[Rejected] = []
         self._merge_n = int(round(self.config.merge_ms * self.sample_rate / 1000.0))
+        # a louder sound this soon after a faint rep would be rejected as its echo: within it, the faint one is the precursor
+        self._precursor_n = max(self._merge_n, int(round(self.rule.min_interval_s * self.sample_rate)))
         self._pending: list[OnsetEvent] = []  # events waiting for a decision, in time order
         self._last_contact: OnsetEvent | None = None  # last accepted contact (rep or rope pass)
         self._rep_loudness: deque[float] = deque(maxlen=8)
@@ -297,8 +300,8 @@ class RepCounter:
             if now is not None and ev.sample + delay_n > now:
                 break
             reason = self._classify(ev)
-            if reason is None and now is not None and ev.sample + self._merge_n > now and self._is_faint(ev):
-                break  # a faint rep waits merge_ms: a louder sound right after it would be the contact
+            if reason is None and now is not None and ev.sample + self._precursor_n > now and self._is_faint(ev):
+                break  # a faint rep waits: a louder sound right after it would be the contact
             if reason is None and self._louder_follows(ev):
                 reason = "precursor"
             self._pending.pop(0)
@@ -310,9 +313,10 @@ class RepCounter:
         return not self._rep_loudness or ev.loudness_db < statistics.median(self._rep_loudness) - self.config.faint_db
 
     def _louder_follows(self, ev: OnsetEvent) -> bool:
-        """A sound ``precursor_db`` louder follows within ``merge_ms``: ``ev`` is its precursor, not the contact."""
+        """A sound ``precursor_db`` louder follows within ``merge_ms`` (or the drill's shortest interval, if longer):
+        ``ev`` is its precursor, not the contact."""
         return any(
-            0 < later.sample - ev.sample < self._merge_n and later.loudness_db >= ev.loudness_db + self.config.precursor_db
+            0 < later.sample - ev.sample < self._precursor_n and later.loudness_db >= ev.loudness_db + self.config.precursor_db
             for later in self._pending[1:]
         )
 

@@ -1,0 +1,57 @@
+"""Rep rules on hand-made event streams, fed as the pipeline feeds them."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from quietland.events import OnsetEvent
+from quietland.reps import RepCounter
+
+SR = 48000
+LATENCY_S = 0.03  # about what the detector needs after an onset before it emits the event
+
+
+def _event(t_s: float, loudness_db: float) -> OnsetEvent:
+    values = {f.name: 0 for f in dataclasses.fields(OnsetEvent)}
+    return OnsetEvent(
+        **{
+            **values,
+            "sample": int(round(t_s * SR)),
+            "sample_rate": SR,
+            "loudness_db": loudness_db,
+            "impact_db": loudness_db,
+            "peak_dbfs": loudness_db + 8.0,
+            "floor_dbfs": -70.0,
+            "contrast_db": 20.0,
+            "strength_db": 6.0,
+        }
+    )
+
+
+def _stream(counter: RepCounter, events: list[OnsetEvent]) -> None:
+    """Feed each event once the stream is ``LATENCY_S`` past it, advancing the counter every 10 ms."""
+    pending = sorted(events, key=lambda e: e.sample)
+    end = pending[-1].sample + SR
+    for now in range(0, end, SR // 100):
+        complete = now - int(LATENCY_S * SR)
+        while pending and pending[0].sample < complete:
+            counter.feed(pending.pop(0))
+        counter.advance(complete)
+    counter.finish()
+
+
+@pytest.mark.parametrize("drill", ["generic", "line-hops"])
+@pytest.mark.parametrize("gap_s", [0.04, 0.09])
+def test_a_faint_sound_just_before_a_loud_contact_is_its_precursor(drill, gap_s):
+    """The loud contact is the rep, whether it comes inside ``merge_ms`` (40 ms) or after it but
+    inside the drill's shortest interval (90 ms), where it would otherwise be rejected as the
+    faint sound's echo."""
+    steady = [_event(0.5 * i, -20.0) for i in range(1, 6)]
+    faint = _event(3.0, -33.0)
+    loud = _event(3.0 + gap_s, -19.0)
+    after = _event(3.5 + gap_s, -20.0)
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*steady, faint, loud, after])
+    assert [r.sample for r in counter.reps] == [e.sample for e in [*steady, loud, after]]
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(faint.sample, "precursor")]
