@@ -121,8 +121,8 @@ class CounterConfig:
     merge_ms: float = 60.0
     """Events this soon after a contact belong to it (ringing, a second foot, the rope at the feet)."""
     faint_db: float = 6.0
-    """A rep this much quieter than the recent reps waits ``merge_ms`` (or the drill's shortest interval,
-    if longer: a louder sound inside it would otherwise be rejected as this rep's echo) before it is decided ..."""
+    """A rep this much quieter than the recent reps waits ``merge_ms`` (in ``impact`` drills the drill's shortest
+    interval, if longer: a louder sound inside it would otherwise be rejected as this rep's echo) before it is decided ..."""
     precursor_db: float = 10.0
     """... and is a ``precursor`` (not the contact) if a sound this much louder follows inside that time."""
     min_contrast_db: float = 6.0
@@ -198,8 +198,6 @@ class RepCounter:
         self.reps: list[Rep] = []
         self.rejected: list[Rejected] = []
         self._merge_n = int(round(self.config.merge_ms * self.sample_rate / 1000.0))
-        # a louder sound this soon after a faint rep would be rejected as its echo: within it, the faint one is the precursor
-        self._precursor_n = max(self._merge_n, int(round(self.rule.min_interval_s * self.sample_rate)))
         self._pending: list[OnsetEvent] = []  # events waiting for a decision, in time order
         self._last_contact: OnsetEvent | None = None  # last accepted contact (rep or rope pass)
         self._rep_loudness: deque[float] = deque(maxlen=8)
@@ -308,12 +306,22 @@ class RepCounter:
             out.extend(self._record([(ev, reason)]))
         return out
 
+    @property
+    def _precursor_n(self) -> int:
+        """How long a faint rep waits, in samples: as long as a later sound would be its echo in :meth:`_classify`
+        (``merge_ms``, then, but in ``discrete`` drills, whose later sounds settle and which have a take-off
+        rule, the drill's shortest interval). A sound ``precursor_db`` louder inside it makes it the precursor.
+        A property, so that it follows :meth:`change_drill`."""
+        if self.rule.kind == "discrete":
+            return self._merge_n
+        return max(self._merge_n, int(round(self.rule.min_interval_s * self.sample_rate)))
+
     def _is_faint(self, ev: OnsetEvent) -> bool:
         """Quieter than the recent reps by ``faint_db`` (or no rep yet to compare with)."""
         return not self._rep_loudness or ev.loudness_db < statistics.median(self._rep_loudness) - self.config.faint_db
 
     def _louder_follows(self, ev: OnsetEvent) -> bool:
-        """A sound ``precursor_db`` louder follows within ``merge_ms`` (or the drill's shortest interval, if longer):
+        """A sound ``precursor_db`` louder follows within the span a faint rep waits (see ``faint_db``):
         ``ev`` is its precursor, not the contact."""
         return any(
             0 < later.sample - ev.sample < self._precursor_n and later.loudness_db >= ev.loudness_db + self.config.precursor_db

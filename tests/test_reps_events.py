@@ -41,17 +41,22 @@ def _stream(counter: RepCounter, events: list[OnsetEvent]) -> None:
     counter.finish()
 
 
-@pytest.mark.parametrize("drill", ["generic", "line-hops"])
-@pytest.mark.parametrize("gap_s", [0.04, 0.09])
+@pytest.mark.parametrize(
+    ("drill", "gap_s"),
+    [("generic", 0.04), ("generic", 0.09), ("line-hops", 0.04), ("line-hops", 0.09), ("line-hops", 0.135), ("generic->line-hops", 0.135)],
+)
 def test_a_faint_sound_just_before_a_loud_contact_is_its_precursor(drill, gap_s):
     """The loud contact is the rep, whether it comes inside ``merge_ms`` (40 ms) or after it but
-    inside the drill's shortest interval (90 ms), where it would otherwise be rejected as the
-    faint sound's echo."""
+    inside the drill's shortest interval (generic 120 ms, line hops 150 ms), where it would otherwise
+    be rejected as the faint sound's echo; also after a change of drill (``generic->line-hops``)."""
     steady = [_event(0.5 * i, -20.0) for i in range(1, 6)]
     faint = _event(3.0, -33.0)
     loud = _event(3.0 + gap_s, -19.0)
     after = _event(3.5 + gap_s, -20.0)
-    counter = RepCounter(drill, SR)
+    first, _, then = drill.partition("->")
+    counter = RepCounter(first, SR)
+    if then:
+        counter.change_drill(then)
     _stream(counter, [*steady, faint, loud, after])
     assert [r.sample for r in counter.reps] == [e.sample for e in [*steady, loud, after]]
     assert [(r.event.sample, r.reason) for r in counter.rejected] == [(faint.sample, "precursor")]
