@@ -29,34 +29,28 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
+from real_variants import REAL, read_mono  # beside this script; it puts the repository on the path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from quietland.audiofile import AudioFileError
 
-from quietland.audiofile import AudioFileError, FileSource  # noqa: E402
-
-REAL = REPO.parent / "shared" / "data" / "real"
 HOP = 256
 HIGH_HZ = 3000.0
 
 
-def read_mono(path: Path) -> tuple[np.ndarray, int]:
-    source = FileSource(path)
-    return np.concatenate(list(source.blocks(65536))), source.sample_rate
-
-
-def high_band_autocorrelation(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(lags in s, autocorrelation) of the onset strength above ``HIGH_HZ``."""
+def audio_period(audio: np.ndarray, rate: int, lo: float, hi: float, at: float) -> tuple[float, float]:
+    """The lag in ``[lo, hi]`` s where the autocorrelation of the onset strength above ``HIGH_HZ`` peaks,
+    and that autocorrelation at lag ``at`` as a share of the peak."""
     import librosa
 
     spec = np.abs(librosa.stft(audio, n_fft=1024, hop_length=HOP))
     freqs = librosa.fft_frequencies(sr=rate, n_fft=1024)
     strength = librosa.onset.onset_strength(S=librosa.amplitude_to_db(spec[freqs >= HIGH_HZ]), sr=rate, hop_length=HOP)
     ac = librosa.autocorrelate(strength - strength.mean())
-    return np.arange(ac.size) * HOP / rate, ac
+    lags = np.arange(ac.size) * HOP / rate
+    peak_i = int(np.argmax(np.where((lags >= lo) & (lags <= hi), ac, -np.inf)))
+    return float(lags[peak_i]), float(ac[int(np.argmin(np.abs(lags - at)))] / ac[peak_i])
 
 
 def main() -> int:
@@ -79,14 +73,10 @@ def main() -> int:
         mean = float(np.mean(gaps[gaps < 1.5 * median]))
         start, stop = max(0.0, labels[0] - 0.2), labels[-1] + 0.3
         mid = (start + stop) / 2
-        periods = []
-        for a, b in ((start, stop), (start, mid), (mid, stop)):
-            lags, ac = high_band_autocorrelation(audio[int(a * rate) : int(b * rate)], rate)
-            inside = (lags >= 0.75 * median) & (lags <= 1.33 * median)
-            peak_i = int(np.argmax(np.where(inside, ac, -np.inf)))
-            periods.append(float(lags[peak_i]))
-            if len(periods) == 1:
-                at_mean = float(ac[int(np.argmin(np.abs(lags - mean)))] / ac[peak_i])
+        spans = ((start, stop), (start, mid), (mid, stop))
+        found = [audio_period(audio[int(a * rate) : int(b * rate)], rate, 0.75 * median, 1.33 * median, mean) for a, b in spans]
+        periods = [period for period, _ in found]
+        at_mean = found[0][1]
         after = audio.size / rate - labels[-1]
         print(
             f"{entry['file']:28s} {labels.size:6d} {median:7.3f} {mean:7.3f} {periods[0]:7.3f} "
