@@ -8,6 +8,7 @@ marked as expected failures with the figure measured when they were marked;
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -51,14 +52,20 @@ def _params():
     return out
 
 
+@functools.cache
+def _scorer():
+    """../shared/tools/score.py, loaded once."""
+    spec = importlib.util.spec_from_file_location("shared_score", SCORER)
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    return scorer
+
+
 def _f_measure(truth: list[float], est: list[float], window: float, max_offset: float) -> float:
     """F-measure with ``match`` from ../shared/tools/score.py: the matcher the accuracy targets are judged by."""
     if not SCORER.exists():
         pytest.skip(f"the scorer is not at {SCORER}")
-    spec = importlib.util.spec_from_file_location("shared_score", SCORER)
-    scorer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(scorer)
-    hits, _, _ = scorer.match(truth, est, window, max_offset)
+    hits, _, _ = _scorer().match(truth, est, window, max_offset)
     if not est or not hits:
         return 0.0
     p, r = hits / len(est), hits / len(truth)
