@@ -152,7 +152,10 @@ class CounterConfig:
     takeoff_drop_db: float = 3.0
     """``discrete``: ... when it is at least this much quieter than that landing."""
     beat_tolerance: float = 0.2
-    """``rope``: a beat may come this fraction of the period early or late (at least 25 ms)."""
+    """``rope``: a beat may come this fraction of the period early or late (at least 25 ms). ``impact``: in a
+    steady set, the next contact is due this fraction of the median interval either side of it; a rep at least
+    ``faint_db`` quieter than the recent ones that comes before then waits for it, and is ``off-beat`` if a sound
+    ``precursor_db`` louder than it lands there (a scuff or a step ahead of the beat, then the contact)."""
     beat_timing_db: float = 6.0
     """``rope``: choosing a beat, salience (dB) minus this much per period of timing error."""
     click_weight_db: float = 3.0
@@ -298,10 +301,17 @@ class RepCounter:
             if now is not None and ev.sample + delay_n > now:
                 break
             reason = self._classify(ev)
-            if reason is None and now is not None and ev.sample + self._precursor_n > now and self._is_faint(ev):
+            faint = reason is None and self._is_faint(ev)
+            if faint and now is not None and ev.sample + self._precursor_n > now:
                 break  # a faint rep waits: a louder sound right after it would be the contact
             if reason is None and self._louder_follows(ev):
                 reason = "precursor"
+            beat = self._beat_ahead(ev) if faint and reason is None else None
+            if beat is not None:
+                if now is not None and beat[1] > now:
+                    break  # a faint, early rep waits for the beat: a louder contact on it would make this one off-beat
+                if self._louder_within(ev, *beat):
+                    reason = "off-beat"
             self._pending.pop(0)
             out.extend(self._record([(ev, reason)]))
         return out
@@ -319,6 +329,23 @@ class RepCounter:
     def _is_faint(self, ev: OnsetEvent) -> bool:
         """Quieter than the recent reps by ``faint_db`` (or no rep yet to compare with)."""
         return not self._rep_loudness or ev.loudness_db < statistics.median(self._rep_loudness) - self.config.faint_db
+
+    def _beat_ahead(self, ev: OnsetEvent) -> tuple[int, int] | None:
+        """In a steady set of an ``impact`` drill, the window (samples) where the next contact is due, when ``ev``
+        comes before it; None otherwise. The window is the median interval after the last contact, give or take
+        ``beat_tolerance`` (``discrete`` jumps keep no beat)."""
+        last = self._last_contact
+        if self.rule.kind != "impact" or last is None or len(self._set_intervals) < 2:
+            return None
+        period = statistics.median(self._set_intervals) * self.sample_rate
+        lo = last.sample + (1.0 - self.config.beat_tolerance) * period
+        if ev.sample >= lo:
+            return None
+        return int(lo), int(last.sample + (1.0 + self.config.beat_tolerance) * period)
+
+    def _louder_within(self, ev: OnsetEvent, lo: int, hi: int) -> bool:
+        """A pending sound ``precursor_db`` louder than ``ev`` starts inside ``[lo, hi]``."""
+        return any(lo <= later.sample <= hi and later.loudness_db >= ev.loudness_db + self.config.precursor_db for later in self._pending[1:])
 
     def _louder_follows(self, ev: OnsetEvent) -> bool:
         """A sound ``precursor_db`` louder follows within the span a faint rep waits (see ``faint_db``):

@@ -60,3 +60,33 @@ def test_a_faint_sound_just_before_a_loud_contact_is_its_precursor(drill, gap_s)
     _stream(counter, [*steady, faint, loud, after])
     assert [r.sample for r in counter.reps] == [e.sample for e in [*steady, loud, after]]
     assert [(r.event.sample, r.reason) for r in counter.rejected] == [(faint.sample, "precursor")]
+
+
+@pytest.mark.parametrize("drill", ["generic", "line-hops"])
+def test_a_faint_sound_before_the_beat_is_off_beat_when_a_loud_contact_lands_on_it(drill):
+    """Reps every 0.5 s; a sound 13 dB fainter at 0.36 s after one (well before the next is due, but
+    after half an interval, so not a bounce) is off-beat when the contact then lands on the beat."""
+    steady = [_event(0.5 * i, -20.0) for i in range(1, 6)]
+    faint = _event(2.86, -33.0)
+    on_beat = _event(3.01, -20.0)
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*steady, faint, on_beat])
+    assert [r.sample for r in counter.reps] == [e.sample for e in [*steady, on_beat]]
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(faint.sample, "off-beat")]
+
+
+@pytest.mark.parametrize(
+    ("next_t", "next_db"),
+    [(None, None), (3.01, -21.0), (3.2, -20.0)],
+    ids=["nothing-follows", "next-not-10-dB-louder", "next-off-the-beat"],
+)
+def test_a_faint_early_sound_stays_a_rep_without_a_louder_contact_on_the_beat(next_t, next_db):
+    """The faint sound (8 dB under the reps) is the contact unless a sound ``precursor_db`` louder lands
+    inside the beat window (0.5 s +- 20% after the last rep, here 2.9-3.1 s)."""
+    steady = [_event(0.5 * i, -20.0) for i in range(1, 6)]
+    faint = _event(2.86, -28.0)
+    later = [] if next_t is None else [_event(next_t, next_db)]
+    counter = RepCounter("generic", SR)
+    _stream(counter, [*steady, faint, *later])
+    assert [r.sample for r in counter.reps] == [e.sample for e in [*steady, faint, *later]]
+    assert counter.rejected == []
