@@ -304,8 +304,8 @@ class RepCounter:
             faint = reason is None and self._is_faint(ev)
             if faint and now is not None and ev.sample + self._precursor_n > now:
                 break  # a faint rep waits: a louder sound right after it would be the contact
-            if reason is None and self._louder_follows(ev):
-                reason = "precursor"
+            if reason is None and self._louder_within(ev, ev.sample + 1, ev.sample + self._precursor_n - 1):
+                reason = "precursor"  # a louder sound follows within the span a faint rep waits: it is the contact
             beat = self._beat_ahead(ev) if faint and reason is None else None
             if beat is not None:
                 if now is not None and beat[1] > now:
@@ -344,16 +344,9 @@ class RepCounter:
         return int(lo), int(last.sample + (1.0 + self.config.beat_tolerance) * period)
 
     def _louder_within(self, ev: OnsetEvent, lo: int, hi: int) -> bool:
-        """A pending sound ``precursor_db`` louder than ``ev`` starts inside ``[lo, hi]``."""
+        """A pending sound ``precursor_db`` louder than ``ev`` starts inside ``[lo, hi]`` (samples): right after
+        ``ev``, it makes ``ev`` its ``precursor``; on the beat ahead of it, ``off-beat``."""
         return any(lo <= later.sample <= hi and later.loudness_db >= ev.loudness_db + self.config.precursor_db for later in self._pending[1:])
-
-    def _louder_follows(self, ev: OnsetEvent) -> bool:
-        """A sound ``precursor_db`` louder follows within the span a faint rep waits (see ``faint_db``):
-        ``ev`` is its precursor, not the contact."""
-        return any(
-            0 < later.sample - ev.sample < self._precursor_n and later.loudness_db >= ev.loudness_db + self.config.precursor_db
-            for later in self._pending[1:]
-        )
 
     def _classify(self, ev: OnsetEvent) -> str | None:
         """Reason the (oldest pending) event is not a rep, or None for a rep."""
