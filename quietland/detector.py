@@ -32,6 +32,14 @@ samples, taken every ``hop`` samples):
    event is emitted once that much audio has arrived (look-ahead at most
    ``max(post * hop_ms, feature_ms)``).
 
+Digital silence (a muted input, a dropout, the zeros a video's audio track
+often starts with) is not a quiet room: frames quieter than ``silence_dbfs``
+leave every band's floor and the running noise floor as they were, add no onset
+strength, and neither do the ``lag`` frames after them (sound coming back is not
+an impact). After digital silence the detector learns the room again as at the
+start of the stream: no onset for ``warmup_ms``, and an adaptive threshold from
+the sound since.
+
 All state advances on whole hops, so the events do not depend on how the
 stream was cut into blocks.
 """
@@ -75,7 +83,11 @@ class DetectorConfig:
     k_mad: float = 4.0
     """Threshold in robust standard deviations of the recent onset strength."""
     warmup_ms: float = 100.0
-    """Onset strength history needed before the first onset can be picked (learning the room)."""
+    """Onset strength history needed before the first onset can be picked (learning the room), at the start
+    of the stream and again after digital silence."""
+    silence_dbfs: float = -110.0
+    """A frame whose mean square is below this is digital silence, not a quiet room (no microphone is that
+    quiet; 16-bit audio's own rounding noise is near -101 dBFS)."""
     pre_max_ms: float = 20.0
     """A peak must be the largest onset strength this far back."""
     post_max_ms: float = 8.0
@@ -158,6 +170,8 @@ class LandingDetector:
 
         self._floor = None  # per-band noise floor, dB
         self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames
+        self._silent_hist = np.zeros(self._lag, dtype=bool)  # ... and whether each was digital silence
+        self._resumed = [0]  # frames where sound (re)started: the stream's start, and the end of each digital silence
         self._scale_n = max(1, int(round(cfg.band_scale_s * frame_rate)))
         self._flux_cum = np.zeros((self._scale_n + 1, self.n_bands))  # running sums of each band's rise
         # onset strength history: self._odf holds frames [self._odf_start, self._next_frame)
@@ -255,10 +269,13 @@ class LandingDetector:
         frame_db = 10.0 * np.log10(energy / self._win_energy + _EPS)
 
         # running floor: floor[k] = min(level[k], floor[k-1] + rise), solved in closed form as
-        # rise * k + cumulative min of (level[j] - rise * j).
-        # Frames that still hold the zeros before the stream count as silence: no floor, no onset strength
+        # rise * k + cumulative min of (level[j] - rise * j), over the frames that hold sound.
+        # Frames that still hold the zeros before the stream count as silence: no floor, no onset strength;
+        # so do frames of digital silence inside it, and the floor waits through them
         first_full = -(-self.n_fft // self.hop) - 1
-        full = ks >= first_full
+        silent = (ks >= first_full) & (frame_db < self.config.silence_dbfs)
+        full = (ks >= first_full) & ~silent
+        frame_db = np.where(silent, np.nan, frame_db)  # the noise floor leaves digital silence out
         whitened = np.zeros_like(level)
         if np.any(full):
             lv = level[full]
@@ -274,6 +291,14 @@ class LandingDetector:
         np.maximum(widened[:, 1:], ref[:, :-1], out=widened[:, 1:])
         ref = widened
         flux = np.maximum(whitened - ref, 0.0)
+        # sound coming back after digital silence is not an impact: no onset strength until the lag
+        # frames a frame is compared with hold sound again
+        was_silent = np.concatenate([self._silent_hist, silent])
+        after_silence = np.lib.stride_tricks.sliding_window_view(was_silent, self._lag + 1).any(axis=1)
+        flux[after_silence] = 0.0
+        ends = np.flatnonzero(silent & ~np.append(silent[1:], False))  # each silence's last frame in this block
+        self._resumed.extend(int(k) + self._lag + 1 for k in ks[ends])
+        self._silent_hist = was_silent[-self._lag :]
         if self.config.band_scale_s > 0:
             # each band's rise in units of that band's own typical rise over the past band_scale_s:
             # a band that is always busy (voice, hum) counts less, a quiet band that clicks counts more
@@ -309,9 +334,13 @@ class LandingDetector:
         seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._odf[lo : j1 + self._post + 1]])
         local_max = np.lib.stride_tricks.sliding_window_view(seg, self._pre + self._post + 1).max(axis=1)
         cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
-        cand = cand[cand >= self._warmup]  # before that, still learning the room
-        cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
-        thresholds = self._thresholds(cand)
+        # the frame each candidate's run of sound started at; before warmup frames of it, still learning the room
+        started = np.asarray(self._resumed)[np.searchsorted(self._resumed, cand + self._odf_start, side="right") - 1]
+        learnt = cand + self._odf_start >= started + self._warmup
+        cand, started = cand[learnt], started[learnt]
+        strong = self._odf[cand] >= cfg.delta_db  # the threshold is at least delta_db (the strength is >= 0)
+        cand, started = cand[strong], started[strong]
+        thresholds = self._thresholds(cand, started - self._odf_start)
         for j, thr in zip(cand, thresholds):
             k = int(j) + self._odf_start
             v = float(self._odf[j])
@@ -331,19 +360,20 @@ class LandingDetector:
             self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air))
         self._next_decide = last_decidable + 1
 
-    def _thresholds(self, cand: np.ndarray) -> np.ndarray:
+    def _thresholds(self, cand: np.ndarray, started: np.ndarray) -> np.ndarray:
         """Adaptive threshold for each candidate index ``j`` into the onset strength history (step 4):
-        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` of the ``threshold_window_s`` before it."""
+        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` of the ``threshold_window_s`` before it, or of
+        the part of it since its run of sound started (index ``started``, below 0 for long ago)."""
         cfg = self.config
         med = np.empty(cand.size)
         mad = np.empty(cand.size)
-        full = cand >= self._thr_w
+        full = cand - np.maximum(started, 0) >= self._thr_w
         if np.any(full):
             windows = np.lib.stride_tricks.sliding_window_view(self._odf, self._thr_w)[cand[full] - self._thr_w]
             med[full] = np.median(windows, axis=1)
             mad[full] = np.median(np.abs(windows - med[full][:, None]), axis=1)
-        for i in np.flatnonzero(~full):  # the stream's first threshold window: a shorter past
-            past = self._odf[: cand[i]]
+        for i in np.flatnonzero(~full):  # a run's first threshold window: a shorter past
+            past = self._odf[max(0, started[i]) : cand[i]]
             med[i] = np.median(past)
             mad[i] = np.median(np.abs(past - med[i]))
         return med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
@@ -353,6 +383,7 @@ class LandingDetector:
         j = k - self._odf_start
         first_full = self.n_fft // self.hop - self._odf_start  # earlier frames hold the zeros before the stream
         past = self._frame_db[max(0, first_full, j - self._nf_len) : max(0, j + 1)]
+        past = past[~np.isnan(past)]  # digital silence is not the room
         return float(np.percentile(past, 10)) if past.size else -120.0
 
     def _refine(self, k: int, click: bool) -> int:
@@ -433,6 +464,9 @@ class LandingDetector:
             self._click_share = self._click_share[odf_drop:]
             self._air_share = self._air_share[odf_drop:]
             self._odf_start += odf_drop
+            # keep the latest restart of sound before the history's start, and every one since
+            keep = max(0, int(np.searchsorted(self._resumed, self._odf_start, side="right")) - 1)
+            del self._resumed[:keep]
 
 
 def _band_map(freqs: np.ndarray, f_min: float, f_max: float, per_octave: int) -> tuple[np.ndarray, int]:

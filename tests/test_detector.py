@@ -132,3 +132,66 @@ def test_complete_through_is_a_true_bound():
         for ev in det.process(x[i : i + 64]):
             assert ev.sample >= promised
         promised = det.complete_through
+
+
+# --- digital silence: a muted input, a dropout, the zeros a file starts with ----------------------------
+
+
+def with_silences(x: np.ndarray, sr: int, spans_s: list[tuple[float, float]]) -> np.ndarray:
+    """``x`` with exact zeros over each ``(start, stop)`` span, s."""
+    y = x.copy()
+    for a, b in spans_s:
+        y[int(a * sr) : int(b * sr)] = 0.0
+    return y
+
+
+def test_sound_coming_back_after_digital_silence_is_not_an_impact():
+    """Noise, 1 s of exact zeros (a muted microphone), noise again: nothing starts where the sound comes back."""
+    sr = 44100
+    x = with_silences((np.random.default_rng(4).standard_normal(sr * 6) * 0.01).astype(np.float32), sr, [(2.0, 3.0)])
+    ev = run(LandingDetector(sr), x, [4096] * (len(x) // 4096 + 1))
+    assert [e.t_s for e in ev if 2.9 <= e.t_s <= 3.5] == []
+    assert salient(ev) == []
+
+
+def test_leading_digital_silence_changes_nothing_but_the_times():
+    """The same impacts after 0.5 s of zeros: the same impacts, each later by the zeros (to 0.2 ms), with the
+    same noise floor (the room's, not the zeros'), and about as many faint sounds."""
+    sr = 44100
+    times = [0.4 + 0.37 * k for k in range(12)]
+    x = impacts(sr, times, 5.0, snr_db=35)
+    lead = int(0.5 * sr)
+    plain = run(LandingDetector(sr), x, [4096] * (len(x) // 4096 + 1))
+    y = np.concatenate([np.zeros(lead, np.float32), x])
+    shifted = run(LandingDetector(sr), y, [4096] * (len(y) // 4096 + 1))
+    a, b = salient(plain), salient(shifted)
+    assert len(a) == len(b) == 12
+    assert np.max(np.abs(np.array([e.sample - lead for e in b]) - [e.sample for e in a])) <= 0.0002 * sr
+    assert [e.floor_dbfs for e in b] == pytest.approx([e.floor_dbfs for e in a], abs=0.5)
+    assert abs(len(shifted) - len(plain)) <= 2
+
+
+def test_dropouts_keep_the_floor_and_the_impacts_after_them():
+    """Three 20 ms dropouts (exact zeros) between impacts: every impact is still found, none is added, and
+    the noise floor of the impacts after a dropout is the room's (within 1 dB of the same audio without them)."""
+    sr = 48000
+    times = [0.5 + 0.45 * k for k in range(14)]
+    x = impacts(sr, times, 7.0, snr_db=35)
+    gaps = [(1.6, 1.62), (3.3, 3.32), (5.1, 5.12)]
+    y = with_silences(x, sr, gaps)
+    a = salient(run(LandingDetector(sr), x, [2048] * (len(x) // 2048 + 1)))
+    b = salient(run(LandingDetector(sr), y, [2048] * (len(y) // 2048 + 1)))
+    assert [e.sample for e in b] == [e.sample for e in a]
+    assert len(b) == 14
+    assert [e.floor_dbfs for e in b] == pytest.approx([e.floor_dbfs for e in a], abs=1.0)
+
+
+def test_block_size_invariance_with_digital_silence():
+    sr = 22050
+    x = impacts(sr, [0.3 + 0.29 * k for k in range(16)], 5.5)
+    x = with_silences(x, sr, [(0.0, 0.2), (1.31, 1.33), (2.5, 3.1), (4.0, 4.004)])
+    whole = run(LandingDetector(sr), x, [len(x)])
+    small = run(LandingDetector(sr), x, [64] * (len(x) // 64 + 1))
+    rand = run(LandingDetector(sr), x, np.random.default_rng(11).integers(1, 3000, size=len(x)))
+    assert len(salient(whole)) >= 13
+    assert whole == small == rand

@@ -85,6 +85,25 @@ def test_presets_count_and_sets(name):
         assert analysis.summary.sets == len(spec.sets)
 
 
+@pytest.mark.parametrize("name", ["demo", "pogo", "squat-jumps"])
+def test_a_recording_that_starts_with_digital_silence_counts_the_same(name):
+    """0.1 s of exact zeros first (as many exported and captured files begin): the sound starting after them
+    is not a landing, and every rep is the same, 0.1 s later."""
+    session = synthesize(PRESETS[name])
+    lead = int(0.1 * session.sample_rate)
+    audio = np.concatenate([np.zeros(lead, np.float32), session.audio])
+    reps = []
+    for x in (session.audio, audio):
+        pipe = SessionPipeline(session.sample_rate, DRILL_OF_KIND[session.spec.kind])
+        for i in range(0, x.size, 1024):
+            pipe.process(x[i : i + 1024])
+        reps.append([r.sample for r in pipe.finish()[1].reps])
+    plain, shifted = reps
+    assert len(plain) == session.count
+    assert len(shifted) == len(plain)
+    assert np.max(np.abs(np.array(shifted) - lead - plain)) <= 0.001 * session.sample_rate
+
+
 def test_single_rejects_takeoff_and_settle():
     session, analysis = analyse(PRESETS["squat-jumps"])
     assert analysis.summary.reps == session.count
