@@ -40,6 +40,12 @@ an impact). After digital silence the detector learns the room again as at the
 start of the stream: no onset for ``warmup_ms``, and an adaptive threshold from
 the sound since.
 
+A DC offset is not sound either: the frame levels behind the noise floor are
+taken less each frame's own mean, and every sample-domain figure (loudness,
+peak, contrast, the refined onset) less the input's offset before it (the median
+of the hop means over ``dc_window_s``), and the look-ahead the end of a stream
+lacks is that offset held, not a step down to zero.
+
 All state advances on whole hops, so the events do not depend on how the
 stream was cut into blocks.
 """
@@ -85,6 +91,10 @@ class DetectorConfig:
     warmup_ms: float = 100.0
     """Onset strength history needed before the first onset can be picked (learning the room), at the start
     of the stream and again after digital silence."""
+    dc_window_s: float = 0.5
+    """The input's offset (DC) is the median of the means of the hops in this much past audio (a median, so
+    that an impact's own low-frequency swing does not move it); every sample-domain figure (loudness, peak,
+    contrast, the refined onset) is taken less of it: an offset is no sound."""
     silence_dbfs: float = -110.0
     """A frame whose mean square is below this is digital silence, not a quiet room (no microphone is that
     quiet; 16-bit audio's own rounding noise is near -101 dBFS)."""
@@ -183,6 +193,8 @@ class LandingDetector:
         self._last_onset_sample = -1
         self._pending: list[tuple[int, int, float, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share, air share)
         self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
+        self._dc_n = max(1, int(round(cfg.dc_window_s * frame_rate)))
+        self._hop_means = np.zeros(0)  # each hop's mean sample, as _odf holds frames (hop k ends where frame k does)
         self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
         self._air_share = np.zeros(0)  # ... and above air_band_hz
 
@@ -229,9 +241,10 @@ class LandingDetector:
         return out
 
     def flush(self) -> list[OnsetEvent]:
-        """End of stream: finish every pending decision (missing look-ahead counts as silence)."""
+        """End of stream: finish every pending decision (missing look-ahead counts as silence: the stream's
+        last DC level, held, so that an offset stopping is no impact)."""
         n_real = self._n_seen
-        pad = np.zeros(self.latency_samples + self.hop * (self._post + 2))
+        pad = np.full(self.latency_samples + self.hop * (self._post + 2), self._offset_before(n_real + self.hop))
         self._buf = np.concatenate([self._buf, pad])
         self._n_seen += pad.size
         self._run_frames()
@@ -263,6 +276,8 @@ class LandingDetector:
         power = spec.real**2 + spec.imag**2
         # frame energy by Parseval: sum(x^2) = (P[0] + 2 * sum(P[1:-1]) + P[-1]) / n_fft (n_fft is even)
         energy = (2.0 * np.sum(power, axis=1) - power[:, 0] - power[:, -1]) / self.n_fft
+        # less the frame's own DC (its window-weighted mean): an offset is no sound, and a constant is silence
+        energy = np.maximum(energy - (frames @ self._window) ** 2 / self._win_energy, 0.0)
         power /= self._win_norm
         band_pow = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
         level = 10.0 * np.log10(band_pow / self._band_counts + _EPS)
@@ -276,6 +291,7 @@ class LandingDetector:
         silent = (ks >= first_full) & (frame_db < self.config.silence_dbfs)
         full = (ks >= first_full) & ~silent
         frame_db = np.where(silent, np.nan, frame_db)  # the noise floor leaves digital silence out
+        self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(seg[self.n_fft - self.hop :].reshape(ks.size, self.hop), silent)])
         whitened = np.zeros_like(level)
         if np.any(full):
             lv = level[full]
@@ -378,6 +394,26 @@ class LandingDetector:
             mad[i] = np.median(np.abs(past - med[i]))
         return med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
 
+    def _hop_means_of(self, hops: np.ndarray, silent: np.ndarray) -> np.ndarray:
+        """Each new hop's mean sample (rows of samples). The hop of a frame of digital silence (``silent``)
+        repeats the mean before it, so that a mute does not drag the offset estimate to zero."""
+        means = hops.mean(axis=1)
+        if np.any(silent):
+            last = self._hop_means[-1] if self._hop_means.size else 0.0
+            for i in np.flatnonzero(silent):  # carry the last mean of sound forward
+                means[i] = means[i - 1] if i > 0 else last
+        return means
+
+    def _offset_before(self, sample: int) -> float:
+        """The input's offset (DC) as it stood before ``sample``: the median of the means of the hops in the
+        ``dc_window_s`` that end at or before it (fewer at the stream's start; 0 before its first hop). A
+        median, so that an impact's own low-frequency swing does not move it."""
+        j = sample // self.hop - 1 - self._odf_start
+        j = min(j, self._hop_means.size - 1)
+        if j < 0:
+            return 0.0
+        return float(np.median(self._hop_means[max(0, j - self._dc_n + 1) : j + 1]))
+
     def _floor_before(self, k: int) -> float:
         """Noise floor before frame ``k``: 10th percentile of the frame levels in the window before it, dBFS."""
         j = k - self._odf_start
@@ -392,7 +428,8 @@ class LandingDetector:
         start = end - self.n_fft - (self._lag + 1 + self._post) * self.hop
         x = self._samples(start - 2, end)
         # a click is timed on the second difference (a steep high-pass), so voice and hum do not blur it
-        x = x[2:] - 2.0 * x[1:-1] + x[:-2] if click else x[2:]
+        # otherwise on the samples less the input's offset (DC) as it stood before them
+        x = x[2:] - 2.0 * x[1:-1] + x[:-2] if click else x[2:] - self._offset_before(start)
         env = np.convolve(x**2, np.ones(self._env_n) / self._env_n, mode="full")[: x.size]
         peak_i = int(np.argmax(env))
         floor = float(np.percentile(env[: max(1, peak_i)], 20)) if peak_i > 0 else float(env[0])
@@ -418,9 +455,12 @@ class LandingDetector:
 
     def _make_event(self, onset: int, delay: int, strength: float, floor: float, share: float, air_share: float) -> OnsetEvent:
         cfg = self.config
-        seg = self._samples(onset, onset + self._feat_n)
+        # less the input's offset (DC) as it stood before: an offset is no sound, and would hide an impact's
+        # contrast and level
+        dc = self._offset_before(max(0, onset - self._pre_n - self._gap_n))
+        before = self._samples(max(0, onset - self._pre_n - self._gap_n), max(0, onset - self._gap_n)) - dc
+        seg = self._samples(onset, onset + self._feat_n) - dc
         peak = float(np.max(np.abs(seg)))
-        before = self._samples(max(0, onset - self._pre_n - self._gap_n), max(0, onset - self._gap_n))
         contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (np.mean(before**2) + _EPS)) if before.size else 0.0
         rms2 = float(np.mean(seg**2))
         # impact level: the loudest impact_window_ms of the feature window (sliding mean square)
@@ -461,6 +501,7 @@ class LandingDetector:
         if odf_drop > 4 * self._thr_w:
             self._odf = self._odf[odf_drop:]
             self._frame_db = self._frame_db[odf_drop:]
+            self._hop_means = self._hop_means[odf_drop:]
             self._click_share = self._click_share[odf_drop:]
             self._air_share = self._air_share[odf_drop:]
             self._odf_start += odf_drop

@@ -172,8 +172,8 @@ def test_leading_digital_silence_changes_nothing_but_the_times():
 
 
 def test_dropouts_keep_the_floor_and_the_impacts_after_them():
-    """Three 20 ms dropouts (exact zeros) between impacts: every impact is still found, none is added, and
-    the noise floor of the impacts after a dropout is the room's (within 1 dB of the same audio without them)."""
+    """Three 20 ms dropouts (exact zeros) between impacts: every impact is still found (to 0.2 ms), none is
+    added, and the noise floor of the impacts after a dropout is the room's (within 1 dB of the same audio without them)."""
     sr = 48000
     times = [0.5 + 0.45 * k for k in range(14)]
     x = impacts(sr, times, 7.0, snr_db=35)
@@ -181,8 +181,8 @@ def test_dropouts_keep_the_floor_and_the_impacts_after_them():
     y = with_silences(x, sr, gaps)
     a = salient(run(LandingDetector(sr), x, [2048] * (len(x) // 2048 + 1)))
     b = salient(run(LandingDetector(sr), y, [2048] * (len(y) // 2048 + 1)))
-    assert [e.sample for e in b] == [e.sample for e in a]
-    assert len(b) == 14
+    assert len(b) == len(a) == 14
+    assert np.max(np.abs(np.array([e.sample for e in b]) - [e.sample for e in a])) <= 0.0002 * sr
     assert [e.floor_dbfs for e in b] == pytest.approx([e.floor_dbfs for e in a], abs=1.0)
 
 
@@ -195,3 +195,27 @@ def test_block_size_invariance_with_digital_silence():
     rand = run(LandingDetector(sr), x, np.random.default_rng(11).integers(1, 3000, size=len(x)))
     assert len(salient(whole)) >= 13
     assert whole == small == rand
+
+
+# --- a DC offset (a cheap microphone's or converter's) is no sound ---------------------------------------
+
+
+@pytest.mark.parametrize("dc", [0.05, -0.3])
+def test_a_dc_offset_changes_no_impact(dc):
+    """The same impacts with a constant offset added: the same impacts, timed to 0.2 ms, with the same
+    loudness, peak, contrast and noise floor to 0.5 dB (the offset is not sound, and must not hide one)."""
+    sr = 44100
+    x = impacts(sr, [0.4 + 0.37 * k for k in range(12)], 5.0, snr_db=35)
+    a = salient(run(LandingDetector(sr), x, [4096] * 60))
+    b = salient(run(LandingDetector(sr), (x + dc).astype(np.float32), [4096] * 60))
+    assert len(a) == len(b) == 12
+    assert np.max(np.abs(np.array([e.sample for e in b]) - [e.sample for e in a])) <= 0.0002 * sr
+    for field in ("loudness_db", "peak_dbfs", "contrast_db", "floor_dbfs"):
+        assert [getattr(e, field) for e in b] == pytest.approx([getattr(e, field) for e in a], abs=0.5), field
+
+
+def test_a_constant_is_silence():
+    """Nothing but an offset, to the end of the stream (where the look-ahead the detector lacks is the
+    stream's own level held, not a step down to zero)."""
+    sr = 44100
+    assert run(LandingDetector(sr), np.full(sr * 3, 0.2, np.float32), [4096] * 40) == []

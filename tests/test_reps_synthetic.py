@@ -104,6 +104,22 @@ def test_a_recording_that_starts_with_digital_silence_counts_the_same(name):
     assert np.max(np.abs(np.array(shifted) - lead - plain)) <= 0.001 * session.sample_rate
 
 
+def test_a_dc_offset_does_not_stop_the_count():
+    """The demo with a DC offset of 0.05 (-26 dBFS) added, as a poor microphone or converter gives: every rep,
+    timed to 2 ms, with the same loudness to 0.5 dB."""
+    session = synthesize(PRESETS["demo"])
+    results = []
+    for x in (session.audio, session.audio + np.float32(0.05)):
+        pipe = SessionPipeline(session.sample_rate, "line-hops")
+        for i in range(0, x.size, 1024):
+            pipe.process(x[i : i + 1024])
+        results.append(pipe.finish()[1].reps)
+    plain, offset = results
+    assert len(plain) == len(offset) == session.count
+    assert np.max(np.abs(np.array([r.sample for r in offset]) - [r.sample for r in plain])) <= 0.002 * session.sample_rate
+    assert [r.loudness_db for r in offset] == pytest.approx([r.loudness_db for r in plain], abs=0.5)
+
+
 def test_single_rejects_takeoff_and_settle():
     session, analysis = analyse(PRESETS["squat-jumps"])
     assert analysis.summary.reps == session.count
@@ -111,11 +127,18 @@ def test_single_rejects_takeoff_and_settle():
     assert "takeoff" in reasons or "settle" in reasons
 
 
-@pytest.mark.xfail(strict=True, reason="double-under preset: 62 of 60 jumps counted, 55 within 50 ms (the beat sometimes sits on the mid-air click)")
+@pytest.mark.xfail(strict=True, reason="double-under preset, its own seed and seeds 1 and 2: 61, 63 and 60 of 60 jumps counted, "
+                   "57, 30 and 25 within 50 ms (the beat often sits on the mid-air click)")
 def test_double_under_one_rep_per_jump():
-    session, analysis = analyse(PRESETS["double-under"])
-    assert abs(analysis.summary.reps - session.count) <= 1
-    assert hits_within(session, analysis, window_s=0.05) >= 0.95 * session.count
+    counts, hits, truth = [], [], []
+    for seed in (None, 1, 2):
+        spec = PRESETS["double-under"] if seed is None else replace(PRESETS["double-under"], seed=seed)
+        session, analysis = analyse(spec)
+        counts.append(abs(analysis.summary.reps - session.count))
+        hits.append(hits_within(session, analysis, window_s=0.05))
+        truth.append(session.count)
+    assert max(counts) <= 1
+    assert sum(hits) >= 0.95 * sum(truth)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
