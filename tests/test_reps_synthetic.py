@@ -18,12 +18,17 @@ DRILL_OF_KIND = {
 }
 
 
+def analyse_audio(audio: np.ndarray, sample_rate: int, drill: str, block: int = 1024):
+    """The pipeline's analysis of ``audio`` fed in ``block``-sample blocks."""
+    pipe = SessionPipeline(sample_rate, drill)
+    for i in range(0, audio.size, block):
+        pipe.process(audio[i : i + block])
+    return pipe.finish()[1]
+
+
 def analyse(spec: SessionSpec, drill: str | None = None, block: int = 1024):
     session = synthesize(spec)
-    pipe = SessionPipeline(session.sample_rate, drill or DRILL_OF_KIND[spec.kind])
-    for i in range(0, session.audio.size, block):
-        pipe.process(session.audio[i : i + block])
-    return session, pipe.finish()[1]
+    return session, analyse_audio(session.audio, session.sample_rate, drill or DRILL_OF_KIND[spec.kind], block)
 
 
 def hits_within(session, analysis, window_s: float = 0.03) -> int:
@@ -92,13 +97,8 @@ def test_a_recording_that_starts_with_digital_silence_counts_the_same(name):
     session = synthesize(PRESETS[name])
     lead = int(0.1 * session.sample_rate)
     audio = np.concatenate([np.zeros(lead, np.float32), session.audio])
-    reps = []
-    for x in (session.audio, audio):
-        pipe = SessionPipeline(session.sample_rate, DRILL_OF_KIND[session.spec.kind])
-        for i in range(0, x.size, 1024):
-            pipe.process(x[i : i + 1024])
-        reps.append([r.sample for r in pipe.finish()[1].reps])
-    plain, shifted = reps
+    plain, shifted = ([r.sample for r in analyse_audio(x, session.sample_rate, DRILL_OF_KIND[session.spec.kind]).reps]
+                      for x in (session.audio, audio))
     assert len(plain) == session.count
     assert len(shifted) == len(plain)
     assert np.max(np.abs(np.array(shifted) - lead - plain)) <= 0.001 * session.sample_rate
@@ -108,13 +108,7 @@ def test_a_dc_offset_does_not_stop_the_count():
     """The demo with a DC offset of 0.05 (-26 dBFS) added, as a poor microphone or converter gives: every rep,
     timed to 2 ms, with the same loudness to 0.5 dB."""
     session = synthesize(PRESETS["demo"])
-    results = []
-    for x in (session.audio, session.audio + np.float32(0.05)):
-        pipe = SessionPipeline(session.sample_rate, "line-hops")
-        for i in range(0, x.size, 1024):
-            pipe.process(x[i : i + 1024])
-        results.append(pipe.finish()[1].reps)
-    plain, offset = results
+    plain, offset = (analyse_audio(x, session.sample_rate, "line-hops").reps for x in (session.audio, session.audio + np.float32(0.05)))
     assert len(plain) == len(offset) == session.count
     assert np.max(np.abs(np.array([r.sample for r in offset]) - [r.sample for r in plain])) <= 0.002 * session.sample_rate
     assert [r.loudness_db for r in offset] == pytest.approx([r.loudness_db for r in plain], abs=0.5)
@@ -156,10 +150,7 @@ def test_rope_follows_a_speed_up_inside_a_set(seed):
     )
     audio = np.concatenate([first.audio, then.audio])
     truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
-    pipe = SessionPipeline(first.sample_rate, "jump-rope-alternate")
-    for i in range(0, audio.size, 4096):
-        pipe.process(audio[i : i + 4096])
-    analysis = pipe.finish()[1]
+    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate", block=4096)
     reps = np.array([r.sample for r in analysis.reps])
     on_time = sum(bool(np.min(np.abs(reps - t)) <= 0.05 * first.sample_rate) for t in truth)
     assert analysis.summary.sets == 1
