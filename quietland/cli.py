@@ -13,6 +13,7 @@ warnings and progress go to stderr.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import dataclasses
 import json
 import os
@@ -1042,8 +1043,27 @@ def _calibrate_headless(args: argparse.Namespace, source, output: Path, placemen
     return EXIT_OK
 
 
+HEAP_TOP_PAD = 16 << 20
+"""Bytes glibc's allocator is asked to grow the heap by, and keep free at its top (``M_TOP_PAD``)."""
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep :data:`HEAP_TOP_PAD` of freed memory instead of returning it at once.
+
+    Every block, the detector allocates and frees the same few hundred KiB of numpy temporaries. With
+    glibc's defaults those pages went back to the kernel and were faulted in again each time: a 10-minute
+    ``analyze`` took about 760 thousand page faults and 1.5 s of system time (4.9-6.4 s in all; 3.3-3.5 s
+    with this, about 8 thousand faults; measured 2026-12-02). Elsewhere than glibc this does nothing.
+    """
+    try:
+        ctypes.CDLL(None).mallopt(-2, HEAP_TOP_PAD)  # -2: M_TOP_PAD in glibc's malloc.h
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc (macOS, Windows): its allocator's defaults stand
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    _keep_freed_memory()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
