@@ -312,8 +312,9 @@ class LandingDetector:
         was_silent = np.concatenate([self._silent_hist, silent])
         after_silence = np.lib.stride_tricks.sliding_window_view(was_silent, self._lag + 1).any(axis=1)
         flux[after_silence] = 0.0
-        ends = np.flatnonzero(silent & ~np.append(silent[1:], False))  # each silence's last frame in this block
-        self._resumed.extend(int(k) + self._lag + 1 for k in ks[ends])
+        # sound resumes at the first frame of sound after digital silence (the frame before may be last block's)
+        back = ~silent & was_silent[self._lag - 1 : -1]
+        self._resumed.extend(int(k) + self._lag for k in ks[back])
         self._silent_hist = was_silent[-self._lag :]
         if self.config.band_scale_s > 0:
             # each band's rise in units of that band's own typical rise over the past band_scale_s:
