@@ -12,7 +12,12 @@ samples, taken every ``hop`` samples):
 1. Band levels ``L[k, b]`` in dB over log-spaced bands (4 per octave, 30 Hz up).
 2. Adaptive whitening: each band's level is taken relative to a slowly rising,
    quickly falling floor ``F[b]`` (its running noise floor), ``W = max(L - F, 0)``,
-   so a band that is always loud (hum, a fan, a held note) stops counting.
+   so a band that is always loud (hum, a fan, a held note) stops counting. While
+   the detector learns the room (the first ``2 * floor_window_s`` of sound, and
+   again after digital silence) the floor forgets levels older than
+   ``floor_window_s``: a fade-in's first frames are not the room for the 20 s
+   the rise would need to climb from them. So a change of input gain moves every
+   floor by the gain and leaves the events as they were.
 3. Onset strength (SuperFlux-style, in dB): the mean over bands of the positive
    rise of ``W[k, b]`` above the maximum of ``W[k - lag, b-1..b+1]``.
 4. Peak picking, causal with ``post`` frames of look-ahead. Frame ``k`` is an
@@ -36,9 +41,13 @@ Digital silence (a muted input, a dropout, the zeros a video's audio track
 often starts with) is not a quiet room: frames quieter than ``silence_dbfs``
 leave every band's floor and the running noise floor as they were, add no onset
 strength, and neither do the ``lag`` frames after them (sound coming back is not
-an impact). After digital silence the detector learns the room again as at the
-start of the stream: no onset for ``warmup_ms``, and an adaptive threshold from
-the sound since.
+an impact). Nor do frames that hold a hop of it (a hop whose variance is under
+``silence_dbfs``: its edge, or a dropout too short to fill a frame), though they
+are not silence themselves: how many frames at an edge fall under
+``silence_dbfs`` depends on the input's gain, the hops of exact zeros do not.
+After digital silence the detector learns the room again as at the start of the
+stream: no onset for ``warmup_ms`` after the frame that ends with sound's first
+hop, an adaptive threshold from the sound since, and the floors learnt anew.
 
 A DC offset is not sound either: the frame levels behind the noise floor are
 taken less each frame's own mean, and every sample-domain figure (loudness,
@@ -58,6 +67,9 @@ import numpy as np
 from .events import OnsetEvent
 
 _EPS = 1e-12
+_BAND_EPS = 1e-20
+"""Added to band powers before dB: far under any real noise (-200 dB), so that turning the input down does not
+press a quiet band's level against it (the detector should hear the same events at any gain)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,11 @@ class DetectorConfig:
     min_freq_hz: float = 30.0
     """Lowest band edge."""
     floor_rise_db_per_s: float = 3.0
-    """How fast a band's noise floor may rise (it falls at once to a quieter level)."""
+    """How fast a band's noise floor may rise (it falls at once to a quieter level) ..."""
+    floor_window_s: float = 1.5
+    """While learning the room (twice this much sound at the start and after digital silence), a band's floor is
+    the lowest of its levels over this much past sound, each raised by the rise for its age; older ones are
+    forgotten (a fade-in's quiet start is not the room). Minimum statistics' usual span for a noise floor."""
     band_scale_s: float = 1.0
     """Each band's rise is divided by its mean rise over this much past audio (0 turns it off)."""
     min_band_scale_db: float = 0.25
@@ -152,6 +168,8 @@ class LandingDetector:
         self._pre_n = max(8, int(round(cfg.contrast_before_ms * sr / 1000.0)))
         self._gap_n = int(round(0.002 * sr))
         self._floor_rise = cfg.floor_rise_db_per_s / frame_rate
+        self._floor_n = max(2, int(round(cfg.floor_window_s * frame_rate)))
+        self._learn_n = 2 * self._floor_n if cfg.floor_window_s > 0 else 0
         self._nf_len = max(4, int(round(cfg.noise_floor_window_s * frame_rate)))
 
         self._window = np.hanning(self.n_fft + 2)[1:-1]
@@ -178,9 +196,16 @@ class LandingDetector:
         self._n_seen = 0
         self._next_frame = 0  # index of the next frame to compute; frame k ends at sample (k + 1) * hop
 
-        self._floor = None  # per-band noise floor, dB
+        # while learning: band levels less the rise so far, of the last floor_n - 1 frames that fed the floors
+        self._floor_hist = np.zeros((0, self.n_bands))
+        self._sound_frames = 0  # frames of sound so far, the floor's clock
+        self._floor_x = np.full(self.n_bands, np.inf)  # the last floor less the rise so far
+        self._learn_left = self._learn_n  # frames that feed the floors before the learning ends
+        self._last_floor = np.full(self.n_bands, np.nan)  # the floors after the last frame that fed them
         self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames
-        self._silent_hist = np.zeros(self._lag, dtype=bool)  # ... and whether each was digital silence
+        self._silent_hist = np.zeros(self._lag, dtype=bool)
+        self._gap_hist = np.zeros(self._lag, dtype=bool)
+        self._silence_before = False  # whether digital silence came after the last frame that fed the floors  # ... and whether each held a hop of digital silence  # ... and whether each was digital silence
         self._resumed = [0]  # frames where sound (re)started: the stream's start, and the end of each digital silence
         self._scale_n = max(1, int(round(cfg.band_scale_s * frame_rate)))
         self._flux_cum = np.zeros((self._scale_n + 1, self.n_bands))  # running sums of each band's rise
@@ -280,26 +305,37 @@ class LandingDetector:
         energy = np.maximum(energy - (frames @ self._window) ** 2 / self._win_energy, 0.0)
         power /= self._win_norm
         band_pow = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
-        level = 10.0 * np.log10(band_pow / self._band_counts + _EPS)
+        level = 10.0 * np.log10(band_pow / self._band_counts + _BAND_EPS)
         frame_db = 10.0 * np.log10(energy / self._win_energy + _EPS)
 
-        # running floor: floor[k] = min(level[k], floor[k-1] + rise), solved in closed form as
-        # rise * k + cumulative min of (level[j] - rise * j), over the frames that hold sound.
-        # Frames that still hold the zeros before the stream count as silence: no floor, no onset strength;
-        # so do frames of digital silence inside it, and the floor waits through them
+        # running floor: floor[k] = rise * k + min(level[j] - rise * j) over the last floor_n frames of sound
+        # j (k counts frames of sound). Frames that still hold the zeros before the stream count as silence: no
+        # floor, no onset strength; so do frames of digital silence inside it, and the floor waits through them
         first_full = -(-self.n_fft // self.hop) - 1
         silent = (ks >= first_full) & (frame_db < self.config.silence_dbfs)
         full = (ks >= first_full) & ~silent
-        frame_db = np.where(silent, np.nan, frame_db)  # the noise floor leaves digital silence out
         self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(seg[self.n_fft - self.hop :].reshape(ks.size, self.hop), silent)])
+        # a frame holding a hop of digital silence (a dropout, the edge of the zeros a file starts with) is
+        # sound, but not the room: it does not feed the floors, which hold their last value through it
+        m = self.n_fft // self.hop
+        hops = seg[seg.size - (ks.size - 1 + m) * self.hop :].reshape(-1, self.hop)
+        quiet_hop = np.var(hops, axis=1) < 10.0 ** (self.config.silence_dbfs / 10.0)
+        feed = full & ~np.lib.stride_tricks.sliding_window_view(quiet_hop, m).any(axis=1)
+        frame_db = np.where(feed, frame_db, np.nan)  # the noise floor leaves digital silence (and its edges) out
+        # sound resumes after digital silence at the frame that ends with its first hop of sound: the first frame
+        # to feed the floors after it (whichever frames between count as silent: more of them the quieter the
+        # sound) less m - 1. Its onset strength starts lag frames later
+        sel = np.flatnonzero(silent | feed)
+        back = np.zeros(ks.size, dtype=bool)
+        if sel.size:
+            kinds = silent[sel]
+            back[sel[~kinds & np.concatenate([[self._silence_before], kinds[:-1]])]] = True
+            self._silence_before = bool(kinds[-1])
+            self._resumed.extend(int(k) - (m - 1) + self._lag for k in ks[back])
         whitened = np.zeros_like(level)
         if np.any(full):
-            lv = level[full]
-            steps = np.arange(1, lv.shape[0] + 1)[:, None] * self._floor_rise
-            start = lv[:1] if self._floor is None else self._floor[None, :]
-            floor = np.minimum.accumulate(np.vstack([start, lv - steps]), axis=0)[1:] + steps
-            whitened[full] = np.maximum(lv - floor, 0.0)
-            self._floor = floor[-1]
+            floor = self._band_floors(level, feed, back)
+            whitened[full] = np.maximum(level[full] - floor[full], 0.0)
         hist = np.vstack([self._lev_hist, whitened])
         ref = hist[: ks.size]
         widened = ref.copy()  # maximum over each band and its two neighbours
@@ -309,12 +345,12 @@ class LandingDetector:
         flux = np.maximum(whitened - ref, 0.0)
         # sound coming back after digital silence is not an impact: no onset strength until the lag
         # frames a frame is compared with hold sound again
+        # (nor after a hop of it: a frame is compared with frames that hold it)
         was_silent = np.concatenate([self._silent_hist, silent])
-        after_silence = np.lib.stride_tricks.sliding_window_view(was_silent, self._lag + 1).any(axis=1)
+        was_gap = np.concatenate([self._gap_hist, full & ~feed | silent])
+        self._gap_hist = was_gap[-self._lag :]
+        after_silence = np.lib.stride_tricks.sliding_window_view(was_gap, self._lag + 1).any(axis=1)
         flux[after_silence] = 0.0
-        # sound resumes at the first frame of sound after digital silence (the frame before may be last block's)
-        back = ~silent & was_silent[self._lag - 1 : -1]
-        self._resumed.extend(int(k) + self._lag for k in ks[back])
         self._silent_hist = was_silent[-self._lag :]
         if self.config.band_scale_s > 0:
             # each band's rise in units of that band's own typical rise over the past band_scale_s:
@@ -339,6 +375,48 @@ class LandingDetector:
         self._click_share = np.concatenate([self._click_share, click_share])
         self._air_share = np.concatenate([self._air_share, air_share])
         self._next_frame = last
+
+    def _band_floors(self, level: np.ndarray, feed: np.ndarray, resumed: np.ndarray) -> np.ndarray:
+        """Each band's floor at each of the block's frames (rows of ``level``); the frames marked ``feed`` (sound
+        without a hop of digital silence) feed it, the others hold the last floor; learning starts anew at the
+        frames marked ``resumed`` (the first to feed it after digital silence). See the module docstring, step 2.
+
+        In the floor's clock (frames that feed it), ``floor[k] = rise * k + min(level[j] - rise * j)`` over every
+        earlier frame ``j``, except while learning, for ``2 * floor_window_s`` from the stream's start or from
+        the end of a digital silence: then only over the last ``floor_window_s`` of it, so that a fade-in is
+        forgotten, not kept for as long as the rise needs to climb from it. Rows before any frame has fed the
+        floor get their own level (nothing above the floor).
+        """
+        lv = level[feed]
+        n = lv.shape[0]
+        clock = self._sound_frames + np.arange(n)
+        self._sound_frames += n
+        x = lv - clock[:, None] * self._floor_rise
+        floor_x = np.empty_like(x)
+        starts = np.flatnonzero(resumed[feed])
+        for i, j in zip(np.concatenate([[0], starts]), np.concatenate([starts, [n]])):
+            if j == i:
+                continue
+            if i in starts:
+                self._floor_hist = x[:0]
+                self._learn_left = self._learn_n
+            m = i + min(j - i, self._learn_left)
+            if m > i:  # still learning: the window's minimum
+                past = np.concatenate([self._floor_hist, x[i:m]])
+                floor_x[i:m] = _sliding_min(past, self._floor_n)[self._floor_hist.shape[0] :]
+                self._floor_hist = past[-(self._floor_n - 1) :]
+                self._learn_left -= m - i
+                self._floor_x = floor_x[m - 1]
+            if j > m:  # learnt: the running minimum
+                floor_x[m:j] = np.minimum.accumulate(np.concatenate([self._floor_x[None, :], x[m:j]]), axis=0)[1:]
+                self._floor_x = floor_x[j - 1]
+        # every row: the floor of the latest frame that fed it, in this block or before
+        fed = np.concatenate([self._last_floor[None, :], floor_x + clock[:, None] * self._floor_rise])
+        floor = fed[np.cumsum(feed)]
+        self._last_floor = fed[-1]
+        no_floor = np.isnan(floor[:, 0])
+        floor[no_floor] = level[no_floor]
+        return floor
 
     def _decide_peaks(self, final: bool) -> None:
         last_decidable = self._next_frame - 1 - self._post
@@ -509,6 +587,23 @@ class LandingDetector:
             # keep the latest restart of sound before the history's start, and every one since
             keep = max(0, int(np.searchsorted(self._resumed, self._odf_start, side="right")) - 1)
             del self._resumed[:keep]
+
+
+def _sliding_min(x: np.ndarray, n: int) -> np.ndarray:
+    """Row ``i`` of the result is the minimum of rows ``max(0, i - n + 1) .. i`` of ``x`` (per column).
+
+    Van Herk / Gil-Werman: in chunks of ``n`` rows, a window is the suffix minimum of one chunk and
+    the prefix minimum of the next, so the cost is a few passes over ``x`` whatever ``n``.
+    """
+    m = x.shape[0]
+    if n <= 1 or m == 0:
+        return x.copy()
+    pad = (-(m + n - 1)) % n
+    y = np.vstack([np.full((n - 1, x.shape[1]), np.inf), x, np.full((pad, x.shape[1]), np.inf)])
+    chunks = y.reshape(-1, n, x.shape[1])
+    prefix = np.minimum.accumulate(chunks, axis=1).reshape(y.shape)
+    suffix = np.minimum.accumulate(chunks[:, ::-1], axis=1)[:, ::-1].reshape(y.shape)
+    return np.minimum(suffix[:m], prefix[n - 1 : n - 1 + m])
 
 
 def _band_map(freqs: np.ndarray, f_min: float, f_max: float, per_octave: int) -> tuple[np.ndarray, int]:

@@ -31,10 +31,10 @@ from real_variants import labelled_span  # noqa: E402  (the benchmark's definiti
 
 # file -> what was measured when the miss was recorded (see README, "Accuracy on real recordings")
 KNOWN_MISSES = {
-    "jumprope-alternate-02.wav": "counts 15 of 15 but F-measure 0.87: 14 inside the labelled span, one after it",
-    "jumprope-alternate-03.wav": "counts 29 of 138: under music 73 of its contacts make an onset, few stand out enough to start a rope set",
-    "jumprope-double-under-2.wav": "counts 102 of 68, F-measure 0.26: its rope beat follows a click track on a fixed 0.2398 s grid, not the labelled jumps (benchmarks/label_rhythm.py)",
-    "jumprope-double-under-4.wav": "counts 114 of 105 (F-measure 0.93): 9 reps fall after the last label (105 inside the span, F 0.97)",
+    "jumprope-alternate-02.wav": "counts 15 of 15 but F-measure 0.80: 14 inside the labelled span, one after it",
+    "jumprope-alternate-03.wav": "counts 24 of 138: under music 73 of its contacts make an onset, few stand out enough to start a rope set",
+    "jumprope-double-under-2.wav": "counts 101 of 68, F-measure 0.27: its rope beat follows a click track on a fixed 0.2398 s grid, not the labelled jumps (benchmarks/label_rhythm.py)",
+    "jumprope-double-under-4.wav": "counts 110 of 105 (F-measure 0.95): 5 reps fall after the last label (105 inside the span, F 0.97)",
     "rhythmic-jumps.wav": "counts 36 of 31+-2: the lead-in and an isolated impact the truth excludes are counted (33 inside the span)",
     "onsets-music-sample.wav": "counts 5 of 15: musical onsets are too soft for the generic rule's impact gates",
 }
@@ -42,7 +42,7 @@ KNOWN_MISSES = {
 # file -> measured inside the labelled span (benchmarks/real_variants.py --labelled-span)
 KNOWN_SPAN_MISSES = {
     "jumprope-alternate-02.wav": "14 of 15 inside the span: its rope set starts at 1.28 s, after the first labelled contact",
-    "jumprope-alternate-03.wav": "28 of 138 inside the span: under music 73 of its contacts make an onset, few stand out enough to start a rope set",
+    "jumprope-alternate-03.wav": "24 of 138 inside the span: under music 73 of its contacts make an onset, few stand out enough to start a rope set",
     "jumprope-double-under-2.wav": "85 of 68 inside the span: its rope beat follows a click track on a fixed 0.2398 s grid, not the labelled jumps",
     "onsets-music-sample.wav": "5 of 15: musical onsets are too soft for the generic rule's impact gates",
 }
@@ -115,3 +115,21 @@ def test_real_recording_count_inside_labelled_span(entry):
         pytest.skip(f"the scorer is not at {SCORER}")
     inside = labelled_span(_scorer().match, entry, list(_reps(entry["file"], entry["drill"])))
     assert abs(len(inside) - entry["count"]) <= entry.get("count_tolerance", 0), f"{len(inside)} inside the span, truth {entry['count']}"
+
+
+def test_a_real_recording_turned_down_counts_the_same():
+    """jumprope-alternate-03 (music, and 0.12 s of zeros then a few faint samples before it starts) at 12 dB
+    less gain: the same reps, to the sample. It counted 29 and 71 before the detector's floors learnt past
+    a quiet start and stopped pressing quiet bands against -120 dB."""
+    entry = next((e for e in _entries() if e["file"] == "jumprope-alternate-03.wav"), None)
+    if entry is None:
+        pytest.skip(f"jumprope-alternate-03.wav not found at {REAL}")
+    src = FileSource(REAL / entry["file"])
+    gain = 10 ** (-12 / 20)
+    runs = []
+    for g in (1.0, gain):
+        pipe = SessionPipeline(src.sample_rate, entry["drill"])
+        for block in src.blocks(4096):
+            pipe.process(block * g)
+        runs.append([r.event.sample for r in pipe.finish()[1].reps])
+    assert runs[0] == runs[1]
