@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from .downmix import Downmix
+
 MIN_SAMPLE_RATE_HZ = 8000
 """Lowest sample rate quietland analyses, Hz."""
 MAX_SAMPLE_RATE_HZ = 96000
@@ -76,7 +78,8 @@ class FileSource:
     def blocks(self, block_size: int) -> Iterator[np.ndarray]:
         """Yield the file as float32 arrays of shape ``(block_size,)``, the last one shorter.
 
-        Channels are mixed down by their mean. Each block is a new array the
+        Channels are mixed down by :class:`~quietland.downmix.Downmix` (their
+        mean, a channel found inverted turned back first). Each block is a new array the
         caller may keep. If decoding fails part-way, the blocks read so far
         stand, a sentence is added to :attr:`warnings` and iteration stops;
         if nothing at all could be decoded, :class:`AudioFileError` is raised.
@@ -84,6 +87,8 @@ class FileSource:
         if block_size < 1:
             raise ValueError(f"block_size must be at least 1, got {block_size}")
         done = 0
+        mix = Downmix(self.sample_rate)
+        pending = _Rechunk(block_size)  # the mixdown hands out unevenly; the blocks go out even
         with soundfile.SoundFile(str(self.path)) as f:
             while True:
                 try:
@@ -95,14 +100,18 @@ class FileSource:
                         f"{self.name} is damaged: decoding stopped at {done / self.sample_rate:.3f} s "
                         f"of {self.duration_s:.3f} s; analysing what could be read."
                     )
-                    return
+                    break
                 if len(data) == 0:
-                    return
+                    break
                 done += len(data)
                 if data.shape[1] == 1:
                     yield np.ascontiguousarray(data[:, 0])
-                else:
-                    yield data.mean(axis=1, dtype=np.float32)
+                    continue
+                yield from pending.put(mix(data))
+        yield from pending.put(mix.flush())
+        if mix.warning:
+            self.warnings.append(f"{self.name}: {mix.warning}")
+        yield from pending.rest()
 
     def _check_readable(self) -> None:
         """Turn a missing, unreadable or directory path into an :class:`AudioFileError`."""
@@ -171,3 +180,28 @@ def _reason(exc: Exception) -> str:
     """libsndfile's explanation as a clause: no trailing period, sentences joined by commas."""
     text = getattr(exc, "error_string", "") or str(exc) or type(exc).__name__
     return text.strip().rstrip(".").replace(". ", ", ")
+
+
+class _Rechunk:
+    """Arrays of any length in, arrays of ``size`` out (each a new array); :meth:`rest` gives what is left."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._parts: list[np.ndarray] = []
+        self._n = 0
+
+    def put(self, x: np.ndarray) -> Iterator[np.ndarray]:
+        start = 0
+        while self._n + x.size - start >= self.size:
+            take = self.size - self._n
+            yield np.concatenate([*self._parts, x[start : start + take]])
+            self._parts, self._n = [], 0
+            start += take
+        if start < x.size:
+            self._parts.append(x[start:])
+            self._n += x.size - start
+
+    def rest(self) -> Iterator[np.ndarray]:
+        if self._n:
+            yield np.concatenate(self._parts)
+        self._parts, self._n = [], 0

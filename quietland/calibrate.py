@@ -37,8 +37,9 @@ from .calibration import (
     make_profile,
     room_floor_dbfs,
 )
+from .downmix import Downmix
 from .events import Rep
-from .pipeline import SessionPipeline, to_mono
+from .pipeline import SessionPipeline
 
 STEPS = ("silence", "headroom", "quiet", "normal", "done")
 """The guided steps, in order."""
@@ -87,6 +88,7 @@ class CalibrationSteps:
         self.warnings: list[str] = []
         """Warnings raised so far."""
         self._silence_n = max(1, int(round(self.silence_s * self.sample_rate)))
+        self._mix = Downmix(self.sample_rate)
         self._silence: list[np.ndarray] = []
         self._silence_got = 0
         self.floor_dbfs: float | None = None
@@ -99,9 +101,9 @@ class CalibrationSteps:
         return {"silence": int(round(self.silence_s)), "headroom": HEADROOM_LANDINGS}.get(step, ANCHOR_LANDINGS)
 
     def feed(self, block: np.ndarray) -> list[StepProgress]:
-        """Feed a block of float samples, shape ``(n,)`` or ``(n, channels)`` (mixed down by their mean);
-        return the progress it made."""
-        block = to_mono(block)
+        """Feed a block of float samples, shape ``(n,)`` or ``(n, channels)`` (mixed down as
+        :mod:`quietland.downmix` says); return the progress it made."""
+        block = self._mix(block)
         out: list[StepProgress] = []
         if self.step == "silence":
             take = block[: self._silence_n - self._silence_got]
@@ -196,9 +198,9 @@ def profile_from_audio(
     that of its quietest fifth. Raises ValueError with too few landings.
     """
     pipeline = SessionPipeline(sample_rate, drill)
+    mix = Downmix(sample_rate)
     kept: list[np.ndarray] = []
-    for block in blocks:
-        block = to_mono(block)
+    for block in [*map(mix, blocks), mix.flush()]:
         kept.append(block)
         pipeline.process(block)
     _, analysis = pipeline.finish()

@@ -4,7 +4,8 @@ Why it exists: every landing, rope slap and tap starts with a sudden rise of
 energy across many frequency bands. This module finds those rises causally,
 in a room whose noise it learns as it goes, and reports each one with the
 sample it started at and a few loudness figures. It knows nothing about drills
-or reps (that is :mod:`quietland.reps`), and it imports numpy only.
+or reps (that is :mod:`quietland.reps`), and it imports numpy and two small
+modules of its own only (:mod:`quietland.events`, :mod:`quietland.downmix`).
 
 Method, per analysis frame ``k`` (a Hann-windowed FFT of the last ``n_fft``
 samples, taken every ``hop`` samples):
@@ -64,6 +65,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .downmix import Downmix
 from .events import OnsetEvent
 
 _EPS = 1e-12
@@ -172,6 +174,7 @@ class LandingDetector:
         self._learn_n = 2 * self._floor_n if cfg.floor_window_s > 0 else 0
         self._nf_len = max(4, int(round(cfg.noise_floor_window_s * frame_rate)))
 
+        self._mix = Downmix(sr)  # blocks of several channels are mixed down
         self._window = np.hanning(self.n_fft + 2)[1:-1]
         freqs = np.fft.rfftfreq(self.n_fft, 1.0 / sr)
         self._band_of_bin, self.n_bands = _band_map(freqs, cfg.min_freq_hz, min(sr / 2.0, 16000.0), cfg.bands_per_octave)
@@ -249,12 +252,11 @@ class LandingDetector:
         return self._floor_before(self._next_frame)
 
     def process(self, block: np.ndarray) -> list[OnsetEvent]:
-        """Feed samples, shape ``(n,)`` or ``(n, channels)``; return the events now complete, in order."""
-        x = np.asarray(block, dtype=np.float64)
-        if x.ndim == 2:
-            x = x.mean(axis=1)
-        elif x.ndim != 1:
+        """Feed samples, shape ``(n,)`` or ``(n, channels)`` (mixed down by :class:`~quietland.downmix.Downmix`);
+        return the events now complete, in order."""
+        if np.ndim(block) not in (1, 2):
             raise ValueError("a block must have shape (n,) or (n, channels)")
+        x = self._mix(block).astype(np.float64)
         if x.size == 0:
             return []
         self._buf = np.concatenate([self._buf, x])
@@ -268,6 +270,7 @@ class LandingDetector:
     def flush(self) -> list[OnsetEvent]:
         """End of stream: finish every pending decision (missing look-ahead counts as silence: the stream's
         last DC level, held, so that an offset stopping is no impact)."""
+        early = self.process(self._mix.flush())
         n_real = self._n_seen
         pad = np.full(self.latency_samples + self.hop * (self._post + 2), self._offset_before(n_real + self.hop))
         self._buf = np.concatenate([self._buf, pad])
@@ -276,7 +279,7 @@ class LandingDetector:
         self._decide_peaks(final=True)
         out = [ev for ev in self._emit(final=True) if ev.sample < n_real]
         self._n_seen = n_real
-        return out
+        return early + out
 
     # ---------------------------------------------------------------- internals
     def _samples(self, start: int, stop: int) -> np.ndarray:

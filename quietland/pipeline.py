@@ -23,6 +23,7 @@ import numpy as np
 from .calibration import DEFAULT_PROFILE, Profile
 from .detector import LandingDetector
 from .doublecontact import DoubleContactFinder
+from .downmix import Downmix
 from .events import Cue, OnsetEvent, Rejected, Rep, RepScore, SessionSummary, SetSummary
 from .reps import RepCounter
 from .scoring import CueWatch, ScoreConfig, rep_score
@@ -85,15 +86,6 @@ class ScriptedAction:
     """The new drill, for ``change-drill``."""
 
 
-def to_mono(block: np.ndarray) -> np.ndarray:
-    """A float32 mono block, shape ``(n,)``; several channels are mixed down by their mean (as
-    :class:`~quietland.audiofile.FileSource` does), so a live session and its recording give the same results."""
-    block = np.asarray(block, dtype=np.float32)
-    if block.ndim == 2:
-        return np.ascontiguousarray(block[:, 0]) if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
-    return block
-
-
 class SessionPipeline:
     """Detector plus rep logic; blocks in, reps and rejections out.
 
@@ -133,16 +125,18 @@ class SessionPipeline:
         self._n_samples = 0
         self._clipped_samples = 0
         self._clip_run = 0  # length of a run of clipped samples still open at the end of the last block
+        self._downmix = Downmix(self.sample_rate)  # blocks of several channels are mixed down (quietland.downmix)
 
     @property
     def n_samples(self) -> int:
-        """Samples fed in so far (per channel)."""
+        """Samples analysed so far (of the mixed-down stream)."""
         return self._n_samples
 
     def process(self, block: np.ndarray) -> list[Item]:
         """Feed one block; return what was decided because of it: reps and rejections (in time order),
-        scores of earlier reps and cues."""
-        block = np.asarray(block)
+        scores of earlier reps and cues. A block of shape ``(n, channels)`` is mixed down (see
+        :mod:`quietland.downmix`; its first half second of sound is taken in at once, when it is all in)."""
+        block = self._downmix(block)
         out: list[Item] = []
         while self._script and self._script[0].sample < self._n_samples + block.shape[0]:
             step = self._script.pop(0)
@@ -168,9 +162,8 @@ class SessionPipeline:
         n = block.shape[0]
         self._count_clipping(block)
         self._n_samples += n
-        mono = to_mono(block) if block.ndim == 2 else block  # mixed once, for the detector and the contact test
-        self._contacts.feed(mono)
-        events = self.detector.process(mono)
+        self._contacts.feed(block)
+        events = self.detector.process(block)
         self._events.extend(events)
         decided: list[Rep | Rejected] = []
         for ev in events:
@@ -233,8 +226,6 @@ class SessionPipeline:
     def _count_clipping(self, block: np.ndarray) -> None:
         """Count samples inside runs of at least CLIP_RUN consecutive full-scale samples (runs may span blocks)."""
         hot = np.abs(block) >= CLIP_LEVEL
-        if hot.ndim == 2:
-            hot = hot.any(axis=1)
         if not hot.any() and self._clip_run == 0:
             return
         # lengths of the runs of clipped samples; the first continues the run the last block left open
@@ -257,16 +248,17 @@ class SessionPipeline:
 
     def finish(self) -> tuple[list[Item], Analysis]:
         """End the stream: flush the detector and rep logic; return the last decisions and scores, and the analysis."""
+        early = self.process(self._downmix.flush())
         decided: list[Rep | Rejected] = []
         for ev in self.detector.flush():
             self._events.append(ev)
             decided.extend(self.counter.feed(ev))
         decided.extend(self.counter.finish())
-        out = self._after_decisions(decided) + self._score_ready(final=True)
+        out = early + self._after_decisions(decided) + self._score_ready(final=True)
         if self._clip_run >= CLIP_RUN:
             self._clipped_samples += self._clip_run
         self._clip_run = 0
-        warnings: list[str] = []
+        warnings: list[str] = [self._downmix.warning] if self._downmix.warning else []
         if self._clipped_samples:
             pct = 100.0 * self._clipped_samples / max(1, self._n_samples)
             warnings.append(

@@ -24,8 +24,10 @@ A source is anything with ``sample_rate`` (Hz), ``description`` (text) and
 optional ``stop()``, ``block_size``, ``warnings``, ``overflows`` and
 ``latency_s`` are used when present. :func:`file_blocks` makes a
 :class:`~quietland.audiofile.FileSource` one. Blocks with several channels are
-mixed down to mono by their mean, exactly as :class:`FileSource` does, so the
-recorded WAV, replayed or analysed, gives the same results as the live session.
+mixed down to mono (:mod:`quietland.downmix`: their mean, a channel found
+inverted turned back first), exactly as :class:`FileSource` does, and the mono
+stream is what is recorded, so the recorded WAV, replayed or analysed, gives the
+same results as the live session.
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ import numpy as np
 
 from .calibration import Profile
 from .events import Cue, Rejected, Rep, RepScore, SetSummary
-from .pipeline import CLIP_LEVEL, Analysis, Item, ScriptedAction, SessionPipeline, to_mono
+from .downmix import Downmix
+from .pipeline import CLIP_LEVEL, Analysis, Item, ScriptedAction, SessionPipeline
 from .reps import DRILL_RULES
 
 if TYPE_CHECKING:
@@ -241,6 +244,7 @@ class SessionRunner:
             source.sample_rate, drill, script, profile=profile, target_cadence_per_min=target_cadence_per_min
         )
         self.sample_rate = self.pipeline.sample_rate
+        self._downmix = Downmix(self.sample_rate)
         self.drill = drill
         """The drill being counted by now."""
         self.block_size = int(block_size or getattr(source, "block_size", 0) or 0)
@@ -345,12 +349,11 @@ class SessionRunner:
                     break
                 if self._paused or self._done():
                     continue  # a stopping source still hands over what it captured; past the duration it is dropped
-                block = to_mono(block)
-                if self.max_samples is not None:
-                    block = block[: self.max_samples - self.pipeline.n_samples]
-                self._feed(block)
+                self._feed_mixed(self._downmix(block))
                 if self._done():
                     self.stop()
+            if not self._done():
+                self._feed_mixed(self._downmix.flush())  # a stream that ended inside the mixdown's first half second
         finally:
             close = getattr(blocks, "close", None)
             if close is not None:
@@ -358,6 +361,11 @@ class SessionRunner:
 
     def _done(self) -> bool:
         return self.max_samples is not None and self.pipeline.n_samples >= self.max_samples
+
+    def _feed_mixed(self, block: np.ndarray) -> None:
+        if self.max_samples is not None:
+            block = block[: self.max_samples - self.pipeline.n_samples]
+        self._feed(block)
 
     def _feed(self, block: np.ndarray) -> None:
         if block.size == 0:
@@ -509,6 +517,8 @@ class SessionRunner:
         from .capture import CaptureError
 
         out = [*getattr(self.source, "warnings", ()), *analysis.warnings]
+        if self._downmix.warning:
+            out.append(self._downmix.warning)
         overflows = int(getattr(self.source, "overflows", 0) or 0)
         if overflows:
             out.append(

@@ -113,15 +113,24 @@ def test_updates_come_in_order(two_sets):
     assert ended[1][0] < len(updates) - 1
 
 
-def test_stereo_blocks_are_mixed_down_as_a_file_would_be(tmp_path, two_sets):
+@pytest.mark.parametrize("right_gain", [0.5, -0.9])
+def test_stereo_blocks_are_mixed_down_as_a_file_would_be(tmp_path, two_sets, right_gain):
+    """Live stereo blocks give the reps analyze gives for the same audio as a file, also when the right channel
+    is the left inverted (then both say so), and the recording holds the mono mix."""
     rng = np.random.default_rng(3)
     left = two_sets.audio.astype(np.float32)
-    stereo = np.stack([left, (0.5 * left + 0.01 * rng.standard_normal(left.size)).astype(np.float32)], axis=1)
+    stereo = np.stack([left, (right_gain * left + 0.01 * rng.standard_normal(left.size)).astype(np.float32)], axis=1)
     path = tmp_path / "stereo.wav"
     sf.write(path, stereo, two_sets.sample_rate, subtype="FLOAT")
     expected = analyze_source(FileSource(path), "line-hops", 4096)
-    runner, _, _ = run_session(ListSource(split(stereo, 512), two_sets.sample_rate), "line-hops")
-    assert key(runner.run().reps) == key(expected.reps)
+    runner, updates, recorder = run_session(ListSource(split(stereo, 512), two_sets.sample_rate), "line-hops", tmp_path / "rec")
+    got = runner.run()
+    assert key(got.reps) == key(expected.reps) and len(got.reps) == 20
+    inverted = [w for w in updates[-1].warnings if "carries channel 1 inverted" in w]
+    assert len(inverted) == (1 if right_gain < 0 else 0)
+    assert len([w for w in expected.warnings if "carries channel 1 inverted" in w]) == len(inverted)
+    recorded, _ = sf.read(recorder.wav_path, dtype="float32")
+    assert recorded.ndim == 1 and recorded.size == left.size
 
 
 def test_saved_session_replays_to_the_same_results(tmp_path, two_sets):
