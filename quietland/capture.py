@@ -141,8 +141,10 @@ class MicrophoneSource:
     Opening checks the device and creates the stream; :meth:`blocks` starts
     it. ``sample_rate`` defaults to the device's own default (or
     :data:`FALLBACK_SAMPLE_RATE_HZ` when that is outside 8-96 kHz). The stream
-    is mono when the device allows it, else it keeps the device's channels
-    (at most 2) and the session mixes them down. Raises :class:`CaptureError`.
+    takes two channels when the device has them (mono when it cannot give two),
+    and the session mixes them down itself (:mod:`quietland.downmix`): a laptop's
+    microphone pair often carries one channel inverted, which a mono stream from
+    the sound server would have summed to almost nothing. Raises :class:`CaptureError`.
     """
 
     def __init__(
@@ -178,7 +180,7 @@ class MicrophoneSource:
         self._stop_requested = False
         self._stream = None
         last_error = None
-        for channels in (1, min(2, info.channels)) if info.channels > 1 else (1,):
+        for channels in (2, 1) if info.channels > 1 else (1,):
             try:
                 self._stream = sd.InputStream(
                     device=info.id,
@@ -197,7 +199,7 @@ class MicrophoneSource:
         if self._stream is None:
             raise CaptureError(self._open_error(last_error)) from None
         self.channels: int = int(self._stream.channels)
-        """Channels the stream delivers (1, or the device's when it cannot give mono)."""
+        """Channels the stream delivers (2 when the device has them, else 1)."""
         self.latency_s: float = float(self._stream.latency)
         """PortAudio's estimate of the input latency (capture to callback), s."""
         self.description = f"{info.name} (device {info.id}, {info.host_api})"

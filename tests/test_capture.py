@@ -70,7 +70,7 @@ class FakeStream:
         self.stop()
 
 
-def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=()):
+def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=(), refuse_channels=()):
     """A module that looks like sounddevice to quietland.capture."""
     sd = types.ModuleType("sounddevice")
     sd.PortAudioError = PortAudioError
@@ -95,6 +95,8 @@ def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=Fa
         sd.opened.append(kwargs)
         if open_error is not None:
             raise PortAudioError(*open_error)
+        if kwargs["channels"] in refuse_channels:
+            raise PortAudioError("Invalid number of channels", capture.PA_INVALID_CHANNEL_COUNT)
         return FakeStream(sd, **kwargs)
 
     sd.InputStream = input_stream
@@ -207,13 +209,22 @@ def test_a_rate_outside_what_quietland_analyses(use_fake, capsys):
     assert "from 8000 to 96000 Hz" in one_error_line(capsys.readouterr().err)
 
 
-def test_the_stream_is_mono_at_the_device_rate_with_short_blocks(use_fake):
+def test_the_stream_takes_both_channels_at_the_device_rate_with_short_blocks(use_fake):
+    """Two channels, so that the session can turn back an inverted one before mixing (quietland.downmix)."""
     sd = use_fake(blocks=3)
     mic = MicrophoneSource("alc257")
     expected_block = round(capture.BLOCK_DURATION_S * 44100)
-    assert (mic.sample_rate, mic.channels, mic.block_size, mic.latency_s) == (44100, 1, expected_block, 0.02)
+    assert (mic.sample_rate, mic.channels, mic.block_size, mic.latency_s) == (44100, 2, expected_block, 0.02)
     assert sd.opened[0]["device"] == 0 and sd.opened[0]["dtype"] == "float32"
     assert mic.description == "HDA Intel PCH: ALC257 Analog (hw:0,0) (device 0, ALSA)"
+
+
+@pytest.mark.parametrize("device, refused, expected", [("usb", (), 1), ("alc257", (2,), 1), ("pulse", (), 2)])
+def test_a_device_that_cannot_give_two_channels_gives_one(use_fake, device, refused, expected):
+    sd = use_fake(refuse_channels=refused)
+    mic = MicrophoneSource(device)
+    assert mic.channels == expected
+    assert [o["channels"] for o in sd.opened] == ([2, 1] if refused else [expected])
 
 
 def test_blocks_in_order_until_stop_and_overflows_counted(use_fake):
