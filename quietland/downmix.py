@@ -45,7 +45,7 @@ class Downmix:
         self.decide_n = max(1, int(round(decide_s * sample_rate)))
         self.flip_below = float(flip_below)
         self.signs: np.ndarray | None = None
-        """Each channel's sign once decided (None before; all +1 for mono)."""
+        """Each channel's sign once decided (None before, and for mono blocks, which pass through)."""
         self._held: list[np.ndarray] = []  # blocks of sound waiting for the decision
         self._held_n = 0
 
