@@ -202,7 +202,7 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
         "analyze",
         help="count reps and measure landings in a recording",
         description=textwrap.fill(
-            "Read a recording (WAV, FLAC or any format libsndfile reads; 8-96 kHz; stereo is mixed to mono), "
+            "Read a recording (WAV, FLAC or any format libsndfile reads; 8-96 kHz; several channels are mixed to mono, an inverted one turned back first), "
             "find every landing, count reps by the drill's rules, and report each rep's time, interval, "
             "cadence, loudness and rhythm, every rejected sound with its reason, sets and a summary. "
             "Times are counted from the recording's first sample.",
