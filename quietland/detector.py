@@ -201,14 +201,13 @@ class LandingDetector:
 
         # while learning: band levels less the rise so far, of the last floor_n - 1 frames that fed the floors
         self._floor_hist = np.zeros((0, self.n_bands))
-        self._sound_frames = 0  # frames of sound so far, the floor's clock
+        self._sound_frames = 0  # frames that fed the floors so far, the floors' clock
         self._floor_x = np.full(self.n_bands, np.inf)  # the last floor less the rise so far
         self._learn_left = self._learn_n  # frames that feed the floors before the learning ends
         self._last_floor = np.full(self.n_bands, np.nan)  # the floors after the last frame that fed them
         self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames
-        self._silent_hist = np.zeros(self._lag, dtype=bool)
-        self._gap_hist = np.zeros(self._lag, dtype=bool)
-        self._silence_before = False  # whether digital silence came after the last frame that fed the floors  # ... and whether each held a hop of digital silence  # ... and whether each was digital silence
+        self._gap_hist = np.zeros(self._lag, dtype=bool)  # ... and whether each was, or held a hop of, digital silence
+        self._silence_before = False  # whether digital silence came after the last frame that fed the floors
         self._resumed = [0]  # frames where sound (re)started: the stream's start, and the end of each digital silence
         self._scale_n = max(1, int(round(cfg.band_scale_s * frame_rate)))
         self._flux_cum = np.zeros((self._scale_n + 1, self.n_bands))  # running sums of each band's rise
@@ -311,17 +310,17 @@ class LandingDetector:
         level = 10.0 * np.log10(band_pow / self._band_counts + _BAND_EPS)
         frame_db = 10.0 * np.log10(energy / self._win_energy + _EPS)
 
-        # running floor: floor[k] = rise * k + min(level[j] - rise * j) over the last floor_n frames of sound
-        # j (k counts frames of sound). Frames that still hold the zeros before the stream count as silence: no
-        # floor, no onset strength; so do frames of digital silence inside it, and the floor waits through them
+        # Frames that still hold the zeros before the stream count as silence: no floor, no onset strength;
+        # so do frames of digital silence inside it, and the floors wait through them (see _band_floors)
         first_full = -(-self.n_fft // self.hop) - 1
         silent = (ks >= first_full) & (frame_db < self.config.silence_dbfs)
         full = (ks >= first_full) & ~silent
-        self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(seg[self.n_fft - self.hop :].reshape(ks.size, self.hop), silent)])
-        # a frame holding a hop of digital silence (a dropout, the edge of the zeros a file starts with) is
-        # sound, but not the room: it does not feed the floors, which hold their last value through it
+        # the block's hops, the m that frame ks[0] holds and then the newest of each later frame
         m = self.n_fft // self.hop
         hops = seg[seg.size - (ks.size - 1 + m) * self.hop :].reshape(-1, self.hop)
+        self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(hops[m - 1 :], silent)])
+        # a frame holding a hop of digital silence (a dropout, the edge of the zeros a file starts with) is
+        # sound, but not the room: it does not feed the floors, which hold their last value through it
         quiet_hop = np.var(hops, axis=1) < 10.0 ** (self.config.silence_dbfs / 10.0)
         feed = full & ~np.lib.stride_tricks.sliding_window_view(quiet_hop, m).any(axis=1)
         frame_db = np.where(feed, frame_db, np.nan)  # the noise floor leaves digital silence (and its edges) out
@@ -346,15 +345,12 @@ class LandingDetector:
         np.maximum(widened[:, 1:], ref[:, :-1], out=widened[:, 1:])
         ref = widened
         flux = np.maximum(whitened - ref, 0.0)
-        # sound coming back after digital silence is not an impact: no onset strength until the lag
-        # frames a frame is compared with hold sound again
-        # (nor after a hop of it: a frame is compared with frames that hold it)
-        was_silent = np.concatenate([self._silent_hist, silent])
-        was_gap = np.concatenate([self._gap_hist, full & ~feed | silent])
+        # sound coming back after digital silence, or after a hop of it, is not an impact: no onset strength
+        # until the lag frames a frame is compared with hold sound again
+        was_gap = np.concatenate([self._gap_hist, (ks >= first_full) & ~feed])
         self._gap_hist = was_gap[-self._lag :]
         after_silence = np.lib.stride_tricks.sliding_window_view(was_gap, self._lag + 1).any(axis=1)
         flux[after_silence] = 0.0
-        self._silent_hist = was_silent[-self._lag :]
         if self.config.band_scale_s > 0:
             # each band's rise in units of that band's own typical rise over the past band_scale_s:
             # a band that is always busy (voice, hum) counts less, a quiet band that clicks counts more
