@@ -104,9 +104,6 @@ class FileSource:
                 if len(data) == 0:
                     break
                 done += len(data)
-                if data.shape[1] == 1:
-                    yield np.ascontiguousarray(data[:, 0])
-                    continue
                 yield from pending.put(mix(data))
         yield from pending.put(mix.flush())
         if mix.warning:
@@ -183,7 +180,8 @@ def _reason(exc: Exception) -> str:
 
 
 class _Rechunk:
-    """Arrays of any length in, arrays of ``size`` out (each a new array); :meth:`rest` gives what is left."""
+    """Arrays of any length in, arrays of ``size`` out; :meth:`rest` gives what is left. The arrays put in must
+    be the caller's to give away: a block that lies inside one of them is handed out as a view of it."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -194,7 +192,7 @@ class _Rechunk:
         start = 0
         while self._n + x.size - start >= self.size:
             take = self.size - self._n
-            yield np.concatenate([*self._parts, x[start : start + take]])
+            yield np.concatenate([*self._parts, x[start : start + take]]) if self._parts else x[start : start + take]
             self._parts, self._n = [], 0
             start += take
         if start < x.size:
