@@ -8,8 +8,9 @@ import soundfile as sf
 from quietland.audiofile import FileSource
 from quietland.cli import analyze_source
 from quietland.downmix import Downmix
-from quietland.pipeline import SessionPipeline
 from quietland.synth import SessionSpec, synthesize
+
+from pipeline_support import analyse_audio
 
 SR = 16000
 
@@ -39,11 +40,8 @@ def mixed(mix: Downmix, x: np.ndarray, sizes) -> np.ndarray:
     return np.concatenate(out + [mix.flush()])
 
 
-def analysed(x: np.ndarray, block: int = 1024):
-    pipe = SessionPipeline(SR, "line-hops")
-    for i in range(0, len(x), block):
-        pipe.process(x[i : i + block])
-    return pipe.finish()[1]
+def analysed(x: np.ndarray):
+    return analyse_audio(x, SR, "line-hops")
 
 
 def test_an_inverted_copy_is_turned_back_and_the_landings_are_heard(session):

@@ -9,6 +9,8 @@ import pytest
 from quietland.pipeline import SessionPipeline
 from quietland.synth import PRESETS, SessionSpec, synthesize
 
+from pipeline_support import analyse_audio
+
 DRILL_OF_KIND = {
     "landings": "line-hops",
     "single": "single",
@@ -16,14 +18,6 @@ DRILL_OF_KIND = {
     "rope-alternate": "jump-rope-alternate",
     "double-under": "jump-rope-double-under",
 }
-
-
-def analyse_audio(audio: np.ndarray, sample_rate: int, drill: str, block: int = 1024):
-    """The pipeline's analysis of ``audio`` fed in ``block``-sample blocks."""
-    pipe = SessionPipeline(sample_rate, drill)
-    for i in range(0, audio.size, block):
-        pipe.process(audio[i : i + block])
-    return pipe.finish()[1]
 
 
 def analyse(spec: SessionSpec, drill: str | None = None, block: int = 1024):
