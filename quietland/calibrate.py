@@ -70,7 +70,7 @@ class StepProgress:
     landing_db: float | None = None
     """Impact level of the landing just counted, dB (None when this progress is not a landing)."""
     warnings: tuple[str, ...] = ()
-    """Warnings raised so far (headroom), oldest first."""
+    """Warnings raised so far (an inverted channel, headroom), oldest first."""
 
 
 class CalibrationSteps:
@@ -100,10 +100,19 @@ class CalibrationSteps:
         """Landings (for ``silence``: seconds) ``step`` needs."""
         return {"silence": int(round(self.silence_s)), "headroom": HEADROOM_LANDINGS}.get(step, ANCHOR_LANDINGS)
 
+    def mix(self, block: np.ndarray) -> np.ndarray:
+        """``block`` mixed down as :meth:`feed` mixes it (a mono block is returned as it is); a channel found
+        inverted is noted among the :attr:`warnings`. For a caller that wants the mono audio too (a level meter):
+        it feeds the result."""
+        mono = self._mix(block)
+        if (inverted := self._mix.warning) is not None and inverted not in self.warnings:
+            self.warnings.append(inverted)
+        return mono
+
     def feed(self, block: np.ndarray) -> list[StepProgress]:
         """Feed a block of float samples, shape ``(n,)`` or ``(n, channels)`` (mixed down as
         :mod:`quietland.downmix` says); return the progress it made."""
-        block = self._mix(block)
+        block = self.mix(block)
         out: list[StepProgress] = []
         if self.step == "silence":
             take = block[: self._silence_n - self._silence_got]
@@ -125,8 +134,8 @@ class CalibrationSteps:
         return out
 
     def finish(self) -> list[StepProgress]:
-        """The audio has ended: decide the landings still pending."""
-        out: list[StepProgress] = []
+        """The audio has ended: feed what the mixdown still holds and decide the landings still pending."""
+        out = self.feed(self._mix.flush())
         items, _ = self.pipeline.finish()
         for item in items:
             if isinstance(item, Rep) and not item.inferred:

@@ -155,6 +155,32 @@ def test_guided_steps_and_a_whole_recording_give_the_same_profile(calibration_se
     assert live.normal_db == pytest.approx(from_recording.normal_db, abs=1.5)
 
 
+def test_an_inverted_channel_is_turned_back_and_warned_about(calibration_session):
+    # a laptop microphone pair, one channel the other inverted: their plain mean is silence
+    s = calibration_session
+    mono, pair = CalibrationSteps(s.sample_rate), CalibrationSteps(s.sample_rate)
+    stereo = np.stack([s.audio, -s.audio], axis=1)
+    for i in range(0, len(s.audio), 4096):
+        mono.feed(s.audio[i : i + 4096])
+        pair.feed(stereo[i : i + 4096])
+    assert mono.warnings == [] and len(pair.warnings) == 1
+    assert pair.warnings[0].startswith("Channel 2 of 2 carries channel 1 inverted")
+    assert pair.step == mono.step == "done"
+    heard, fixed = mono.profile(name="ann", device="d"), pair.profile(name="ann", device="d")
+    assert fixed.quiet_landings_db == heard.quiet_landings_db and fixed.normal_landings_db == heard.normal_landings_db
+    assert fixed.floor_dbfs == pytest.approx(heard.floor_dbfs, abs=0.01)
+
+
+def test_a_stream_shorter_than_the_mixdown_decision_is_fed_whole_at_the_end():
+    # the mixdown holds its first half second of sound; finish() hands it on
+    steps = CalibrationSteps(48000, silence_s=0.3)
+    noise = (0.001 * np.random.default_rng(3).standard_normal((14400, 1))).astype(np.float32)  # 0.3 s, -60 dBFS
+    steps.feed(np.hstack([noise, noise]))
+    assert steps.step == "silence" and steps.floor_dbfs is None
+    steps.finish()
+    assert steps.step == "headroom" and steps.floor_dbfs == pytest.approx(-60.0, abs=1.0)
+
+
 def test_headroom_and_a_narrow_scale_are_warned_about():
     clipped = make_profile(name="a", source="live", device="d", sample_rate=48000, floor_dbfs=-60.0,
                            quiet_landings_db=(-20.0,), normal_landings_db=(-10.0,), peak_dbfs=0.0)

@@ -207,6 +207,21 @@ async def test_a_recording_that_ends_early_says_what_is_missing(recording, tmp_p
 
 
 @pytest.mark.asyncio
+async def test_an_inverted_channel_is_warned_about_while_measuring(recording, tmp_path):
+    source = SynthSource(recording, channels=2, end_s=8.0, delay_s=0.0)
+    source.audio[:, 1] *= -1.0  # one channel the other inverted: its plain mean would be silence
+    app = make_app(source, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.phase == "ended", what="the end of the recording")
+        warnings = app.query_one("#warnings")
+        assert warnings.has_class("shown") and "Channel 2 of 2 carries channel 1 inverted" in text(app, "#warnings")
+        assert app.steps.floor_dbfs is not None and app.steps.floor_dbfs > -90.0  # the room, not a cancelled silence
+        await pilot.press("q")
+    assert app.return_code == 1 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.asyncio
 async def test_a_bad_distance_is_refused_until_fixed(recording, tmp_path):
     app = make_app(SynthSource(recording, delay_s=0.0), tmp_path)
     path = tmp_path / "ana.toml"

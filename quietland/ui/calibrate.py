@@ -35,7 +35,6 @@ from textual.worker import Worker, WorkerState
 from ..calibrate import STEP_TEXT, STEPS, CalibrationSteps, StepProgress
 from ..calibration import Placement, Profile, save_new_profile
 from ..capture import CaptureError
-from ..downmix import Downmix
 from ..pipeline import CLIP_LEVEL
 from ..session import SILENCE_DBFS
 from .messages import LEVEL_INTERVAL_S
@@ -220,19 +219,19 @@ class CalibrationApp(App[int]):
     def _read_source(self) -> CalibrationSteps:
         """Worker thread: feed the source's blocks to the current steps; stop the source when they are done.
 
-        Blocks of shape ``(n,)`` or ``(n, channels)`` are mixed to mono (:mod:`quietland.downmix`). The
-        level (RMS of the samples since the last post) is posted at most every
+        Blocks of shape ``(n,)`` or ``(n, channels)`` are mixed to mono by the steps
+        (:meth:`~quietland.calibrate.CalibrationSteps.mix`, which warns of an inverted channel). The
+        level (RMS of the mono samples since the last post) is posted at most every
         :data:`LEVEL_INTERVAL_S`; every progress is posted. Returns the steps fed last.
         """
         steps, read = self.steps, 0
         sum_sq, n, clipped, last_level_t = 0.0, 0, False, -math.inf
-        mix = Downmix(self.source.sample_rate)
         try:
             for block in self.source.blocks():
                 if self._reading_stopped:
                     return steps
                 steps = self.steps  # a restart (r) takes effect here
-                mono = mix(block)
+                mono = steps.mix(block)
                 read += 1
                 wide = mono.astype(np.float64)
                 sum_sq += float(np.dot(wide, wide))
@@ -251,7 +250,7 @@ class CalibrationApp(App[int]):
                     return steps
             if self._reading_stopped:
                 return steps
-            progress = steps.feed(mix.flush()) + steps.finish()
+            progress = steps.finish()
             if progress:
                 self.post_message(StepsProgressed(steps, tuple(progress), steps.floor_dbfs))
             self.post_message(SourceEnded(steps, read))
