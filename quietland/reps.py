@@ -617,7 +617,10 @@ class _RopeTracker:
         relative width. A period ``T`` in the drill's range scores the sum of ``H(k T) - mean(H)``
         over its multiples up to ``beat_search_s``: only the true period collects all its multiples
         (twice the period collects half of them, half the period adds empty lags, which cost).
-        When even the best scores below zero there is no rhythm.
+        When even the best scores below zero there is no rhythm. The periods tried reach down to half the
+        drill's shortest interval: a rhythm faster than the drill's fastest rep is two sounds per rep (a
+        double-under's two rope passes, which can come nearer each other than the fastest jumps do), and the
+        rep's period is twice it.
         """
         cfg, sr = self.cfg, self.sr
         span = cfg.beat_search_s * sr
@@ -633,8 +636,8 @@ class _RopeTracker:
             sigma = cfg.beat_ioi_spread * at[:, None]
             return np.sum(weights[None, :] * np.exp(-0.5 * ((lags[None, :] - at[:, None]) / sigma) ** 2), axis=1)
 
-        lo = self.rule.min_interval_s * sr
-        grid = np.arange(self.rule.min_interval_s, self.rule.max_interval_s + 1e-9, 0.002) * sr
+        lo = 0.5 * self.rule.min_interval_s * sr
+        grid = np.arange(lo / sr, self.rule.max_interval_s + 1e-9, 0.002) * sr
         mean_h = float(np.mean(hist(np.linspace(lo, span, 200))))
         score = np.zeros(grid.size)
         for k in range(1, int(span // lo) + 1):
@@ -646,7 +649,10 @@ class _RopeTracker:
         i = int(np.argmax(score))
         if score[i] < 0:
             return None  # no period's multiples stand above the histogram's mean: no rhythm
-        return float(grid[i])
+        best = float(grid[i])
+        if best < self.rule.min_interval_s * sr:
+            best *= 2.0  # two sounds per rep: the rep is every second one
+        return self._clamp(best)
 
     def _clamp(self, period: float) -> float:
         """Keep the beat inside the drill's range (a double-under's beat is a jump, never a single rope pass)."""

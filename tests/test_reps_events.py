@@ -90,3 +90,15 @@ def test_a_faint_early_sound_stays_a_rep_without_a_louder_contact_on_the_beat(ne
     _stream(counter, [*steady, faint, *later])
     assert [r.sample for r in counter.reps] == [e.sample for e in [*steady, faint, *later]]
     assert counter.rejected == []
+
+
+@pytest.mark.parametrize(("click_s", "rep_s"), [(0.22, 0.44), (0.245, 0.49), (0.26, 0.26), (0.30, 0.30)])
+def test_a_double_under_rhythm_faster_than_a_jump_is_two_clicks_per_jump(click_s, rep_s):
+    """Rope clicks alike every ``click_s`` for 12 s. Faster than the double-under's fastest jump (0.25 s),
+    they are the rope's two passes per jump: one rep per two clicks. At a jump's pace they are the jumps."""
+    clicks = [_event(1.0 + click_s * i, -20.0) for i in range(int(12.0 / click_s))]
+    counter = RepCounter("jump-rope-double-under", SR)
+    _stream(counter, clicks)
+    intervals = [(b.sample - a.sample) / SR for a, b in zip(counter.reps, counter.reps[1:])]
+    assert len(counter.reps) == pytest.approx(len(clicks) * click_s / rep_s, abs=2)
+    assert all(i == pytest.approx(rep_s, abs=0.01) for i in intervals)
