@@ -78,8 +78,9 @@ press a quiet band's level against it (the detector should hear the same events 
 class DetectorConfig:
     """Detector settings, in physical units."""
 
-    window_ms: float = 12.0
-    """Analysis window length; rounded up to a power of two in samples."""
+    window_ms: float = 1024 / 44.1
+    """Analysis window length (23.2 ms, 1024 samples at 44.1 kHz); the nearest FFT size with no prime factor
+    above 5, so that the window, and the band resolution, are the same at every sample rate."""
     hop_ms: float = 4.0
     """Time between analysis frames."""
     lag_frames: int = 2
@@ -145,6 +146,22 @@ class DetectorConfig:
     """Span of the running noise-floor estimate reported to the UI."""
 
 
+def _fft_size(n: int) -> int:
+    """The smallest size at least ``n`` whose prime factors are 2, 3 and 5 (fast for the FFT)."""
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            size = p35
+            while size < n:
+                size *= 2
+            best = min(best, size)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 class LandingDetector:
     """Causal onset detector. ``process(block)`` returns the events it could finish."""
 
@@ -155,7 +172,7 @@ class LandingDetector:
         self.config = cfg = config or DetectorConfig()
         sr = self.sample_rate
         # --- the one place where physical units become samples and frames ---
-        self.n_fft = 1 << int(np.ceil(np.log2(max(16, cfg.window_ms * sr / 1000.0))))
+        self.n_fft = _fft_size(max(16, int(round(cfg.window_ms * sr / 1000.0))))
         self.hop = max(1, int(round(cfg.hop_ms * sr / 1000.0)))
         frame_rate = sr / self.hop
         self._lag = cfg.lag_frames
