@@ -139,7 +139,7 @@ async def test_an_hour_of_audio_leaves_the_screens_memory_flat():
         f"{(m70['traced_bytes'] - m65['traced_bytes']) / 1024:.0f} KiB kept in all, {ui_growth / 1024:.1f} KiB of it by the screen"
     )
     assert app.return_code == 0
-    assert decided > 10000  # the hour really was full of sounds to show
+    assert decided > 8000  # the hour really was full of sounds to show (each 92 s loop: 120 reps, some 180 rejected)
     assert blocks_per < BLOCKS_PER_DECISION
     assert all(m["rows"] == MAX_TABLE_ROWS for m in at.values())
     assert len({m["widgets"] for m in at.values()}) == 1
