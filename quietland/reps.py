@@ -184,7 +184,7 @@ class CounterConfig:
     beat_recheck_fractions: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
     """... of these fractions of it (a beat every 3rd, 2nd or, as 3 in 2, 1.5th contact still finds sounds) ..."""
     beat_recheck_hit_ratio: float = 0.8
-    """... and the finest whose grid over the last ``beat_search_s`` finds a sound a beat could be at this share of
+    """... and the finest whose grid over the last 4.5 beats (at least ``beat_search_s``) finds a sound a beat could be at this share of
     its beats, and at least the current grid's share less 0.05, becomes the period (the athlete sped up, or the
     set started on every other contact)."""
 
@@ -473,7 +473,8 @@ class _RopeTracker:
     or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
     leaves it. Every ``beat_recheck_beats`` beats, the grids at ``beat_recheck_fractions`` of
     the period (within the drill's range) are laid back from the last beat over the last
-    ``beat_search_s``; the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
+    :data:`RECHECK_BEATS` beats of the period (at least ``beat_search_s``, so that a slow beat
+    has grid beats enough to judge); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
     of its beats, and at about the current grid's share or more, becomes the period.
     """
 
@@ -489,8 +490,11 @@ class _RopeTracker:
         self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
         self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats, dB
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
-        self._recent: deque[OnsetEvent] = deque()  # every sound of the last beat_search_s, for the period check
+        self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._beats_to_recheck = config.beat_recheck_beats
+        # the period check looks back RECHECK_BEATS beats (at least beat_search_s) from the last beat, which lags
+        # the newest sound by up to a beat and the decision delay: keep every sound that far back
+        self._recent_s = max(config.beat_search_s, RECHECK_BEATS * rule.max_interval_s) + 2 * config.beat_search_s
 
     def _salience(self, ev: OnsetEvent) -> float:
         return ev.strength_db + self.cfg.click_weight_db * 0.5 * (ev.click_share + ev.air_share)
@@ -502,7 +506,7 @@ class _RopeTracker:
     def feed(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         self._events.append(ev)
         self._recent.append(ev)
-        while self._recent[0].sample < ev.sample - self.cfg.beat_search_s * self.sr:
+        while self._recent[0].sample < ev.sample - self._recent_s * self.sr:
             self._recent.popleft()
         return self.advance(ev.sample)
 
@@ -707,9 +711,15 @@ class _RopeTracker:
             return
         self._beats_to_recheck = cfg.beat_recheck_beats
         assert self._period is not None and self._last is not None
-        span = min(cfg.beat_search_s * self.sr, self._last - self._recent[0].sample)
+        span = max(cfg.beat_search_s * self.sr, RECHECK_BEATS * self._period)
         # the sounds a beat could be: as salient and loud as following asks
-        sounds = np.array([e.sample for e in self._recent if self._salience(e) >= floor and e.loudness_db >= quiet], dtype=float)
+        sounds = np.array(
+            [
+                e.sample for e in self._recent
+                if self._last - span - self._tol(self._period) <= e.sample < self._last and self._salience(e) >= floor and e.loudness_db >= quiet
+            ],
+            dtype=float,
+        )
         current = self._grid_share(self._period, span, sounds)
         if current is None:
             return
@@ -762,6 +772,9 @@ def _start_run(beat_no: list[int], run: int, max_missing: int) -> tuple[int, int
             return i, j
     return None
 
+
+RECHECK_BEATS = 4.5
+"""The period check lays its grids back over at least this many of the current period's beats."""
 
 INFERRED = "inferred"
 """Decision marker: a rep the beat implies but no sound marked (see :class:`_RopeTracker`)."""

@@ -152,6 +152,30 @@ def test_rope_follows_a_speed_up_inside_a_set(seed):
     assert on_time >= 38
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_slow_rope_set_that_doubles_its_pace_is_followed(seed):
+    """10 alternate-foot contacts at 80/min (0.75 s), then 40 at 160/min with no rest.
+
+    The period check lays its grids back over 4.5 beats of the current period: with a beat of
+    0.75 s it needs 3.4 s of sounds. While it looked back over 2.5 s only, it never ran for
+    periods above about 0.45 s, and the follower stayed on every other contact (measured:
+    30 reps, 30 on time). Now it halves the period (40 reps, 40 on time).
+    """
+    new_gap = 60.0 / 160
+    first = synthesize(SessionSpec(kind="rope-alternate", cadence_per_min=80, sets=(10,), snr_db=30, seed=seed, tail_s=new_gap / 2))
+    then = synthesize(
+        SessionSpec(kind="rope-alternate", cadence_per_min=160, sets=(40,), snr_db=30, seed=seed + 100, lead_in_s=new_gap / 2)
+    )
+    audio = np.concatenate([first.audio, then.audio])
+    truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
+    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate", block=4096)
+    reps = np.array([r.sample for r in analysis.reps])
+    on_time = sum(bool(np.min(np.abs(reps - t)) <= 0.05 * first.sample_rate) for t in truth)
+    assert analysis.summary.sets == 1
+    assert 38 <= analysis.summary.reps <= 50
+    assert on_time >= 38
+
+
 def test_ramp_in_and_rhythm_fields():
     spec = SessionSpec(kind="landings", cadence_per_min=120, sets=(12, 12), rest_s=8.0, snr_db=35, seed=9)
     _, analysis = analyse(spec)
