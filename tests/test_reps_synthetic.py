@@ -129,6 +129,23 @@ def test_double_under_one_rep_per_jump():
     assert sum(hits) >= 0.95 * sum(truth)
 
 
+def _speed_up(seed: int, before_per_min: float, after_per_min: float):
+    """10 alternate-foot contacts at ``before_per_min``, then 40 at ``after_per_min`` with no rest:
+    the analysis, and how many of the 50 contacts have a rep within 50 ms."""
+    new_gap = 60.0 / after_per_min
+    first = synthesize(
+        SessionSpec(kind="rope-alternate", cadence_per_min=before_per_min, sets=(10,), snr_db=30, seed=seed, tail_s=new_gap / 2)
+    )
+    then = synthesize(
+        SessionSpec(kind="rope-alternate", cadence_per_min=after_per_min, sets=(40,), snr_db=30, seed=seed + 100, lead_in_s=new_gap / 2)
+    )
+    audio = np.concatenate([first.audio, then.audio])
+    truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
+    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate", block=4096)
+    reps = np.array([r.sample for r in analysis.reps])
+    return analysis, sum(bool(np.min(np.abs(reps - t)) <= 0.05 * first.sample_rate) for t in truth)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rope_follows_a_speed_up_inside_a_set(seed):
     """10 alternate-foot contacts at 150/min, then 40 at 225/min with no rest.
@@ -137,16 +154,7 @@ def test_rope_follows_a_speed_up_inside_a_set(seed):
     1.5th contact and still find sounds (measured: 36-37 reps, 23-24 on a contact). The check
     every 8 beats finds the faster grid; contacts before it are lost (45-46 reps, 40-42 on time).
     """
-    new_gap = 60.0 / 225
-    first = synthesize(SessionSpec(kind="rope-alternate", cadence_per_min=150, sets=(10,), snr_db=30, seed=seed, tail_s=new_gap / 2))
-    then = synthesize(
-        SessionSpec(kind="rope-alternate", cadence_per_min=225, sets=(40,), snr_db=30, seed=seed + 100, lead_in_s=new_gap / 2)
-    )
-    audio = np.concatenate([first.audio, then.audio])
-    truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
-    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate", block=4096)
-    reps = np.array([r.sample for r in analysis.reps])
-    on_time = sum(bool(np.min(np.abs(reps - t)) <= 0.05 * first.sample_rate) for t in truth)
+    analysis, on_time = _speed_up(seed, 150, 225)
     assert analysis.summary.sets == 1
     assert 44 <= analysis.summary.reps <= 50
     assert on_time >= 38
@@ -161,16 +169,7 @@ def test_a_slow_rope_set_that_doubles_its_pace_is_followed(seed):
     periods above about 0.45 s, and the follower stayed on every other contact (measured:
     30 reps, 30 on time). Now it halves the period (40 reps, 40 on time).
     """
-    new_gap = 60.0 / 160
-    first = synthesize(SessionSpec(kind="rope-alternate", cadence_per_min=80, sets=(10,), snr_db=30, seed=seed, tail_s=new_gap / 2))
-    then = synthesize(
-        SessionSpec(kind="rope-alternate", cadence_per_min=160, sets=(40,), snr_db=30, seed=seed + 100, lead_in_s=new_gap / 2)
-    )
-    audio = np.concatenate([first.audio, then.audio])
-    truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
-    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate", block=4096)
-    reps = np.array([r.sample for r in analysis.reps])
-    on_time = sum(bool(np.min(np.abs(reps - t)) <= 0.05 * first.sample_rate) for t in truth)
+    analysis, on_time = _speed_up(seed, 80, 160)
     assert analysis.summary.sets == 1
     assert 38 <= analysis.summary.reps <= 50
     assert on_time >= 38
