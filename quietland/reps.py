@@ -184,9 +184,9 @@ class CounterConfig:
     beat_recheck_fractions: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
     """... of these fractions of it (a beat every 3rd, 2nd or, as 3 in 2, 1.5th contact still finds sounds) ..."""
     beat_recheck_hit_ratio: float = 0.8
-    """... and the finest whose grid over the last 4.5 beats (at least ``beat_search_s``) finds a sound a beat could be at this share of
-    its beats, and at least the current grid's share less 0.05, becomes the period (the athlete sped up, or the
-    set started on every other contact)."""
+    """... and the finest whose grid over the last 4.5 beats (at least ``beat_search_s``) finds a sound a beat
+    could be at this share of its beats, and at least the current grid's share less 0.05, becomes the period (the
+    athlete sped up, or the set started on every other contact)."""
 
 
 class RepCounter:
@@ -713,10 +713,11 @@ class _RopeTracker:
         assert self._period is not None and self._last is not None
         span = max(cfg.beat_search_s * self.sr, RECHECK_BEATS * self._period)
         # the sounds a beat could be: as salient and loud as following asks
+        since = self._last - span - self._tol(self._period)
         sounds = np.array(
             [
                 e.sample for e in self._recent
-                if self._last - span - self._tol(self._period) <= e.sample < self._last and self._salience(e) >= floor and e.loudness_db >= quiet
+                if since <= e.sample < self._last and self._salience(e) >= floor and e.loudness_db >= quiet
             ],
             dtype=float,
         )
