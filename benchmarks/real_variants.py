@@ -161,6 +161,9 @@ def main() -> int:
     print()
     all_ok = all_err = all_truth = 0
     all_f: list[float] = []
+    # how far each version's counts moved from the recording's own (a robust count does not move at all)
+    orig = [n for _, n, _ in per_variant["orig"]] if "orig" in per_variant else None
+    moved_total = 0
     for name in names:
         rows = per_variant[name]
         ok = sum(abs(n - e["count"]) <= e["count_tolerance"] for e, n, _ in rows)
@@ -170,13 +173,21 @@ def main() -> int:
         all_ok, all_err, all_truth = all_ok + ok, all_err + err, all_truth + truth
         all_f += fs
         mean_f = f"{statistics.fmean(fs):.3f}" if fs else "-"
-        print(f"{name:9s} within tolerance {ok:2d} of {len(rows)}, count error {100 * err / max(1, truth):5.1f}%, mean F {mean_f}")
+        moved = ""
+        if orig is not None and name != "orig":
+            n_moved = sum(abs(n - o) for (_, n, _), o in zip(rows, orig))
+            moved_total += n_moved
+            moved = f", {n_moved:3d} reps from orig"
+        print(
+            f"{name:9s} within tolerance {ok:2d} of {len(rows)}, count error {100 * err / max(1, truth):5.1f}%, "
+            f"mean F {mean_f}{moved}"
+        )
     spread, worst = max(spreads)
     mean_all = f"{statistics.fmean(all_f):.3f}" if all_f else "-"
     print(
         f"VARIANTS within={all_ok}/{sum(len(r) for r in per_variant.values())} "
         f"count_error_pct={100 * all_err / max(1, all_truth):.1f} mean_f={mean_all} "
-        f"largest_count_spread={spread} ({worst})"
+        f"largest_count_spread={spread} ({worst})" + (f" moved_from_orig={moved_total}" if orig is not None else "")
     )
     return 0
 
