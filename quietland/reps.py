@@ -183,10 +183,13 @@ class CounterConfig:
     """``rope``: while following, every this many beats the period is checked against a faster one ..."""
     beat_recheck_fractions: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3)
     """... of these fractions of it (a beat every 3rd, 2nd or, as 3 in 2, 1.5th contact still finds sounds) ..."""
+    beat_recheck_span_beats: float = 4.5
+    """... laid back over this many of the current period's beats before the last (at least ``beat_search_s``:
+    a grid is judged on 4 beats or more, which a slow beat would not have in ``beat_search_s``) ..."""
     beat_recheck_hit_ratio: float = 0.8
-    """... and the finest whose grid over the last 4.5 beats (at least ``beat_search_s``) finds a sound a beat
-    could be at this share of its beats, and at least the current grid's share less 0.05, becomes the period (the
-    athlete sped up, or the set started on every other contact)."""
+    """... and the finest whose grid finds a sound a beat could be at this share of its beats, and at least the
+    current grid's share less 0.05, becomes the period (the athlete sped up, or the set started on every other
+    contact)."""
 
 
 class RepCounter:
@@ -473,7 +476,7 @@ class _RopeTracker:
     or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
     leaves it. Every ``beat_recheck_beats`` beats, the grids at ``beat_recheck_fractions`` of
     the period (within the drill's range) are laid back from the last beat over the last
-    :data:`RECHECK_BEATS` beats of the period (at least ``beat_search_s``, so that a slow beat
+    ``beat_recheck_span_beats`` beats of the period (at least ``beat_search_s``, so that a slow beat
     has grid beats enough to judge); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
     of its beats, and at about the current grid's share or more, becomes the period.
     """
@@ -492,9 +495,10 @@ class _RopeTracker:
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._beats_to_recheck = config.beat_recheck_beats
-        # the period check looks back RECHECK_BEATS beats (at least beat_search_s) from the last beat, which lags
-        # the newest sound by up to a beat and the decision delay: keep every sound that far back
-        self._recent_s = max(config.beat_search_s, RECHECK_BEATS * rule.max_interval_s) + 2 * config.beat_search_s
+        # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
+        # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
+        longest = max(config.beat_search_s, config.beat_recheck_span_beats * rule.max_interval_s)
+        self._recent_s = longest + 2 * config.beat_search_s
 
     def _salience(self, ev: OnsetEvent) -> float:
         return ev.strength_db + self.cfg.click_weight_db * 0.5 * (ev.click_share + ev.air_share)
@@ -711,7 +715,7 @@ class _RopeTracker:
             return
         self._beats_to_recheck = cfg.beat_recheck_beats
         assert self._period is not None and self._last is not None
-        span = max(cfg.beat_search_s * self.sr, RECHECK_BEATS * self._period)
+        span = max(cfg.beat_search_s * self.sr, cfg.beat_recheck_span_beats * self._period)
         # the sounds a beat could be: as salient and loud as following asks
         since = self._last - span - self._tol(self._period)
         sounds = np.array(
@@ -773,9 +777,6 @@ def _start_run(beat_no: list[int], run: int, max_missing: int) -> tuple[int, int
             return i, j
     return None
 
-
-RECHECK_BEATS = 4.5
-"""The period check lays its grids back over at least this many of the current period's beats."""
 
 INFERRED = "inferred"
 """Decision marker: a rep the beat implies but no sound marked (see :class:`_RopeTracker`)."""
