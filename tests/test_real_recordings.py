@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from quietland.audiofile import FileSource
-from quietland.pipeline import SessionPipeline
+from quietland.pipeline import Analysis, SessionPipeline
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 MANIFEST = REAL / "manifest.json"
@@ -67,14 +67,19 @@ def _params(known: dict[str, str], timed_only: bool = False):
     return out
 
 
-@functools.cache
-def _reps(file: str, drill: str) -> tuple[float, ...]:
-    """Rep times (s) of one recording fed through the pipeline in 4096-sample blocks, analysed once."""
+def _analysis(file: str, drill: str, gain: float = 1.0) -> Analysis:
+    """One recording, its samples times ``gain``, fed through the pipeline in 4096-sample blocks."""
     src = FileSource(REAL / file)
     pipe = SessionPipeline(src.sample_rate, drill)
     for block in src.blocks(4096):
-        pipe.process(block)
-    _, analysis = pipe.finish()
+        pipe.process(block * gain)
+    return pipe.finish()[1]
+
+
+@functools.cache
+def _reps(file: str, drill: str) -> tuple[float, ...]:
+    """Rep times (s) of one recording fed through the pipeline in 4096-sample blocks, analysed once."""
+    analysis = _analysis(file, drill)
     assert analysis.summary.reps == len(analysis.reps)
     return tuple(r.t_s for r in analysis.reps)
 
@@ -124,12 +129,5 @@ def test_a_real_recording_turned_down_counts_the_same():
     entry = next((e for e in _entries() if e["file"] == "jumprope-alternate-03.wav"), None)
     if entry is None:
         pytest.skip(f"jumprope-alternate-03.wav not found at {REAL}")
-    src = FileSource(REAL / entry["file"])
-    gain = 10 ** (-12 / 20)
-    runs = []
-    for g in (1.0, gain):
-        pipe = SessionPipeline(src.sample_rate, entry["drill"])
-        for block in src.blocks(4096):
-            pipe.process(block * g)
-        runs.append([r.event.sample for r in pipe.finish()[1].reps])
+    runs = [[r.event.sample for r in _analysis(entry["file"], entry["drill"], g).reps] for g in (1.0, 10 ** (-12 / 20))]
     assert runs[0] == runs[1]
