@@ -453,15 +453,20 @@ class _RopeTracker:
     every other sound is ``rope``.
 
     *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
-    first sound, the period is the one the sounds' inter-onset intervals agree on (see
+    first sound that can start a rhythm (``beat_start_above_floor_db`` above the noise floor; the
+    quieter sounds before it wait for it, up to ``beat_search_s``, and only such sounds take part in
+    the search), the period is the one their inter-onset intervals agree on (see
     :meth:`_tempo`); periods within 8% of it are tried on grids anchored at each sound of the
     first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``.
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
-    sound is rejected (``too-quiet``) and the search moves on. The set starts at the first
-    ``beat_start_run`` matched beats in a row (sounds before it are strays, ``too-quiet``, and
-    the search starts again there) and its search part ends at a gap of more than
-    ``beat_max_missing`` beats, as it would while following.
+    sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. The
+    set starts at the first ``beat_start_run`` matched beats in a row (sounds before it are strays,
+    ``too-quiet``, and the search starts again there) and its search part ends at a gap of more than
+    ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
+    set's first beat over the undecided sounds before it, each earlier beat taking its sound as
+    following would, back to the first beat with none: contacts too quiet to start a rhythm count
+    once one has started (a set that fades in, a contact lost in noise just before it starts).
 
     *Following it.* The next beat is expected at ``last + T``; once the stream has passed
     ``last + (1 + tol) * T`` (plus ``merge_ms``), the sound in ``[last + (1 - tol) * T,
@@ -545,18 +550,27 @@ class _RopeTracker:
         if not self._events:
             return None
         cfg, sr = self.cfg, self.sr
-        t0 = self._events[0].sample
-        if not final and now < t0 + cfg.beat_search_s * sr + self._merge:
+        search = cfg.beat_search_s * sr
+        first = next((e for e in self._events if self._can_start(e)), None)
+        # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
+        until = (first.sample if first is not None else now) - search
+        if final and first is None:
+            until = np.inf
+        if self._events[0].sample < until:
+            old = [e for e in self._events if e.sample < until]
+            self._events = self._events[len(old) :]
+            return [(e, "too-quiet") for e in old]
+        if first is None or (not final and now < first.sample + search + self._merge):
             return None
-        horizon = t0 + cfg.beat_search_s * sr
-        cands = [e for e in self._events if e.sample <= horizon and e.loudness_db - e.floor_dbfs >= cfg.beat_start_above_floor_db]
+        horizon = first.sample + search
+        cands = [e for e in self._events if first.sample <= e.sample <= horizon and self._can_start(e)]
         if len(cands) < cfg.beat_min_hits:
-            return [(self._events.pop(0), "too-quiet")]
+            return self._reject_through(first)
         times = np.array([e.sample for e in cands], dtype=float)
         sal = np.array([self._salience(e) for e in cands])
         tempo = self._tempo(times, sal)
         if tempo is None:
-            return [(self._events.pop(0), "too-quiet")]
+            return self._reject_through(first)
         best = None
         anchors = times[times < times[0] + tempo]  # the rhythm's first beat is one of the first period's sounds
         for anchor, period in itertools.product(anchors, np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr)):
@@ -585,11 +599,11 @@ class _RopeTracker:
             if best is None or score > best[0]:
                 best = (score, float(fit[0]), matched, beat_no)
         if best is None:
-            return [(self._events.pop(0), "too-quiet")]
+            return self._reject_through(first)
         _, period, matched, beat_no = best
         run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
         if run is None:
-            return [(self._events.pop(0), "too-quiet")]
+            return self._reject_through(first)
         first, last = run
         if first > 0:
             # strays before the rhythm's first run of hits: reject them, search again from the run
@@ -599,7 +613,7 @@ class _RopeTracker:
             return out_strays
         matched = matched[: last + 1]
         out: list[tuple[OnsetEvent, str | None]] = []
-        beats = [cands[j] for j in matched]
+        beats = self._backfill([cands[j] for j in matched], period)
         prev: int | None = None
         for beat in beats:
             if beat not in self._events:
@@ -616,6 +630,36 @@ class _RopeTracker:
         self._last = prev
         self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
         return out
+
+    def _can_start(self, ev: OnsetEvent) -> bool:
+        """Loud enough above the noise floor to start a rhythm (``beat_start_above_floor_db``)."""
+        return ev.loudness_db - ev.floor_dbfs >= self.cfg.beat_start_above_floor_db
+
+    def _reject_through(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
+        """No rhythm starts at ``ev``: it, and the sounds before it, are too quiet to be contacts."""
+        out = [(e, "too-quiet") for e in self._events if e.sample <= ev.sample]
+        self._events = self._events[len(out) :]
+        return out
+
+    def _backfill(self, beats: list[OnsetEvent], period: float) -> list[OnsetEvent]:
+        """A found rhythm's beats, led by the beats of the same grid before its first one (back to the oldest
+        undecided sound, stopping at the first grid beat with no sound): sounds too quiet to start a
+        rhythm are contacts on one, when as salient and loud as following asks."""
+        cfg = self.cfg
+        floor = statistics.median(self._salience(b) for b in beats) - cfg.beat_drop_db
+        quiet = statistics.median(b.loudness_db for b in beats) - cfg.relative_floor_db
+        tol = self._tol(period)
+        out = list(beats)
+        while True:
+            expect = out[0].sample - period
+            window = [
+                e for e in self._events
+                if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge
+                and self._salience(e) >= floor and e.loudness_db >= quiet
+            ]
+            if not window:
+                return out
+            out.insert(0, max(window, key=lambda e: self._salience(e) - cfg.beat_timing_db * abs(e.sample - expect) / period))
 
     def _tempo(self, times: np.ndarray, sal: np.ndarray) -> float | None:
         """The beat period (samples) the sounds' inter-onset intervals agree on, or None when they agree on none.
