@@ -45,6 +45,10 @@ class DrillRule:
     """Most audio after an event the rule may wait for before deciding it."""
     two_foot: bool = False
     """Both feet should land together: a second impact 10-60 ms away is a double contact (scored, flagged)."""
+    landing_weight_db: float = 0.0
+    """``rope``: on the grids searched for a beat, salience bonus of a click that a thud (a sound mostly below
+    3 kHz) follows within ``merge_ms``: where the rope also clicks in mid-air (double-unders), the grid's
+    phase is the landing's, not a mid-air pass's."""
 
 
 DRILL_RULES: dict[str, DrillRule] = {
@@ -87,6 +91,7 @@ DRILL_RULES: dict[str, DrillRule] = {
             min_interval_s=0.25,
             max_interval_s=0.6,
             decision_delay_s=0.5,
+            landing_weight_db=3.0,
         ),
     )
 }
@@ -457,7 +462,9 @@ class _RopeTracker:
     quieter sounds before it wait for it, up to ``beat_search_s``, and only such sounds take part in
     the search), the period is the one their inter-onset intervals agree on (see
     :meth:`_tempo`); periods within 8% of it are tried on grids anchored at each sound of the
-    first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``.
+    first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``
+    (for double-unders a click that a thud follows counts ``rule.landing_weight_db`` more: the
+    landing's, where a grid on the jumps' other click would do as well).
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
     sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. The
@@ -507,6 +514,14 @@ class _RopeTracker:
 
     def _salience(self, ev: OnsetEvent) -> float:
         return ev.strength_db + self.cfg.click_weight_db * 0.5 * (ev.click_share + ev.air_share)
+
+    def _phase_salience(self, ev: OnsetEvent) -> float:
+        """Salience on a searched grid: plus ``rule.landing_weight_db`` for a click (``click_share`` 0.5 or more)
+        that a thud (less) follows within ``merge_ms``: the rope's last pass, then the feet."""
+        landing = ev.click_share >= 0.5 and any(
+            0 < e.sample - ev.sample <= self._merge and e.click_share < 0.5 for e in self._recent
+        )
+        return self._salience(ev) + (self.rule.landing_weight_db if landing else 0.0)
 
     def _tol(self, period: float) -> float:
         return max(0.025 * self.sr, self.cfg.beat_tolerance * period)
@@ -568,6 +583,7 @@ class _RopeTracker:
             return self._reject_through(first)
         times = np.array([e.sample for e in cands], dtype=float)
         sal = np.array([self._salience(e) for e in cands])
+        grid_sal = np.array([self._phase_salience(e) for e in cands])
         tempo = self._tempo(times, sal)
         if tempo is None:
             return self._reject_through(first)
@@ -585,11 +601,11 @@ class _RopeTracker:
                 d = np.abs(times - (anchor + n * period))
                 ok = np.flatnonzero(d <= tol)
                 if ok.size:
-                    j = int(ok[np.argmax(sal[ok] - cfg.beat_timing_db * d[ok] / period)])
+                    j = int(ok[np.argmax(grid_sal[ok] - cfg.beat_timing_db * d[ok] / period)])
                     if not matched or j != matched[-1]:
                         matched.append(j)
                         beat_no.append(n)
-                        score += sal[j]
+                        score += grid_sal[j]
                         continue
                 score -= cfg.beat_miss_db
             if len(matched) < max(cfg.beat_min_hits, cfg.beat_min_hit_ratio * n_beats):

@@ -120,3 +120,27 @@ def test_rope_contacts_too_quiet_to_start_a_rhythm_count_once_it_has_started(qui
     _stream(counter, [stray, *quiet, *loud])
     assert [r.sample for r in counter.reps] == [e.sample for e in [*quiet, *loud]]
     assert [r.event.sample for r in counter.rejected] == [stray.sample]
+
+
+@pytest.mark.parametrize("start_on", ["mid-air", "landing"])
+def test_a_double_under_counts_the_jump_at_the_click_its_landing_follows(start_on):
+    """Jumps every 0.3 s, each with two rope clicks alike, 0.15 s apart (click_share 0.9), and a thud
+    (click_share 0.1) 30 ms after the second: the landing. The stream starts on either click. The
+    beat is the click the thud follows; its cluster's loudest sound is the rep. Before, the two
+    clicks tied and the grid took the first (measured, starting on the mid-air click: 40 reps,
+    every one 0.15 s off its landing)."""
+    def sound(t_s: float, loudness_db: float, click_share: float) -> OnsetEvent:
+        return dataclasses.replace(_event(t_s, loudness_db), click_share=click_share, air_share=click_share)
+
+    events, landing_clicks = [], []
+    for i in range(40):
+        mid_air = 1.0 + 0.3 * i
+        second = mid_air + 0.15
+        events += [sound(mid_air, -18.0, 0.9), sound(second, -18.0, 0.9), sound(second + 0.03, -24.0, 0.1)]
+        landing_clicks.append(second)
+    if start_on == "landing":
+        events = events[1:]
+    counter = RepCounter("jump-rope-double-under", SR)
+    _stream(counter, events)
+    assert len(counter.reps) == pytest.approx(40, abs=1)
+    assert all(min(abs(r.sample / SR - t) for t in landing_clicks) < 0.001 for r in counter.reps)
