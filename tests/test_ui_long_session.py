@@ -21,7 +21,8 @@ CI's 15 minutes on a slower machine.) Three checks:
   it grows by about 1 MiB: Rich's and Textual's bounded caches of measured
   text filling up with the new rows' strings.)
 
-RSS at each checkpoint is printed (``-s``) for the record.
+RSS at each checkpoint is printed (``-s``) for the record. A soak test: the default
+run leaves it out (``pyproject.toml``); ``python -m pytest -m soak`` runs it.
 """
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def rss_mib() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@pytest.mark.soak
 @pytest.mark.asyncio
 async def test_thirty_five_minutes_of_audio_leave_the_screens_memory_flat():
     spec = SessionSpec(
