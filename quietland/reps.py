@@ -518,10 +518,19 @@ class _RopeTracker:
     def _phase_salience(self, ev: OnsetEvent) -> float:
         """Salience on a searched grid: plus ``rule.landing_weight_db`` for a click (``click_share`` 0.5 or more)
         that a thud (less) follows within ``merge_ms``: the rope's last pass, then the feet."""
-        landing = ev.click_share >= 0.5 and any(
-            0 < e.sample - ev.sample <= self._merge and e.click_share < 0.5 for e in self._recent
-        )
+        if not self.rule.landing_weight_db or ev.click_share < 0.5:
+            return self._salience(ev)
+        landing = any(0 < e.sample - ev.sample <= self._merge and e.click_share < 0.5 for e in self._recent)
         return self._salience(ev) + (self.rule.landing_weight_db if landing else 0.0)
+
+    def _may_be_beat(self, ev: OnsetEvent, floor: float, quiet: float) -> bool:
+        """As salient as a beat must be (``floor``) and loud enough to be a contact (``quiet``)."""
+        return self._salience(ev) >= floor and ev.loudness_db >= quiet
+
+    def _nearest_salient(self, window: list[OnsetEvent], expect: float, period: float) -> OnsetEvent:
+        """The sound of ``window`` a beat expected at ``expect`` takes: salience less ``beat_timing_db`` per
+        period of timing error."""
+        return max(window, key=lambda e: self._salience(e) - self.cfg.beat_timing_db * abs(e.sample - expect) / period)
 
     def _tol(self, period: float) -> float:
         return max(0.025 * self.sr, self.cfg.beat_tolerance * period)
@@ -566,27 +575,27 @@ class _RopeTracker:
             return None
         cfg, sr = self.cfg, self.sr
         search = cfg.beat_search_s * sr
-        first = next((e for e in self._events if self._can_start(e)), None)
+        opener = next((e for e in self._events if self._can_start(e)), None)
         # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
-        until = (first.sample if first is not None else now) - search
-        if final and first is None:
+        until = (opener.sample if opener is not None else now) - search
+        if final and opener is None:
             until = np.inf
         if self._events[0].sample < until:
             old = [e for e in self._events if e.sample < until]
             self._events = self._events[len(old) :]
             return [(e, "too-quiet") for e in old]
-        if first is None or (not final and now < first.sample + search + self._merge):
+        if opener is None or (not final and now < opener.sample + search + self._merge):
             return None
-        horizon = first.sample + search
-        cands = [e for e in self._events if first.sample <= e.sample <= horizon and self._can_start(e)]
+        horizon = opener.sample + search
+        cands = [e for e in self._events if opener.sample <= e.sample <= horizon and self._can_start(e)]
         if len(cands) < cfg.beat_min_hits:
-            return self._reject_through(first)
+            return self._reject_through(opener)
         times = np.array([e.sample for e in cands], dtype=float)
         sal = np.array([self._salience(e) for e in cands])
         grid_sal = np.array([self._phase_salience(e) for e in cands])
         tempo = self._tempo(times, sal)
         if tempo is None:
-            return self._reject_through(first)
+            return self._reject_through(opener)
         best = None
         anchors = times[times < times[0] + tempo]  # the rhythm's first beat is one of the first period's sounds
         for anchor, period in itertools.product(anchors, np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr)):
@@ -615,11 +624,11 @@ class _RopeTracker:
             if best is None or score > best[0]:
                 best = (score, float(fit[0]), matched, beat_no)
         if best is None:
-            return self._reject_through(first)
+            return self._reject_through(opener)
         _, period, matched, beat_no = best
         run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
         if run is None:
-            return self._reject_through(first)
+            return self._reject_through(opener)
         first, last = run
         if first > 0:
             # strays before the rhythm's first run of hits: reject them, search again from the run
@@ -670,12 +679,11 @@ class _RopeTracker:
             expect = out[0].sample - period
             window = [
                 e for e in self._events
-                if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge
-                and self._salience(e) >= floor and e.loudness_db >= quiet
+                if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge and self._may_be_beat(e, floor, quiet)
             ]
             if not window:
                 return out
-            out.insert(0, max(window, key=lambda e: self._salience(e) - cfg.beat_timing_db * abs(e.sample - expect) / period))
+            out.insert(0, self._nearest_salient(window, expect, period))
 
     def _tempo(self, times: np.ndarray, sal: np.ndarray) -> float | None:
         """The beat period (samples) the sounds' inter-onset intervals agree on, or None when they agree on none.
@@ -739,9 +747,9 @@ class _RopeTracker:
             return None
         floor = statistics.median(self._sal) - cfg.beat_drop_db if self._sal else -np.inf
         quiet = statistics.median(self._loud) - cfg.relative_floor_db if self._loud else -np.inf
-        window = [e for e in self._events if e.sample <= hi and self._salience(e) >= floor and e.loudness_db >= quiet]
+        window = [e for e in self._events if e.sample <= hi and self._may_be_beat(e, floor, quiet)]
         if window:
-            beat = max(window, key=lambda e: self._salience(e) - cfg.beat_timing_db * abs(e.sample - expect) / period)
+            beat = self._nearest_salient(window, expect, period)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
             k = len(self._inferred) + 1
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
@@ -781,7 +789,7 @@ class _RopeTracker:
         sounds = np.array(
             [
                 e.sample for e in self._recent
-                if since <= e.sample < self._last and self._salience(e) >= floor and e.loudness_db >= quiet
+                if since <= e.sample < self._last and self._may_be_beat(e, floor, quiet)
             ],
             dtype=float,
         )
