@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,14 +167,14 @@ def test_demo_spec_is_a_40_s_line_hops_session():
     assert 1 <= len(s.samples_of("double")) <= 4
 
 
-def test_ten_minutes_at_48_khz_render_in_a_few_seconds():
+def test_ten_minutes_at_48_khz_with_every_background_render_every_landing():
+    # how long a render takes is a figure benchmarks/bench_analyze.py prints, not a timed assert here
     spec = SessionSpec(sample_rate=48000, kind="rope", sets=(300,) * 5, cadence_per_min=180, rest_s=25.0,
                        background=("pink", "hum", "babble", "music"), room_t60_s=0.4, double_contact_prob=0.05)
-    start = time.perf_counter()
     s = synthesize(spec)
-    elapsed = time.perf_counter() - start
-    assert s.duration_s >= 600 and s.count == 1500
-    assert elapsed < 8.0
+    assert s.duration_s >= 600 and s.count == 1500 and s.sample_rate == 48000
+    assert s.truth[-1].sample < len(s.audio) and np.all(np.isfinite(s.audio))
+    assert np.max(np.abs(s.audio)) <= 1.0
 
 
 @pytest.mark.parametrize(
