@@ -23,10 +23,10 @@ from textual.app import App
 from quietland import report
 from quietland.audiofile import FileSource
 from quietland.cli import main
-from quietland.events import OnsetEvent, Rejected, Rep, SetSummary
+from quietland.events import OnsetEvent, Rejected, Rep, RepScore, SetSummary
 from quietland.recorder import SessionRecorder
 from quietland.replay import DEMO_DRILL, DEMO_ENV, PacedSource, find_demo_recording
-from quietland.session import Decided, Finished, Level, SetEnded, Started, Status
+from quietland.session import Decided, Finished, Level, Scored, SetEnded, Started, Status
 from quietland.ui import QuietlandApp
 from quietland.ui.app import runner_factory
 from quietland.ui.drill_picker import DrillPicker
@@ -265,6 +265,28 @@ def test_bridge_posts_set_ends_after_the_reps_before_them_and_holds_routine_stat
     bridge.on_update(Finished(analysis=None, wav_path=None, results_path=None, warnings=()))  # type: ignore[arg-type]
     assert isinstance(posted[-1], SessionFinished)
     assert not any(isinstance(m, StatusChanged) and m.update.overflows == 0 for m in posted[5:])
+
+
+@pytest.mark.asyncio
+async def test_a_score_the_flush_timer_posts_never_overtakes_its_rep_posted_from_the_session_thread():
+    # the session thread posts rep 1 and queues its score (too soon for a second batch); the app's flush
+    # timer then posts the score from the app's own thread before the event loop has handed rep 1 over
+    app = demo_app(None, autostart=False)
+    async with app.run_test(size=SIZE) as pilot:
+        score = RepScore(1, 42.0, 0.5, 0.5, False, None, False)
+
+        def session_thread() -> None:
+            app._bridge.on_update(Decided(_rep(1, 4800)))
+            app._bridge.on_update(Scored(score))
+
+        thread = threading.Thread(target=session_thread)
+        thread.start()
+        thread.join()  # the loop has not run since: rep 1 is still on its way
+        app._bridge.flush()  # what the app's flush timer does
+        await pilot.pause(0.2)
+        rows = table_rows(app)
+        assert [(r[0], r[7]) for r in rows] == [("1", "42")]  # the rep, then its score in its row
+        assert app.query_one(ScoreCard).border_title == "last rep: #1"
 
 
 # ------------------------------------------------------------------ paced source

@@ -21,6 +21,7 @@ saved.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -149,7 +151,8 @@ class QuietlandApp(App[int]):
         """True once the runner's ``run()`` has been started (in its thread)."""
         self.session_done = threading.Event()
         """Set when the runner's ``run()`` has returned (or raised): its recording is saved."""
-        self._bridge = UpdateBridge(self.post_message)
+        self._posting_loop: asyncio.AbstractEventLoop | None = None  # the loop messages are posted through, from mount on
+        self._bridge = UpdateBridge(self._post_in_order)
         self._quit_requested = False
         self._source_text = "starting…"
         self._rate_text = ""
@@ -195,7 +198,22 @@ class QuietlandApp(App[int]):
         yield StatusLine(id="status")
         yield Footer()
 
+    def _post_in_order(self, message: Message) -> None:
+        """Post ``message`` from any thread, in the order of the calls.
+
+        Textual's ``post_message`` queues a message at once when called on the app's
+        own thread but through the event loop's callbacks when called from another,
+        so a batch the timer flushes could overtake one the session thread posted just
+        before (a rep's score before the rep itself). Every post goes through the
+        loop's callbacks here, and those run in the order they were scheduled.
+        """
+        if self._posting_loop is None:
+            self.post_message(message)
+        else:
+            self._posting_loop.call_soon_threadsafe(self.post_message, message)
+
     def on_mount(self) -> None:
+        self._posting_loop = asyncio.get_running_loop()
         self.set_interval(FLUSH_INTERVAL_S, self._bridge.flush)
         for notice in self.notices:
             self.notify(notice, title="quietland", severity="error", timeout=20)

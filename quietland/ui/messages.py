@@ -20,7 +20,9 @@ speed). The screen needs far fewer, and must never miss a rep.
 
 What is still queued when updates stop coming (a paused replay) is posted
 by :meth:`UpdateBridge.flush`, which the app calls from a timer.
-Thread-safe; the posting callable must be (Textual's ``post_message`` is).
+Thread-safe; the posting callable must be too, and must deliver posts in the order
+they were made whichever thread made them (Textual's ``post_message`` alone does not:
+see ``QuietlandApp._post_in_order``).
 """
 from __future__ import annotations
 
