@@ -254,3 +254,24 @@ def test_input_gain_moves_levels_not_events(gain_db):
     assert [e.strength_db for e in b] == pytest.approx([e.strength_db for e in a], abs=0.01)
     for field in ("loudness_db", "peak_dbfs", "impact_db", "floor_dbfs"):
         assert [getattr(e, field) - gain_db for e in b] == pytest.approx([getattr(e, field) for e in a], abs=0.01), field
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 188])
+def test_the_detectors_fast_helpers_give_what_numpy_gives_bit_for_bit(n):
+    from quietland.detector import _any_in_windows, _max_in_windows, _median_rows, _percentile, _power, _windows
+
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n) * 10.0 ** rng.uniform(-6, 2, n)
+    x[rng.integers(0, n, n // 3)] = x[0]  # ties
+    for q in (0, 10, 20, 50, 90, 100):
+        assert _percentile(x, q) == float(np.percentile(x, q))
+    rows = rng.standard_normal((7, n))
+    assert np.array_equal(_median_rows(rows), np.median(rows, axis=1))
+    for w in {1, min(3, n), n}:
+        assert np.array_equal(_windows(x, w), np.lib.stride_tricks.sliding_window_view(x, w))
+        assert np.array_equal(_max_in_windows(x, w), np.lib.stride_tricks.sliding_window_view(x, w).max(axis=1))
+        mask = x > 0
+        assert np.array_equal(_any_in_windows(mask, w), np.lib.stride_tricks.sliding_window_view(mask, w).any(axis=1))
+    assert np.array_equal(_windows(x, 1, 3)[:, 0], x[::3])
+    spec = np.fft.rfft(rows, axis=1)
+    assert np.array_equal(_power(spec), spec.real**2 + spec.imag**2)
