@@ -335,10 +335,12 @@ class LandingDetector:
         # the block's hops, the m that frame ks[0] holds and then the newest of each later frame
         m = self.n_fft // self.hop
         hops = seg[seg.size - (ks.size - 1 + m) * self.hop :].reshape(-1, self.hop)
-        self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(hops[m - 1 :], silent)])
+        hop_means = np.add.reduce(hops, axis=1) / self.hop  # (np.mean's arithmetic, without its overhead)
+        self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(hop_means[m - 1 :], silent)])
         # a frame holding a hop of digital silence (a dropout, the edge of the zeros a file starts with) is
         # sound, but not the room: it does not feed the floors, which hold their last value through it
-        quiet_hop = np.var(hops, axis=1) < 10.0 ** (self.config.silence_dbfs / 10.0)
+        spread = hops - hop_means[:, None]  # (np.var's arithmetic)
+        quiet_hop = np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
         feed = full & ~_any_in_windows(quiet_hop, m)
         frame_db = np.where(feed, frame_db, np.nan)  # the noise floor leaves digital silence (and its edges) out
         # sound resumes after digital silence at the frame that ends with its first hop of sound: the first frame
@@ -352,7 +354,7 @@ class LandingDetector:
             self._silence_before = bool(kinds[-1])
             self._resumed.extend(int(k) - (m - 1) + self._lag for k in ks[back])
         whitened = np.zeros_like(level)
-        if np.any(full):
+        if full.any():
             floor = self._band_floors(level, feed, back)
             whitened[full] = np.maximum(level[full] - floor[full], 0.0)
         hist = np.vstack([self._lev_hist, whitened])
@@ -380,7 +382,7 @@ class LandingDetector:
             scale = np.maximum((hi_rows - lo_rows) / w, self.config.min_band_scale_db)
             flux = np.minimum(flux / scale, self.config.max_band_ratio)
             self._flux_cum = full[-(w + 1) :]
-        odf = np.mean(flux, axis=1)
+        odf = np.add.reduce(flux, axis=1) / flux.shape[1]  # (np.mean's arithmetic)
         high = np.sum(flux[:, self._high_bands], axis=1)
         total = np.maximum(np.sum(flux, axis=1), _EPS)
         click_share = np.where(odf > 0, high / total, 0.0)
@@ -479,7 +481,7 @@ class LandingDetector:
         med = np.empty(cand.size)
         mad = np.empty(cand.size)
         full = cand - np.maximum(started, 0) >= self._thr_w
-        if np.any(full):
+        if full.any():
             windows = _windows(self._odf, self._thr_w)[cand[full] - self._thr_w]
             med[full] = _median_rows(windows)
             mad[full] = _median_rows(np.abs(windows - med[full][:, None]))
@@ -489,11 +491,10 @@ class LandingDetector:
             mad[i] = _median_rows(np.abs(past - med[i])[None, :])[0]
         return med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
 
-    def _hop_means_of(self, hops: np.ndarray, silent: np.ndarray) -> np.ndarray:
-        """Each new hop's mean sample (rows of samples). The hop of a frame of digital silence (``silent``)
-        repeats the mean before it, so that a mute does not drag the offset estimate to zero."""
-        means = hops.mean(axis=1)
-        if np.any(silent):
+    def _hop_means_of(self, means: np.ndarray, silent: np.ndarray) -> np.ndarray:
+        """Each new hop's mean sample, from ``means`` (changed in place). The hop of a frame of digital silence
+        (``silent``) repeats the mean before it, so that a mute does not drag the offset estimate to zero."""
+        if silent.any():
             last = self._hop_means[-1] if self._hop_means.size else 0.0
             for i in np.flatnonzero(silent):  # carry the last mean of sound forward
                 means[i] = means[i - 1] if i > 0 else last
