@@ -137,7 +137,8 @@ class CounterConfig:
     first_strength_db: float = 3.0
     """With no rep yet to compare against, the first impact's onset strength must clear the detector's threshold by this much."""
     relative_floor_db: float = 15.0
-    """An impact (``rope``: a beat's sound) more than this far below the recent reps' median loudness is too quiet."""
+    """An impact (``rope``: a beat's cluster, its loudest sound within ``merge_ms``) more than this far below the recent
+    reps' median loudness is too quiet."""
     off_beat_fraction: float = 0.5
     """In a steady set, an impact sooner than this fraction of the median interval after a rep ..."""
     off_beat_drop_db: float = 3.0
@@ -479,7 +480,10 @@ class _RopeTracker:
     ``last + (1 + tol) * T`` (plus ``merge_ms``), the sound in ``[last + (1 - tol) * T,
     last + (1 + tol) * T]`` with the best ``salience - beat_timing_db * |error| / T`` is the
     beat, if its salience is within ``beat_drop_db`` of the recent beats' and its loudness within
-    ``relative_floor_db`` of theirs (far quieter is the room, not a contact). A beat with no
+    ``relative_floor_db`` of theirs (far quieter is the room, not a contact). Loudness here is a
+    cluster's, its loudest sound within ``merge_ms``: the rep the beat counts, so that a beat timed
+    by a faint rope click is held to the landing beside it, and a quiet background beat in a rest
+    is not held to the rope click of the set before. A beat with no
     such sound is held as *inferred*; when a real beat follows within ``beat_max_missing``
     beats the inferred ones are counted (a contact the microphone did not hear inside a
     steady rhythm), otherwise the set ended at the last real beat.
@@ -503,9 +507,10 @@ class _RopeTracker:
         self._period: float | None = None  # beat period, samples
         self._intervals: deque[float] = deque(maxlen=8)  # recent beat intervals, samples
         self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
-        self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats, dB
+        self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats' clusters (their reps), dB
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
+        self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
         self._beats_to_recheck = config.beat_recheck_beats
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -524,8 +529,13 @@ class _RopeTracker:
         return self._salience(ev) + (self.rule.landing_weight_db if landing else 0.0)
 
     def _may_be_beat(self, ev: OnsetEvent, floor: float, quiet: float) -> bool:
-        """As salient as a beat must be (``floor``) and loud enough to be a contact (``quiet``)."""
-        return self._salience(ev) >= floor and ev.loudness_db >= quiet
+        """As salient as a beat must be (``floor``), and its cluster loud enough to be a contact (``quiet``)."""
+        return self._salience(ev) >= floor and self._loudness(ev) >= quiet
+
+    def _loudness(self, ev: OnsetEvent) -> float:
+        """Loudness of the cluster a sound would time as a beat: of its loudest sound within ``merge_ms``, the
+        rep that beat would count (a beat timed by a faint rope click still counts the landing beside it)."""
+        return self._cluster_loud.get(ev.sample, ev.loudness_db)
 
     def _nearest_salient(self, window: list[OnsetEvent], expect: float, period: float) -> OnsetEvent:
         """The sound of ``window`` a beat expected at ``expect`` takes: salience less ``beat_timing_db`` per
@@ -538,9 +548,17 @@ class _RopeTracker:
     # ---------------------------------------------------------------- public
     def feed(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         self._events.append(ev)
+        # the cluster of a sound (every sound within merge_ms of it) is as loud as its loudest sound
+        loud = ev.loudness_db
+        for e in reversed(self._recent):
+            if ev.sample - e.sample > self._merge:
+                break
+            self._cluster_loud[e.sample] = max(self._cluster_loud[e.sample], ev.loudness_db)
+            loud = max(loud, e.loudness_db)
+        self._cluster_loud[ev.sample] = loud
         self._recent.append(ev)
         while self._recent[0].sample < ev.sample - self._recent_s * self.sr:
-            self._recent.popleft()
+            self._cluster_loud.pop(self._recent.popleft().sample, None)
         return self.advance(ev.sample)
 
     def advance(self, now: int) -> list[tuple[OnsetEvent, str | None]]:
@@ -649,7 +667,7 @@ class _RopeTracker:
                     out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
                 self._intervals.append((beat.sample - prev) / k)
             self._sal.append(self._salience(beat))
-            self._loud.append(beat.loudness_db)
+            self._loud.append(self._loudness(beat))
             out.extend(self._take_beat(beat, beat.sample))
             prev = beat.sample
         self._last = prev
@@ -672,7 +690,7 @@ class _RopeTracker:
         rhythm are contacts on one, when as salient and loud as following asks."""
         cfg = self.cfg
         floor = statistics.median(self._salience(b) for b in beats) - cfg.beat_drop_db
-        quiet = statistics.median(b.loudness_db for b in beats) - cfg.relative_floor_db
+        quiet = statistics.median(self._loudness(b) for b in beats) - cfg.relative_floor_db
         tol = self._tol(period)
         out = list(beats)
         while True:
@@ -755,7 +773,7 @@ class _RopeTracker:
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
             self._sal.append(self._salience(beat))
-            self._loud.append(beat.loudness_db)
+            self._loud.append(self._loudness(beat))
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
