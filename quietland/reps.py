@@ -490,7 +490,9 @@ class _RopeTracker:
 
     *Checking the period.* A grid at a multiple of the true period (every 2nd or 3rd contact,
     or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
-    leaves it. Every ``beat_recheck_beats`` beats, the grids at ``beat_recheck_fractions`` of
+    leaves it. Every ``beat_recheck_beats`` beats, and at once at a real beat that follows inferred
+    ones (contacts that went missing are as much the sign of a quicker pace as of faint
+    contacts), the grids at ``beat_recheck_fractions`` of
     the period (within the drill's range) are laid back from the last beat over the last
     ``beat_recheck_span_beats`` beats of the period (at least ``beat_search_s``, so that a slow beat
     has grid beats enough to judge); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
@@ -777,6 +779,8 @@ class _RopeTracker:
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
+            if k > 1:
+                self._beats_to_recheck = 1  # contacts went missing: the athlete may have sped up, check now
             self._recheck_period(floor, quiet)
             return out
         if final and not self._events:
@@ -790,7 +794,8 @@ class _RopeTracker:
         return []
 
     def _recheck_period(self, floor: float, quiet: float) -> None:
-        """Every ``beat_recheck_beats`` beats, move to a faster period that the recent sounds fit as well.
+        """Every ``beat_recheck_beats`` beats (at once after inferred beats), move to a faster period that the
+        recent sounds fit as well.
 
         A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
         a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
