@@ -513,6 +513,7 @@ class _RopeTracker:
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
+        self._set_loud: float | None = None  # median loudness of the last set's last real beats' clusters, dB
         self._beats_to_recheck = config.beat_recheck_beats
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -677,8 +678,12 @@ class _RopeTracker:
         return out
 
     def _can_start(self, ev: OnsetEvent) -> bool:
-        """Loud enough above the noise floor to start a rhythm (``beat_start_above_floor_db``)."""
-        return ev.loudness_db - ev.floor_dbfs >= self.cfg.beat_start_above_floor_db
+        """Loud enough above the noise floor to start a rhythm (``beat_start_above_floor_db``) and, after a set,
+        loud enough to be one of the athlete's contacts: its cluster within ``relative_floor_db`` of the last
+        set's reps (as following asks of a beat; the room in a rest is not a new set)."""
+        if ev.loudness_db - ev.floor_dbfs < self.cfg.beat_start_above_floor_db:
+            return False
+        return self._set_loud is None or self._loudness(ev) >= self._set_loud - self.cfg.relative_floor_db
 
     def _reject_through(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         """No rhythm starts at ``ev``: it, and the sounds before it, are too quiet to be contacts."""
@@ -844,12 +849,15 @@ class _RopeTracker:
         return float(np.mean(hit))
 
     def _end_set(self) -> None:
-        """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats."""
+        """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats (keep how
+        loud its contacts were: the next set must start within ``relative_floor_db`` of it, see :meth:`_can_start`)."""
         self._inferred = []
         self._period = None
         self._last = None
         self._intervals.clear()
         self._sal.clear()
+        if self._loud:
+            self._set_loud = statistics.median(self._loud)
         self._loud.clear()
 
 

@@ -188,15 +188,22 @@ def test_a_slow_rope_set_that_doubles_its_pace_is_followed(seed):
     assert on_time >= 38
 
 
-def test_a_rope_set_does_not_carry_on_through_a_rest_on_a_quieter_background_beat():
-    """Two sets of 25 single-bounce contacts at 100/min with a 5 s rest, over music whose quiet beat is steady.
+@pytest.mark.parametrize(
+    "kind, cadence, background",
+    [("rope", 100, "music"), ("rope-alternate", 200, "babble")],
+    ids=["carry-on-over-music", "new-set-in-babble"],
+)
+def test_the_rest_between_two_rope_sets_has_no_reps(kind, cadence, background):
+    """Two sets of 25 contacts with a 5 s rest, over a background some 20 dB under the landings.
 
-    Each beat is timed by its most salient sound, often the rope's click some 20 dB quieter
-    than the landing beside it. While the follower held a beat's loudness to that click's, the
-    music's beat in the rest (as quiet as the clicks) was loud enough to follow: one set of 80
-    reps. Held to the loudness of the beat's cluster, the rep it counts, the rest is a rest.
+    Over music whose quiet beat is steady, the set carried on through the rest: each beat is
+    timed by its most salient sound, often the rope's click, some 20 dB under the landing beside
+    it, and while the follower held a beat's loudness to that click's, the music's beat (as
+    quiet) passed (80 reps in one set). Over babble, a new set started in the rest on the
+    voices (69 reps, 42 on time). Now a beat is held to its cluster's loudness, the rep it
+    counts; and a new set must start within 15 dB of the last set's reps.
     """
-    spec = SessionSpec(kind="rope", cadence_per_min=100, sets=(25, 25), snr_db=30, background=("music",), seed=0, rest_s=5.0)
+    spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=30, background=(background,), seed=0, rest_s=5.0)
     session, analysis = analyse(spec, block=4096)
     landings = session.landing_samples / session.sample_rate
     rest_at = int(np.argmax(np.diff(landings)))  # the set's last landing before the rest
