@@ -468,7 +468,9 @@ class _RopeTracker:
     landing's, where a grid on the jumps' other click would do as well).
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
-    sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. The
+    sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. Its
+    matched sounds whose clusters are more than ``relative_floor_db`` under the median of theirs
+    count as unmatched (following would not take them either). The
     set starts at the first ``beat_start_run`` matched beats in a row (sounds before it are strays,
     ``too-quiet``, and the search starts again there) and its search part ends at a gap of more than
     ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
@@ -647,6 +649,10 @@ class _RopeTracker:
         if best is None:
             return self._reject_through(opener)
         _, period, matched, beat_no = best
+        # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
+        quiet = statistics.median(self._loudness(cands[j]) for j in matched) - cfg.relative_floor_db
+        kept = [i for i, j in enumerate(matched) if self._loudness(cands[j]) >= quiet]
+        matched, beat_no = [matched[i] for i in kept], [beat_no[i] for i in kept]
         run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
         if run is None:
             return self._reject_through(opener)
