@@ -196,6 +196,10 @@ class CounterConfig:
     """... and the finest whose grid finds a sound a beat could be at this share of its beats, and at least the
     current grid's share less 0.05, becomes the period (the athlete sped up, or the set started on every other
     contact)."""
+    beat_phase_louder_db: float = 6.0
+    """``rope``, double-unders: at each period check, the grid half a period off becomes the beat when it finds
+    sounds about as often and its clusters are this much louder (the landing, where the beat followed the
+    jump's mid-air click)."""
 
 
 class RepCounter:
@@ -498,7 +502,10 @@ class _RopeTracker:
     the period (within the drill's range) are laid back from the last beat over the last
     ``beat_recheck_span_beats`` beats of the period (at least ``beat_search_s``, so that a slow beat
     has grid beats enough to judge); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
-    of its beats, and at about the current grid's share or more, becomes the period.
+    of its beats, and at about the current grid's share or more, becomes the period. For
+    double-unders the same check also tries the grid half a period off: when it finds sounds about
+    as often and their clusters are ``beat_phase_louder_db`` louder, the beat moves onto it (the
+    follower was on the mid-air click; the landing is the louder).
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int) -> None:
@@ -840,6 +847,38 @@ class _RopeTracker:
                 self._intervals.clear()
                 self._intervals.append(period)
                 return
+        if self.rule.landing_weight_db:
+            self._recheck_phase(span, quiet)
+
+    def _recheck_phase(self, span: float, quiet: float) -> None:
+        """Double-unders: move the beat half a period when the grid half a period off finds sounds as often and
+        its clusters are ``beat_phase_louder_db`` louder (median over the ``span`` before the last beat): the
+        follower was on the jumps' mid-air click, the landings are on the other half."""
+        assert self._period is not None and self._last is not None
+        period, tol = self._period, self._tol(self._period)
+        since = self._last - span - tol
+        cands = [e for e in self._recent if since <= e.sample <= self._last + tol and self._may_be_beat(e, -np.inf, quiet)]
+        if not cands:
+            return
+        times = np.array([e.sample for e in cands], dtype=float)
+        loud = np.array([self._loudness(e) for e in cands])
+        n = int(span // period)
+        if n < 4:
+            return
+
+        def grid(offset: float) -> tuple[float, float]:
+            beats = self._last - period * (np.arange(n) + offset)
+            d = np.abs(times[None, :] - beats[:, None]) <= tol
+            hit = d.any(axis=1)
+            if not hit.any():
+                return 0.0, -np.inf
+            best = np.where(d, loud[None, :], -np.inf).max(axis=1)
+            return float(hit.mean()), float(np.median(best[hit]))
+
+        share0, loud0 = grid(0.0)
+        share1, loud1 = grid(0.5)
+        if share1 >= share0 - 0.05 and loud1 >= loud0 + self.cfg.beat_phase_louder_db:
+            self._last = int(round(self._last - 0.5 * period))  # the next beat is due half a period on
 
     def _grid_share(self, period: float, span: float, sounds: np.ndarray) -> float | None:
         """Share of the grid beats ``period`` apart in the ``span`` before the last beat that have one of
