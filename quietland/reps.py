@@ -501,7 +501,8 @@ class _RopeTracker:
     contacts), the grids at ``beat_recheck_fractions`` of
     the period (within the drill's range) are laid back from the last beat over the last
     ``beat_recheck_span_beats`` beats of the period (at least ``beat_search_s``, so that a slow beat
-    has grid beats enough to judge); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
+    has grid beats enough to judge; after inferred beats, no more than those beats: what is in
+    question is the pace since the contacts went missing); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
     of its beats, and at about the current grid's share or more, becomes the period. For
     double-unders the same check also tries the grid half a period off: when it finds sounds about
     as often and their clusters are ``beat_phase_louder_db`` louder, the beat moves onto it (the
@@ -524,6 +525,7 @@ class _RopeTracker:
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
         self._set_loud: float | None = None  # median loudness of the last set's last real beats' clusters, dB
         self._beats_to_recheck = config.beat_recheck_beats
+        self._after_missing = False  # whether the last real beat confirmed inferred ones (see _recheck_period)
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
         longest = max(config.beat_search_s, config.beat_recheck_span_beats * rule.max_interval_s)
@@ -797,8 +799,10 @@ class _RopeTracker:
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
-            if k > 1:
-                self._beats_to_recheck = 1  # contacts went missing: the athlete may have sped up, check now
+            # contacts went missing: the athlete may have sped up; check now, on the recent beats only
+            self._after_missing = k > 1
+            if self._after_missing:
+                self._beats_to_recheck = 1
             self._recheck_period(floor, quiet)
             return out
         if final and not self._events:
@@ -812,8 +816,8 @@ class _RopeTracker:
         return []
 
     def _recheck_period(self, floor: float, quiet: float) -> None:
-        """Every ``beat_recheck_beats`` beats (at once after inferred beats), move to a faster period that the
-        recent sounds fit as well.
+        """Every ``beat_recheck_beats`` beats (at once, over the last ``beat_recheck_span_beats`` beats only, after
+        inferred beats), move to a faster period that the recent sounds fit as well.
 
         A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
         a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
@@ -824,7 +828,9 @@ class _RopeTracker:
             return
         self._beats_to_recheck = cfg.beat_recheck_beats
         assert self._period is not None and self._last is not None
-        span = max(cfg.beat_search_s * self.sr, cfg.beat_recheck_span_beats * self._period)
+        span = cfg.beat_recheck_span_beats * self._period
+        if not self._after_missing:
+            span = max(cfg.beat_search_s * self.sr, span)  # (a slow beat has grid beats enough to judge)
         # the sounds a beat could be: as salient and loud as following asks
         since = self._last - span - self._tol(self._period)
         sounds = np.array(
