@@ -525,7 +525,6 @@ class _RopeTracker:
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
         self._set_loud: float | None = None  # median loudness of the last set's last real beats' clusters, dB
         self._beats_to_recheck = config.beat_recheck_beats
-        self._after_missing = False  # whether the last real beat confirmed inferred ones (see _recheck_period)
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
         longest = max(config.beat_search_s, config.beat_recheck_span_beats * rule.max_interval_s)
@@ -799,11 +798,8 @@ class _RopeTracker:
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
-            # contacts went missing: the athlete may have sped up; check now, on the recent beats only
-            self._after_missing = k > 1
-            if self._after_missing:
-                self._beats_to_recheck = 1
-            self._recheck_period(floor, quiet)
+            # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
+            self._recheck_period(floor, quiet, after_missing=k > 1)
             return out
         if final and not self._events:
             self._end_set()
@@ -815,7 +811,7 @@ class _RopeTracker:
         self._end_set()
         return []
 
-    def _recheck_period(self, floor: float, quiet: float) -> None:
+    def _recheck_period(self, floor: float, quiet: float, after_missing: bool) -> None:
         """Every ``beat_recheck_beats`` beats (at once, over the last ``beat_recheck_span_beats`` beats only, after
         inferred beats), move to a faster period that the recent sounds fit as well.
 
@@ -824,12 +820,12 @@ class _RopeTracker:
         """
         cfg = self.cfg
         self._beats_to_recheck -= 1
-        if self._beats_to_recheck > 0:
+        if self._beats_to_recheck > 0 and not after_missing:
             return
         self._beats_to_recheck = cfg.beat_recheck_beats
         assert self._period is not None and self._last is not None
         span = cfg.beat_recheck_span_beats * self._period
-        if not self._after_missing:
+        if not after_missing:
             span = max(cfg.beat_search_s * self.sr, span)  # (a slow beat has grid beats enough to judge)
         # the sounds a beat could be: as salient and loud as following asks
         since = self._last - span - self._tol(self._period)
@@ -862,15 +858,14 @@ class _RopeTracker:
         follower was on the jumps' mid-air click, the landings are on the other half."""
         assert self._period is not None and self._last is not None
         period, tol = self._period, self._tol(self._period)
+        n = int(span // period)
         since = self._last - span - tol
-        cands = [e for e in self._recent if since <= e.sample <= self._last + tol and self._may_be_beat(e, -np.inf, quiet)]
-        if not cands:
+        # the sounds loud enough to be a contact (``quiet``, as following asks); salience does not matter here
+        cands = [e for e in self._recent if since <= e.sample <= self._last + tol and self._loudness(e) >= quiet]
+        if n < 4 or not cands:
             return
         times = np.array([e.sample for e in cands], dtype=float)
         loud = np.array([self._loudness(e) for e in cands])
-        n = int(span // period)
-        if n < 4:
-            return
 
         def grid(offset: float) -> tuple[float, float]:
             beats = self._last - period * (np.arange(n) + offset)
