@@ -13,7 +13,11 @@ samples, taken every ``hop`` samples):
 1. Band levels ``L[k, b]`` in dB over log-spaced bands (4 per octave, 30 Hz up).
 2. Adaptive whitening: each band's level is taken relative to a slowly rising,
    quickly falling floor ``F[b]`` (its running noise floor), ``W = max(L - F, 0)``,
-   so a band that is always loud (hum, a fan, a held note) stops counting. While
+   so a band that is always loud (hum, a fan, a held note) stops counting. A band
+   whose floor lies more than ``band_range_db`` under the loudest band's is empty
+   (a recording low-passed under the band, a codec's cut, a synthetic background
+   with nothing there): its level and floor are taken as no lower than that, so that
+   the rounding noise it holds, whose level in dB swings wildly, makes no rises. While
    the detector learns the room (the first ``2 * floor_window_s`` of sound, and
    again after digital silence) the floor forgets levels older than
    ``floor_window_s``: a fade-in's first frames are not the room for the 20 s
@@ -95,6 +99,10 @@ class DetectorConfig:
     """While learning the room (twice this much sound at the start and after digital silence), a band's floor is
     the lowest of its levels over this much past sound, each raised by the rise for its age; older ones are
     forgotten (a fade-in's quiet start is not the room). Minimum statistics' usual span for a noise floor."""
+    band_range_db: float = 60.0
+    """A band's level and floor are taken as no lower than the loudest band's floor less this much: a band further
+    under it holds no sound, only rounding noise (its level in dB swings by tens of dB from frame to frame, and each
+    swing up would be a rise). 0 turns it off."""
     band_scale_s: float = 1.0
     """Each band's rise is divided by its mean rise over this much past audio (0 turns it off)."""
     min_band_scale_db: float = 0.25
@@ -356,6 +364,9 @@ class LandingDetector:
         whitened = np.zeros_like(level)
         if full.any():
             floor = self._band_floors(level, feed, back)
+            if self.config.band_range_db > 0:  # an empty band is as loud as the room's loudest, less the range
+                least = np.max(floor, axis=1, keepdims=True) - self.config.band_range_db
+                level, floor = np.maximum(level, least), np.maximum(floor, least)
             whitened[full] = np.maximum(level[full] - floor[full], 0.0)
         hist = np.vstack([self._lev_hist, whitened])
         ref = hist[: ks.size]
