@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -550,6 +551,11 @@ class _RopeTracker:
         rep that beat would count (a beat timed by a faint rope click still counts the landing beside it)."""
         return self._cluster_loud.get(ev.sample, ev.loudness_db)
 
+    def _quiet(self, louds: Sequence[float]) -> float:
+        """The loudness a sound's cluster must reach to be a contact: ``relative_floor_db`` under the median of
+        ``louds``, the clusters of the rhythm's beats (-inf with none: nothing to compare with)."""
+        return statistics.median(louds) - self.cfg.relative_floor_db if louds else -np.inf
+
     def _nearest_salient(self, window: list[OnsetEvent], expect: float, period: float) -> OnsetEvent:
         """The sound of ``window`` a beat expected at ``expect`` takes: salience less ``beat_timing_db`` per
         period of timing error."""
@@ -658,7 +664,7 @@ class _RopeTracker:
             return self._reject_through(opener)
         _, period, matched, beat_no = best
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
-        quiet = statistics.median(self._loudness(cands[j]) for j in matched) - cfg.relative_floor_db
+        quiet = self._quiet([self._loudness(cands[j]) for j in matched])
         kept = [i for i, j in enumerate(matched) if self._loudness(cands[j]) >= quiet]
         matched, beat_no = [matched[i] for i in kept], [beat_no[i] for i in kept]
         run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
@@ -711,7 +717,7 @@ class _RopeTracker:
         rhythm are contacts on one, when as salient and loud as following asks."""
         cfg = self.cfg
         floor = statistics.median(self._salience(b) for b in beats) - cfg.beat_drop_db
-        quiet = statistics.median(self._loudness(b) for b in beats) - cfg.relative_floor_db
+        quiet = self._quiet([self._loudness(b) for b in beats])
         tol = self._tol(period)
         out = list(beats)
         while True:
@@ -785,7 +791,7 @@ class _RopeTracker:
         if not final and now < hi + self._merge:
             return None
         floor = statistics.median(self._sal) - cfg.beat_drop_db if self._sal else -np.inf
-        quiet = statistics.median(self._loud) - cfg.relative_floor_db if self._loud else -np.inf
+        quiet = self._quiet(self._loud)
         window = [e for e in self._events if e.sample <= hi and self._may_be_beat(e, floor, quiet)]
         if window:
             beat = self._nearest_salient(window, expect, period)
