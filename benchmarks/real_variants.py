@@ -12,6 +12,11 @@ is and as these variants:
 - ``noise30#1`` to ``#3``: white noise 30 dB below the recording's RMS added, three
   seeds (from the file's name and the variant's), so chance in one noise is seen as chance.
 
+Three more, run only when named in ``--variants``, ask the same of other recording
+chains: ``cut11k``, every component above 11 kHz removed (a low-bitrate codec's cut,
+the bands above it empty); ``hp200``, a 4th-order high-pass at 200 Hz (a small
+microphone that hears no thud); ``8k``, resampled to 8 kHz (a phone line).
+
 It prints, per file and variant, the count and (where the manifest has event
 times) the F-measure, matched the way ``../shared/tools/score.py`` matches;
 then, per variant, the files within tolerance, the total count error and the
@@ -51,6 +56,7 @@ SHARED = REPO.parent / "shared"
 REAL = SHARED / "data" / "real"
 SCORER = SHARED / "tools" / "score.py"
 VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30#1", "noise30#2", "noise30#3")
+CHAINS = ("cut11k", "hp200", "8k")
 BLOCK = 65536
 
 
@@ -77,9 +83,15 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         seed = zlib.crc32(f"{file}:{name}".encode())  # the same noise whatever --only selects
         noise = np.random.default_rng(seed).standard_normal(audio.size) * rms * 10 ** (-30 / 20)
         return (audio + noise).astype(np.float32), rate
-    from scipy.signal import resample_poly
+    if name == "cut11k":
+        spec = np.fft.rfft(audio.astype(np.float64))
+        spec[np.fft.rfftfreq(audio.size, 1.0 / rate) > 11000.0] = 0.0
+        return np.fft.irfft(spec, audio.size).astype(np.float32), rate
+    from scipy.signal import butter, resample_poly, sosfilt
 
-    target = {"16k": 16000, "32k": 32000, "48k": 48000}[name]
+    if name == "hp200":
+        return sosfilt(butter(4, 200.0, "highpass", fs=rate, output="sos"), audio).astype(np.float32), rate
+    target = {"8k": 8000, "16k": 16000, "32k": 32000, "48k": 48000}[name]
     return resample_poly(audio, target, rate).astype(np.float32), target
 
 
@@ -116,20 +128,20 @@ def f_measure(match, entry: dict, times: list[float]) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only files whose name contains this (e.g. jumprope)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS + CHAINS)}")
     parser.add_argument(
         "--labelled-span", action="store_true", help="judge files with event times only on the reps inside the span their labels cover"
     )
     args = parser.parse_args()
     names = [v for v in args.variants.split(",") if v]
-    unknown = [v for v in names if v not in VARIANTS]
+    unknown = [v for v in names if v not in VARIANTS + CHAINS]
     if unknown:
-        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS + CHAINS)}")
     if not (REAL / "manifest.json").exists() or not SCORER.exists():
         print(f"real_variants: needs {REAL / 'manifest.json'} and {SCORER} beside the checkout.", file=sys.stderr)
         return 1
-    if any(v.endswith("k") for v in names) and importlib.util.find_spec("scipy") is None:
-        print("real_variants: resampled variants need scipy (pip install -e '.[bench]').", file=sys.stderr)
+    if any(v.endswith("k") or v == "hp200" for v in names) and importlib.util.find_spec("scipy") is None:
+        print("real_variants: resampled and filtered variants need scipy (pip install -e '.[bench]').", file=sys.stderr)
         return 1
     match = load_match()
     entries = [e for e in json.loads((REAL / "manifest.json").read_text()) if not args.only or args.only in e["file"]]
