@@ -180,7 +180,8 @@ class CounterConfig:
     beat_miss_db: float = 3.0
     """``rope``: score cost of a grid beat with no contact."""
     beat_drop_db: float = 4.0
-    """``rope``: a beat's contact may be this much less salient than the recent beats' median."""
+    """``rope``: a beat's contact may be this much less salient than the recent beats' median (in a search for a
+    rhythm, than the sound that opened it)."""
     beat_max_missing: int = 2
     """``rope``: beats in a row with no contact that may still be inferred; one more ends the set."""
     beat_start_run: int = 2
@@ -464,9 +465,11 @@ class _RopeTracker:
     every other sound is ``rope``.
 
     *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
-    first sound that can start a rhythm (``beat_start_above_floor_db`` above the noise floor; the
-    quieter sounds before it wait for it, up to ``beat_search_s``, and only such sounds take part in
-    the search), the period is the one their inter-onset intervals agree on (see
+    first sound that can start a rhythm (the opener: ``beat_start_above_floor_db`` above the noise
+    floor; the quieter sounds before it wait for it, up to ``beat_search_s``), the sounds that take
+    part in the search are those that could start one too and those within ``beat_drop_db`` of the
+    opener's salience (as following asks of a beat: a contact as sharp as the opener, whose loudness
+    the room's noise or music hides). The period is the one their inter-onset intervals agree on (see
     :meth:`_tempo`); periods within 8% of it are tried on grids anchored at each sound of the
     first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``
     (for double-unders a click that a thud follows counts ``rule.landing_weight_db`` more: the
@@ -624,7 +627,12 @@ class _RopeTracker:
         if opener is None or (not final and now < opener.sample + search + self._merge):
             return None
         horizon = opener.sample + search
-        cands = [e for e in self._events if opener.sample <= e.sample <= horizon and self._can_start(e)]
+        # the sounds that could start a rhythm, and those as salient as its opener (see the class docstring)
+        floor = self._salience(opener) - cfg.beat_drop_db
+        cands = [
+            e for e in self._events
+            if opener.sample <= e.sample <= horizon and (self._can_start(e) or self._salience(e) >= floor)
+        ]
         if len(cands) < cfg.beat_min_hits:
             return self._reject_through(opener)
         times = np.array([e.sample for e in cands], dtype=float)
