@@ -527,7 +527,7 @@ class _RopeTracker:
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
-        self._set_loud: float | None = None  # median loudness of the last set's last real beats' clusters, dB
+        self._set_quiet = -np.inf  # the loudness a new set's opener must reach: _quiet of the last set's beats, dB
         self._beats_to_recheck = config.beat_recheck_beats
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -553,6 +553,11 @@ class _RopeTracker:
         """Loudness of the cluster a sound would time as a beat: of its loudest sound within ``merge_ms``, the
         rep that beat would count (a beat timed by a faint rope click still counts the landing beside it)."""
         return self._cluster_loud.get(ev.sample, ev.loudness_db)
+
+    def _salient(self, sals: Sequence[float]) -> float:
+        """The salience a sound must reach to be a beat: ``beat_drop_db`` under the median of ``sals``, the
+        rhythm's beats (or a search's opener; -inf with none: nothing to compare with)."""
+        return statistics.median(sals) - self.cfg.beat_drop_db if sals else -np.inf
 
     def _quiet(self, louds: Sequence[float]) -> float:
         """The loudness a sound's cluster must reach to be a contact: ``relative_floor_db`` under the median of
@@ -628,7 +633,7 @@ class _RopeTracker:
             return None
         horizon = opener.sample + search
         # the sounds that could start a rhythm, and those as salient as its opener (see the class docstring)
-        floor = self._salience(opener) - cfg.beat_drop_db
+        floor = self._salient([self._salience(opener)])
         cands = [
             e for e in self._events
             if opener.sample <= e.sample <= horizon and (self._can_start(e) or self._salience(e) >= floor)
@@ -711,7 +716,7 @@ class _RopeTracker:
         set's reps (as following asks of a beat; the room in a rest is not a new set)."""
         if ev.loudness_db - ev.floor_dbfs < self.cfg.beat_start_above_floor_db:
             return False
-        return self._set_loud is None or self._loudness(ev) >= self._set_loud - self.cfg.relative_floor_db
+        return self._loudness(ev) >= self._set_quiet
 
     def _reject_through(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         """No rhythm starts at ``ev``: it, and the sounds before it, are too quiet to be contacts."""
@@ -723,8 +728,7 @@ class _RopeTracker:
         """A found rhythm's beats, led by the beats of the same grid before its first one (back to the oldest
         undecided sound, stopping at the first grid beat with no sound): sounds too quiet to start a
         rhythm are contacts on one, when as salient and loud as following asks."""
-        cfg = self.cfg
-        floor = statistics.median(self._salience(b) for b in beats) - cfg.beat_drop_db
+        floor = self._salient([self._salience(b) for b in beats])
         quiet = self._quiet([self._loudness(b) for b in beats])
         tol = self._tol(period)
         out = list(beats)
@@ -798,7 +802,7 @@ class _RopeTracker:
             return [(self._events.pop(0), "rope")]
         if not final and now < hi + self._merge:
             return None
-        floor = statistics.median(self._sal) - cfg.beat_drop_db if self._sal else -np.inf
+        floor = self._salient(self._sal)
         quiet = self._quiet(self._loud)
         window = [e for e in self._events if e.sample <= hi and self._may_be_beat(e, floor, quiet)]
         if window:
@@ -917,7 +921,7 @@ class _RopeTracker:
         self._intervals.clear()
         self._sal.clear()
         if self._loud:
-            self._set_loud = statistics.median(self._loud)
+            self._set_quiet = self._quiet(self._loud)
         self._loud.clear()
 
 
