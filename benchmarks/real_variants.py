@@ -57,6 +57,8 @@ REAL = SHARED / "data" / "real"
 SCORER = SHARED / "tools" / "score.py"
 VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30#1", "noise30#2", "noise30#3")
 CHAINS = ("cut11k", "hp200", "8k")
+CHOICES = VARIANTS + CHAINS
+NEED_SCIPY = {"16k", "32k", "48k", "8k", "hp200"}  # resampled or filtered by scipy.signal
 BLOCK = 65536
 
 
@@ -128,19 +130,19 @@ def f_measure(match, entry: dict, times: list[float]) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only files whose name contains this (e.g. jumprope)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS + CHAINS)}")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(CHOICES)}")
     parser.add_argument(
         "--labelled-span", action="store_true", help="judge files with event times only on the reps inside the span their labels cover"
     )
     args = parser.parse_args()
     names = [v for v in args.variants.split(",") if v]
-    unknown = [v for v in names if v not in VARIANTS + CHAINS]
+    unknown = [v for v in names if v not in CHOICES]
     if unknown:
-        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS + CHAINS)}")
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(CHOICES)}")
     if not (REAL / "manifest.json").exists() or not SCORER.exists():
         print(f"real_variants: needs {REAL / 'manifest.json'} and {SCORER} beside the checkout.", file=sys.stderr)
         return 1
-    if any(v.endswith("k") or v == "hp200" for v in names) and importlib.util.find_spec("scipy") is None:
+    if NEED_SCIPY.intersection(names) and importlib.util.find_spec("scipy") is None:
         print("real_variants: resampled and filtered variants need scipy (pip install -e '.[bench]').", file=sys.stderr)
         return 1
     match = load_match()
