@@ -33,7 +33,7 @@ import numpy as np
 
 KINDS = ("landings", "single", "rope", "rope-alternate", "double-under")
 """Drill kinds :class:`SessionSpec` can render."""
-BACKGROUNDS = ("white", "pink", "hum", "music", "babble")
+BACKGROUNDS = ("white", "pink", "hum", "music", "pop", "babble")
 """Background components :class:`SessionSpec` can mix."""
 TRUTH_KINDS = ("landing", "double", "rope", "takeoff", "settle")
 """Kinds of :class:`TruthEvent`."""
@@ -83,7 +83,8 @@ class SessionSpec:
     """Peak of the loudest landing over the RMS of the whole background, dB; None renders no background."""
     background: tuple[str, ...] = ("pink",)
     """Background components from :data:`BACKGROUNDS`, summed: ``white``/``pink`` noise, ``hum``
-    (mains and harmonics), ``music`` (soft-attack chords and a quiet steady beat), ``babble``
+    (mains and harmonics), ``music`` (soft-attack chords and a quiet steady beat), ``pop`` (brighter
+    chords under a drum kit: kick, snare, hi-hats), ``babble``
     (three talkers: formant-filtered glottal pulses, ~4 Hz syllables)."""
     background_db: tuple[float, ...] = ()
     """RMS level of each background component relative to the others, dB, in the order of
@@ -488,11 +489,9 @@ def _fold(loop: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def _music(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
-    """A four-chord loop (I-vi-IV-V, 4 beats each, soft 0.15-0.3 s attacks) plus a quiet kick
-    on every beat 14 dB under the chords, at 84-126 beats/min; tiled."""
-    fs = spec.sample_rate
-    beat_s = 60.0 / rng.uniform(84, 126)
+def _chords(rng: np.random.Generator, fs: int, beat_s: float, harmonics: tuple[int, ...]) -> np.ndarray:
+    """The I-vi-IV-V loop (4 beats a chord, soft 0.15-0.3 s attacks, root 110-208 Hz, a bass an octave
+    under each chord's root), each note with ``harmonics`` (amplitude 1/h), 16 beats long."""
     chord_n = int(round(4 * beat_s * fs))
     root_hz = 110.0 * 2 ** (rng.integers(0, 12) / 12)
     t = np.arange(chord_n + int(0.4 * fs)) / fs
@@ -501,16 +500,83 @@ def _music(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
     chords = np.zeros(4 * chord_n + len(t))
     for k, steps in enumerate(((0, 4, 7), (9, 12, 16), (5, 9, 12), (7, 11, 14))):
         notes = [root_hz * 2 ** (s / 12) for s in steps] + [root_hz * 2 ** (steps[0] / 12 - 1)]
-        tone = sum(np.sin(2 * np.pi * h * f * t + rng.uniform(0, 2 * np.pi)) / h for f in notes for h in (1, 2, 3))
+        tone = sum(np.sin(2 * np.pi * h * f * t + rng.uniform(0, 2 * np.pi)) / h for f in notes for h in harmonics
+                   if h * f < fs / 2)
         chords[k * chord_n: k * chord_n + len(t)] += envelope * tone
-    chords = _fold(chords, 4 * chord_n)
+    return _fold(chords, 4 * chord_n)
+
+
+def _music(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
+    """A four-chord loop (I-vi-IV-V, 4 beats each, soft 0.15-0.3 s attacks) plus a quiet kick
+    on every beat 14 dB under the chords, at 84-126 beats/min; tiled."""
+    fs = spec.sample_rate
+    beat_s = 60.0 / rng.uniform(84, 126)
+    chords = _chords(rng, fs, beat_s, (1, 2, 3))
     beat_n = int(round(beat_s * fs))
     tk = np.arange(min(beat_n, int(0.25 * fs))) / fs
     kick = (1 - np.exp(-tk / 0.003)) * np.exp(-tk / 0.05) * np.sin(2 * np.pi * 55 * tk)
-    kicks = np.zeros(4 * chord_n)
+    kicks = np.zeros(len(chords))
     for start in range(0, 16 * beat_n, beat_n):
-        kicks[start: start + len(kick)] += kick[: max(0, 4 * chord_n - start)]
+        kicks[start: start + len(kick)] += kick[: max(0, len(chords) - start)]
     loop = chords / _rms(chords) + _db(-14) * kicks / _rms(kicks)
+    return np.resize(loop.astype(np.float32), n)
+
+
+def _drum_kit(rng: np.random.Generator, fs: int) -> dict[str, np.ndarray]:
+    """One hit of each drum, peak 1: ``kick`` (a sine falling from 120 to 50 Hz with a beater click),
+    ``snare`` (a 190 Hz body and a noise burst at 150 Hz to 8 kHz), ``hat`` and ``open`` (noise above
+    7 kHz, or the top 40% of the band at low sample rates, decaying in 20 and 120 ms)."""
+    nyquist = fs / 2
+
+    def noise(duration_s: float, lo_hz: float, hi_hz: float) -> np.ndarray:
+        m = int(duration_s * fs)
+        spectrum = np.fft.rfft(rng.standard_normal(m))
+        f = np.fft.rfftfreq(m, 1 / fs)
+        spectrum[(f < lo_hz) | (f > hi_hz)] = 0
+        return np.fft.irfft(spectrum, m)
+
+    def times(duration_s: float) -> np.ndarray:
+        return np.arange(int(duration_s * fs)) / fs
+
+    t = times(0.3)
+    attack = 1 - np.exp(-t / 0.0005)
+    kick = np.sin(2 * np.pi * (50 * t + 70 * 0.015 * (1 - np.exp(-t / 0.015)))) * np.exp(-t / 0.06)
+    kick += 0.2 * noise(0.3, 1000, min(6000, nyquist)) * np.exp(-t / 0.002)
+    snare = 0.5 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.04) + noise(0.3, 150, min(8000, nyquist)) * np.exp(-t / 0.07)
+    high = min(7000.0, 0.6 * nyquist)
+    hat = noise(0.3, high, nyquist) * np.exp(-t / 0.02)
+    to = times(0.6)
+    open_hat = noise(0.6, high, nyquist) * np.exp(-to / 0.12) * (1 - np.exp(-to / 0.0005))
+    hits = {"kick": kick * attack, "snare": snare * attack, "hat": hat * attack, "open": open_hat}
+    return {name: x / np.max(np.abs(x)) for name, x in hits.items()}
+
+
+DRUM_LEVELS_DB = {"kick": 0.0, "snare": -1.0, "hat": -10.0, "open": -9.0}
+"""Peak of each drum in ``pop``, dB relative to the kick."""
+
+
+def _pop(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
+    """Pop music: the chord loop of ``music``, brighter (8 harmonics a note), under a drum kit at its
+    tempo (84-126 beats/min): kick on beats 1 and 3, snare on 2 and 4, a closed hi-hat on every eighth
+    and an open one on each bar's last; each hit up to 8 ms off the grid and up to 3 dB softer; the
+    drums as loud (RMS) as the chords; tiled. Unlike ``music``, its hits are sharp broadband transients
+    on a steady beat, as a rope's contacts are."""
+    fs = spec.sample_rate
+    beat_s = 60.0 / rng.uniform(84, 126)
+    chords = _chords(rng, fs, beat_s, tuple(range(1, 9)))
+    kit = _drum_kit(rng, fs)
+    drums = np.zeros(len(chords) + int(0.6 * fs))
+    for k in range(32):  # the eighths of 4 bars
+        beat, offbeat = divmod(k, 2)
+        names = ["open" if k % 8 == 7 else "hat"]
+        if not offbeat:
+            names.append("snare" if beat % 2 else "kick")
+        for name in names:
+            start = max(0, int(round((k * beat_s / 2 + rng.uniform(-0.008, 0.008)) * fs)))
+            hit = kit[name] * _db(DRUM_LEVELS_DB[name] - rng.uniform(0, 3))
+            drums[start: start + len(hit)] += hit
+    drums = _fold(drums, len(chords))
+    loop = chords / _rms(chords) + drums / _rms(drums)
     return np.resize(loop.astype(np.float32), n)
 
 
@@ -547,7 +613,7 @@ def _babble(rng: np.random.Generator, n: int, spec: SessionSpec, talkers: int = 
     return np.resize(_fold(out, length).astype(np.float32), n)
 
 
-BACKGROUND_GENERATORS = {"white": _white, "pink": _pink, "hum": _hum, "music": _music, "babble": _babble}
+BACKGROUND_GENERATORS = {"white": _white, "pink": _pink, "hum": _hum, "music": _music, "pop": _pop, "babble": _babble}
 """Background renderers by name: ``(rng, n, spec) -> float32 (n,)``, any level."""
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from quietland.synth import KINDS, PRESETS, SessionSpec, demo_spec, synthesize
+from quietland.synth import BACKGROUND_GENERATORS, KINDS, PRESETS, SessionSpec, demo_spec, synthesize
 from quietland.synth_cli import main as synth_cli_main
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
@@ -121,7 +121,8 @@ def test_room_keeps_truth_samples_exact():
 
 @pytest.mark.parametrize(
     "background, background_db, room_t60_s",
-    [(("white",), (), 0.0), (("pink", "hum"), (0.0, -3.0), 0.4), (("music", "babble", "pink"), (0.0, -3.0, -10.0), 0.2)],
+    [(("white",), (), 0.0), (("pink", "hum"), (0.0, -3.0), 0.4), (("music", "babble", "pink"), (0.0, -3.0, -10.0), 0.2),
+     (("pop",), (), 0.3)],
 )
 @pytest.mark.parametrize("snr_db", [6.0, 35.0])
 def test_snr_and_level_are_as_asked(background, background_db, room_t60_s, snr_db):
@@ -138,13 +139,33 @@ def test_snr_and_level_are_as_asked(background, background_db, room_t60_s, snr_d
 
 @pytest.mark.parametrize("sample_rate", [8000, 22050, 44100, 96000])
 def test_every_sample_rate_renders_the_same_session(sample_rate):
-    spec = spec_for("rope", sample_rate=sample_rate, background=("pink", "hum", "babble", "music"), room_t60_s=0.3)
+    spec = spec_for("rope", sample_rate=sample_rate, background=("pink", "hum", "babble", "music", "pop"), room_t60_s=0.3)
     s = synthesize(spec)
     reference = synthesize(replace(spec, sample_rate=22050))
     assert s.audio.dtype == np.float32 and s.audio.ndim == 1 and s.sample_rate == sample_rate
     assert np.all(np.isfinite(s.audio)) and np.max(np.abs(s.audio)) <= 1.0
     assert s.count == 11 and s.duration_s == pytest.approx(reference.duration_s, abs=0.01)
     np.testing.assert_allclose(s.landing_times_s, reference.landing_times_s, atol=1 / 8000)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pop_has_hi_hats_and_sharp_hits_that_music_has_not(seed):
+    """``pop`` is the chord loop under a drum kit: power above 6 kHz (the hi-hats) and hits that stand well
+    over its RMS; ``music`` holds nothing up there and no such peaks (its kick is 14 dB under the chords)."""
+    spec = SessionSpec(sample_rate=44100)
+    n = 20 * spec.sample_rate
+
+    def above_6k_db(x):
+        power = np.abs(np.fft.rfft(x)) ** 2
+        return 10 * np.log10(np.sum(power[np.fft.rfftfreq(n, 1 / spec.sample_rate) > 6000]) / np.sum(power))
+
+    def crest_db(x):
+        return 20 * np.log10(np.max(np.abs(x)) / np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+    pop = BACKGROUND_GENERATORS["pop"](np.random.default_rng(seed), n, spec)
+    music = BACKGROUND_GENERATORS["music"](np.random.default_rng(seed), n, spec)
+    assert above_6k_db(pop) > -20 and above_6k_db(music) < -40
+    assert crest_db(pop) > 15 and crest_db(music) < 14
 
 
 def test_output_stays_within_full_scale_even_when_driven_hard():
