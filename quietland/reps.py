@@ -477,8 +477,9 @@ class _RopeTracker:
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
     sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. Its
-    matched sounds whose clusters are more than ``relative_floor_db`` under the median of theirs
-    count as unmatched (following would not take them either). The
+    matched sounds whose clusters are more than ``relative_floor_db`` under the median of theirs, or
+    after a set under that set's beats' (as its opener must be), count as unmatched (following would not
+    take them either; the drums of music in a rest are no new set). The
     set starts at the first ``beat_start_run`` matched beats in a row (sounds before it are strays,
     ``too-quiet``, and the search starts again there) and its search part ends at a gap of more than
     ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
@@ -677,7 +678,7 @@ class _RopeTracker:
             return self._reject_through(opener)
         _, period, matched, beat_no = best
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
-        quiet = self._quiet([self._loudness(cands[j]) for j in matched])
+        quiet = max(self._quiet([self._loudness(cands[j]) for j in matched]), self._set_quiet)
         kept = [i for i, j in enumerate(matched) if self._loudness(cands[j]) >= quiet]
         matched, beat_no = [matched[i] for i in kept], [beat_no[i] for i in kept]
         run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
