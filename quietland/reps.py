@@ -183,7 +183,11 @@ class CounterConfig:
     """``rope``: a beat's contact may be this much less salient than the recent beats' median (in a search for a
     rhythm, than the sound that opened it)."""
     beat_max_missing: int = 2
-    """``rope``: beats in a row with no contact that may still be inferred; one more ends the set."""
+    """``rope``: beats in a row with no contact that may still be inferred; one more ends the set ..."""
+    beat_confirm_db: float = 6.0
+    """``rope``: ... and the contact after them, which confirms them, must be within this much of the recent beats'
+    loudness (``relative_floor_db`` holds for the others; 6 dB, as ``faint_db``). A rhythm that only the odd quieter
+    sound keeps alive, a beat in two or three, is the room's (music's drums in a rest), not the athlete's."""
     beat_start_run: int = 2
     """``rope``: a set starts at the first of this many grid beats in a row that all have a contact
     (a first interval on the beat, so one stray sound cannot start a set); matched sounds before it are strays."""
@@ -496,8 +500,10 @@ class _RopeTracker:
     by a faint rope click is held to the landing beside it, and a quiet background beat in a rest
     is not held to the rope click of the set before. A beat with no
     such sound is held as *inferred*; when a real beat follows within ``beat_max_missing``
-    beats the inferred ones are counted (a contact the microphone did not hear inside a
-    steady rhythm), otherwise the set ended at the last real beat.
+    beats, and its cluster is within ``beat_confirm_db`` of the recent beats' loudness (the odd
+    quieter drum hit in a rest does not keep a rhythm alive), the inferred ones are counted (a
+    contact the microphone did not hear inside a steady rhythm), otherwise the set ended at the
+    last real beat.
 
     *Checking the period.* A grid at a multiple of the true period (every 2nd or 3rd contact,
     or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
@@ -560,10 +566,12 @@ class _RopeTracker:
         rhythm's beats (or a search's opener; -inf with none: nothing to compare with)."""
         return statistics.median(sals) - self.cfg.beat_drop_db if sals else -np.inf
 
-    def _quiet(self, louds: Sequence[float]) -> float:
-        """The loudness a sound's cluster must reach to be a contact: ``relative_floor_db`` under the median of
-        ``louds``, the clusters of the rhythm's beats (-inf with none: nothing to compare with)."""
-        return statistics.median(louds) - self.cfg.relative_floor_db if louds else -np.inf
+    def _quiet(self, louds: Sequence[float], drop_db: float | None = None) -> float:
+        """The loudness a sound's cluster must reach to be a contact: ``drop_db`` (``relative_floor_db`` unless
+        given) under the median of ``louds``, the clusters of the rhythm's beats (-inf with none: nothing to
+        compare with)."""
+        drop = self.cfg.relative_floor_db if drop_db is None else drop_db
+        return statistics.median(louds) - drop if louds else -np.inf
 
     def _nearest_salient(self, window: list[OnsetEvent], expect: float, period: float) -> OnsetEvent:
         """The sound of ``window`` a beat expected at ``expect`` takes: salience less ``beat_timing_db`` per
@@ -805,7 +813,9 @@ class _RopeTracker:
             return None
         floor = self._salient(self._sal)
         quiet = self._quiet(self._loud)
-        window = [e for e in self._events if e.sample <= hi and self._may_be_beat(e, floor, quiet)]
+        # after inferred beats, only a sound about as loud as the rhythm's beats confirms that it went on
+        confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
+        window = [e for e in self._events if e.sample <= hi and self._may_be_beat(e, floor, confirm)]
         if window:
             beat = self._nearest_salient(window, expect, period)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]

@@ -208,6 +208,30 @@ def test_the_rest_between_two_rope_sets_has_no_reps(kind, cadence, background):
     assert hits_within(session, analysis, 0.05) >= 48
 
 
+@pytest.mark.parametrize("cadence", [100, 140], ids=["new-set-on-the-drums", "set-kept-alive-by-the-drums"])
+def test_pop_drums_in_the_rest_between_two_rope_sets_are_no_reps(cadence):
+    """Two sets of 25 single-bounce contacts with a 5 s rest, 30 dB over pop music (seed 1).
+
+    Pop's drums are sharp hits on a steady beat some 10-25 dB under the landings: a rhythm, but not the
+    athlete's. At 100/min a new set started in the rest on them (83 reps, 9 in the rest, 36 on time): only
+    the search's opener was held to the last set's loudness, and the hi-hats, as salient as it, made the
+    rhythm. Its sounds are now held to the last set's loudness as well (51 reps, 48 on time). At 140/min
+    the set carried on through the rest (62 reps in one set, 10 in the rest): one drum hit in two or three
+    beats, 10 dB or more under the landings, confirmed the inferred beats between. A sound that confirms
+    inferred beats must now be within ``beat_confirm_db`` of the rhythm's beats (52 reps, 2 sets).
+    """
+    spec = SessionSpec(kind="rope", cadence_per_min=cadence, sets=(25, 25), snr_db=30, background=("pop",), seed=1, rest_s=5.0)
+    session, analysis = analyse(spec, block=4096)
+    landings = session.landing_samples / session.sample_rate
+    rest_at = int(np.argmax(np.diff(landings)))
+    period = 60.0 / cadence
+    in_rest = [r.t_s for r in analysis.reps if landings[rest_at] + period / 2 < r.t_s < landings[rest_at + 1] - period / 2]
+    assert in_rest == []
+    assert analysis.summary.sets == 2
+    assert 48 <= analysis.summary.reps <= 53
+    assert hits_within(session, analysis, 0.05) >= 46
+
+
 def test_a_rope_set_starts_when_only_its_landings_clear_the_music():
     """Two sets of 25 single-bounce contacts at 100/min, 12 dB over music, 5 s rest.
 
