@@ -129,6 +129,15 @@ def test_double_under_one_rep_per_jump():
     assert sum(hits) >= 0.95 * sum(truth)
 
 
+@pytest.mark.xfail(strict=True, reason="pop alone 30 dB under the loudest landing: the squat-jump preset counts 100 for its "
+                   "18 jumps; its kicks in the rests, 13-15 dB under the landings, pass as landings (README: Synthetic sessions)")
+def test_squat_jumps_over_pop_music_count_only_the_landings():
+    """Pop's kick is a thud with a click, as a landing is; the discrete drills tell them apart only by
+    loudness, within 15 dB of the recent reps, and a quiet landing must count."""
+    session, analysis = analyse(replace(PRESETS["squat-jumps"], background=("pop",), background_db=(), snr_db=30.0), block=4096)
+    assert abs(analysis.summary.reps - session.count) <= 1
+
+
 def _speed_up(seed: int, before_per_min: float, after_per_min: float):
     """10 alternate-foot contacts at ``before_per_min``, then 40 at ``after_per_min`` with no rest:
     the analysis, and how many of the 50 contacts have a rep within 50 ms."""
