@@ -261,14 +261,21 @@ def _noise_bursts(rng: np.random.Generator, n: int, fs: int, dur_ms: tuple[float
     length = int(np.ceil((1.0 if soft else 1.5) * 1e-3 * dur_ms[1] * fs)) + 1
     t = (np.arange(length) + 0.5) / fs
     dur_s = rng.uniform(*dur_ms, (n, 1)) / 1e3
-    spectrum = np.fft.rfft(rng.standard_normal((n, length)), axis=1)
-    spectrum[:, np.fft.rfftfreq(length, 1 / fs) < ROPE_CUTOFF_HZ] = 0
-    noise = np.fft.irfft(spectrum, length, axis=1)
+    noise = _band_noise(rng, (n, length), fs, ROPE_CUTOFF_HZ)
     if soft:
         envelope = np.where(t < dur_s, np.sin(np.pi * np.minimum(t / dur_s, 1.0)), 0.0)
     else:
         envelope = np.exp(-t * LN100 / dur_s)
     return _unit_peak(noise * envelope).astype(np.float32)
+
+
+def _band_noise(rng: np.random.Generator, shape: tuple[int, ...], fs: int, lo_hz: float, hi_hz: float = np.inf) -> np.ndarray:
+    """White noise of ``shape`` (samples along the last axis) with every component outside ``[lo_hz, hi_hz]``
+    removed (an FFT brick wall)."""
+    spectrum = np.fft.rfft(rng.standard_normal(shape), axis=-1)
+    f = np.fft.rfftfreq(shape[-1], 1 / fs)
+    spectrum[..., (f < lo_hz) | (f > hi_hz)] = 0
+    return np.fft.irfft(spectrum, shape[-1], axis=-1)
 
 
 def _unit_peak(x: np.ndarray) -> np.ndarray:
@@ -529,11 +536,7 @@ def _drum_kit(rng: np.random.Generator, fs: int) -> dict[str, np.ndarray]:
     nyquist = fs / 2
 
     def noise(duration_s: float, lo_hz: float, hi_hz: float) -> np.ndarray:
-        m = int(duration_s * fs)
-        spectrum = np.fft.rfft(rng.standard_normal(m))
-        f = np.fft.rfftfreq(m, 1 / fs)
-        spectrum[(f < lo_hz) | (f > hi_hz)] = 0
-        return np.fft.irfft(spectrum, m)
+        return _band_noise(rng, (int(duration_s * fs),), fs, lo_hz, hi_hz)
 
     def times(duration_s: float) -> np.ndarray:
         return np.arange(int(duration_s * fs)) / fs
@@ -548,7 +551,7 @@ def _drum_kit(rng: np.random.Generator, fs: int) -> dict[str, np.ndarray]:
     to = times(0.6)
     open_hat = noise(0.6, high, nyquist) * np.exp(-to / 0.12) * (1 - np.exp(-to / 0.0005))
     hits = {"kick": kick * attack, "snare": snare * attack, "hat": hat * attack, "open": open_hat}
-    return {name: x / np.max(np.abs(x)) for name, x in hits.items()}
+    return {name: _unit_peak(x) for name, x in hits.items()}
 
 
 DRUM_LEVELS_DB = {"kick": 0.0, "snare": -1.0, "hat": -10.0, "open": -9.0}
