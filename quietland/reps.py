@@ -534,7 +534,7 @@ class _RopeTracker:
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
-        self._set_quiet = -np.inf  # the loudness a new set's opener must reach: _quiet of the last set's beats, dB
+        self._set_quiet = -np.inf  # the loudness a new set's opener and beats must reach: _quiet of the last set's, dB
         self._beats_to_recheck = config.beat_recheck_beats
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
