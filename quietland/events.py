@@ -145,7 +145,7 @@ class Rejected:
     event: OnsetEvent
     """The event that was not counted."""
     reason: str
-    """Why: ``rope``, ``settle``, ``takeoff``, ``too-quiet``, ``echo``, ``precursor`` or ``off-beat``."""
+    """Why: ``rope``, ``settle``, ``takeoff``, ``too-quiet``, ``echo``, ``precursor``, ``off-beat`` or ``background``."""
 
     @property
     def t_s(self) -> float:

@@ -158,6 +158,19 @@ class CounterConfig:
     """``discrete``: an impact this long before a louder landing is its take-off."""
     takeoff_drop_db: float = 3.0
     """``discrete``: ... when it is at least this much quieter than that landing."""
+    background_db: float = 3.0
+    """``impact`` and ``discrete``: a sound ``faint_db`` quieter than the recent reps is the room's
+    (``background``: music's drums), not a contact, when it keeps the steady beat of two earlier faint sounds
+    within this much of its loudness that were not reps (nor ``too-quiet``: the athlete's own faint landings
+    are, and must not make a beat that would reject the next) ..."""
+    background_period_s: tuple[float, float] = (0.2, 2.0)
+    """... a beat of a period in this range (their gap, or a half or a third of it: a beat between them may
+    be lost under a contact) ..."""
+    background_tolerance_s: float = 0.02
+    """... that it lands on, 1-4 periods after the later one, to this much either side (a drum machine's
+    beat is steadier than a person's) ..."""
+    background_window_s: float = 8.0
+    """... heard in this much time before it."""
     beat_tolerance: float = 0.2
     """``rope``: a beat may come this fraction of the period early or late (at least 25 ms). ``impact``: in a
     steady set, the next contact is due this fraction of the median interval either side of it; a rep at least
@@ -223,6 +236,7 @@ class RepCounter:
         self._pending: list[OnsetEvent] = []  # events waiting for a decision, in time order
         self._last_contact: OnsetEvent | None = None  # last accepted contact (rep or rope pass)
         self._rep_loudness: deque[float] = deque(maxlen=8)
+        self._faint: deque[OnsetEvent] = deque()  # recent faint sounds that were not reps, nor too quiet (impact, discrete)
         self._rope = _RopeTracker(self.rule, self.config, self.sample_rate) if self.rule.kind == "rope" else None
         # rhythm book
         self._set_number = 0
@@ -380,6 +394,8 @@ class RepCounter:
                 return "too-quiet"
         elif ev.strength_db < cfg.first_strength_db:
             return "too-quiet"
+        if self._rep_loudness and self._is_faint(ev) and self._keeps_background_beat(ev):
+            return "background"
         if self.rule.kind == "discrete":
             sr = self.sample_rate
             if last is not None and ev.sample - last.sample < cfg.settle_window_s * sr and ev.loudness_db < last.loudness_db - cfg.settle_drop_db:
@@ -403,10 +419,35 @@ class RepCounter:
                 return "off-beat"
         return None
 
+    def _keeps_background_beat(self, ev: OnsetEvent) -> bool:
+        """``ev`` keeps the steady beat of two earlier faint sounds that were not reps, as loud as it (see
+        ``background_db`` and the settings after it)."""
+        cfg = self.config
+        sr = self.sample_rate
+        shortest, longest = (x * sr for x in cfg.background_period_s)
+        t = np.array([q.sample for q in self._faint if abs(q.loudness_db - ev.loudness_db) <= cfg.background_db], dtype=float)
+        if t.size < 2:
+            return False
+        later, earlier = np.triu_indices(t.size, 1)[::-1]  # every pair, later one first
+        gap = t[later] - t[earlier]
+        since = ev.sample - t[later]
+        for j in (1, 2, 3):
+            period = gap / j
+            ok = (period >= shortest) & (period <= longest)
+            m = np.round(since / np.where(ok, period, 1.0))
+            err = np.abs(since - m * period)
+            if np.any(ok & (m >= 1) & (m <= 4) & (err <= cfg.background_tolerance_s * sr)):
+                return True
+        return False
+
     # ---------------------------------------------------------- rhythm book
     def _record(self, decisions: list[tuple[OnsetEvent, str | None]]) -> list[Rep | Rejected]:
         out: list[Rep | Rejected] = []
         for ev, reason in decisions:
+            if self._rope is None and reason not in (None, "too-quiet") and self._is_faint(ev):
+                self._faint.append(ev)
+                while ev.sample - self._faint[0].sample > self.config.background_window_s * self.sample_rate:
+                    self._faint.popleft()
             if reason is None or reason == INFERRED:
                 out.append(self._add_rep(ev, inferred=reason == INFERRED))
             else:
