@@ -129,13 +129,59 @@ def test_double_under_one_rep_per_jump():
     assert sum(hits) >= 0.95 * sum(truth)
 
 
-@pytest.mark.xfail(strict=True, reason="pop alone 30 dB under the loudest landing: the squat-jump preset counts 100 for its "
-                   "18 jumps; its kicks in the rests, 13-15 dB under the landings, pass as landings (README: Synthetic sessions)")
 def test_squat_jumps_over_pop_music_count_only_the_landings():
-    """Pop's kick is a thud with a click, as a landing is; the discrete drills tell them apart only by
-    loudness, within 15 dB of the recent reps, and a quiet landing must count."""
+    """Pop alone 30 dB under the loudest landing. Its kick is a thud with a click, as a landing is, 13-15 dB
+    under the landings: within ``relative_floor_db`` of them, and a quiet landing must count. What tells
+    the kicks apart is their beat: it goes on through the rests, where the kicks the discrete drill
+    rejected between the landings (as settling or take-off sounds) have already laid it down. Before
+    the ``background`` rule the preset counted 100 reps for its 18 jumps."""
     session, analysis = analyse(replace(PRESETS["squat-jumps"], background=("pop",), background_db=(), snr_db=30.0), block=4096)
     assert abs(analysis.summary.reps - session.count) <= 1
+    assert hits_within(session, analysis, 0.05) >= session.count - 1
+
+
+@pytest.mark.parametrize(
+    "kind, cadence, seed",
+    [
+        ("line-hops", 100, 1),
+        ("line-hops", 150, 2),
+        ("pogo", 120, 1),
+        ("pogo", 120, 2),
+        ("single", 15, 1),
+        pytest.param(
+            "single",
+            15,
+            2,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a kick 100 ms before the first landing is the first rep; the landing is its echo, and the kicks, "
+                "as loud as the first rep, are never faint against the reps (104 reps for 40, 1 set)",
+            ),
+        ),
+    ],
+)
+def test_pop_drums_in_the_rest_between_two_impact_sets_are_no_reps(kind, cadence, seed):
+    """Two sets of 20 landings 30 dB over pop music, with a 6 s rest (12 s for the discrete ``single``).
+
+    The kick and snare, 10-15 dB under the landings, passed as reps through the rests (line hops at
+    100/min: 48 reps in 1 set; squat jumps at 15/min: 93). A sound 6 dB under the recent reps that keeps
+    the steady beat of two earlier such sounds that were not reps is now ``background``. What is left: a
+    kick before the first landing can be the first rep (the lead-in), and a few drums between contacts.
+    """
+    spec = SessionSpec(
+        kind="single" if kind == "single" else "landings",
+        sets=(20, 20),
+        cadence_per_min=cadence,
+        rest_s=12.0 if kind == "single" else 6.0,
+        background=("pop",),
+        snr_db=30,
+        seed=seed,
+    )
+    session, analysis = analyse(spec, drill=kind, block=4096)
+    assert reps_in_rest(session, analysis, cadence) == []
+    assert analysis.summary.sets == 2
+    assert 40 <= analysis.summary.reps <= 43
+    assert hits_within(session, analysis, 0.05) >= 38
 
 
 def _speed_up(seed: int, before_per_min: float, after_per_min: float):
