@@ -352,11 +352,12 @@ class RepCounter:
     @property
     def _precursor_n(self) -> int:
         """How long a faint rep waits, in samples: as long as a later sound would be its echo in :meth:`_classify`
-        (``merge_ms``, then, but in ``discrete`` drills, whose later sounds settle and which have a take-off
-        rule, the drill's shortest interval). A sound ``precursor_db`` louder inside it makes it the precursor.
+        (``merge_ms``, then; the drill's shortest interval in ``impact`` drills; in ``discrete`` drills, whose
+        later sounds settle, until a take-off could be, the shortest of ``takeoff_window_s``). A sound
+        ``precursor_db`` louder inside it makes it the precursor.
         A property, so that it follows :meth:`change_drill`."""
         if self.rule.kind == "discrete":
-            return self._merge_n
+            return max(self._merge_n, int(round(self.config.takeoff_window_s[0] * self.sample_rate)))
         return max(self._merge_n, int(round(self.rule.min_interval_s * self.sample_rate)))
 
     def _is_faint(self, ev: OnsetEvent) -> bool:

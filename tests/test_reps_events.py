@@ -178,3 +178,16 @@ def test_a_quieter_set_counts_though_some_of_its_landings_are_too_quiet():
     _stream(counter, [*first, *second])
     assert [r.sample for r in counter.reps] == [e.sample for e in first] + [e.sample for i, e in enumerate(second) if i % 3 != 1]
     assert {r.reason for r in counter.rejected} == {"too-quiet"}
+
+
+@pytest.mark.parametrize("gap_s", [0.04, 0.1, 0.14])
+def test_in_a_discrete_drill_a_faint_sound_just_before_a_loud_landing_is_its_precursor(gap_s):
+    """Squat jumps every 3 s at -20 dB; a sound 15 dB fainter ``gap_s`` before the first and the third.
+    Sooner than a take-off can come before its landing (150 ms), it is the landing's precursor. Before,
+    past ``merge_ms`` (60 ms) it was the rep, and the landing after it was rejected as its settling."""
+    landings = [_event(1.0 + 3.0 * i, -20.0) for i in range(4)]
+    faint = [_event(landings[i].t_s - gap_s, -35.0) for i in (0, 2)]
+    counter = RepCounter("single", SR)
+    _stream(counter, [*landings, *faint])
+    assert [r.sample for r in counter.reps] == [e.sample for e in landings]
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(e.sample, "precursor") for e in faint]
