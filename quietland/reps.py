@@ -162,7 +162,8 @@ class CounterConfig:
     """``impact`` and ``discrete``: a sound ``faint_db`` quieter than the recent reps is the room's
     (``background``: music's drums), not a contact, when it keeps the steady beat of two earlier faint sounds
     within this much of its loudness that were not reps (nor ``too-quiet``: the athlete's own faint landings
-    are, and must not make a beat that would reject the next) ..."""
+    are, and must not make a beat that would reject the next) ... (``rope``: a rhythm found after a set,
+    see ``_RopeTracker._was_going``.)"""
     background_period_s: tuple[float, float] = (0.2, 2.0)
     """... a beat of a period in this range (their gap, or a half or a third of it: a beat between them may
     be lost under a contact) ..."""
@@ -525,7 +526,9 @@ class _RopeTracker:
     sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. Its
     matched sounds whose clusters are more than ``relative_floor_db`` under the median of theirs, or
     after a set under that set's beats' (as its opener must be), count as unmatched (following would not
-    take them either; the drums of music in a rest are no new set). The
+    take them either; the drums of music in a rest are no new set). A rhythm found after a set that is
+    ``faint_db`` under it and was already going before its first beat is ``background`` (see
+    :meth:`_was_going`). The
     set starts at the first ``beat_start_run`` matched beats in a row (sounds before it are strays,
     ``too-quiet``, and the search starts again there) and its search part ends at a gap of more than
     ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
@@ -577,6 +580,8 @@ class _RopeTracker:
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
         self._set_quiet = -np.inf  # the loudness a new set's opener and beats must reach: _quiet of the last set's, dB
+        self._set_loud = -np.inf  # median loudness of the last set's beats' clusters, dB (-inf: no set yet)
+        self._set_grid: tuple[float, float] | None = None  # the last set's last beat and period, samples
         self._beats_to_recheck = config.beat_recheck_beats
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -734,6 +739,10 @@ class _RopeTracker:
         run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
         if run is None:
             return self._reject_through(opener)
+        if self._was_going([cands[j] for j in matched], beat_no):
+            out = [(e, "background") for e in self._events if e.sample <= opener.sample]
+            self._events = self._events[len(out) :]
+            return out
         first, last = run
         if first > 0:
             # strays before the rhythm's first run of hits: reject them, search again from the run
@@ -760,6 +769,35 @@ class _RopeTracker:
         self._last = prev
         self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
         return out
+
+    def _was_going(self, beats: list[OnsetEvent], beat_no: list[int]) -> bool:
+        """A searched rhythm after a set is the room's (music's drums), not a new set, when it is quieter than
+        that set and was already going before it started.
+
+        Quieter: its beats' clusters' median loudness ``faint_db`` or more under the last set's. Going: its
+        grid (the line fitted to its beats), laid back over the 4 beats before its first, finds at 2 of them
+        a sound within the beat tolerance that is as loud as its beats (from ``background_db`` under the
+        quietest to ``background_db`` over the loudest) and itself ``faint_db`` under the last set's (the
+        athlete's contacts are not). Not when it is the last set's rhythm resumed: a period within 8% of
+        that set's, on its grid (the rope's own faint clicks go on through a set the follower lost)."""
+        cfg = self.cfg
+        louds = [self._loudness(b) for b in beats]
+        faint = self._set_loud - cfg.faint_db
+        if statistics.median(louds) >= faint:
+            return False
+        period, at = np.polyfit(np.asarray(beat_no, float), [b.sample for b in beats], 1)
+        first = beats[0].sample
+        if self._set_grid is not None:
+            last, was = self._set_grid
+            k = (first - last) / was
+            if abs(period / was - 1) <= 0.08 and abs(k - round(k)) * was <= self._tol(was):
+                return False
+        lo, hi = min(louds) - cfg.background_db, min(max(louds) + cfg.background_db, faint)
+        before = np.array([e.sample for e in self._recent if e.sample < first - self._merge and lo <= self._loudness(e) <= hi], float)
+        if not before.size:
+            return False
+        grid = at + period * (beat_no[0] - np.arange(1, 5))
+        return int(np.sum(np.min(np.abs(before[None, :] - grid[:, None]), axis=1) <= self._tol(period))) >= 2
 
     def _can_start(self, ev: OnsetEvent) -> bool:
         """Loud enough above the noise floor to start a rhythm (``beat_start_above_floor_db``) and, after a set,
@@ -969,12 +1007,15 @@ class _RopeTracker:
         """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats (keep how
         loud its contacts were: the next set must start within ``relative_floor_db`` of it, see :meth:`_can_start`)."""
         self._inferred = []
+        if self._last is not None and self._period is not None:
+            self._set_grid = (self._last, self._period)
         self._period = None
         self._last = None
         self._intervals.clear()
         self._sal.clear()
         if self._loud:
             self._set_quiet = self._quiet(self._loud)
+            self._set_loud = statistics.median(self._loud)
         self._loud.clear()
 
 
