@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import statistics
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
@@ -114,6 +115,15 @@ def calibration_to_dict(profile: Profile) -> dict[str, Any]:
         "normal_db": profile.normal_db,
         "floor_dbfs": profile.floor_dbfs,
     }
+
+
+def _by_reason(rejected: Sequence[Rejected]) -> str:
+    """`` (too-quiet 44, echo 6)``: how many sounds each reason rejected, most first; empty with none."""
+    counts: dict[str, int] = {}
+    for r in rejected:
+        counts[r.reason] = counts.get(r.reason, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return f" ({', '.join(f'{reason} {n}' for reason, n in ranked)})" if ranked else ""
 
 
 def rejected_to_dict(rej: Rejected) -> dict[str, Any]:
@@ -251,7 +261,7 @@ def format_table(analysis: Analysis) -> str:
         "",
         f"drill               {analysis.drill}",
         f"reps                {s.reps} in {s.sets} set{'s' if s.sets != 1 else ''}",
-        f"rejected            {s.rejected}",
+        f"rejected            {s.rejected}{_by_reason(analysis.rejected)}",
         f"duration            {s.duration_s:.1f} s (active {s.active_s:.1f} s)",
         f"cadence             {_cell(s.cadence_per_min, '.1f')} /min",
         f"interval CV         {_cell(None if s.interval_cv is None else 100 * s.interval_cv, '.1f')} %",

@@ -243,6 +243,19 @@ def test_table_is_the_default_output(hops_wav, capsys):
     assert not out.lstrip().startswith("{")
 
 
+def test_table_summary_counts_the_rejected_sounds_by_reason(hops_wav, capsys):
+    """The summary's ``rejected`` line says how many sounds each reason rejected, most first, and the
+    counts are the JSON's."""
+    _, out, _ = run_main(capsys, "analyze", hops_wav)
+    _, doc, _ = run_main(capsys, "analyze", hops_wav, "--json")
+    reasons = [r["reason"] for r in json.loads(doc)["rejected"]]
+    assert reasons, "the fixture should have rejected sounds"
+    line = next(x for x in out.splitlines() if x.startswith("rejected "))
+    counts = {reason: reasons.count(reason) for reason in reasons}
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    assert line.split(None, 1)[1] == f"{len(reasons)} (" + ", ".join(f"{k} {n}" for k, n in ranked) + ")"
+
+
 def test_silence_gives_no_reps(tmp_path, capsys):
     path = write(tmp_path / "silence.wav", np.zeros(3 * 16000), 16000)
     code, out, _ = run_main(capsys, "analyze", path, "--json")
