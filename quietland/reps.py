@@ -579,7 +579,6 @@ class _RopeTracker:
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
         self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
-        self._set_quiet = -np.inf  # the loudness a new set's opener and beats must reach: _quiet of the last set's, dB
         self._set_loud = -np.inf  # median loudness of the last set's beats' clusters, dB (-inf: no set yet)
         self._set_grid: tuple[float, float] | None = None  # the last set's last beat and period, samples
         self._beats_to_recheck = config.beat_recheck_beats
@@ -740,9 +739,7 @@ class _RopeTracker:
         if run is None:
             return self._reject_through(opener)
         if self._was_going([cands[j] for j in matched], beat_no):
-            out = [(e, "background") for e in self._events if e.sample <= opener.sample]
-            self._events = self._events[len(out) :]
-            return out
+            return self._reject_through(opener, "background")
         first, last = run
         if first > 0:
             # strays before the rhythm's first run of hits: reject them, search again from the run
@@ -807,9 +804,16 @@ class _RopeTracker:
             return False
         return self._loudness(ev) >= self._set_quiet
 
-    def _reject_through(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
-        """No rhythm starts at ``ev``: it, and the sounds before it, are too quiet to be contacts."""
-        out = [(e, "too-quiet") for e in self._events if e.sample <= ev.sample]
+    @property
+    def _set_quiet(self) -> float:
+        """The loudness a new set's opener and beats must reach: ``relative_floor_db`` under the last set's
+        beats (-inf before the first set)."""
+        return self._set_loud - self.cfg.relative_floor_db
+
+    def _reject_through(self, ev: OnsetEvent, reason: str = "too-quiet") -> list[tuple[OnsetEvent, str | None]]:
+        """No rhythm of the athlete's starts at ``ev``: it, and the sounds before it, are rejected for ``reason``
+        (too quiet to be contacts, unless told otherwise)."""
+        out = [(e, reason) for e in self._events if e.sample <= ev.sample]
         self._events = self._events[len(out) :]
         return out
 
@@ -1014,7 +1018,6 @@ class _RopeTracker:
         self._intervals.clear()
         self._sal.clear()
         if self._loud:
-            self._set_quiet = self._quiet(self._loud)
             self._set_loud = statistics.median(self._loud)
         self._loud.clear()
 
