@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -119,10 +120,7 @@ def calibration_to_dict(profile: Profile) -> dict[str, Any]:
 
 def _by_reason(rejected: Sequence[Rejected]) -> str:
     """`` (too-quiet 44, echo 6)``: how many sounds each reason rejected, most first; empty with none."""
-    counts: dict[str, int] = {}
-    for r in rejected:
-        counts[r.reason] = counts.get(r.reason, 0) + 1
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ranked = sorted(Counter(r.reason for r in rejected).items(), key=lambda kv: (-kv[1], kv[0]))
     return f" ({', '.join(f'{reason} {n}' for reason, n in ranked)})" if ranked else ""
 
 
