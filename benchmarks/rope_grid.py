@@ -6,8 +6,9 @@ sessions made by :mod:`quietland.synth`, whose truth is exact. For each rope kin
 (double-unders: jumps) with a 5 s rest, at three cadences, two SNRs (30 and
 12 dB: the loudest landing's peak over the background's RMS), three backgrounds
 (pink noise, the synthetic music with its quiet steady beat, three-talker babble;
-``--backgrounds pop`` runs the same grid over pop music with a drum kit instead)
-and two seeds: 36 sessions per kind. Each is fed through
+``--backgrounds pop`` runs the same grid over pop music with a drum kit instead,
+``metronome+pink`` over a metronome's clicks and pink noise at equal RMS; ``--snrs``
+sets other SNRs) and two seeds: 36 sessions per kind. Each is fed through
 :class:`quietland.pipeline.SessionPipeline` in 4096-sample blocks under its drill.
 
 A rep is on time when it is the nearest rep to a landing and within 50 ms of it
@@ -18,7 +19,7 @@ over the truth), the reps on time and the F-measure of those matches, and last o
 
 Run from the repository root (quietland need not be installed)::
 
-    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--verbose]
+    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--verbose]
 
 It takes about 25 s on the project's 2-core machine (about 13 s with one background).
 """
@@ -64,7 +65,7 @@ def on_time(truth_s: np.ndarray, reps_s: np.ndarray) -> int:
 
 def run(kind: str, cadence: float, snr: float, background: str, seed: int) -> tuple[int, int, int]:
     """Truth, reps and reps on time for one session."""
-    spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=snr, background=(background,), seed=seed, rest_s=5.0)
+    spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=snr, background=tuple(background.split("+")), seed=seed, rest_s=5.0)
     session = synthesize(spec)
     pipe = SessionPipeline(session.sample_rate, DRILLS[kind])
     for i in range(0, session.audio.size, BLOCK):
@@ -80,7 +81,12 @@ def main() -> int:
     parser.add_argument("--kinds", default=",".join(DRILLS), help="comma-separated, from " + ", ".join(DRILLS))
     parser.add_argument(
         "--backgrounds", default=",".join(BACKGROUNDS),
-        help="comma-separated, from " + ", ".join(ALL_BACKGROUNDS) + f" (default: {','.join(BACKGROUNDS)})",
+        help="comma-separated, from " + ", ".join(ALL_BACKGROUNDS) + "; a+b mixes two at equal RMS"
+        + f" (default: {','.join(BACKGROUNDS)})",
+    )
+    parser.add_argument(
+        "--snrs", default=",".join(str(x) for x in SNRS),
+        help=f"comma-separated SNRs in dB, the loudest landing's peak over the background's RMS (default: {','.join(str(x) for x in SNRS)})",
     )
     parser.add_argument("--verbose", action="store_true", help="one line per session")
     args = parser.parse_args()
@@ -89,13 +95,17 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown kind {unknown[0]!r}; choose from {', '.join(DRILLS)}")
     backgrounds = [b for b in args.backgrounds.split(",") if b]
-    unknown = [b for b in backgrounds if b not in ALL_BACKGROUNDS]
+    unknown = [b for mix in backgrounds for b in mix.split("+") if b not in ALL_BACKGROUNDS]
     if unknown or not backgrounds:
         parser.error(f"unknown background {unknown[0] if unknown else ''!r}; choose from {', '.join(ALL_BACKGROUNDS)}")
+    try:
+        snrs = [int(x) for x in args.snrs.split(",") if x]
+    except ValueError:
+        parser.error(f"--snrs takes whole numbers of dB separated by commas, got {args.snrs!r}")
     totals = np.zeros(4)  # truth, |error|, reps, on time
     for kind in kinds:
         sums = np.zeros(4)
-        for cadence, snr, background, seed in itertools.product(CADENCES[kind], SNRS, backgrounds, SEEDS):
+        for cadence, snr, background, seed in itertools.product(CADENCES[kind], snrs, backgrounds, SEEDS):
             truth, reps, hits = run(kind, cadence, snr, background, seed)
             if args.verbose:
                 print(f"{kind:15s} {cadence:4d}/min {snr:3d} dB {background:7s} seed {seed}: {reps:3d} reps of {truth}, {hits} on time", flush=True)
@@ -103,7 +113,7 @@ def main() -> int:
         totals += sums
         print(f"{kind:15s} count error {100 * sums[1] / sums[0]:5.1f}%, {int(sums[3])} of {int(sums[0])} on time, "
               f"F {2 * sums[3] / (sums[0] + sums[2]):.3f}", flush=True)
-    print(f"ROPE_GRID kinds={','.join(kinds)} backgrounds={','.join(backgrounds)} count_error_pct={100 * totals[1] / totals[0]:.1f} "
+    print(f"ROPE_GRID kinds={','.join(kinds)} backgrounds={','.join(backgrounds)} snrs={','.join(map(str, snrs))} count_error_pct={100 * totals[1] / totals[0]:.1f} "
           f"on_time={int(totals[3])}/{int(totals[0])} f={2 * totals[3] / (totals[0] + totals[2]):.3f}")
     return 0
 

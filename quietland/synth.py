@@ -33,7 +33,7 @@ import numpy as np
 
 KINDS = ("landings", "single", "rope", "rope-alternate", "double-under")
 """Drill kinds :class:`SessionSpec` can render."""
-BACKGROUNDS = ("white", "pink", "hum", "music", "pop", "babble")
+BACKGROUNDS = ("white", "pink", "hum", "music", "pop", "babble", "metronome")
 """Background components :class:`SessionSpec` can mix."""
 TRUTH_KINDS = ("landing", "double", "rope", "takeoff", "settle")
 """Kinds of :class:`TruthEvent`."""
@@ -85,7 +85,8 @@ class SessionSpec:
     """Background components from :data:`BACKGROUNDS`, summed: ``white``/``pink`` noise, ``hum``
     (mains and harmonics), ``music`` (soft-attack chords and a quiet steady beat), ``pop`` (brighter
     chords under a drum kit: kick, snare, hi-hats), ``babble``
-    (three talkers: formant-filtered glottal pulses, ~4 Hz syllables)."""
+    (three talkers: formant-filtered glottal pulses, ~4 Hz syllables), ``metronome`` (a metronome
+    app's clicks, exactly on the beat)."""
     background_db: tuple[float, ...] = ()
     """RMS level of each background component relative to the others, dB, in the order of
     ``background`` (missing entries are 0 dB). The sum is then scaled to meet ``snr_db``."""
@@ -616,7 +617,32 @@ def _babble(rng: np.random.Generator, n: int, spec: SessionSpec, talkers: int = 
     return np.resize(_fold(out, length).astype(np.float32), n)
 
 
-BACKGROUND_GENERATORS = {"white": _white, "pink": _pink, "hum": _hum, "music": _music, "pop": _pop, "babble": _babble}
+def _metronome(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
+    """A metronome app at 80-160 beats/min: a 20 ms click (a tone of 1.6-2.4 kHz and a tick of noise
+    above 2 kHz, both decaying in 4 ms) on every beat, the first of each four a fifth higher and
+    6 dB louder. Its beat is exact to the sample, as a machine's is (unlike ``pop``'s drums)."""
+    fs = spec.sample_rate
+    beat_s = 60.0 / rng.uniform(80, 160)
+    t = np.arange(int(0.02 * fs)) / fs
+    tone_hz = min(rng.uniform(1600, 2400), 0.3 * fs)
+    tick = np.fft.irfft(np.fft.rfft(rng.standard_normal(t.size)) * (np.fft.rfftfreq(t.size, 1 / fs) > 2000), t.size)
+    tick /= np.max(np.abs(tick)) + 1e-12
+
+    def click(hz: float) -> np.ndarray:
+        return (np.sin(2 * np.pi * hz * t) + 0.5 * tick) * np.exp(-t / 0.004)
+
+    clicks = (_db(6) * click(min(1.5 * tone_hz, 0.45 * fs)), click(tone_hz))
+    out = np.zeros(n + t.size, dtype=np.float64)
+    start = rng.uniform(0, beat_s)
+    for k in range(int((n / fs - start) / beat_s) + 1):
+        i = int(round((start + k * beat_s) * fs))
+        out[i: i + t.size] += clicks[k % 4 != 0]
+    return out[:n].astype(np.float32)
+
+
+BACKGROUND_GENERATORS = {
+    "white": _white, "pink": _pink, "hum": _hum, "music": _music, "pop": _pop, "babble": _babble, "metronome": _metronome,
+}
 """Background renderers by name: ``(rng, n, spec) -> float32 (n,)``, any level."""
 
 

@@ -122,7 +122,7 @@ def test_room_keeps_truth_samples_exact():
 @pytest.mark.parametrize(
     "background, background_db, room_t60_s",
     [(("white",), (), 0.0), (("pink", "hum"), (0.0, -3.0), 0.4), (("music", "babble", "pink"), (0.0, -3.0, -10.0), 0.2),
-     (("pop",), (), 0.3)],
+     (("pop",), (), 0.3), (("metronome", "pink"), (), 0.0)],
 )
 @pytest.mark.parametrize("snr_db", [6.0, 35.0])
 def test_snr_and_level_are_as_asked(background, background_db, room_t60_s, snr_db):
@@ -166,6 +166,25 @@ def test_pop_has_hi_hats_and_sharp_hits_that_music_has_not(seed):
     music = BACKGROUND_GENERATORS["music"](np.random.default_rng(seed), n, spec)
     assert above_6k_db(pop) > -20 and above_6k_db(music) < -40
     assert crest_db(pop) > 15 and crest_db(music) < 14
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_metronome_keeps_its_beat_to_the_sample(seed):
+    """``metronome``: a click every beat at 80-160 beats/min, each starting within a sample of an exact grid,
+    every fourth 6 dB louder (an accent), nothing between the clicks."""
+    spec = SessionSpec(sample_rate=44100)
+    x = BACKGROUND_GENERATORS["metronome"](np.random.default_rng(seed), 20 * spec.sample_rate, spec)
+    loud = np.flatnonzero(np.abs(x) > 1e-3 * np.max(np.abs(x)))
+    starts = loud[np.concatenate([[True], np.diff(loud) > 0.05 * spec.sample_rate])]
+    beat = np.diff(starts)
+    assert 60 * spec.sample_rate / np.median(beat) == pytest.approx(120, abs=40.5)
+    k = np.arange(starts.size)
+    grid = np.polyval(np.polyfit(k, starts, 1), k)
+    assert np.max(np.abs(starts - grid)) <= 1.0
+    peaks = np.array([np.max(np.abs(x[s: s + int(0.02 * spec.sample_rate)])) for s in starts])
+    accents = 20 * np.log10(peaks / np.median(peaks)) > 3.0
+    assert accents.sum() == pytest.approx(starts.size / 4, abs=1)
+    assert np.all(np.diff(k[accents]) == 4)
 
 
 def test_output_stays_within_full_scale_even_when_driven_hard():
