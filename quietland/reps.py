@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .events import OnsetEvent, Rejected, Rep, SessionSummary, SetSummary
+from .machinebeat import MachineBeat
 from .presets import PRESETS, DrillPreset
 
 
@@ -172,6 +173,24 @@ class CounterConfig:
     beat is steadier than a person's) ..."""
     background_window_s: float = 8.0
     """... heard in this much time before it."""
+    machine_period_s: tuple[float, float] = (0.15, 1.2)
+    """Every drill: a sound on a machine's beat (a metronome, a click track, quantised music) is ``background``
+    (see :mod:`quietland.machinebeat`). A grid through the newest sound, of a period in this range, is a
+    machine's beat when ..."""
+    machine_tolerance_s: float = 0.003
+    """... at ``machine_hit_ratio`` of its last ``machine_beats`` beats a sound lands within this of it ..."""
+    machine_tolerance_fraction: float = 0.007
+    """... or within this share of a shorter period ..."""
+    machine_beats: int = 24
+    machine_span_s: float = 10.0
+    """(``machine_beats``, or as many as this holds, if more) ..."""
+    machine_hit_ratio: float = 0.6
+    """(a person's contacts reach 38% at most), or at all of its last ``machine_quick_beats`` ..."""
+    machine_quick_beats: int = 12
+    machine_quick_span_s: float = 5.0
+    """(or as many as this holds, if more). Once found, a sound within twice the tolerance is the machine's ..."""
+    machine_loud_db: float = 6.0
+    """... unless it is this much louder than the beat's other sounds (a landing on the click)."""
     beat_tolerance: float = 0.2
     """``rope``: a beat may come this fraction of the period early or late (at least 25 ms). ``impact``: in a
     steady set, the next contact is due this fraction of the median interval either side of it; a rep at least
@@ -238,7 +257,15 @@ class RepCounter:
         self._last_contact: OnsetEvent | None = None  # last accepted contact (rep or rope pass)
         self._rep_loudness: deque[float] = deque(maxlen=8)
         self._faint: deque[OnsetEvent] = deque()  # recent faint sounds that were not reps, nor too quiet (impact, discrete)
-        self._rope = _RopeTracker(self.rule, self.config, self.sample_rate) if self.rule.kind == "rope" else None
+        cfg = self.config
+        self._machine = MachineBeat(
+            self.sample_rate, tolerance_s=cfg.machine_tolerance_s, tolerance_fraction=cfg.machine_tolerance_fraction,
+            beats=cfg.machine_beats, span_s=cfg.machine_span_s, hit_ratio=cfg.machine_hit_ratio,
+            quick_beats=cfg.machine_quick_beats, quick_span_s=cfg.machine_quick_span_s,
+            period_s=cfg.machine_period_s, loud_db=cfg.machine_loud_db,
+        )
+        self._machine_sounds: set[int] = set()  # samples of the sounds on a machine's beat (background)
+        self._rope = self._new_rope()
         # rhythm book
         self._set_number = 0
         self._rep_in_set = 0
@@ -249,6 +276,14 @@ class RepCounter:
     # ---------------------------------------------------------------- public
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
         """Take one event (in time order); return the decisions now final."""
+        machine = self._machine.feed(event.sample, event.loudness_db)
+        if machine:
+            horizon = event.sample - 60 * self.sample_rate  # far older than any decision still waiting
+            if len(self._machine_sounds) > 4096:
+                self._machine_sounds = {s for s in self._machine_sounds if s >= horizon}
+            self._machine_sounds.update(machine)
+            if self._rope is not None:
+                self._rope.forget(machine)
         if self._rope is not None:
             return self._record(self._rope.feed(event))
         self._pending.append(event)
@@ -276,7 +311,7 @@ class RepCounter:
         """The next rep starts a new set (the athlete or coach said so)."""
         self._force_new_set = True
         if self._rope is not None:
-            self._rope = _RopeTracker(self.rule, self.config, self.sample_rate)
+            self._rope = self._new_rope()
 
     def change_drill(self, drill: str) -> list[Rep | Rejected]:
         """Decide everything pending under the old rule, then count by ``drill`` from a new set on.
@@ -289,9 +324,12 @@ class RepCounter:
         self.rule = DRILL_RULES[drill]
         self._pending = []
         self._last_contact = None
-        self._rope = _RopeTracker(self.rule, self.config, self.sample_rate) if self.rule.kind == "rope" else None
+        self._rope = self._new_rope()
         self.start_new_set()
         return out
+
+    def _new_rope(self) -> _RopeTracker | None:
+        return _RopeTracker(self.rule, self.config, self.sample_rate, self._machine_sounds) if self.rule.kind == "rope" else None
 
     def set_summaries(self) -> list[SetSummary]:
         """One summary per set, in order."""
@@ -387,6 +425,8 @@ class RepCounter:
         """Reason the (oldest pending) event is not a rep, or None for a rep."""
         cfg = self.config
         last = self._last_contact
+        if ev.sample in self._machine_sounds:
+            return "background"
         if last is not None and ev.sample - last.sample < self._merge_n:
             return "echo"
         if ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db:
@@ -565,8 +605,9 @@ class _RopeTracker:
     follower was on the mid-air click; the landing is the louder).
     """
 
-    def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int) -> None:
+    def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int, machine: set[int]) -> None:
         self.rule = rule
+        self._machine = machine  # samples of sounds on a machine's beat: never a beat nor a rep (background)
         self.cfg = config
         self.sr = sample_rate
         self._merge = config.merge_ms * sample_rate / 1000.0
@@ -575,6 +616,7 @@ class _RopeTracker:
         self._period: float | None = None  # beat period, samples
         self._intervals: deque[float] = deque(maxlen=8)  # recent beat intervals, samples
         self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
+        self._beat_at: deque[int] = deque(maxlen=8)  # samples of the sounds that timed them
         self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats' clusters (their reps), dB
         self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
         self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
@@ -630,6 +672,8 @@ class _RopeTracker:
     # ---------------------------------------------------------------- public
     def feed(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
         self._events.append(ev)
+        if ev.sample in self._machine:
+            return self.advance(ev.sample)  # decided in its turn, as background; no part of any beat
         # the cluster of a sound (every sound within merge_ms of it) is as loud as its loudest sound
         loud = ev.loudness_db
         for e in reversed(self._recent):
@@ -642,6 +686,19 @@ class _RopeTracker:
         while self._recent[0].sample < ev.sample - self._recent_s * self.sr:
             self._cluster_loud.pop(self._recent.popleft().sample, None)
         return self.advance(ev.sample)
+
+    def forget(self, samples: list[int]) -> None:
+        """These sounds turned out to be on a machine's beat: no beat search or check looks at them again."""
+        gone = set(samples)
+        self._recent = deque(e for e in self._recent if e.sample not in gone)
+        for s in gone:
+            self._cluster_loud.pop(s, None)
+        if self._period is not None and 2 * sum(b in gone for b in self._beat_at) >= len(self._beat_at):
+            self._end_set()  # the rhythm followed was the machine's: search the athlete's afresh
+
+    def _live(self) -> list[OnsetEvent]:
+        """The undecided sounds that may be a beat or a rep: not a machine's."""
+        return [e for e in self._events if e.sample not in self._machine]
 
     def advance(self, now: int) -> list[tuple[OnsetEvent, str | None]]:
         out: list[tuple[OnsetEvent, str | None]] = []
@@ -659,11 +716,14 @@ class _RopeTracker:
     # ------------------------------------------------------------- internals
     def _step(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
         out = self._search(now, final) if self._period is None else self._follow(now, final)
-        return None if out is None else sorted(out, key=lambda d: d[0].sample)
+        if out is None:
+            return None
+        machine = [(e, "background" if r is not None and r != INFERRED and e.sample in self._machine else r) for e, r in out]
+        return sorted(machine, key=lambda d: d[0].sample)
 
     def _take_beat(self, beat: OnsetEvent, upto: float) -> list[tuple[OnsetEvent, str | None]]:
         """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep."""
-        cluster = [e for e in self._events if abs(e.sample - beat.sample) <= self._merge]
+        cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge]
         rep = max(cluster, key=lambda e: e.loudness_db)
         end = max(upto, max(e.sample for e in cluster))
         taken = [e for e in self._events if e.sample <= end]
@@ -675,7 +735,8 @@ class _RopeTracker:
             return None
         cfg, sr = self.cfg, self.sr
         search = cfg.beat_search_s * sr
-        opener = next((e for e in self._events if self._can_start(e)), None)
+        live = self._live()
+        opener = next((e for e in live if self._can_start(e)), None)
         # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
         until = (opener.sample if opener is not None else now) - search
         if final and opener is None:
@@ -690,7 +751,7 @@ class _RopeTracker:
         # the sounds that could start a rhythm, and those as salient as its opener (see the class docstring)
         floor = self._salient([self._salience(opener)])
         cands = [
-            e for e in self._events
+            e for e in live
             if opener.sample <= e.sample <= horizon and (self._can_start(e) or self._salience(e) >= floor)
         ]
         if len(cands) < cfg.beat_min_hits:
@@ -760,6 +821,7 @@ class _RopeTracker:
                     out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
                 self._intervals.append((beat.sample - prev) / k)
             self._sal.append(self._salience(beat))
+            self._beat_at.append(beat.sample)
             self._loud.append(self._loudness(beat))
             out.extend(self._take_beat(beat, beat.sample))
             prev = beat.sample
@@ -828,7 +890,7 @@ class _RopeTracker:
         while True:
             expect = out[0].sample - period
             window = [
-                e for e in self._events
+                e for e in self._live()
                 if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge and self._may_be_beat(e, floor, quiet)
             ]
             if not window:
@@ -899,7 +961,7 @@ class _RopeTracker:
         quiet = self._quiet(self._loud)
         # after inferred beats, only a sound about as loud as the rhythm's beats confirms that it went on
         confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
-        window = [e for e in self._events if e.sample <= hi and self._may_be_beat(e, floor, confirm)]
+        window = [e for e in self._live() if e.sample <= hi and self._may_be_beat(e, floor, confirm)]
         if window:
             beat = self._nearest_salient(window, expect, period)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
@@ -907,6 +969,7 @@ class _RopeTracker:
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
             self._sal.append(self._salience(beat))
+            self._beat_at.append(beat.sample)
             self._loud.append(self._loudness(beat))
             out.extend(self._take_beat(beat, hi))
             self._last = beat.sample
@@ -1017,6 +1080,7 @@ class _RopeTracker:
         self._last = None
         self._intervals.clear()
         self._sal.clear()
+        self._beat_at.clear()
         if self._loud:
             self._set_loud = statistics.median(self._loud)
         self._loud.clear()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from quietland.events import OnsetEvent
@@ -27,6 +28,15 @@ def _event(t_s: float, loudness_db: float) -> OnsetEvent:
             "strength_db": 6.0,
         }
     )
+
+
+def _times(start_s: float, period_s: float, n: int, seed: int = 0) -> list[float]:
+    """``n`` contact times from ``start_s``, ``period_s`` apart on average, as a person keeps a beat: each
+    interval off the period by 3% (SD) at random. (A beat kept to the millisecond is a machine's, and
+    ``background``: see quietland.machinebeat.)"""
+    rng = np.random.default_rng(seed)
+    steps = period_s * (1.0 + 0.03 * rng.standard_normal(n - 1))
+    return [start_s + float(x) for x in np.concatenate([[0.0], np.cumsum(steps)])]
 
 
 def _stream(counter: RepCounter, events: list[OnsetEvent]) -> None:
@@ -96,12 +106,12 @@ def test_a_faint_early_sound_stays_a_rep_without_a_louder_contact_on_the_beat(ne
 def test_a_double_under_rhythm_faster_than_a_jump_is_two_clicks_per_jump(click_s, rep_s):
     """Rope clicks alike every ``click_s`` for 12 s. Faster than the double-under's fastest jump (0.25 s),
     they are the rope's two passes per jump: one rep per two clicks. At a jump's pace they are the jumps."""
-    clicks = [_event(1.0 + click_s * i, -20.0) for i in range(int(12.0 / click_s))]
+    clicks = [_event(t, -20.0) for t in _times(1.0, click_s, int(12.0 / click_s))]
     counter = RepCounter("jump-rope-double-under", SR)
     _stream(counter, clicks)
     intervals = [(b.sample - a.sample) / SR for a, b in zip(counter.reps, counter.reps[1:])]
     assert len(counter.reps) == pytest.approx(len(clicks) * click_s / rep_s, abs=2)
-    assert all(i == pytest.approx(rep_s, abs=0.01) for i in intervals)
+    assert all(i == pytest.approx(rep_s, rel=0.15) for i in intervals)
 
 
 @pytest.mark.parametrize("quiet_first", [1, 4, 8])
@@ -113,8 +123,9 @@ def test_rope_contacts_too_quiet_to_start_a_rhythm_count_once_it_has_started(qui
     (every contact counts), the stray is not. Before, the set started at the first loud contact and
     every quiet one was rejected (measured: 30 reps of 31, 34 and 38)."""
     floor = -30.0
-    quiet = [dataclasses.replace(_event(1.0 + 0.25 * i, floor + 4.0), floor_dbfs=floor) for i in range(quiet_first)]
-    loud = [dataclasses.replace(_event(1.0 + 0.25 * i, -20.0), floor_dbfs=floor) for i in range(quiet_first, quiet_first + 30)]
+    times = _times(1.0, 0.25, quiet_first + 30)
+    quiet = [dataclasses.replace(_event(t, floor + 4.0), floor_dbfs=floor) for t in times[:quiet_first]]
+    loud = [dataclasses.replace(_event(t, -20.0), floor_dbfs=floor) for t in times[quiet_first:]]
     stray = dataclasses.replace(_event(0.62, floor + 4.0), floor_dbfs=floor)
     counter = RepCounter("jump-rope-alternate", SR)
     _stream(counter, [stray, *quiet, *loud])
@@ -133,8 +144,7 @@ def test_a_double_under_counts_the_jump_at_the_click_its_landing_follows(start_o
         return dataclasses.replace(_event(t_s, loudness_db), click_share=click_share, air_share=click_share)
 
     events, landing_clicks = [], []
-    for i in range(40):
-        mid_air = 1.0 + 0.3 * i
+    for mid_air in _times(1.0, 0.3, 40):
         second = mid_air + 0.15
         events += [sound(mid_air, -18.0, 0.9), sound(second, -18.0, 0.9), sound(second + 0.03, -24.0, 0.1)]
         landing_clicks.append(second)
@@ -155,8 +165,8 @@ def test_a_faint_steady_beat_that_goes_on_through_the_rest_is_background(drill):
     and is ``background``. Before, each drum in the rest was a rep, and the set never ended (measured:
     43 reps in 1 set for ``generic`` and ``line-hops``, 34 for ``single``)."""
     gap = 1.0 if drill == "single" else 0.4
-    first = [_event(1.0 + gap * i, -20.0) for i in range(15)]
-    second = [_event(first[-1].t_s + 6.0 + gap * i, -20.0) for i in range(15)]
+    first = [_event(t, -20.0) for t in _times(1.0, gap, 15)]
+    second = [_event(t, -20.0) for t in _times(first[-1].t_s + 6.0, gap, 15, seed=1)]
     drums = [_event(first[2].t_s + 0.15 + 0.5 * i, -33.0) for i in range(int((second[-1].t_s - first[2].t_s) / 0.5))]
     counter = RepCounter(drill, SR)
     _stream(counter, [*first, *second, *drums])
@@ -171,8 +181,8 @@ def test_a_quieter_set_counts_though_some_of_its_landings_are_too_quiet():
     too quiet against the 50 ms before it (contrast 3 dB). Those are ``too-quiet``, and they keep a steady
     beat, but they are the athlete's: were they taken for the background's, the next landing would be
     ``background``, then the next, and no rep of the quieter set would count. Every other landing is a rep."""
-    first = [_event(1.0 + 0.4 * i, -20.0) for i in range(15)]
-    second = [_event(first[-1].t_s + 6.0 + 0.4 * i, -30.0) for i in range(15)]
+    first = [_event(t, -20.0) for t in _times(1.0, 0.4, 15)]
+    second = [_event(t, -30.0) for t in _times(first[-1].t_s + 6.0, 0.4, 15, seed=1)]
     second = [dataclasses.replace(e, contrast_db=3.0) if i % 3 == 1 else e for i, e in enumerate(second)]
     counter = RepCounter("line-hops", SR)
     _stream(counter, [*first, *second])
@@ -202,8 +212,8 @@ def test_a_faint_steady_beat_that_goes_on_through_a_rest_starts_no_rope_set(dril
     ``background``. Before, a set started on the drums in the rest and ran on into the second (measured with
     either drill: 69 reps for 60, the second set from 10.9 s with 40).
     (The drums also cost the first set its first two contacts and add one after its last: not this rule's.)"""
-    first = [_event(1.0 + 0.3 * i, -20.0) for i in range(30)]
-    second = [_event(first[-1].t_s + 10.0 + 0.3 * i, -20.0) for i in range(30)]
+    first = [_event(t, -20.0) for t in _times(1.0, 0.3, 30)]
+    second = [_event(t, -20.0) for t in _times(first[-1].t_s + 10.0, 0.3, 30, seed=1)]
     drums = [dataclasses.replace(_event(0.52 + 0.45 * i, -30.0), strength_db=3.0) for i in range(int(second[-1].t_s / 0.45))]
     drums = [d for d in drums if min(abs(d.sample - c.sample) for c in first + second) > 0.07 * SR]
     counter = RepCounter(drill, SR)
@@ -218,8 +228,8 @@ def test_a_faint_steady_beat_that_goes_on_through_a_rest_starts_no_rope_set(dril
 def test_a_quieter_rope_set_after_a_rest_counts():
     """A rope set at -20 dB, a 10 s rest with nothing in it, then a set 10 dB quieter: it was not going
     before its first beat, so it is the athlete's, and every contact counts."""
-    first = [_event(1.0 + 0.3 * i, -20.0) for i in range(30)]
-    second = [_event(first[-1].t_s + 10.0 + 0.3 * i, -30.0) for i in range(30)]
+    first = [_event(t, -20.0) for t in _times(1.0, 0.3, 30)]
+    second = [_event(t, -30.0) for t in _times(first[-1].t_s + 10.0, 0.3, 30, seed=1)]
     counter = RepCounter("jump-rope", SR)
     _stream(counter, [*first, *second])
     assert [r.sample for r in counter.reps] == [e.sample for e in [*first, *second]]
