@@ -234,3 +234,23 @@ def test_a_quieter_rope_set_after_a_rest_counts():
     _stream(counter, [*first, *second])
     assert [r.sample for r in counter.reps] == [e.sample for e in [*first, *second]]
     assert len(counter.set_summaries()) == 2
+
+
+@pytest.mark.parametrize("drum_s", [0.35, 0.27])
+@pytest.mark.parametrize("drill", ["jump-rope", "jump-rope-alternate"])
+def test_a_machines_beat_near_the_athletes_is_left_in_the_rest(drill, drum_s):
+    """Two rope sets of 30 contacts every 0.3 s (a person's timing) with a 10 s rest, and a drum machine 10 dB
+    under them every ``drum_s`` from the start, exact to the sample (those within 70 ms of a contact masked).
+    Its beat is within the 20% a rope beat may stray, so the follower can take the drums on into the rest, and
+    no beat goes missing there to end the set. Once the drums' beat is known as a machine's they are
+    ``background``: no rep falls later than 2 s into the rest. Before, the drums were reps through all of it
+    (measured: 26 reps in the rest at 0.35 s, 34 at 0.27 s)."""
+    first = [_event(t, -20.0) for t in _times(1.0, 0.3, 30)]
+    second = [_event(t, -20.0) for t in _times(first[-1].t_s + 10.0, 0.3, 30, seed=1)]
+    drums = [dataclasses.replace(_event(0.52 + drum_s * i, -30.0), strength_db=3.0) for i in range(int(second[-1].t_s / drum_s))]
+    drums = [d for d in drums if min(abs(d.sample - c.sample) for c in first + second) > 0.07 * SR]
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*first, *second, *drums])
+    late_in_rest = [r.t_s for r in counter.reps if first[-1].t_s + 2.0 < r.t_s < second[0].t_s - 0.5]
+    assert late_in_rest == []
+    assert "background" in {r.reason for r in counter.rejected}
