@@ -17,8 +17,9 @@ tolerance (``tolerance_s``, or ``tolerance_fraction`` of a shorter period) of
 all of its last ``quick_beats`` (``quick_span_s``), and its hits are not part
 of another rhythm (see :meth:`MachineBeat._subdivides`). From then on a sound
 within twice the tolerance of it is the machine's, as are the sounds that made
-it, unless it is ``loud_db`` louder than the grid's hits (a landing on the
-click is still a landing). A grid is dropped once fewer than half that share
+it, unless it is ``loud_db`` louder than the grid's hits at the same place in
+the bar (a drum machine's kick is louder than its hi-hat every bar; a landing on
+the click is still a landing). A grid is dropped once fewer than half that share
 of its last beats find a sound (the music stopped). numpy only; no I/O.
 """
 from __future__ import annotations
@@ -93,10 +94,10 @@ class MachineBeat:
         for g in self._grids:
             k, off = g.beat(sample)
             if off <= 2 * self.tol:  # once found, the beat is followed more loosely (a video's track slips)
-                if loudness_db > float(np.median([h[2] for h in g.hits])) + self.loud_db:
+                if loudness_db > self._usual(g, k) + self.loud_db:
                     return []  # something louder on the beat: not the machine alone (a landing on the click)
                 g.hits.append((k, sample, loudness_db))
-                while len(g.hits) > g.beats:
+                while len(g.hits) > 2 * g.beats:
                     g.hits.popleft()
                 g.refit(self.quick)
                 return [sample]
@@ -115,6 +116,13 @@ class MachineBeat:
         """How near its beat a machine's sound lands: ``tolerance_s``, or ``tolerance_fraction`` of a short period
         (a person's timing wanders by milliseconds, fewer of them at a quick beat)."""
         return np.minimum(self.tol, self.fraction * period)
+
+    @staticmethod
+    def _usual(g: _Grid, k: int) -> float:
+        """How loud the grid's hits are at beat ``k``: the median of its hits at the same place in the bar (every
+        8th beat: a drum machine's pattern, a metronome's accent), or of all its hits when fewer than 2 are."""
+        same = [h[2] for h in g.hits if (h[0] - k) % 8 == 0]
+        return float(np.median(same if len(same) >= 2 else [h[2] for h in g.hits]))
 
     def _alive(self, g: _Grid, sample: int) -> bool:
         """A grid lives while half the share of its beats that made it still find a sound."""

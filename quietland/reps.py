@@ -190,7 +190,8 @@ class CounterConfig:
     machine_quick_span_s: float = 5.0
     """(or as many as this holds, if more). Once found, a sound within twice the tolerance is the machine's ..."""
     machine_loud_db: float = 6.0
-    """... unless it is this much louder than the beat's other sounds (a landing on the click)."""
+    """... unless it is this much louder than the beat's sounds at the same place in the bar (every 8th beat:
+    a kick is louder than a hi-hat; a landing on the click is not the click)."""
     beat_tolerance: float = 0.2
     """``rope``: a beat may come this fraction of the period early or late (at least 25 ms). ``impact``: in a
     steady set, the next contact is due this fraction of the median interval either side of it; a rep at least

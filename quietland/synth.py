@@ -33,7 +33,7 @@ import numpy as np
 
 KINDS = ("landings", "single", "rope", "rope-alternate", "double-under")
 """Drill kinds :class:`SessionSpec` can render."""
-BACKGROUNDS = ("white", "pink", "hum", "music", "pop", "babble", "metronome")
+BACKGROUNDS = ("white", "pink", "hum", "music", "pop", "sequenced", "babble", "metronome")
 """Background components :class:`SessionSpec` can mix."""
 TRUTH_KINDS = ("landing", "double", "rope", "takeoff", "settle")
 """Kinds of :class:`TruthEvent`."""
@@ -84,7 +84,8 @@ class SessionSpec:
     background: tuple[str, ...] = ("pink",)
     """Background components from :data:`BACKGROUNDS`, summed: ``white``/``pink`` noise, ``hum``
     (mains and harmonics), ``music`` (soft-attack chords and a quiet steady beat), ``pop`` (brighter
-    chords under a drum kit: kick, snare, hi-hats), ``babble``
+    chords under a drum kit: kick, snare, hi-hats), ``sequenced`` (``pop`` with every hit exactly on the
+    beat, as a sequencer plays it), ``babble``
     (three talkers: formant-filtered glottal pulses, ~4 Hz syllables), ``metronome`` (a metronome
     app's clicks, exactly on the beat)."""
     background_db: tuple[float, ...] = ()
@@ -559,10 +560,11 @@ DRUM_LEVELS_DB = {"kick": 0.0, "snare": -1.0, "hat": -10.0, "open": -9.0}
 """Peak of each drum in ``pop``, dB relative to the kick."""
 
 
-def _pop(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
+def _pop(rng: np.random.Generator, n: int, spec: SessionSpec, humanise_s: float = 0.008) -> np.ndarray:
     """Pop music: the chord loop of ``music``, brighter (8 harmonics a note), under a drum kit at its
     tempo (84-126 beats/min): kick on beats 1 and 3, snare on 2 and 4, a closed hi-hat on every eighth
-    and an open one on each bar's last; each hit up to 8 ms off the grid and up to 3 dB softer; the
+    and an open one on each bar's last; each hit up to ``humanise_s`` (8 ms) off the grid, as a drummer
+    plays (``sequenced``: 0, exactly on it), and up to 3 dB softer; the
     drums as loud (RMS) as the chords; tiled. Unlike ``music``, its hits are sharp broadband transients
     on a steady beat, as a rope's contacts are."""
     fs = spec.sample_rate
@@ -576,7 +578,7 @@ def _pop(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarray:
         if not offbeat:
             names.append("snare" if beat % 2 else "kick")
         for name in names:
-            start = max(0, int(round((k * beat_s / 2 + rng.uniform(-0.008, 0.008)) * fs)))
+            start = max(0, int(round((k * beat_s / 2 + rng.uniform(-humanise_s, humanise_s)) * fs)))
             hit = kit[name] * _db(DRUM_LEVELS_DB[name] - rng.uniform(0, 3))
             drums[start: start + len(hit)] += hit
     drums = _fold(drums, len(chords))
@@ -641,7 +643,8 @@ def _metronome(rng: np.random.Generator, n: int, spec: SessionSpec) -> np.ndarra
 
 
 BACKGROUND_GENERATORS = {
-    "white": _white, "pink": _pink, "hum": _hum, "music": _music, "pop": _pop, "babble": _babble, "metronome": _metronome,
+    "white": _white, "pink": _pink, "hum": _hum, "music": _music, "pop": _pop,
+    "sequenced": partial(_pop, humanise_s=0.0), "babble": _babble, "metronome": _metronome,
 }
 """Background renderers by name: ``(rng, n, spec) -> float32 (n,)``, any level."""
 

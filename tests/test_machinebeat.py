@@ -109,3 +109,15 @@ def test_a_persons_jumps_between_the_clicks_are_never_the_machines(offset_s):
     assert not machine & {int(round(t * SR)) for t in jumps}
     if offset_s != 0.25:
         assert {int(round(t * SR)) for t in clicks[60:]} <= machine
+
+
+def test_a_drum_machines_loud_kicks_are_its_own():
+    """A kick every 0.5 s, 10 dB over the hi-hats between; every fourth kick an accent 6 dB louder still. The
+    kicks and the accents are judged against the drums at the same place in the bar, not against the
+    hi-hats: every one of them is the machine's once the beat is known."""
+    kicks = 1.0 + 0.5 * np.arange(60)
+    times = np.sort(np.concatenate([kicks, kicks + 0.25]))
+    loud = np.where(np.isin(times, kicks), -20.0, -30.0)
+    loud[np.isin(times, kicks[::4])] = -14.0
+    _, _, when = _feed(times, loud)
+    assert all(when[i] is not None for i, t in enumerate(times) if t > 15.0)
