@@ -67,7 +67,7 @@ class MachineBeat:
         quick_beats: int = 12,
         quick_span_s: float = 5.0,
         period_s: tuple[float, float] = (0.15, 1.2),
-        loud_db: float = 6.0,
+        loud_db: float = 4.5,
     ) -> None:
         self.sr = int(sample_rate)
         self.tol = tolerance_s * self.sr
@@ -94,13 +94,17 @@ class MachineBeat:
         for g in self._grids:
             k, off = g.beat(sample)
             if off <= 2 * self.tol:  # once found, the beat is followed more loosely (a video's track slips)
-                if loudness_db > self._usual(g, k) + self.loud_db:
-                    return []  # something louder on the beat: not the machine alone (a landing on the click)
+                # something louder than the machine at that place in the bar is not the machine alone (a landing
+                # on the click), and is kept from the hits, unless the place has lost its own (the hits are the
+                # last 48: a place whose sounds were all louder than the others' would never get one back)
+                louder = loudness_db > self._usual(g, k) + self.loud_db
+                if louder and sum(1 for h in g.hits if (h[0] - k) % 8 == 0) >= 2:
+                    return []
                 g.hits.append((k, sample, loudness_db))
                 while len(g.hits) > 2 * g.beats:
                     g.hits.popleft()
                 g.refit(self.quick)
-                return [sample]
+                return [] if louder else [sample]
         grid = self._find(sample)
         if grid is None:
             return []

@@ -189,7 +189,7 @@ class CounterConfig:
     machine_quick_beats: int = 12
     machine_quick_span_s: float = 5.0
     """(or as many as this holds, if more). Once found, a sound within twice the tolerance is the machine's ..."""
-    machine_loud_db: float = 6.0
+    machine_loud_db: float = 4.5
     """... unless it is this much louder than the beat's sounds at the same place in the bar (every 8th beat:
     a kick is louder than a hi-hat; a landing on the click is not the click)."""
     beat_tolerance: float = 0.2
