@@ -95,8 +95,8 @@ class MachineBeat:
             k, off = g.beat(sample)
             if off <= 2 * self.tol:  # once found, the beat is followed more loosely (a video's track slips)
                 # something louder than the machine at that place in the bar is not the machine alone (a landing
-                # on the click), and is kept from the hits, unless the place has lost its own (the hits are the
-                # last 48: a place whose sounds were all louder than the others' would never get one back)
+                # on the click), and is kept from the hits, unless the place has lost its own (only the last
+                # 2 * beats are kept: a place whose sounds were all louder than the rest would not get one back)
                 louder = loudness_db > self._usual(g, k) + self.loud_db
                 if louder and sum(1 for h in g.hits if (h[0] - k) % 8 == 0) >= 2:
                     return []
