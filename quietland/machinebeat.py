@@ -29,6 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+BAR_BEATS = 8
+"""Beats of a grid that make one place in the bar (eighths of a 4/4 bar; a metronome's accent every 4 is at
+one of its places too): a drum machine plays the same drum, as loud, at each place every bar."""
+
 
 @dataclass
 class _Grid:
@@ -94,11 +98,14 @@ class MachineBeat:
         for g in self._grids:
             k, off = g.beat(sample)
             if off <= 2 * self.tol:  # once found, the beat is followed more loosely (a video's track slips)
-                # something louder than the machine at that place in the bar is not the machine alone (a landing
-                # on the click), and is kept from the hits, unless the place has lost its own (only the last
-                # 2 * beats are kept: a place whose sounds were all louder than the rest would not get one back)
-                louder = loudness_db > self._usual(g, k) + self.loud_db
-                if louder and sum(1 for h in g.hits if (h[0] - k) % 8 == 0) >= 2:
+                # something louder than the machine's usual there (the median of its hits at that place in the bar,
+                # or of all its hits when fewer than 2 are) is not the machine alone (a landing on the click), and
+                # is kept from the hits, unless the place has lost its own (only the last 2 * beats are kept: a
+                # place whose sounds were all louder than the rest would not get one back)
+                place = [h[2] for h in g.hits if (h[0] - k) % BAR_BEATS == 0]
+                usual = np.median(place if len(place) >= 2 else [h[2] for h in g.hits])
+                louder = bool(loudness_db > usual + self.loud_db)
+                if louder and len(place) >= 2:
                     return []
                 g.hits.append((k, sample, loudness_db))
                 while len(g.hits) > 2 * g.beats:
@@ -120,13 +127,6 @@ class MachineBeat:
         """How near its beat a machine's sound lands: ``tolerance_s``, or ``tolerance_fraction`` of a short period
         (a person's timing wanders by milliseconds, fewer of them at a quick beat)."""
         return np.minimum(self.tol, self.fraction * period)
-
-    @staticmethod
-    def _usual(g: _Grid, k: int) -> float:
-        """How loud the grid's hits are at beat ``k``: the median of its hits at the same place in the bar (every
-        8th beat: a drum machine's pattern, a metronome's accent), or of all its hits when fewer than 2 are."""
-        same = [h[2] for h in g.hits if (h[0] - k) % 8 == 0]
-        return float(np.median(same if len(same) >= 2 else [h[2] for h in g.hits]))
 
     def _alive(self, g: _Grid, sample: int) -> bool:
         """A grid lives while half the share of its beats that made it still find a sound."""
@@ -185,7 +185,7 @@ class MachineBeat:
             ok = np.abs(sample - period * beats - times[at]) <= self._tol(period)
             if not ((beats.size == full and ok.sum() >= self.ratio * full) or (beats.size >= quick and ok[:quick].all())):
                 continue
-            if self._subdivides(times, sample, period, beats.size):
+            if self._subdivides(times, sample, period, ok):
                 continue
             hits = deque(sorted((-int(b), int(times[j]), self._sounds[j][1]) for b, j in zip(beats[ok], at[ok])))
             grid = _Grid(float(sample), float(period), full, hits)
@@ -195,7 +195,7 @@ class MachineBeat:
             best.refit(best.beats)
         return best
 
-    def _subdivides(self, times: np.ndarray, sample: int, period: float, n: int) -> bool:
+    def _subdivides(self, times: np.ndarray, sample: int, period: float, ok: np.ndarray) -> bool:
         """Whether the grid's hits are not one machine's beat but part of another rhythm, either of:
 
         - the grid is every k-th beat of a person's quicker rhythm: a person's quick contacts, every few of
@@ -205,10 +205,11 @@ class MachineBeat:
           tolerance (music's eighths between its beats do);
         - its hits come from every 2nd or 3rd beat, a slower machine's (or one a half or a third off the
           grid's), and chance: one of its beats in 2 (or 3) finds a sound within the tolerance at less than
-          half the share of another."""
-        j = np.arange(n, dtype=float)
-        own = sample - period * j
-        ok = np.abs(own - times[self._nearest(times, own)]) <= self._tol(period)
+          half the share of another.
+
+        ``ok``: which of the grid's beats, the newest first, have a sound within the tolerance."""
+        n = ok.size
+        j = np.arange(n)
         for k in (2, 3):
             shares = [np.mean(ok[j % k == r]) for r in range(k)]
             if n >= 4 * k and min(shares) < 0.5 * max(shares):

@@ -888,10 +888,11 @@ class _RopeTracker:
         quiet = self._quiet([self._loudness(b) for b in beats])
         tol = self._tol(period)
         out = list(beats)
+        live = self._live()
         while True:
             expect = out[0].sample - period
             window = [
-                e for e in self._live()
+                e for e in live
                 if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge and self._may_be_beat(e, floor, quiet)
             ]
             if not window:
