@@ -12,10 +12,14 @@ is and as these variants:
 - ``noise30#1`` to ``#3``: white noise 30 dB below the recording's RMS added, three
   seeds (from the file's name and the variant's), so chance in one noise is seen as chance.
 
-Three more, run only when named in ``--variants``, ask the same of other recording
+Four more, run only when named in ``--variants``, ask the same of other recording
 chains: ``cut11k``, every component above 11 kHz removed (a low-bitrate codec's cut,
 the bands above it empty); ``hp200``, a 4th-order high-pass at 200 Hz (a small
-microphone that hears no thud); ``8k``, resampled to 8 kHz (a phone line).
+microphone that hears no thud); ``8k``, resampled to 8 kHz (a phone line);
+``gate``, a noise gate that shuts to exact zeros (an edited recording, a streaming
+tool's gate): open from 2 ms before the 10 ms level first reaches the recording's
+median 10 ms level to 50 ms after it last did, so that about half the recording's
+stretches between its sounds are digital silence.
 
 It prints, per file and variant, the count and (where the manifest has event
 times) the F-measure, matched the way ``../shared/tools/score.py`` matches;
@@ -56,7 +60,7 @@ SHARED = REPO.parent / "shared"
 REAL = SHARED / "data" / "real"
 SCORER = SHARED / "tools" / "score.py"
 VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30#1", "noise30#2", "noise30#3")
-CHAINS = ("cut11k", "hp200", "8k")
+CHAINS = ("cut11k", "hp200", "8k", "gate")
 CHOICES = VARIANTS + CHAINS
 NEED_SCIPY = {"16k", "32k", "48k", "8k", "hp200"}  # resampled or filtered by scipy.signal
 BLOCK = 65536
@@ -85,6 +89,8 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         seed = zlib.crc32(f"{file}:{name}".encode())  # the same noise whatever --only selects
         noise = np.random.default_rng(seed).standard_normal(audio.size) * rms * 10 ** (-30 / 20)
         return (audio + noise).astype(np.float32), rate
+    if name == "gate":
+        return gate(audio, rate), rate
     if name == "cut11k":
         spec = np.fft.rfft(audio.astype(np.float64))
         spec[np.fft.rfftfreq(audio.size, 1.0 / rate) > 11000.0] = 0.0
@@ -95,6 +101,19 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         return sosfilt(butter(4, 200.0, "highpass", fs=rate, output="sos"), audio).astype(np.float32), rate
     target = {"8k": 8000, "16k": 16000, "32k": 32000, "48k": 48000}[name]
     return resample_poly(audio, target, rate).astype(np.float32), target
+
+
+def gate(audio: np.ndarray, rate: int, look_s: float = 0.002, hold_s: float = 0.05) -> np.ndarray:
+    """``audio`` through the ``gate`` chain (see the module docstring): exact zeros wherever no 10 ms level
+    (centred mean square) from ``hold_s`` before to ``look_s`` after reaches the median of those levels."""
+    x = audio.astype(np.float64)
+    n = max(1, int(rate * 0.01))
+    level = np.convolve(x * x, np.ones(n) / n, mode="same")
+    loud = np.concatenate([[0], np.cumsum(level >= np.median(level[::n]))])
+    i = np.arange(x.size)
+    lo = np.clip(i - int(rate * hold_s), 0, x.size)
+    hi = np.clip(i + int(rate * look_s) + 1, 0, x.size)
+    return np.where(loud[hi] - loud[lo] > 0, x, 0.0).astype(np.float32)
 
 
 def count(audio: np.ndarray, rate: int, drill: str) -> list[float]:

@@ -18,9 +18,8 @@ samples, taken every ``hop`` samples):
    (a recording low-passed under the band, a codec's cut, a synthetic background
    with nothing there): its level and floor are taken as no lower than that, so that
    the rounding noise it holds, whose level in dB swings wildly, makes no rises. While
-   the detector learns the room (the first ``2 * floor_window_s`` of sound, and
-   again after digital silence) the floor forgets levels older than
-   ``floor_window_s``: a fade-in's first frames are not the room for the 20 s
+   the detector learns the room (the first ``2 * floor_window_s`` of sound) the
+   floor forgets levels older than ``floor_window_s``: a fade-in's first frames are not the room for the 20 s
    the rise would need to climb from them. So a change of input gain moves every
    floor by the gain and leaves the events as they were.
 3. Onset strength (SuperFlux-style, in dB): the mean over bands of the positive
@@ -43,16 +42,18 @@ samples, taken every ``hop`` samples):
    ``max(post * hop_ms, feature_ms)``).
 
 Digital silence (a muted input, a dropout, the zeros a video's audio track
-often starts with) is not a quiet room: frames quieter than ``silence_dbfs``
-leave every band's floor and the running noise floor as they were, add no onset
-strength, and neither do the ``lag`` frames after them (sound coming back is not
-an impact). Nor do frames that hold a hop of it (a hop whose variance is under
-``silence_dbfs``: its edge, or a dropout too short to fill a frame), though they
-are not silence themselves: how many frames at an edge fall under
-``silence_dbfs`` depends on the input's gain, the hops of exact zeros do not.
-After digital silence the detector learns the room again as at the start of the
-stream: no onset for ``warmup_ms`` after the frame that ends with sound's first
-hop, an adaptive threshold from the sound since, and the floors learnt anew.
+often starts with, a noise gate shut) is not a quiet room, and it is cut out of
+the stream: frames quieter than ``silence_dbfs``, and those that hold a hop of it
+(a hop whose variance is under ``silence_dbfs``: its edge, or a dropout too short
+to fill a frame), have no onset strength, leave every band's floor and the noise
+floor as they were, and take no part in the adaptive threshold. Each frame of
+sound is compared with the frames of sound before it, however much silence came
+between: sound that comes back as the room was makes no rise, and an impact that
+opens a gate is one. (How many frames at an edge fall under ``silence_dbfs``
+depends on the input's gain; the hops of exact zeros do not.) The contrast of a
+sound with digital silence before it is taken against the noise floor. Digital
+silence the stream starts with is before the room: the detector learns it from
+the first sound on, with no onset for ``warmup_ms``.
 
 A DC offset is not sound either: the frame levels behind the noise floor are
 taken less each frame's own mean, and every sample-domain figure (loudness,
@@ -96,7 +97,7 @@ class DetectorConfig:
     floor_rise_db_per_s: float = 3.0
     """How fast a band's noise floor may rise (it falls at once to a quieter level) ..."""
     floor_window_s: float = 1.5
-    """While learning the room (twice this much sound at the start and after digital silence), a band's floor is
+    """While learning the room (the first twice this much sound), a band's floor is
     the lowest of its levels over this much past sound, each raised by the rise for its age; older ones are
     forgotten (a fade-in's quiet start is not the room). Minimum statistics' usual span for a noise floor."""
     band_range_db: float = 60.0
@@ -117,7 +118,7 @@ class DetectorConfig:
     """Threshold in robust standard deviations of the recent onset strength."""
     warmup_ms: float = 100.0
     """Onset strength history needed before the first onset can be picked (learning the room), at the start
-    of the stream and again after digital silence."""
+    of the stream's sound (after any digital silence it starts with)."""
     dc_window_s: float = 0.5
     """The input's offset (DC) is the median of the means of the hops in this much past audio (a median, so
     that an impact's own low-frequency swing does not move it); every sample-domain figure (loudness, peak,
@@ -230,10 +231,10 @@ class LandingDetector:
         self._floor_x = np.full(self.n_bands, np.inf)  # the last floor less the rise so far
         self._learn_left = self._learn_n  # frames that feed the floors before the learning ends
         self._last_floor = np.full(self.n_bands, np.nan)  # the floors after the last frame that fed them
-        self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames
-        self._gap_hist = np.zeros(self._lag, dtype=bool)  # ... and whether each was, or held a hop of, digital silence
-        self._silence_before = False  # whether digital silence came after the last frame that fed the floors
-        self._resumed = [0]  # frames where sound (re)started: the stream's start, and the end of each digital silence
+        self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames of sound
+        self._sounded = False  # whether any frame has fed the floors yet
+        self._silence_before = False  # whether digital silence came before the first frame that did
+        self._started = 0  # the frame where the stream's sound started (after the digital silence it began with)
         self._scale_n = max(1, int(round(cfg.band_scale_s * frame_rate)))
         self._flux_cum = np.zeros((self._scale_n + 1, self.n_bands))  # running sums of each band's rise
         # onset strength history: self._odf holds frames [self._odf_start, self._next_frame)
@@ -244,7 +245,11 @@ class LandingDetector:
         self._last_onset_value = 0.0
         self._last_onset_sample = -1
         self._pending: list[tuple[int, int, float, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share, air share)
-        self._frame_db = np.zeros(0)  # recent frame levels for the noise floor
+        # the frames of sound (digital silence cut out): their indices, onset strengths and levels (for the
+        # adaptive threshold and the noise floor); the frames that hold the zeros before the stream count
+        self._seq_frames = np.zeros(0, dtype=np.int64)
+        self._seq_odf = np.zeros(0)
+        self._seq_db = np.zeros(0)
         self._dc_n = max(1, int(round(cfg.dc_window_s * frame_rate)))
         self._hop_means = np.zeros(0)  # each hop's mean sample, as _odf holds frames (hop k ends where frame k does)
         self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
@@ -351,70 +356,71 @@ class LandingDetector:
         quiet_hop = np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
         feed = full & ~_any_in_windows(quiet_hop, m)
         frame_db = np.where(feed, frame_db, np.nan)  # the noise floor leaves digital silence (and its edges) out
-        # sound resumes after digital silence at the frame that ends with its first hop of sound: the first frame
-        # to feed the floors after it (whichever frames between count as silent: more of them the quieter the
-        # sound) less m - 1. Its onset strength starts lag frames later
-        sel = np.flatnonzero(silent | feed)
-        back = np.zeros(ks.size, dtype=bool)
-        if sel.size:
-            kinds = silent[sel]
-            back[sel[~kinds & np.concatenate([[self._silence_before], kinds[:-1]])]] = True
-            self._silence_before = bool(kinds[-1])
-            self._resumed.extend(int(k) - (m - 1) + self._lag for k in ks[back])
+        # the stream's sound starts at the frame that ends with its first hop of sound, when digital silence
+        # came first: the first frame to feed the floors less m - 1. Its onset strength starts lag frames later
+        if not self._sounded:
+            fed = np.flatnonzero(feed)
+            first = int(fed[0]) if fed.size else ks.size
+            self._silence_before = self._silence_before or bool(silent[:first].any())
+            if fed.size:
+                self._sounded = True
+                if self._silence_before:
+                    self._started = int(ks[first]) - (m - 1) + self._lag
         whitened = np.zeros_like(level)
         if full.any():
-            floor = self._band_floors(level, feed, back)
+            floor = self._band_floors(level, feed)
             if self.config.band_range_db > 0:  # an empty band is as loud as the room's loudest, less the range
                 least = np.max(floor, axis=1, keepdims=True) - self.config.band_range_db
                 level, floor = np.maximum(level, least), np.maximum(floor, least)
             whitened[full] = np.maximum(level[full] - floor[full], 0.0)
-        hist = np.vstack([self._lev_hist, whitened])
-        ref = hist[: ks.size]
+        # Digital silence is cut out of the stream: each frame of sound (one that feeds the floors; and those
+        # that hold the zeros before the stream) is compared with the lag frames of sound before it, however
+        # much silence came between; the frames of silence and those that hold a hop of it have no onset
+        # strength. So sound that comes back as the room was is no rise, and an impact that opens a gate is
+        seq = feed | (ks < first_full)
+        w_seq = whitened[seq]
+        hist = np.vstack([self._lev_hist, w_seq])
+        ref = hist[: w_seq.shape[0]]
         widened = ref.copy()  # maximum over each band and its two neighbours
         np.maximum(widened[:, :-1], ref[:, 1:], out=widened[:, :-1])
         np.maximum(widened[:, 1:], ref[:, :-1], out=widened[:, 1:])
-        ref = widened
-        flux = np.maximum(whitened - ref, 0.0)
-        # sound coming back after digital silence, or after a hop of it, is not an impact: no onset strength
-        # until the lag frames a frame is compared with hold sound again
-        was_gap = np.concatenate([self._gap_hist, (ks >= first_full) & ~feed])
-        self._gap_hist = was_gap[-self._lag :]
-        after_silence = _any_in_windows(was_gap, self._lag + 1)
-        flux[after_silence] = 0.0
+        rise = np.maximum(w_seq - widened, 0.0)
+        self._lev_hist = hist[-self._lag :]
         if self.config.band_scale_s > 0:
-            # each band's rise in units of that band's own typical rise over the past band_scale_s:
+            # each band's rise in units of that band's own typical rise over the past band_scale_s of sound:
             # a band that is always busy (voice, hum) counts less, a quiet band that clicks counts more
-            cum = np.cumsum(np.vstack([self._flux_cum[-1:], flux]), axis=0)[1:]
-            full = np.vstack([self._flux_cum, cum])
+            cum = np.cumsum(np.vstack([self._flux_cum[-1:], rise]), axis=0)[1:]
+            full_cum = np.vstack([self._flux_cum, cum])
             w = self._scale_n
-            n_new = flux.shape[0]
-            hi_rows = full[w : w + n_new]  # C[k-1] for each new frame k
-            lo_rows = full[:n_new]  # C[k-1-W]
+            n_new = rise.shape[0]
+            hi_rows = full_cum[w : w + n_new]  # C[k-1] for each new frame k
+            lo_rows = full_cum[:n_new]  # C[k-1-W]
             scale = np.maximum((hi_rows - lo_rows) / w, self.config.min_band_scale_db)
-            flux = np.minimum(flux / scale, self.config.max_band_ratio)
-            self._flux_cum = full[-(w + 1) :]
+            rise = np.minimum(rise / scale, self.config.max_band_ratio)
+            self._flux_cum = full_cum[-(w + 1) :]
+        flux = np.zeros_like(level)
+        flux[seq] = rise
         odf = np.add.reduce(flux, axis=1) / flux.shape[1]  # (np.mean's arithmetic)
         high = np.sum(flux[:, self._high_bands], axis=1)
         total = np.maximum(np.sum(flux, axis=1), _EPS)
         click_share = np.where(odf > 0, high / total, 0.0)
         air_share = np.where(odf > 0, np.sum(flux[:, self._air_bands], axis=1) / total, 0.0)
-        self._lev_hist = hist[-self._lag :]
         self._odf = np.concatenate([self._odf, odf])
-        self._frame_db = np.concatenate([self._frame_db, frame_db])
+        self._seq_frames = np.concatenate([self._seq_frames, ks[seq]])
+        self._seq_odf = np.concatenate([self._seq_odf, odf[seq]])
+        self._seq_db = np.concatenate([self._seq_db, frame_db[seq]])
         self._click_share = np.concatenate([self._click_share, click_share])
         self._air_share = np.concatenate([self._air_share, air_share])
         self._next_frame = last
 
-    def _band_floors(self, level: np.ndarray, feed: np.ndarray, resumed: np.ndarray) -> np.ndarray:
+    def _band_floors(self, level: np.ndarray, feed: np.ndarray) -> np.ndarray:
         """Each band's floor at each of the block's frames (rows of ``level``); the frames marked ``feed`` (sound
-        without a hop of digital silence) feed it, the others hold the last floor; learning starts anew at the
-        frames marked ``resumed`` (the first to feed it after digital silence). See the module docstring, step 2.
+        without a hop of digital silence) feed it, the others hold the last floor. See the module docstring, step 2.
 
         In the floor's clock (frames that feed it), ``floor[k] = rise * k + min(level[j] - rise * j)`` over every
-        earlier frame ``j``, except while learning, for ``2 * floor_window_s`` from the stream's start or from
-        the end of a digital silence: then only over the last ``floor_window_s`` of it, so that a fade-in is
-        forgotten, not kept for as long as the rise needs to climb from it. Rows before any frame has fed the
-        floor get their own level (nothing above the floor).
+        earlier frame ``j``, except while learning, for the first ``2 * floor_window_s`` of sound: then only over
+        the last ``floor_window_s`` of it, so that a fade-in is forgotten, not kept for as long as the rise needs
+        to climb from it. Rows before any frame has fed the floor get their own level (nothing above the floor).
         """
         lv = level[feed]
         n = lv.shape[0]
@@ -422,23 +428,16 @@ class LandingDetector:
         self._sound_frames += n
         x = lv - clock[:, None] * self._floor_rise
         floor_x = np.empty_like(x)
-        starts = np.flatnonzero(resumed[feed])
-        for i, j in zip(np.concatenate([[0], starts]), np.concatenate([starts, [n]])):
-            if j == i:
-                continue
-            if i in starts:
-                self._floor_hist = x[:0]
-                self._learn_left = self._learn_n
-            m = i + min(j - i, self._learn_left)
-            if m > i:  # still learning: the window's minimum
-                past = np.concatenate([self._floor_hist, x[i:m]])
-                floor_x[i:m] = _sliding_min(past, self._floor_n)[self._floor_hist.shape[0] :]
-                self._floor_hist = past[-(self._floor_n - 1) :]
-                self._learn_left -= m - i
-                self._floor_x = floor_x[m - 1]
-            if j > m:  # learnt: the running minimum
-                floor_x[m:j] = np.minimum.accumulate(np.concatenate([self._floor_x[None, :], x[m:j]]), axis=0)[1:]
-                self._floor_x = floor_x[j - 1]
+        m = min(n, self._learn_left)
+        if m > 0:  # still learning: the window's minimum
+            past = np.concatenate([self._floor_hist, x[:m]])
+            floor_x[:m] = _sliding_min(past, self._floor_n)[self._floor_hist.shape[0] :]
+            self._floor_hist = past[-(self._floor_n - 1) :]
+            self._learn_left -= m
+            self._floor_x = floor_x[m - 1]
+        if n > m:  # learnt: the running minimum
+            floor_x[m:] = np.minimum.accumulate(np.concatenate([self._floor_x[None, :], x[m:]]), axis=0)[1:]
+            self._floor_x = floor_x[n - 1]
         # every row: the floor of the latest frame that fed it, in this block or before
         fed = np.concatenate([self._last_floor[None, :], floor_x + clock[:, None] * self._floor_rise])
         floor = fed[np.cumsum(feed)]
@@ -458,13 +457,10 @@ class LandingDetector:
         seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._odf[lo : j1 + self._post + 1]])
         local_max = _max_in_windows(seg, self._pre + self._post + 1)
         cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
-        # the frame each candidate's run of sound started at; before warmup frames of it, still learning the room
-        started = np.asarray(self._resumed)[np.searchsorted(self._resumed, cand + self._odf_start, side="right") - 1]
-        learnt = cand + self._odf_start >= started + self._warmup
-        cand, started = cand[learnt], started[learnt]
-        strong = self._odf[cand] >= cfg.delta_db  # the threshold is at least delta_db (the strength is >= 0)
-        cand, started = cand[strong], started[strong]
-        thresholds = self._thresholds(cand, started - self._odf_start)
+        # before warmup frames of the stream's sound, still learning the room
+        cand = cand[cand + self._odf_start >= self._started + self._warmup]
+        cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
+        thresholds = self._thresholds(cand + self._odf_start)
         for j, thr in zip(cand, thresholds):
             k = int(j) + self._odf_start
             v = float(self._odf[j])
@@ -484,20 +480,22 @@ class LandingDetector:
             self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air))
         self._next_decide = last_decidable + 1
 
-    def _thresholds(self, cand: np.ndarray, started: np.ndarray) -> np.ndarray:
-        """Adaptive threshold for each candidate index ``j`` into the onset strength history (step 4):
-        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` of the ``threshold_window_s`` before it, or of
-        the part of it since its run of sound started (index ``started``, below 0 for long ago)."""
+    def _thresholds(self, frames: np.ndarray) -> np.ndarray:
+        """Adaptive threshold for each candidate frame (step 4): ``median + max(delta_db, k_mad * 1.4826 * MAD)``
+        of the onset strength of the ``threshold_window_s`` of sound before it (digital silence cut out), or of
+        all the sound since the stream's started, when there is less."""
         cfg = self.config
-        med = np.empty(cand.size)
-        mad = np.empty(cand.size)
-        full = cand - np.maximum(started, 0) >= self._thr_w
+        at = np.searchsorted(self._seq_frames, frames)  # each candidate's place among the frames of sound
+        since = int(np.searchsorted(self._seq_frames, self._started))
+        med = np.empty(frames.size)
+        mad = np.empty(frames.size)
+        full = at - since >= self._thr_w
         if full.any():
-            windows = _windows(self._odf, self._thr_w)[cand[full] - self._thr_w]
+            windows = _windows(self._seq_odf, self._thr_w)[at[full] - self._thr_w]
             med[full] = _median_rows(windows)
             mad[full] = _median_rows(np.abs(windows - med[full][:, None]))
-        for i in np.flatnonzero(~full):  # a run's first threshold window: a shorter past
-            past = self._odf[max(0, started[i]) : cand[i]]
+        for i in np.flatnonzero(~full):  # the stream's first threshold window: a shorter past
+            past = self._seq_odf[since : at[i]]
             med[i] = _median_rows(past[None, :])[0]
             mad[i] = _median_rows(np.abs(past - med[i])[None, :])[0]
         return med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
@@ -522,11 +520,11 @@ class LandingDetector:
         return float(_median_rows(self._hop_means[None, max(0, j - self._dc_n + 1) : j + 1])[0])
 
     def _floor_before(self, k: int) -> float:
-        """Noise floor before frame ``k``: 10th percentile of the frame levels in the window before it, dBFS."""
-        j = k - self._odf_start
-        first_full = self.n_fft // self.hop - self._odf_start  # earlier frames hold the zeros before the stream
-        past = self._frame_db[max(0, first_full, j - self._nf_len) : max(0, j + 1)]
-        past = past[~np.isnan(past)]  # digital silence is not the room
+        """Noise floor at frame ``k``: 10th percentile of the levels of the frames of sound in the window that
+        ends with it (digital silence cut out), dBFS."""
+        j = int(np.searchsorted(self._seq_frames, k, side="right"))
+        past = self._seq_db[max(0, j - self._nf_len - 1) : j]
+        past = past[~np.isnan(past)]  # nor the frames that hold the zeros before the stream, or a hop of silence
         return _percentile(past, 10) if past.size else -120.0
 
     def _refine(self, k: int, click: bool) -> int:
@@ -568,7 +566,10 @@ class LandingDetector:
         before = self._samples(max(0, onset - self._pre_n - self._gap_n), max(0, onset - self._gap_n)) - dc
         seg = self._samples(onset, onset + self._feat_n) - dc
         peak = float(np.max(np.abs(seg)))
-        contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (np.mean(before**2) + _EPS)) if before.size else 0.0
+        before2 = float(np.mean(before**2)) if before.size else 0.0
+        if before.size >= self.hop and self._holds_silence(before):  # the room before it is the noise floor
+            before2 = 10.0 ** (floor / 10.0)
+        contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (before2 + _EPS)) if before.size else 0.0
         rms2 = float(np.mean(seg**2))
         # impact level: the loudest impact_window_ms of the feature window (sliding mean square)
         win = min(seg.size, self._impact_n)
@@ -595,6 +596,13 @@ class LandingDetector:
             air_share=round(air_share, 3),
         )
 
+    def _holds_silence(self, x: np.ndarray) -> bool:
+        """Whether any hop-long stretch of ``x`` (from its end back) is digital silence."""
+        n = x.size // self.hop
+        hops = x[x.size - n * self.hop :].reshape(n, self.hop)
+        spread = hops - np.add.reduce(hops, axis=1)[:, None] / self.hop
+        return bool(np.any(np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)))
+
     def _trim(self) -> None:
         """Drop history no longer needed (samples and onset strength)."""
         oldest_needed = self._n_seen - self._keep
@@ -607,14 +615,16 @@ class LandingDetector:
         odf_drop = (self._next_decide - max(self._thr_w, self._nf_len) - self._pre - 2) - self._odf_start
         if odf_drop > 4 * self._thr_w:
             self._odf = self._odf[odf_drop:]
-            self._frame_db = self._frame_db[odf_drop:]
             self._hop_means = self._hop_means[odf_drop:]
             self._click_share = self._click_share[odf_drop:]
             self._air_share = self._air_share[odf_drop:]
             self._odf_start += odf_drop
-            # keep the latest restart of sound before the history's start, and every one since
-            keep = max(0, int(np.searchsorted(self._resumed, self._odf_start, side="right")) - 1)
-            del self._resumed[:keep]
+        # the frames of sound: the threshold window and the noise floor's before the next decision
+        seq_drop = int(np.searchsorted(self._seq_frames, self._next_decide)) - max(self._thr_w, self._nf_len) - 2
+        if seq_drop > 4 * self._thr_w:
+            self._seq_frames = self._seq_frames[seq_drop:]
+            self._seq_odf = self._seq_odf[seq_drop:]
+            self._seq_db = self._seq_db[seq_drop:]
 
 
 # Small, exact stand-ins for numpy helpers the detector calls once or more per block: ``sliding_window_view``,
