@@ -103,13 +103,15 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
     return resample_poly(audio, target, rate).astype(np.float32), target
 
 
-def gate(audio: np.ndarray, rate: int, look_s: float = 0.002, hold_s: float = 0.05) -> np.ndarray:
-    """``audio`` through the ``gate`` chain (see the module docstring): exact zeros wherever no 10 ms level
-    (centred mean square) from ``hold_s`` before to ``look_s`` after reaches the median of those levels."""
+def gate(audio: np.ndarray, rate: int, threshold_dbfs: float | None = None, look_s: float = 0.002, hold_s: float = 0.05) -> np.ndarray:
+    """``audio`` through a noise gate that shuts to exact zeros: zero wherever no 10 ms level (centred mean
+    square) from ``hold_s`` before to ``look_s`` after reaches ``threshold_dbfs``, or by default the median of
+    those levels (the ``gate`` chain; see the module docstring)."""
     x = audio.astype(np.float64)
     n = max(1, int(rate * 0.01))
     level = np.convolve(x * x, np.ones(n) / n, mode="same")
-    loud = np.concatenate([[0], np.cumsum(level >= np.median(level[::n]))])
+    threshold = np.median(level[::n]) if threshold_dbfs is None else 10.0 ** (threshold_dbfs / 10.0)
+    loud = np.concatenate([[0], np.cumsum(level >= threshold)])
     i = np.arange(x.size)
     lo = np.clip(i - int(rate * hold_s), 0, x.size)
     hi = np.clip(i + int(rate * look_s) + 1, 0, x.size)

@@ -19,9 +19,10 @@ samples, taken every ``hop`` samples):
    with nothing there): its level and floor are taken as no lower than that, so that
    the rounding noise it holds, whose level in dB swings wildly, makes no rises. While
    the detector learns the room (the first ``2 * floor_window_s`` of sound) the
-   floor forgets levels older than ``floor_window_s``: a fade-in's first frames are not the room for the 20 s
-   the rise would need to climb from them. So a change of input gain moves every
-   floor by the gain and leaves the events as they were.
+   floor forgets levels older than ``floor_window_s``: a fade-in's first frames
+   are not the room for the 20 s the rise would need to climb from them. So a
+   change of input gain moves every floor by the gain and leaves the events as
+   they were.
 3. Onset strength (SuperFlux-style, in dB): the mean over bands of the positive
    rise of ``W[k, b]`` above the maximum of ``W[k - lag, b-1..b+1]``.
 4. Peak picking, causal with ``post`` frames of look-ahead. Frame ``k`` is an
@@ -376,7 +377,7 @@ class LandingDetector:
         # Digital silence is cut out of the stream: each frame of sound (one that feeds the floors; and those
         # that hold the zeros before the stream) is compared with the lag frames of sound before it, however
         # much silence came between; the frames of silence and those that hold a hop of it have no onset
-        # strength. So sound that comes back as the room was is no rise, and an impact that opens a gate is
+        # strength. So sound that comes back as the room was makes no rise; an impact that opens a gate does
         seq = feed | (ks < first_full)
         w_seq = whitened[seq]
         hist = np.vstack([self._lev_hist, w_seq])
@@ -483,7 +484,7 @@ class LandingDetector:
     def _thresholds(self, frames: np.ndarray) -> np.ndarray:
         """Adaptive threshold for each candidate frame (step 4): ``median + max(delta_db, k_mad * 1.4826 * MAD)``
         of the onset strength of the ``threshold_window_s`` of sound before it (digital silence cut out), or of
-        all the sound since the stream's started, when there is less."""
+        all the sound since the stream's sound started, when there is less."""
         cfg = self.config
         at = np.searchsorted(self._seq_frames, frames)  # each candidate's place among the frames of sound
         since = int(np.searchsorted(self._seq_frames, self._started))

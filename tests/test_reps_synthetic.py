@@ -1,7 +1,9 @@
 """Counting against synthetic sessions with exact truth: SNRs, cadences, sample rates, drills."""
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,9 @@ from quietland.pipeline import SessionPipeline
 from quietland.synth import PRESETS, SessionSpec, synthesize
 
 from pipeline_support import analyse_audio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from real_variants import gate  # noqa: E402  (the benchmark's noise gate, used here as is)
 
 DRILL_OF_KIND = {
     "landings": "line-hops",
@@ -98,25 +103,13 @@ def test_a_recording_that_starts_with_digital_silence_counts_the_same(name):
     assert np.max(np.abs(np.array(shifted) - lead - plain)) <= 0.001 * session.sample_rate
 
 
-def noise_gate(audio: np.ndarray, sample_rate: int, threshold_dbfs: float, look_s: float = 0.002, hold_s: float = 0.05) -> np.ndarray:
-    """``audio`` with exact zeros wherever no 10 ms level (centred mean square) from ``hold_s`` before to
-    ``look_s`` after reaches ``threshold_dbfs``: a noise gate that opens a little ahead and holds."""
-    x = audio.astype(np.float64)
-    n = int(0.01 * sample_rate)
-    loud = np.convolve(x * x, np.ones(n) / n, mode="same") >= 10 ** (threshold_dbfs / 10)
-    counts = np.concatenate([[0], np.cumsum(loud)])
-    i = np.arange(x.size)
-    lo, hi = np.clip(i - int(hold_s * sample_rate), 0, x.size), np.clip(i + int(look_s * sample_rate) + 1, 0, x.size)
-    return np.where(counts[hi] - counts[lo] > 0, x, 0.0).astype(np.float32)
-
-
 @pytest.mark.parametrize("threshold_dbfs", [-35.0, -25.0])
 def test_a_recording_gated_to_digital_silence_keeps_its_landings(threshold_dbfs):
     """The demo through a noise gate that shuts to exact zeros under -35 or -25 dBFS (84% and 89% of it
     zeros): every landing but the first is a rep, timed to 5 ms, and nothing else is. The first landing is
     the recording's first sound, where the detector starts to learn the room."""
     session = synthesize(PRESETS["demo"])
-    gated = noise_gate(session.audio, session.sample_rate, threshold_dbfs)
+    gated = gate(session.audio, session.sample_rate, threshold_dbfs)  # opening 2 ms ahead, holding 50 ms
     assert np.mean(gated == 0) > 0.8
     reps = analyse_audio(gated, session.sample_rate, "line-hops").reps
     truth = np.asarray(session.landing_samples)
