@@ -564,7 +564,10 @@ class _RopeTracker:
     landing's, where a grid on the jumps' other click would do as well).
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
     ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
-    sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on. Its
+    sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on.
+    For double-unders, of the grids on the other half of the winner's beat that match as often, the one
+    whose clusters are loudest wins instead when they are ``beat_phase_louder_db`` louder than the
+    winner's (as the period check below asks: the winner was on the mid-air click). Its
     matched sounds whose clusters are more than ``relative_floor_db`` under the median of theirs, or
     after a set under that set's beats' (as its opener must be), count as unmatched (following would not
     take them either; the drums of music in a rest are no new set). A rhythm found after a set that is
@@ -763,36 +766,37 @@ class _RopeTracker:
         tempo = self._tempo(times, sal)
         if tempo is None:
             return self._reject_through(opener)
-        best = None
+        grids = []  # (score, matched, beat_no, anchor, period, n_beats) of each grid that hits often enough
         anchors = times[times < times[0] + tempo]  # the rhythm's first beat is one of the first period's sounds
         for anchor, period in itertools.product(anchors, np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr)):
-            tol = self._tol(period)
-            n_beats = int((min(horizon, times[-1] + tol) - anchor) // period) + 1
+            n_beats = int((min(horizon, times[-1] + self._tol(period)) - anchor) // period) + 1
             if n_beats < cfg.beat_min_hits:
                 continue
-            matched: list[int] = []
-            beat_no: list[int] = []
-            score = 0.0
-            for n in range(n_beats):
-                d = np.abs(times - (anchor + n * period))
-                ok = np.flatnonzero(d <= tol)
-                if ok.size:
-                    j = int(ok[np.argmax(grid_sal[ok] - cfg.beat_timing_db * d[ok] / period)])
-                    if not matched or j != matched[-1]:
-                        matched.append(j)
-                        beat_no.append(n)
-                        score += grid_sal[j]
-                        continue
-                score -= cfg.beat_miss_db
-            if len(matched) < max(cfg.beat_min_hits, cfg.beat_min_hit_ratio * n_beats):
-                continue
-            # the period that best fits the matched sounds (a straight line in the beat number)
-            fit = np.polyfit(np.asarray(beat_no, float), times[matched], 1)
-            if best is None or score > best[0]:
-                best = (score, float(fit[0]), matched, beat_no)
-        if best is None:
+            score, matched, beat_no = self._grid_hits(times, grid_sal, anchor, period, n_beats)
+            if len(matched) >= max(cfg.beat_min_hits, cfg.beat_min_hit_ratio * n_beats):
+                grids.append((score, matched, beat_no, anchor, period, n_beats))
+        if not grids:
             return self._reject_through(opener)
-        _, period, matched, beat_no = best
+        best = max(grids, key=lambda g: g[0])  # (the first of equals)
+        if self.rule.landing_weight_db:
+            # double-unders: of the grids on the other half of the beat that find sounds as often, the one whose
+            # clusters are loudest, when they are beat_phase_louder_db louder (as the period check asks): the
+            # search was on the mid-air click, the landings are the other half
+            def loud(g: tuple) -> float:
+                return float(np.median([self._loudness(cands[j]) for j in g[1]]))
+
+            share = len(best[1]) / best[5] - 0.05
+            other = [
+                g for g in grids
+                if 0.25 <= ((g[3] - best[3]) / best[4]) % 1.0 <= 0.75 and len(g[1]) / g[5] >= share
+            ]
+            if other:
+                alt = max(other, key=lambda g: (loud(g), g[0]))
+                if loud(alt) >= loud(best) + cfg.beat_phase_louder_db:
+                    best = alt
+        _, matched, beat_no = best[:3]
+        # the period that best fits the matched sounds (a straight line in the beat number)
+        period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
         quiet = max(self._quiet([self._loudness(cands[j]) for j in matched]), self._set_quiet)
         kept = [i for i, j in enumerate(matched) if self._loudness(cands[j]) >= quiet]
@@ -829,6 +833,29 @@ class _RopeTracker:
         self._last = prev
         self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
         return out
+
+    def _grid_hits(self, times: np.ndarray, grid_sal: np.ndarray, anchor: float, period: float, n_beats: int) -> tuple[float, list[int], list[int]]:
+        """Each of the ``n_beats`` beats ``anchor + n * period`` takes the sound (of ``times``) within the beat
+        tolerance with the best ``grid_sal`` less ``beat_timing_db`` per period of timing error, one beat per
+        sound: the grid's score (those saliences, less ``beat_miss_db`` per beat with none), and the sounds'
+        indices with their beat numbers."""
+        cfg = self.cfg
+        tol = self._tol(period)
+        matched: list[int] = []
+        beat_no: list[int] = []
+        score = 0.0
+        for n in range(n_beats):
+            d = np.abs(times - (anchor + n * period))
+            ok = np.flatnonzero(d <= tol)
+            if ok.size:
+                j = int(ok[np.argmax(grid_sal[ok] - cfg.beat_timing_db * d[ok] / period)])
+                if not matched or j != matched[-1]:
+                    matched.append(j)
+                    beat_no.append(n)
+                    score += grid_sal[j]
+                    continue
+            score -= cfg.beat_miss_db
+        return score, matched, beat_no
 
     def _was_going(self, beats: list[OnsetEvent], beat_no: list[int]) -> bool:
         """A searched rhythm after a set is the room's (music's drums), not a new set, when it is quieter than
