@@ -353,9 +353,7 @@ class LandingDetector:
         self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(hop_means[m - 1 :], silent)])
         # a frame holding a hop of digital silence (a dropout, the edge of the zeros a file starts with) is
         # sound, but not the room: it does not feed the floors, which hold their last value through it
-        spread = hops - hop_means[:, None]  # (np.var's arithmetic)
-        quiet_hop = np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
-        feed = full & ~_any_in_windows(quiet_hop, m)
+        feed = full & ~_any_in_windows(self._quiet_hops(hops, hop_means), m)
         frame_db = np.where(feed, frame_db, np.nan)  # the noise floor leaves digital silence (and its edges) out
         # the stream's sound starts at the frame that ends with its first hop of sound, when digital silence
         # came first: the first frame to feed the floors less m - 1. Its onset strength starts lag frames later
@@ -597,12 +595,17 @@ class LandingDetector:
             air_share=round(air_share, 3),
         )
 
+    def _quiet_hops(self, hops: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """Which hops (rows of ``hops``, whose means are ``means``) are digital silence: a variance under
+        ``silence_dbfs``."""
+        spread = hops - means[:, None]  # (np.var's arithmetic)
+        return np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
+
     def _holds_silence(self, x: np.ndarray) -> bool:
         """Whether any hop-long stretch of ``x`` (from its end back) is digital silence."""
         n = x.size // self.hop
         hops = x[x.size - n * self.hop :].reshape(n, self.hop)
-        spread = hops - np.add.reduce(hops, axis=1)[:, None] / self.hop
-        return bool(np.any(np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)))
+        return bool(np.any(self._quiet_hops(hops, np.add.reduce(hops, axis=1) / self.hop)))
 
     def _trim(self) -> None:
         """Drop history no longer needed (samples and onset strength)."""
