@@ -45,13 +45,16 @@ samples, taken every ``hop`` samples):
 Digital silence (a muted input, a dropout, the zeros a video's audio track
 often starts with, a noise gate shut) is not a quiet room, and it is cut out of
 the stream: frames quieter than ``silence_dbfs``, and those that hold a hop of it
-(a hop whose variance is under ``silence_dbfs``: its edge, or a dropout too short
-to fill a frame), have no onset strength, leave every band's floor and the noise
+(a hop whose variance is under ``silence_dbfs``, or that holds a run of exact
+zeros half a hop long: its edge, or a dropout too short to fill a frame), have no
+onset strength, leave every band's floor and the noise
 floor as they were, and take no part in the adaptive threshold. Each frame of
 sound is compared with the frames of sound before it, however much silence came
 between: sound that comes back as the room was makes no rise, and an impact that
 opens a gate is one. (How many frames at an edge fall under ``silence_dbfs``
-depends on the input's gain; the hops of exact zeros do not.) The contrast of a
+depends on the input's gain; the hops that a run of exact zeros fills for half
+their length or more do not: a fade-in from zeros that starts under one bit of
+16-bit audio still does.) The contrast of a
 sound with digital silence before it is taken against the noise floor. Digital
 silence the stream starts with is before the room: the detector learns it from
 the first sound on, with no onset for ``warmup_ms``.
@@ -597,9 +600,16 @@ class LandingDetector:
 
     def _quiet_hops(self, hops: np.ndarray, means: np.ndarray) -> np.ndarray:
         """Which hops (rows of ``hops``, whose means are ``means``) are digital silence: a variance under
-        ``silence_dbfs``."""
+        ``silence_dbfs``, or a run of exact zeros half a hop long (the edge of a stretch of zeros, whose
+        variance, and so whether it is under ``silence_dbfs``, would depend on the input's gain). A room's
+        noise quantised to 16 bits makes runs that long only when it is under about -100 dBFS (under a third of
+        the last bit), far quieter than a microphone hears."""
         spread = hops - means[:, None]  # (np.var's arithmetic)
-        return np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
+        quiet = np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
+        run = -(-self.hop // 2)
+        zeros = np.cumsum(hops == 0.0, axis=1, dtype=np.int32)
+        zeros = np.concatenate([np.zeros((hops.shape[0], 1), np.int32), zeros], axis=1)
+        return quiet | np.any(zeros[:, run:] - zeros[:, :-run] == run, axis=1)
 
     def _holds_silence(self, x: np.ndarray) -> bool:
         """Whether any hop-long stretch of ``x`` (from its end back) is digital silence."""

@@ -231,6 +231,27 @@ def test_leading_digital_silence_changes_nothing_but_the_times():
     assert abs(len(shifted) - len(plain)) <= 3
 
 
+def test_the_edge_of_leading_zeros_does_not_depend_on_the_gain():
+    """A recording that starts with zeros, its first hop of sound mostly zeros (173 of 176 samples, then the
+    room), the same at full gain and 54 dB down (2^-9, exact in floating point; the room then at -95 dBFS):
+    the same events, to the sample, with the same onset strength, and levels 54.2 dB apart (each rounded to
+    0.01 dB). Whether that hop's variance is under ``silence_dbfs`` depends on the gain (-58 dBFS here,
+    -112 dBFS 54 dB down: before the run rule, the events differed from the first); a run of zeros half a
+    hop long makes it digital silence at both."""
+    sr = 44100
+    times = [0.9 + 0.37 * k for k in range(12)]
+    x = impacts(sr, times, 5.5, snr_db=30)
+    hop = LandingDetector(sr).hop
+    x[: 125 * hop + hop - 3] = 0.0  # zeros up to the last 3 samples of a hop
+    gain = np.float32(2.0**-9)
+    loud = run(LandingDetector(sr), x, [4096] * (len(x) // 4096 + 1))
+    quiet = run(LandingDetector(sr), x * gain, [4096] * (len(x) // 4096 + 1))
+    assert len(salient(loud)) == 12
+    assert [e.sample for e in quiet] == [e.sample for e in loud]
+    assert [e.strength_db for e in quiet] == [e.strength_db for e in loud]
+    assert [e.loudness_db - e2.loudness_db for e, e2 in zip(loud, quiet)] == pytest.approx([54.19] * len(loud), abs=0.03)
+
+
 def test_dropouts_keep_the_floor_and_the_impacts_after_them():
     """Three 20 ms dropouts (exact zeros) between impacts: every impact is still found (to 0.2 ms), none is
     added, and the noise floor of the impacts after a dropout is the room's (within 1 dB of the same audio without them)."""
