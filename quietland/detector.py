@@ -45,16 +45,16 @@ samples, taken every ``hop`` samples):
 Digital silence (a muted input, a dropout, the zeros a video's audio track
 often starts with, a noise gate shut) is not a quiet room, and it is cut out of
 the stream: frames quieter than ``silence_dbfs``, and those that hold a hop of it
-(a hop whose variance is under ``silence_dbfs``, or that holds a run of exact
-zeros half a hop long: its edge, or a dropout too short to fill a frame), have no
-onset strength, leave every band's floor and the noise
+(a hop whose variance is under ``silence_dbfs``: its edge, or a dropout too short
+to fill a frame), have no onset strength, leave every band's floor and the noise
 floor as they were, and take no part in the adaptive threshold. Each frame of
 sound is compared with the frames of sound before it, however much silence came
 between: sound that comes back as the room was makes no rise, and an impact that
 opens a gate is one. (How many frames at an edge fall under ``silence_dbfs``
-depends on the input's gain; the hops that a run of exact zeros fills for half
-their length or more do not: a fade-in from zeros that starts under one bit of
-16-bit audio still does.) The contrast of a
+depends on the input's gain. Where a stream starts with zeros, the hops before
+its first hop of sound that hold a run of exact zeros half a hop long are silence
+too, so that the frame its sound starts at does not; a fade-in from zeros that
+starts under one bit of 16-bit audio still moves it.) The contrast of a
 sound with digital silence before it is taken against the noise floor. Digital
 silence the stream starts with is before the room: the detector learns it from
 the first sound on, with no onset for ``warmup_ms``.
@@ -237,6 +237,7 @@ class LandingDetector:
         self._last_floor = np.full(self.n_bands, np.nan)  # the floors after the last frame that fed them
         self._lev_hist = np.zeros((self._lag, self.n_bands))  # whitened levels of the last `lag` frames of sound
         self._sounded = False  # whether any frame has fed the floors yet
+        self._heard_at: int | None = None  # the stream's first hop of sound: neither silence nor a run of zeros
         self._silence_before = False  # whether digital silence came before the first frame that did
         self._started = 0  # the frame where the stream's sound started (after the digital silence it began with)
         self._scale_n = max(1, int(round(cfg.band_scale_s * frame_rate)))
@@ -356,7 +357,18 @@ class LandingDetector:
         self._hop_means = np.concatenate([self._hop_means, self._hop_means_of(hop_means[m - 1 :], silent)])
         # a frame holding a hop of digital silence (a dropout, the edge of the zeros a file starts with) is
         # sound, but not the room: it does not feed the floors, which hold their last value through it
-        feed = full & ~_any_in_windows(self._quiet_hops(hops, hop_means), m)
+        quiet = self._quiet_hops(hops, hop_means)
+        first_hop = int(ks[0]) - m + 1  # the stream's hop that is the first row of hops
+        if self._heard_at is None or first_hop < self._heard_at:
+            # before the stream's first hop of sound, the edge of the zeros it starts with is silence too,
+            # whatever its variance: which frame is the stream's first of sound then does not depend on the gain
+            edge = self._zero_runs(hops)
+            if self._heard_at is None:
+                sound = np.flatnonzero(~quiet & ~edge)
+                self._heard_at = first_hop + int(sound[0]) if sound.size else None
+            before = first_hop + np.arange(hops.shape[0]) < (self._heard_at if self._heard_at is not None else np.inf)
+            quiet |= edge & before
+        feed = full & ~_any_in_windows(quiet, m)
         frame_db = np.where(feed, frame_db, np.nan)  # the noise floor leaves digital silence (and its edges) out
         # the stream's sound starts at the frame that ends with its first hop of sound, when digital silence
         # came first: the first frame to feed the floors less m - 1. Its onset strength starts lag frames later
@@ -600,16 +612,17 @@ class LandingDetector:
 
     def _quiet_hops(self, hops: np.ndarray, means: np.ndarray) -> np.ndarray:
         """Which hops (rows of ``hops``, whose means are ``means``) are digital silence: a variance under
-        ``silence_dbfs``, or a run of exact zeros half a hop long (the edge of a stretch of zeros, whose
-        variance, and so whether it is under ``silence_dbfs``, would depend on the input's gain). A room's
-        noise quantised to 16 bits makes runs that long only when it is under about -100 dBFS (under a third of
-        the last bit), far quieter than a microphone hears."""
+        ``silence_dbfs``."""
         spread = hops - means[:, None]  # (np.var's arithmetic)
-        quiet = np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
+        return np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
+
+    def _zero_runs(self, hops: np.ndarray) -> np.ndarray:
+        """Which hops (rows of ``hops``) hold a run of exact zeros half a hop long. A room's noise quantised to
+        16 bits makes runs that long only when it is under about -100 dBFS (under a third of the last bit)."""
         run = -(-self.hop // 2)
-        zeros = np.cumsum(hops == 0.0, axis=1, dtype=np.int32)
-        zeros = np.concatenate([np.zeros((hops.shape[0], 1), np.int32), zeros], axis=1)
-        return quiet | np.any(zeros[:, run:] - zeros[:, :-run] == run, axis=1)
+        zeros = np.zeros((hops.shape[0], self.hop + 1), dtype=np.int32)
+        np.cumsum(hops == 0.0, axis=1, out=zeros[:, 1:])
+        return np.any(zeros[:, run:] - zeros[:, :-run] == run, axis=1)
 
     def _holds_silence(self, x: np.ndarray) -> bool:
         """Whether any hop-long stretch of ``x`` (from its end back) is digital silence."""

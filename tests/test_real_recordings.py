@@ -32,7 +32,7 @@ from real_variants import labelled_span  # noqa: E402  (the benchmark's definiti
 # file -> what was measured when the miss was recorded (see README, "Accuracy on real recordings")
 KNOWN_MISSES = {
     "jumprope-alternate-02.wav": "counts 17 of 15, F-measure 0.75: 15 inside the labelled span, two after it",
-    "jumprope-alternate-03.wav": "counts 59 of 138, F-measure 0.46: under music 74 of its contacts make an onset, and the beat keeps to every second or third contact where those between go unheard",
+    "jumprope-alternate-03.wav": "counts 50 of 138, F-measure 0.36: under music 74 of its contacts make an onset, and the beat keeps to every second or third contact where those between go unheard (59, F 0.46, before the edge of its leading zeros was silence at every gain)",
     "jumprope-double-under-2.wav": "counts 72 of 68, F-measure 0.30: a click track on a fixed 0.2398 s grid is a machine's beat from 14.7 s on, its clicks background; the jumps' own sounds, 0-3 dB over the music, keep no beat the rope rule finds (76, F 0.39, when it followed the clicks)",
     "jumprope-double-under-4.wav": "counts 113 of 105 (F-measure 0.94): 8 reps fall after the last label (105 inside the span, F 0.97)",
     "rhythmic-jumps.wav": "counts 36 of 31+-2: the lead-in and an isolated impact the truth excludes are counted (33 inside the span)",
@@ -123,10 +123,12 @@ def test_real_recording_count_inside_labelled_span(entry):
 
 def test_a_real_recording_turned_down_counts_the_same():
     """jumprope-alternate-03 (music, and 0.12 s of zeros then a few faint samples before it starts) at 12 dB
-    less gain: the same reps, to the sample. It counted 29 and 71 before the detector's floors learnt past
-    a quiet start and stopped pressing quiet bands against -120 dB."""
+    and 30.1 dB (2^-5) less gain: the same reps, to the sample. It counted 29 and 71 at 12 dB before the
+    detector's floors learnt past a quiet start and stopped pressing quiet bands against -120 dB; 59 and 50
+    at 30.1 dB while the hop at the edge of its zeros (-97 dBFS, -127 dBFS turned down) was digital silence
+    or not by its variance."""
     entry = next((e for e in _entries() if e["file"] == "jumprope-alternate-03.wav"), None)
     if entry is None:
         pytest.skip(f"jumprope-alternate-03.wav not found at {REAL}")
-    runs = [[r.event.sample for r in _analysis(entry["file"], entry["drill"], g).reps] for g in (1.0, 10 ** (-12 / 20))]
-    assert runs[0] == runs[1]
+    runs = [[r.event.sample for r in _analysis(entry["file"], entry["drill"], g).reps] for g in (1.0, 10 ** (-12 / 20), 2.0**-5)]
+    assert runs[0] == runs[1] == runs[2]
