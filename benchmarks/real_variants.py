@@ -12,14 +12,18 @@ is and as these variants:
 - ``noise30#1`` to ``#3``: white noise 30 dB below the recording's RMS added, three
   seeds (from the file's name and the variant's), so chance in one noise is seen as chance.
 
-Four more, run only when named in ``--variants``, ask the same of other recording
+Five more, run only when named in ``--variants``, ask the same of other recording
 chains: ``cut11k``, every component above 11 kHz removed (a low-bitrate codec's cut,
 the bands above it empty); ``hp200``, a 4th-order high-pass at 200 Hz (a small
 microphone that hears no thud); ``8k``, resampled to 8 kHz (a phone line);
 ``gate``, a noise gate that shuts to exact zeros (an edited recording, a streaming
 tool's gate): open from 2 ms before the 10 ms level first reaches the recording's
 median 10 ms level to 50 ms after it last did, so that about half the recording's
-stretches between its sounds are digital silence.
+stretches between its sounds are digital silence; ``agc``, an automatic gain control
+as a laptop's or a call app's (the level of each 1 ms, followed in 5 ms rising and
+0.5 s falling, steers the gain toward -20 dBFS, by -40 to +30 dB): quiet stretches
+are turned up to the loudness of the sounds, and each loud sound turns down what
+follows it.
 
 It prints, per file and variant, the count and (where the manifest has event
 times) the F-measure, matched the way ``../shared/tools/score.py`` matches;
@@ -60,7 +64,7 @@ SHARED = REPO.parent / "shared"
 REAL = SHARED / "data" / "real"
 SCORER = SHARED / "tools" / "score.py"
 VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30#1", "noise30#2", "noise30#3")
-CHAINS = ("cut11k", "hp200", "8k", "gate")
+CHAINS = ("cut11k", "hp200", "8k", "gate", "agc")
 CHOICES = VARIANTS + CHAINS
 NEED_SCIPY = {"16k", "32k", "48k", "8k", "hp200"}  # resampled or filtered by scipy.signal
 BLOCK = 65536
@@ -91,6 +95,8 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         return (audio + noise).astype(np.float32), rate
     if name == "gate":
         return gate(audio, rate), rate
+    if name == "agc":
+        return agc(audio, rate), rate
     if name == "cut11k":
         spec = np.fft.rfft(audio.astype(np.float64))
         spec[np.fft.rfftfreq(audio.size, 1.0 / rate) > 11000.0] = 0.0
@@ -116,6 +122,27 @@ def gate(audio: np.ndarray, rate: int, threshold_dbfs: float | None = None, look
     lo = np.clip(i - int(rate * hold_s), 0, x.size)
     hi = np.clip(i + int(rate * look_s) + 1, 0, x.size)
     return np.where(loud[hi] - loud[lo] > 0, x, 0.0).astype(np.float32)
+
+
+def agc(audio: np.ndarray, rate: int, target_dbfs: float = -20.0, attack_s: float = 0.005, release_s: float = 0.5,
+        max_gain_db: float = 30.0) -> np.ndarray:
+    """``audio`` through an automatic gain control (the ``agc`` chain): the level of each 1 ms, followed with
+    ``attack_s`` rising and ``release_s`` falling (one-pole, on the mean square), steers the gain toward
+    ``target_dbfs``, from -40 dB to ``max_gain_db``, interpolated between the 1 ms steps; clipped at full scale."""
+    x = audio.astype(np.float64)
+    n = max(1, int(rate * 0.001))
+    steps = -(-x.size // n)
+    power = np.mean(np.pad(x, (0, steps * n - x.size)).reshape(steps, n) ** 2, axis=1)
+    rise, fall = np.exp(-0.001 / attack_s), np.exp(-0.001 / release_s)
+    env = np.empty(steps)
+    e = float(np.mean(power[: 500]))  # the first half second's level to start from
+    for k, p in enumerate(power):
+        a = rise if p > e else fall
+        e = a * e + (1.0 - a) * p
+        env[k] = e
+    gain_db = np.clip(target_dbfs - 10.0 * np.log10(env + 1e-12), -40.0, max_gain_db)
+    gain = 10.0 ** (np.interp(np.arange(x.size), np.arange(steps) * n + n - 1, gain_db) / 20.0)
+    return np.clip(x * gain, -1.0, 1.0).astype(np.float32)
 
 
 def count(audio: np.ndarray, rate: int, drill: str) -> list[float]:
