@@ -577,8 +577,10 @@ class _RopeTracker:
     ``too-quiet``, and the search starts again there) and its search part ends at a gap of more than
     ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
     set's first beat over the undecided sounds before it, each earlier beat taking its sound as
-    following would, back to the first beat with none: contacts too quiet to start a rhythm count
-    once one has started (a set that fades in, a contact lost in noise just before it starts).
+    following would, passing over up to ``beat_max_missing`` beats with none as following does (they
+    are inferred when the sound before them is as loud as confirming them asks), back to a longer gap:
+    contacts too quiet to start a rhythm count once one has started (a set that fades in, a contact
+    lost in noise just before it starts, a few of its first contacts unheard).
 
     *Following it.* The next beat is expected at ``last + T``; once the stream has passed
     ``last + (1 + tol) * T`` (plus ``merge_ms``), the sound in ``[last + (1 - tol) * T,
@@ -909,22 +911,30 @@ class _RopeTracker:
 
     def _backfill(self, beats: list[OnsetEvent], period: float) -> list[OnsetEvent]:
         """A found rhythm's beats, led by the beats of the same grid before its first one (back to the oldest
-        undecided sound, stopping at the first grid beat with no sound): sounds too quiet to start a
-        rhythm are contacts on one, when as salient and loud as following asks."""
+        undecided sound): sounds too quiet to start a rhythm are contacts on one, when as salient and loud as
+        following asks. As following does, it passes over up to ``beat_max_missing`` grid beats with no
+        sound, to an earlier beat whose sound is as loud as confirming them asks (they are inferred); it
+        stops at the first gap longer, or with no such sound beyond it."""
+        cfg = self.cfg
         floor = self._salient([self._salience(b) for b in beats])
-        quiet = self._quiet([self._loudness(b) for b in beats])
+        louds = [self._loudness(b) for b in beats]
+        quiet, confirm = self._quiet(louds), self._quiet(louds, cfg.beat_confirm_db)
         tol = self._tol(period)
         out = list(beats)
         live = self._live()
         while True:
-            expect = out[0].sample - period
-            window = [
-                e for e in live
-                if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge and self._may_be_beat(e, floor, quiet)
-            ]
-            if not window:
+            for missing in range(cfg.beat_max_missing + 1):
+                expect = out[0].sample - (missing + 1) * period
+                window = [
+                    e for e in live
+                    if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge
+                    and self._may_be_beat(e, floor, confirm if missing else quiet)
+                ]
+                if window:
+                    out.insert(0, self._nearest_salient(window, expect, period))
+                    break
+            else:
                 return out
-            out.insert(0, self._nearest_salient(window, expect, period))
 
     def _tempo(self, times: np.ndarray, sal: np.ndarray) -> float | None:
         """The beat period (samples) the sounds' inter-onset intervals agree on, or None when they agree on none.

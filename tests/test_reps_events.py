@@ -133,6 +133,27 @@ def test_rope_contacts_too_quiet_to_start_a_rhythm_count_once_it_has_started(qui
     assert [r.event.sample for r in counter.rejected] == [stray.sample]
 
 
+@pytest.mark.parametrize(("missing", "lost"), [((2,), 0), ((4, 5), 0), ((1, 4, 5), 0), ((3, 4, 5), 3)])
+def test_a_set_that_starts_on_quiet_contacts_passes_over_unheard_ones_as_following_does(missing, lost):
+    """Alternate-foot contacts every 0.25 s from 1 s, the first 8 only 5 dB above the noise floor (too
+    quiet to start a rhythm, as loud as confirming a gap asks: 5 dB under the others), and of those the
+    ``missing`` ones unheard. Laid back from the first loud contact, the rhythm passes over up to 2 unheard
+    beats in a row, as following does (they are inferred reps), and stops at 3: the quiet contacts before
+    those are not reps. ``lost``: the quiet contacts before 3 unheard ones. Before, it stopped at the first
+    unheard beat: 35, 32 and 32 reps where 38 are counted now, the quiet contacts before it rejected."""
+    floor = -30.0
+    times = _times(1.0, 0.25, 8 + 30)
+    heard = [t for i, t in enumerate(times[:8]) if i not in missing]
+    quiet = [dataclasses.replace(_event(t, floor + 5.0), floor_dbfs=floor) for t in heard]
+    loud = [dataclasses.replace(_event(t, -20.0), floor_dbfs=floor) for t in times[8:]]
+    counter = RepCounter("jump-rope-alternate", SR)
+    _stream(counter, [*quiet, *loud])
+    assert [r.sample for r in counter.reps if not r.inferred] == [e.sample for e in [*quiet[lost:], *loud]]
+    inferred = [r.sample / SR for r in counter.reps if r.inferred]
+    assert inferred == pytest.approx([] if lost else [times[i] for i in missing], abs=0.025)
+    assert [r.event.sample for r in counter.rejected] == [e.sample for e in quiet[:lost]]
+
+
 @pytest.mark.parametrize("start_on", ["mid-air", "landing"])
 def test_a_double_under_counts_the_jump_at_the_click_its_landing_follows(start_on):
     """Jumps every 0.3 s, each with two rope clicks alike, 0.15 s apart (click_share 0.9), and a thud
