@@ -573,8 +573,9 @@ class _RopeTracker:
     take them either; the drums of music in a rest are no new set). A rhythm found after a set that is
     ``faint_db`` under it and was already going before its first beat is ``background`` (see
     :meth:`_was_going`). The
-    set starts at the first ``beat_start_run`` matched beats in a row (sounds before it are strays,
-    ``too-quiet``, and the search starts again there) and its search part ends at a gap of more than
+    set starts at the first ``beat_start_run`` matched beats in a row (when that is not its first
+    matched beat, the search starts again there, its opener no earlier, and the sounds before wait
+    undecided, for its grid laid back to take or leave) and its search part ends at a gap of more than
     ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
     set's first beat over the undecided sounds before it, each earlier beat taking its sound as
     following would, passing over up to ``beat_max_missing`` beats with none as following does (they
@@ -630,6 +631,7 @@ class _RopeTracker:
         self._set_loud = -np.inf  # median loudness of the last set's beats' clusters, dB (-inf: no set yet)
         self._set_grid: tuple[float, float] | None = None  # the last set's last beat and period, samples
         self._beats_to_recheck = config.beat_recheck_beats
+        self._search_from = 0  # a search's opener is no earlier (strays before a found rhythm's first run wait)
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
         longest = max(config.beat_search_s, config.beat_recheck_span_beats * rule.max_interval_s)
@@ -742,7 +744,7 @@ class _RopeTracker:
         cfg, sr = self.cfg, self.sr
         search = cfg.beat_search_s * sr
         live = self._live()
-        opener = next((e for e in live if self._can_start(e)), None)
+        opener = next((e for e in live if e.sample >= self._search_from and self._can_start(e)), None)
         # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
         until = (opener.sample if opener is not None else now) - search
         if final and opener is None:
@@ -810,11 +812,10 @@ class _RopeTracker:
             return self._reject_through(opener, "background")
         first, last = run
         if first > 0:
-            # strays before the rhythm's first run of hits: reject them, search again from the run
-            start = cands[matched[first]].sample
-            out_strays = [(e, "too-quiet") for e in self._events if e.sample < start]
-            self._events = [e for e in self._events if e.sample >= start]
-            return out_strays
+            # strays before the rhythm's first run of hits: search again from the run; they wait undecided
+            # (the next search's backfill may take them, as it does the quieter sounds before its opener)
+            self._search_from = cands[matched[first]].sample
+            return []
         matched = matched[: last + 1]
         out: list[tuple[OnsetEvent, str | None]] = []
         beats = self._backfill([cands[j] for j in matched], period)

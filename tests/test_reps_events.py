@@ -154,6 +154,21 @@ def test_a_set_that_starts_on_quiet_contacts_passes_over_unheard_ones_as_followi
     assert [r.event.sample for r in counter.rejected] == [e.sample for e in quiet[:lost]]
 
 
+def test_contacts_before_a_rope_sets_first_run_of_beats_count_when_its_grid_reaches_them():
+    """Alternate-foot contacts every 0.25 s from 1 s, all as loud, the 2nd and 4th unheard: the rhythm's
+    first two beats in a row (where a set starts) are the 5th and 6th. The search starts again there, the
+    contacts before it waiting; laid back, its grid passes over each unheard beat to them: every contact is
+    a rep and the unheard ones are inferred (36). Before, the 1st and 3rd were rejected as strays (32)."""
+    times = _times(1.0, 0.25, 36)
+    heard = [t for i, t in enumerate(times) if i not in (1, 3)]
+    events = [_event(t, -20.0) for t in heard]
+    counter = RepCounter("jump-rope-alternate", SR)
+    _stream(counter, events)
+    assert [r.sample for r in counter.reps if not r.inferred] == [e.sample for e in events]
+    assert [r.sample / SR for r in counter.reps if r.inferred] == pytest.approx([times[1], times[3]], abs=0.025)
+    assert counter.rejected == []
+
+
 @pytest.mark.parametrize("start_on", ["mid-air", "landing"])
 def test_a_double_under_counts_the_jump_at_the_click_its_landing_follows(start_on):
     """Jumps every 0.3 s, each with two rope clicks alike, 0.15 s apart (click_share 0.9), and a thud
