@@ -70,7 +70,7 @@ stream was cut into blocks.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -314,6 +314,11 @@ class LandingDetector:
         out = [ev for ev in self._emit(final=True) if ev.sample < n_real]
         self._n_seen = n_real
         return early + out
+
+    def set_threshold(self, k_mad: float) -> None:
+        """Pick peaks from the next decision on at ``k_mad`` robust standard deviations over the recent onset
+        strength (``DetectorConfig.k_mad``): a drill change (see ``quietland.reps.DrillRule.onset_k_mad``)."""
+        self.config = replace(self.config, k_mad=float(k_mad))
 
     # ---------------------------------------------------------------- internals
     def _samples(self, start: int, stop: int) -> np.ndarray:

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .calibration import DEFAULT_PROFILE, Profile
-from .detector import LandingDetector
+from .detector import DetectorConfig, LandingDetector
 from .doublecontact import DoubleContactFinder
 from .downmix import Downmix
 from .events import Cue, OnsetEvent, Rejected, Rep, RepScore, SessionSummary, SetSummary
-from .reps import RepCounter
+from .reps import DRILL_RULES, RepCounter
 from .scoring import CueWatch, ScoreConfig, rep_score
 
 Item = Rep | Rejected | RepScore | Cue
@@ -74,6 +74,16 @@ FLOOR_CHECK_S = 1.0
 """The noise floor is compared with the profile's at every multiple of this much audio, s."""
 
 
+def _detector_config(drill: str) -> DetectorConfig:
+    """The detector's settings for ``drill``: its threshold where the drill's rule sets one
+    (``DrillRule.onset_k_mad``), the detector's defaults otherwise (and for a name no rule has: the rep
+    counter says so)."""
+    rule = DRILL_RULES.get(drill)
+    if rule is None or rule.onset_k_mad is None:
+        return DetectorConfig()
+    return DetectorConfig(k_mad=rule.onset_k_mad)
+
+
 @dataclass(frozen=True)
 class ScriptedAction:
     """Something a user did during a recorded session, replayed at the same sample."""
@@ -106,7 +116,7 @@ class SessionPipeline:
         self.sample_rate = int(sample_rate)
         self.drill = drill
         self._script = sorted(script, key=lambda a: a.sample)
-        self.detector = LandingDetector(self.sample_rate)
+        self.detector = LandingDetector(self.sample_rate, _detector_config(drill))
         self.counter = RepCounter(drill, self.sample_rate)
         self.profile = profile or DEFAULT_PROFILE
         """The calibration profile reps are scored against."""
@@ -220,6 +230,7 @@ class SessionPipeline:
         """
         two_foot = self.counter.rule.two_foot  # the old rule decided what it still owed
         out = self._after_decisions(self.counter.change_drill(drill), two_foot)
+        self.detector.set_threshold(_detector_config(drill).k_mad)
         self._drill_changes.append((self._n_samples, drill))
         return out
 
