@@ -55,8 +55,8 @@ class DrillRule:
     """The detector's threshold for this drill, in robust standard deviations of the recent onset strength
     (``DetectorConfig.k_mad``; None: the detector's own, 4). A rope rhythm's follower takes only the sounds
     on its beat, so single bounce and alternate foot can hear fainter contacts (3.5); for double-unders the
-    fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured in README,
-    "Rope drills")."""
+    fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: README,
+    "Synthetic sessions with exact truth")."""
 
 
 DRILL_RULES: dict[str, DrillRule] = {
