@@ -15,6 +15,7 @@ from pipeline_support import analyse_audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from real_variants import gate  # noqa: E402  (the benchmark's noise gate, used here as is)
+import rope_grid  # noqa: E402  (the benchmark's count of reps on time, used here as is)
 
 DRILL_OF_KIND = {
     "landings": "line-hops",
@@ -461,15 +462,6 @@ def test_sequenced_drums_are_no_reps_once_their_beat_is_known(name, drill):
         assert hits_within(session, analysis, 0.05) == session.count
 
 
-def _on_time(truth_s: np.ndarray, reps_s: np.ndarray, window_s: float = 0.05) -> int:
-    """Landings with a rep of their own within ``window_s`` (each rep matched once)."""
-    used: set[int] = set()
-    for t in truth_s:
-        free = [j for j in np.flatnonzero(np.abs(reps_s - t) <= window_s) if j not in used]
-        if free:
-            used.add(min(free, key=lambda j: abs(reps_s[j] - t)))
-    return len(used)
-
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_single_bounce_rope_in_loud_noise_hears_more_contacts_at_its_own_threshold(seed):
@@ -488,7 +480,7 @@ def test_single_bounce_rope_in_loud_noise_hears_more_contacts_at_its_own_thresho
         for i in range(0, session.audio.size, 4096):
             pipe.process(session.audio[i : i + 4096])
         reps = np.array([r.t_s for r in pipe.finish()[1].reps])
-        on_time.append(_on_time(truth, reps))
+        on_time.append(rope_grid.on_time(truth, reps))
     assert on_time[0] >= 35
     assert on_time[0] >= on_time[1] + 15
 
