@@ -803,9 +803,10 @@ class _RopeTracker:
                 if 0.25 <= ((g[3] - best[3]) / best[4]) % 1.0 <= 0.75 and len(g[1]) / g[5] >= share
             ]
             if other:
-                alt = max(other, key=lambda g: (loud(g), g[0]))
-                if loud(alt) >= loud(best) + cfg.beat_phase_louder_db:
-                    best = alt
+                louds = [loud(g) for g in other]
+                i = max(range(len(other)), key=lambda i: (louds[i], other[i][0]))
+                if louds[i] >= loud(best) + cfg.beat_phase_louder_db:
+                    best = other[i]
         _, matched, beat_no = best[:3]
         # the period that best fits the matched sounds (a straight line in the beat number)
         period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])

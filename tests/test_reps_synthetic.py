@@ -462,7 +462,6 @@ def test_sequenced_drums_are_no_reps_once_their_beat_is_known(name, drill):
         assert hits_within(session, analysis, 0.05) == session.count
 
 
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_single_bounce_rope_in_loud_noise_hears_more_contacts_at_its_own_threshold(seed):
     """Single-bounce rope at 100/min, two sets of 25, the loudest landing 12 dB over pink noise (the
