@@ -114,7 +114,7 @@ class DoubleContactFinder:
         seg = np.zeros(b - a, dtype=np.float64)
         # only the last `keep` samples count, however much more the buffer happens to hold
         start = self._n - self._len  # sample index of _buf[0]
-        lo, hi = max(a, self._n - self._keep), min(b, self._n)
+        lo, hi = max(a, self._n - self._keep, 0), min(b, self._n)  # (nothing before the stream's first sample)
         if hi > lo:
             seg[lo - a : hi - a] = self._buf[lo - start : hi - start]
         d = np.diff(seg, prepend=seg[:1])

@@ -20,6 +20,7 @@ import pytest
 
 from quietland.calibrate import profile_from_audio
 from quietland.calibration import DEFAULT_PROFILE, make_profile
+from quietland.doublecontact import DoubleContactFinder
 from quietland.events import OnsetEvent, Rep
 from quietland.pipeline import SessionPipeline
 from quietland.scoring import CueWatch, rep_score, rhythm, softness
@@ -148,6 +149,22 @@ def test_planted_double_contacts_are_flagged_and_single_landings_are_not(planted
     assert recall >= 0.95, f"recall {recall:.3f}"
     assert false_flags <= 0.02, f"false flags {false_flags:.3f}"
     assert count_errors == [0] * len(count_errors), "a double contact still counts as one rep"
+
+
+def test_a_double_contact_at_the_streams_first_sample_is_measured():
+    """A landing whose onset is the stream's first samples (the test reaches back before it, to before the stream):
+    the audio before the stream counts as silence, and the second impact 30 ms after it is measured (the slice of
+    the history once reached before the stream and failed)."""
+    sr = 44100
+    t = np.arange(int(0.2 * sr)) / sr
+    hit = np.exp(-t / 0.004) * np.random.default_rng(1).standard_normal(t.size)
+    x = 0.001 * np.random.default_rng(2).standard_normal(sr).astype(np.float32)
+    x[: t.size] += 0.5 * hit.astype(np.float32)
+    x[int(0.03 * sr) : int(0.03 * sr) + t.size] += 0.4 * hit.astype(np.float32)
+    finder = DoubleContactFinder(sr)
+    finder.feed(x)
+    assert finder.ready(10)
+    assert finder.gap_ms(10) == pytest.approx(30.0, abs=3.0)
 
 
 def test_gaps_are_measured_and_only_two_foot_drills_flag():
