@@ -70,6 +70,7 @@ stream was cut into blocks.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -122,7 +123,14 @@ class DetectorConfig:
     """Threshold in robust standard deviations of the recent onset strength."""
     warmup_ms: float = 100.0
     """Onset strength history needed before the first onset can be picked (learning the room), at the start
-    of the stream's sound (after any digital silence it starts with)."""
+    of the stream's sound (after any digital silence it starts with), when ``opening_s`` is 0."""
+    opening_s: float = 0.5
+    """The stream's first sound is judged against the room heard after it: the detector holds back this much of
+    the stream from its first hop of sound on, learns the room from it (each band's floor and typical rise, the
+    onset strength's past and the noise floor) and only then analyses it from its start, as if that room had come
+    before. So an impact a recording starts on (a clip cut on a footstep, a landing in its first moments) is an
+    onset, not the room. The events of that stretch wait for it (their delay says so). 0: no holding, and no
+    onset for ``warmup_ms`` instead."""
     dc_window_s: float = 0.5
     """The input's offset (DC) is the median of the means of the hops in this much past audio (a median, so
     that an impact's own low-frequency swing does not move it); every sample-domain figure (loudness, peak,
@@ -259,6 +267,14 @@ class LandingDetector:
         self._hop_means = np.zeros(0)  # each hop's mean sample, as _odf holds frames (hop k ends where frame k does)
         self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
         self._air_share = np.zeros(0)  # ... and above air_band_hz
+        # the opening (see DetectorConfig.opening_s): the stream's samples held back from its first hop of sound
+        # on until opening_s of them have come (None: analysed, or no holding); primed once the room is learnt
+        self._held: np.ndarray | None = np.zeros(0) if cfg.opening_s > 0 else None
+        self._opening_n = int(round(cfg.opening_s * sr))
+        self._primed = False
+        self._sound_from = 0  # (primed) the stream sample its sound starts at: no onset in its first pre_max_ms
+        self._pre_n_max = int(round(cfg.pre_max_ms * sr / 1000.0))
+        self._opening_levels: list[np.ndarray] | None = None  # a probe's band levels of the frames that fed its floors
 
     # ------------------------------------------------------------------ public
     @property
@@ -291,6 +307,13 @@ class LandingDetector:
         if np.ndim(block) not in (1, 2):
             raise ValueError("a block must have shape (n,) or (n, channels)")
         x = self._mix(block).astype(np.float64)
+        if self._held is None:
+            return self._analyse(x)
+        early, x = self._hold(x, final=False)
+        return early + self._analyse(x)
+
+    def _analyse(self, x: np.ndarray) -> list[OnsetEvent]:
+        """Feed mono samples to the analysis (past the opening held back); return the events now complete."""
         if x.size == 0:
             return []
         self._buf = np.concatenate([self._buf, x])
@@ -305,6 +328,9 @@ class LandingDetector:
         """End of stream: finish every pending decision (missing look-ahead counts as silence: the stream's
         last DC level, held, so that an offset stopping is no impact)."""
         early = self.process(self._mix.flush())
+        if self._held is not None:  # the stream ended inside its opening: the room is learnt from what came
+            quiet, x = self._hold(np.zeros(0), final=True)
+            early += quiet + self._analyse(x)
         n_real = self._n_seen
         pad = np.full(self.latency_samples + self.hop * (self._post + 2), self._offset_before(n_real + self.hop))
         self._buf = np.concatenate([self._buf, pad])
@@ -321,6 +347,56 @@ class LandingDetector:
         self.config = replace(self.config, k_mad=float(k_mad))
 
     # ---------------------------------------------------------------- internals
+    def _hold(self, x: np.ndarray, final: bool) -> tuple[list[OnsetEvent], np.ndarray]:
+        """Hold the stream's opening back (see ``DetectorConfig.opening_s``); return the events of what was analysed
+        here and the samples that may be analysed now. The digital silence before the stream's first hop of sound (as ``_run_frames`` tells it:
+        not quiet and no run of zeros) passes at once, in whole hops. Once ``opening_s`` from that hop has come
+        (or the stream ends), a copy of the detector analyses the opening, the detector is primed with the room
+        it learnt, and everything held passes."""
+        assert self._held is not None
+        held = np.concatenate([self._held, x])
+        n_hops = held.size // self.hop
+        hops = held[: n_hops * self.hop].reshape(n_hops, self.hop)
+        sound = np.flatnonzero(~self._quiet_hops(hops, np.add.reduce(hops, axis=1) / self.hop) & ~self._zero_runs(hops))
+        start = int(sound[0]) * self.hop if sound.size else n_hops * self.hop
+        # (the stream so far is held from a hop's start on: the hops above are the stream's)
+        quiet = self._analyse(held[:start])  # (no onsets: digital silence has no onset strength)
+        held = held[start:]
+        self._sound_from = self._n_seen
+        if not final and (not sound.size or held.size < self._opening_n):
+            self._held = held
+            return quiet, np.zeros(0)
+        self._held = None
+        if sound.size:
+            probe = copy.deepcopy(self)
+            probe._opening_levels = []
+            probe._analyse(held[: self._opening_n])
+            self._prime(probe)
+        return quiet, held
+
+    def _prime(self, probe: LandingDetector) -> None:
+        """Start the analysis of the stream's sound with the room ``probe`` learnt from its opening, as if heard
+        just before it: each band's floor (for ``floor_window_s``, as any frame of sound), each band's typical
+        rise, and the opening's onset strengths and levels as the threshold's and the noise floor's past."""
+        if np.isnan(probe._last_floor).any():
+            return  # no frame of the opening fed the floors: nothing learnt (the warmup applies)
+        floor = probe._last_floor
+        self._floor_hist = np.tile(floor, (self._floor_n - 1, 1))
+        self._last_floor = floor.copy()
+        # the frames before the stream's first are as the room most often is: each band's median level over the
+        # opening (whitened as _run_frames whitens), so that sound going on as the stream starts is no rise
+        level = np.vstack(probe._opening_levels)
+        if self.config.band_range_db > 0:
+            least = np.max(floor) - self.config.band_range_db
+            level, floor = np.maximum(level, least), np.maximum(floor, least)
+        self._lev_hist = np.tile(np.median(np.maximum(level - floor, 0.0), axis=0), (self._lag, 1))
+        self._flux_cum = probe._flux_cum.copy()
+        n = probe._seq_odf.size
+        self._seq_frames = np.concatenate([np.arange(-n, 0) + min(0, int(self._seq_frames[0]) if self._seq_frames.size else 0), self._seq_frames])
+        self._seq_odf = np.concatenate([probe._seq_odf, self._seq_odf])
+        self._seq_db = np.concatenate([probe._seq_db, self._seq_db])
+        self._primed = True
+
     def _samples(self, start: int, stop: int) -> np.ndarray:
         """Samples [start, stop) from the history (zeros before the stream began)."""
         lo = start - self._buf_start
@@ -385,6 +461,8 @@ class LandingDetector:
                 self._sounded = True
                 if self._silence_before:
                     self._started = int(ks[first]) - (m - 1) + self._lag
+        if self._opening_levels is not None:
+            self._opening_levels.append(level[feed])
         whitened = np.zeros_like(level)
         if full.any():
             floor = self._band_floors(level, feed)
@@ -396,7 +474,7 @@ class LandingDetector:
         # that hold the zeros before the stream) is compared with the lag frames of sound before it, however
         # much silence came between; the frames of silence and those that hold a hop of it have no onset
         # strength. So sound that comes back as the room was makes no rise; an impact that opens a gate does
-        seq = feed | (ks < first_full)
+        seq = feed | ((ks < first_full) & (not self._primed))  # (primed: the room learnt stands before the stream)
         w_seq = whitened[seq]
         hist = np.vstack([self._lev_hist, w_seq])
         ref = hist[: w_seq.shape[0]]
@@ -477,7 +555,8 @@ class LandingDetector:
         local_max = _max_in_windows(seg, self._pre + self._post + 1)
         cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
         # before warmup frames of the stream's sound, still learning the room
-        cand = cand[cand + self._odf_start >= self._started + self._warmup]
+        if not self._primed:
+            cand = cand[cand + self._odf_start >= self._started + self._warmup]
         cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
         thresholds = self._thresholds(cand + self._odf_start)
         for j, thr in zip(cand, thresholds):
@@ -492,6 +571,8 @@ class LandingDetector:
             onset = self._refine(k, air >= 0.5)
             if onset <= self._last_onset_sample:
                 continue  # refined onto an impact already reported
+            if self._primed and onset < self._sound_from + self._pre_n_max:
+                continue  # a peak needs pre_max_ms of past: a sound going on as the stream's sound starts is no onset
             self._last_onset_frame = k
             self._last_onset_value = v
             self._last_onset_sample = onset
@@ -505,7 +586,7 @@ class LandingDetector:
         all the sound since the stream's sound started, when there is less."""
         cfg = self.config
         at = np.searchsorted(self._seq_frames, frames)  # each candidate's place among the frames of sound
-        since = int(np.searchsorted(self._seq_frames, self._started))
+        since = 0 if self._primed else int(np.searchsorted(self._seq_frames, self._started))
         med = np.empty(frames.size)
         mad = np.empty(frames.size)
         full = at - since >= self._thr_w
@@ -586,9 +667,9 @@ class LandingDetector:
         seg = self._samples(onset, onset + self._feat_n) - dc
         peak = float(np.max(np.abs(seg)))
         before2 = float(np.mean(before**2)) if before.size else 0.0
-        if before.size >= self.hop and self._holds_silence(before):  # the room before it is the noise floor
-            before2 = 10.0 ** (floor / 10.0)
-        contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (before2 + _EPS)) if before.size else 0.0
+        if before.size < self.hop or self._holds_silence(before):  # the room before it is the noise floor
+            before2 = 10.0 ** (floor / 10.0)  # (digital silence, or the stream starts less than a hop before it)
+        contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (before2 + _EPS))
         rms2 = float(np.mean(seg**2))
         # impact level: the loudest impact_window_ms of the feature window (sliding mean square)
         win = min(seg.size, self._impact_n)

@@ -382,3 +382,44 @@ def test_the_detectors_fast_helpers_give_what_numpy_gives_bit_for_bit(n):
     assert np.array_equal(_windows(x, 1, 3)[:, 0], x[::3])
     spec = np.fft.rfft(rows, axis=1)
     assert np.array_equal(_power(spec), spec.real**2 + spec.imag**2)
+
+
+@pytest.mark.parametrize("lead", ["room", "zeros"])
+def test_an_impact_in_a_recordings_first_moments_is_found(lead):
+    """A recording that starts 50 ms before its first impact, in the room's noise or after 0.1 s of exact zeros
+    and 50 ms of noise: the first impact is found at its sample, as the same impact later in the stream is.
+    The detector holds the stream's first ``opening_s`` back and learns the room from it before analysing it
+    (before, nothing was picked in the first 100 ms of sound, and the floors were still being learnt: no
+    impact in the first 0.1 s was found)."""
+    sr = 44100
+    times = [0.05, 0.6, 1.1, 1.6]
+    x = impacts(sr, times, 2.5, snr_db=35)
+    if lead == "zeros":
+        x = np.concatenate([np.zeros(int(0.1 * sr), np.float32), x])
+        times = [t + 0.1 for t in times]
+    ev = salient(run(LandingDetector(sr), x, [4096] * (len(x) // 4096 + 1)))
+    assert len(ev) == len(times)
+    assert np.max(np.abs(np.array([e.t_s for e in ev]) - times)) <= 0.001
+
+
+def test_a_sound_already_going_as_the_recording_starts_is_no_onset():
+    """A recording that starts inside an impact (5 ms after it began) or on it: its first 20 ms (``pre_max_ms``,
+    the past a peak needs) hold no onset, as what came before them was not recorded; the later impacts are
+    found as before."""
+    sr = 44100
+    x = impacts(sr, [0.0, 0.6, 1.1], 2.0, snr_db=35)
+    for cut in (0, int(0.005 * sr)):
+        ev = salient(run(LandingDetector(sr), x[cut:], [4096] * (len(x) // 4096 + 1)))
+        assert [round(e.t_s + cut / sr, 2) for e in ev] == [0.6, 1.1]
+
+
+def test_block_size_invariance_inside_the_opening():
+    """Streams shorter than the opening the detector holds back (0.3 s and 0.6 s, one impact at 0.1 s), and one
+    longer, after 0.2 s of zeros, fed whole, in 64-sample blocks and in random blocks: the same events."""
+    sr = 48000
+    rng = np.random.default_rng(3)
+    for x in (impacts(sr, [0.1], 0.3), impacts(sr, [0.1], 0.6), np.concatenate([np.zeros(9600, np.float32), impacts(sr, [0.1, 0.5], 1.5)])):
+        whole = run(LandingDetector(sr), x, [len(x)])
+        assert len(salient(whole)) >= 1
+        assert run(LandingDetector(sr), x, [64] * (len(x) // 64 + 1)) == whole
+        assert run(LandingDetector(sr), x, rng.integers(1, 3000, size=len(x))) == whole
