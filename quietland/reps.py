@@ -562,7 +562,9 @@ class _RopeTracker:
 
     *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
     first sound that can start a rhythm (the opener: ``beat_start_above_floor_db`` above the noise
-    floor; the quieter sounds before it wait for it, up to ``beat_search_s``), the sounds that take
+    floor; the quieter sounds before it wait for it, up to ``beat_search_s``; and, but for double-unders,
+    within ``faint_db`` of the third loudest such sound in the ``beat_search_s`` after it: the drums of
+    music before the set's first contact are no opener), the sounds that take
     part in the search are those that could start one too and those within ``beat_drop_db`` of the
     opener's salience (as following asks of a beat: a contact as sharp as the opener, whose loudness
     the room's noise or music hides). The period is the one their inter-onset intervals agree on (see
@@ -764,6 +766,17 @@ class _RopeTracker:
         if opener is None or (not final and now < opener.sample + search + self._merge):
             return None
         horizon = opener.sample + search
+        # the athlete's contacts are the loudest steady sounds: an opener faint_db under the window's loud ones
+        # (its 3rd loudest cluster) is the room's (music's drums before the set); the search opens on the first
+        # sound as loud, and the sounds before it wait for its grid's backfill (not for double-unders: their
+        # quieter mid-air click may open the search, and the phase choice below moves the beat to the landing)
+        window = [e for e in live if opener.sample <= e.sample <= horizon and self._can_start(e)]
+        louds = sorted((self._loudness(e) for e in window), reverse=True)
+        if len(louds) >= 3 and not self.rule.landing_weight_db:
+            first = next(e for e in window if self._loudness(e) >= louds[2] - cfg.faint_db)
+            if first is not opener:
+                self._search_from = first.sample
+                return []
         # the sounds that could start a rhythm, and those as salient as its opener (see the class docstring)
         floor = self._salient([self._salience(opener)])
         cands = [
