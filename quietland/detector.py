@@ -55,9 +55,16 @@ depends on the input's gain. Where a stream starts with zeros, the hops before
 its first hop of sound that hold a run of exact zeros half a hop long are silence
 too, so that the frame its sound starts at does not; a fade-in from zeros that
 starts under one bit of 16-bit audio still moves it.) The contrast of a
-sound with digital silence before it is taken against the noise floor. Digital
-silence the stream starts with is before the room: the detector learns it from
-the first sound on, with no onset for ``warmup_ms``.
+sound with digital silence before it is taken against the noise floor.
+
+The stream's first moments have no room before them. The detector holds back
+the first ``opening_s`` of sound (after any digital silence the stream starts
+with), runs a copy of itself over it, and starts the analysis of that sound
+with what the copy learnt: each band's floor, each band's typical rise, the
+opening's onset strengths and frame levels as the threshold's and the noise
+floor's past, and the frames before the stream at each band's median level
+over the opening (sound going on as the stream starts makes no rise; an impact
+it starts with, one). No onset is picked in the first ``pre_max_ms`` of sound.
 
 A DC offset is not sound either: the frame levels behind the noise floor are
 taken less each frame's own mean, and every sample-domain figure (loudness,
@@ -348,11 +355,11 @@ class LandingDetector:
 
     # ---------------------------------------------------------------- internals
     def _hold(self, x: np.ndarray, final: bool) -> tuple[list[OnsetEvent], np.ndarray]:
-        """Hold the stream's opening back (see ``DetectorConfig.opening_s``); return the events of what was analysed
-        here and the samples that may be analysed now. The digital silence before the stream's first hop of sound (as ``_run_frames`` tells it:
-        not quiet and no run of zeros) passes at once, in whole hops. Once ``opening_s`` from that hop has come
-        (or the stream ends), a copy of the detector analyses the opening, the detector is primed with the room
-        it learnt, and everything held passes."""
+        """Hold the stream's opening back (see ``DetectorConfig.opening_s``); return the events of what was
+        analysed here and the samples that may be analysed now. The digital silence before the stream's first hop
+        of sound (as ``_run_frames`` tells it: not quiet and no run of zeros) passes at once, in whole hops. Once
+        ``opening_s`` from that hop has come (or the stream ends), a copy of the detector analyses the opening,
+        the detector is primed with the room it learnt, and everything held passes."""
         assert self._held is not None
         held = np.concatenate([self._held, x])
         n_hops = held.size // self.hop
@@ -391,8 +398,8 @@ class LandingDetector:
             level, floor = np.maximum(level, least), np.maximum(floor, least)
         self._lev_hist = np.tile(np.median(np.maximum(level - floor, 0.0), axis=0), (self._lag, 1))
         self._flux_cum = probe._flux_cum.copy()
-        n = probe._seq_odf.size
-        self._seq_frames = np.concatenate([np.arange(-n, 0) + min(0, int(self._seq_frames[0]) if self._seq_frames.size else 0), self._seq_frames])
+        n = probe._seq_odf.size  # (numbered before the stream's frames, which start at 0)
+        self._seq_frames = np.concatenate([np.arange(-n, 0), self._seq_frames])
         self._seq_odf = np.concatenate([probe._seq_odf, self._seq_odf])
         self._seq_db = np.concatenate([probe._seq_db, self._seq_db])
         self._primed = True
