@@ -304,12 +304,12 @@ DRUMS_FIRST = (
 @pytest.mark.xfail(strict=True, reason=DRUMS_FIRST + " (102 reps in 1 set for 40)")
 def test_pop_drums_before_the_first_squat_jump_are_no_reps():
     """Squat jumps at 15/min, two sets of 20 with a 12 s rest, 30 dB over pop, the recording started 0.41 s before
-    the music's first bar (a real recording starts anywhere in the music). The test above passes only where the
-    music starts on the recording's first sample: started 0.13-1.1 s earlier, 102 reps in 1 set at each start
-(seed 1: 45-91). Tried
-    and not kept: faint against the loudest recent rep, not the median (42 reps here, but pogo over the same pop
-    counted 52 for 30, a kick 58 ms after a landing no longer laying the beat); the first three reps' neighbours
-    always laying it (a faint landing in step with two double contacts became background: 4 of 2772)."""
+    the music's first bar (a real recording starts anywhere in the music). The same session passes
+    ``test_pop_drums_in_the_rest_between_two_impact_sets_are_no_reps`` only where the music starts on the
+    recording's first sample: started 0.13-1.1 s earlier, 102 reps in 1 set at each start (seed 1: 45-91).
+    Tried and not kept: faint against the loudest recent rep, not the median (42 reps here, but pogo over the
+    same pop counted 52 for 30, a kick 58 ms after a landing no longer laying the beat); the first three reps'
+    neighbours always laying it (a faint landing in step with two double contacts became background: 4 of 2772)."""
     spec = SessionSpec(kind="single", sets=(20, 20), cadence_per_min=15, rest_s=12.0, background=("pop",), snr_db=30, seed=2)
     session = started_earlier(synthesize(spec), 0.41)
     analysis = analyse_audio(session.audio, session.sample_rate, "single", 4096)
@@ -373,9 +373,9 @@ def test_pop_drums_in_the_rest_between_two_rope_sets_are_no_reps(cadence):
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="the drums before the first contact (24 dB: the kick within 4-7 dB of the landings) make a "
-                "rope set of their own (94 reps in 3 sets; 53 in 3 with the recording started 0.13-1.1 s before "
-                "the music's first bar). It passed only as the music started on the recording's first sample, "
-                "inside the detector's old 100 ms warm-up: started earlier, the code before counted 53-105",
+                "rope set of their own: 94 reps in 3 sets, 53 in 3 with the recording started 0.13-1.1 s before the "
+                "music's first bar. Before a rope search's opener had to be as loud as the loud sounds in its "
+                "window, 51 in 2 as recorded, and 52-105 in 2-3 sets at those other starts",
             ),
         ),
         ("rope-alternate", 280, 1),
