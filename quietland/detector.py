@@ -364,7 +364,7 @@ class LandingDetector:
         held = np.concatenate([self._held, x])
         n_hops = held.size // self.hop
         hops = held[: n_hops * self.hop].reshape(n_hops, self.hop)
-        sound = np.flatnonzero(~self._quiet_hops(hops, np.add.reduce(hops, axis=1) / self.hop) & ~self._zero_runs(hops))
+        sound = np.flatnonzero(~self._quiet_hops(hops) & ~self._zero_runs(hops))
         start = int(sound[0]) * self.hop if sound.size else n_hops * self.hop
         # (the stream so far is held from a hop's start on: the hops above are the stream's)
         quiet = self._analyse(held[:start])  # (no onsets: digital silence has no onset strength)
@@ -703,9 +703,11 @@ class LandingDetector:
             air_share=round(air_share, 3),
         )
 
-    def _quiet_hops(self, hops: np.ndarray, means: np.ndarray) -> np.ndarray:
-        """Which hops (rows of ``hops``, whose means are ``means``) are digital silence: a variance under
-        ``silence_dbfs``."""
+    def _quiet_hops(self, hops: np.ndarray, means: np.ndarray | None = None) -> np.ndarray:
+        """Which hops (rows of ``hops``, whose means are ``means``, computed here if not given) are digital
+        silence: a variance under ``silence_dbfs``."""
+        if means is None:
+            means = np.add.reduce(hops, axis=1) / self.hop  # (np.mean's arithmetic, without its overhead)
         spread = hops - means[:, None]  # (np.var's arithmetic)
         return np.add.reduce(spread * spread, axis=1) / self.hop < 10.0 ** (self.config.silence_dbfs / 10.0)
 
@@ -721,7 +723,7 @@ class LandingDetector:
         """Whether any hop-long stretch of ``x`` (from its end back) is digital silence."""
         n = x.size // self.hop
         hops = x[x.size - n * self.hop :].reshape(n, self.hop)
-        return bool(np.any(self._quiet_hops(hops, np.add.reduce(hops, axis=1) / self.hop)))
+        return bool(np.any(self._quiet_hops(hops)))
 
     def _trim(self) -> None:
         """Drop history no longer needed (samples and onset strength)."""

@@ -771,9 +771,9 @@ class _RopeTracker:
         # sound as loud, and the sounds before it wait for its grid's backfill (not for double-unders: their
         # quieter mid-air click may open the search, and the phase choice below moves the beat to the landing)
         window = [e for e in live if opener.sample <= e.sample <= horizon and self._can_start(e)]
-        louds = sorted((self._loudness(e) for e in window), reverse=True)
-        if len(louds) >= 3 and not self.rule.landing_weight_db:
-            first = next(e for e in window if self._loudness(e) >= louds[2] - cfg.faint_db)
+        loudest = sorted((self._loudness(e) for e in window), reverse=True)
+        if len(loudest) >= 3 and not self.rule.landing_weight_db:
+            first = next(e for e in window if self._loudness(e) >= loudest[2] - cfg.faint_db)
             if first is not opener:
                 self._search_from = first.sample
                 return []
