@@ -136,7 +136,8 @@ class CounterConfig:
     merge_ms: float = 60.0
     """Events this soon after a contact belong to it (ringing, a second foot, the rope at the feet)."""
     faint_db: float = 6.0
-    """A rep this much quieter than the recent reps waits ``merge_ms`` (in ``impact`` drills the drill's shortest
+    """A rep this much quieter than the recent reps (``discrete``: than the loudest of them, see
+    ``background_first_reps``) waits ``merge_ms`` (in ``impact`` drills the drill's shortest
     interval, if longer: a louder sound inside it would otherwise be rejected as this rep's echo) before it is decided ..."""
     precursor_db: float = 10.0
     """... and is a ``precursor`` (not the contact) if a sound this much louder follows inside that time."""
@@ -179,6 +180,12 @@ class CounterConfig:
     background_tolerance_s: float = 0.02
     """... that it lands on, 1-4 periods after the later one, to this much either side (a drum machine's
     beat is steadier than a person's) ..."""
+    background_first_reps: int = 2
+    """``discrete``: the session's first reps, counted with at most one rep before them to compare with, are
+    evidence of that beat too, once faint (as the music's kick before the first landing is, counted as the first
+    rep). So that such a kick does not pull the comparison down with it, a sound is faint in these drills when it
+    is ``faint_db`` under the loudest of the recent reps, not their median, and the evidence's faintness is
+    judged when the beat is checked (their few reps give a median no footing; a landing stays the loudest)."""
     background_window_s: float = 8.0
     """... heard in this much time before it."""
     machine_period_s: tuple[float, float] = (0.15, 1.2)
@@ -265,7 +272,9 @@ class RepCounter:
         self._pending: list[OnsetEvent] = []  # events waiting for a decision, in time order
         self._last_contact: OnsetEvent | None = None  # last accepted contact (rep or rope pass)
         self._rep_loudness: deque[float] = deque(maxlen=8)
-        self._faint: deque[OnsetEvent] = deque()  # recent faint sounds that were not reps, nor too quiet (impact, discrete)
+        # recent sounds that may lay a background beat: impact, faint ones that were not reps (nor too quiet);
+        # discrete, every one that was not a rep (nor too quiet) and the first background_first_reps reps
+        self._faint: deque[OnsetEvent] = deque()
         cfg = self.config
         self._machine = MachineBeat(
             self.sample_rate, tolerance_s=cfg.machine_tolerance_s, tolerance_fraction=cfg.machine_tolerance_fraction,
@@ -409,8 +418,12 @@ class RepCounter:
         return max(self._merge_n, int(round(self.rule.min_interval_s * self.sample_rate)))
 
     def _is_faint(self, ev: OnsetEvent) -> bool:
-        """Quieter than the recent reps by ``faint_db`` (or no rep yet to compare with)."""
-        return not self._rep_loudness or ev.loudness_db < statistics.median(self._rep_loudness) - self.config.faint_db
+        """Quieter than the recent reps (their median; ``discrete``, the loudest) by ``faint_db`` (or no rep yet to
+        compare with)."""
+        if not self._rep_loudness:
+            return True
+        ref = max(self._rep_loudness) if self.rule.kind == "discrete" else statistics.median(self._rep_loudness)
+        return ev.loudness_db < ref - self.config.faint_db
 
     def _beat_ahead(self, ev: OnsetEvent) -> tuple[int, int] | None:
         """In a steady set of an ``impact`` drill, the window (samples) where the next contact is due, when ``ev``
@@ -472,11 +485,18 @@ class RepCounter:
 
     def _keeps_background_beat(self, ev: OnsetEvent) -> bool:
         """``ev`` keeps the steady beat of two earlier faint sounds that were not reps, as loud as it (see
-        ``background_db`` and the settings after it)."""
+        ``background_db`` and the settings after it; ``discrete``, ``background_first_reps``)."""
         cfg = self.config
         sr = self.sample_rate
         shortest, longest = (x * sr for x in cfg.background_period_s)
-        t = np.array([q.sample for q in self._faint if abs(q.loudness_db - ev.loudness_db) <= cfg.background_db], dtype=float)
+        discrete = self.rule.kind == "discrete"
+        t = np.array(
+            [
+                q.sample for q in self._faint
+                if abs(q.loudness_db - ev.loudness_db) <= cfg.background_db and (not discrete or self._is_faint(q))
+            ],
+            dtype=float,
+        )
         if t.size < 2:
             return False
         later, earlier = np.triu_indices(t.size, 1)[::-1]  # every pair, later one first
@@ -491,11 +511,19 @@ class RepCounter:
                 return True
         return False
 
+    def _may_lay_background(self, ev: OnsetEvent, reason: str | None) -> bool:
+        """Whether a sound just decided (not ``too-quiet``) is kept as evidence of a background beat: in ``impact``
+        drills a faint one that was not a rep; in ``discrete`` drills (its faintness judged when the beat is
+        checked) every one that was not a rep, and the first ``background_first_reps`` reps."""
+        if self.rule.kind == "discrete":
+            return reason is not None or len(self._rep_loudness) < self.config.background_first_reps
+        return reason is not None and self._is_faint(ev)
+
     # ---------------------------------------------------------- rhythm book
     def _record(self, decisions: list[tuple[OnsetEvent, str | None]]) -> list[Rep | Rejected]:
         out: list[Rep | Rejected] = []
         for ev, reason in decisions:
-            if self._rope is None and reason not in (None, "too-quiet") and self._is_faint(ev):
+            if self._rope is None and reason != "too-quiet" and self._may_lay_background(ev, reason):
                 self._faint.append(ev)
                 while ev.sample - self._faint[0].sample > self.config.background_window_s * self.sample_rate:
                     self._faint.popleft()
