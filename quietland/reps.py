@@ -274,7 +274,7 @@ class RepCounter:
         self._rep_loudness: deque[float] = deque(maxlen=8)
         # recent sounds that may lay a background beat: impact, faint ones that were not reps (nor too quiet);
         # discrete, every one that was not a rep (nor too quiet) and the first background_first_reps reps
-        self._faint: deque[OnsetEvent] = deque()
+        self._evidence: deque[OnsetEvent] = deque()
         cfg = self.config
         self._machine = MachineBeat(
             self.sample_rate, tolerance_s=cfg.machine_tolerance_s, tolerance_fraction=cfg.machine_tolerance_fraction,
@@ -492,7 +492,7 @@ class RepCounter:
         discrete = self.rule.kind == "discrete"
         t = np.array(
             [
-                q.sample for q in self._faint
+                q.sample for q in self._evidence
                 if abs(q.loudness_db - ev.loudness_db) <= cfg.background_db and (not discrete or self._is_faint(q))
             ],
             dtype=float,
@@ -512,9 +512,12 @@ class RepCounter:
         return False
 
     def _may_lay_background(self, ev: OnsetEvent, reason: str | None) -> bool:
-        """Whether a sound just decided (not ``too-quiet``) is kept as evidence of a background beat: in ``impact``
-        drills a faint one that was not a rep; in ``discrete`` drills (its faintness judged when the beat is
-        checked) every one that was not a rep, and the first ``background_first_reps`` reps."""
+        """Whether a sound just decided is kept as evidence of a background beat (never a ``too-quiet`` one: the
+        athlete's own faint landings are): in ``impact`` drills a faint one that was not a rep; in ``discrete``
+        drills (its faintness judged when the beat is checked) every one that was not a rep, and the first
+        ``background_first_reps`` reps."""
+        if reason == "too-quiet":
+            return False
         if self.rule.kind == "discrete":
             return reason is not None or len(self._rep_loudness) < self.config.background_first_reps
         return reason is not None and self._is_faint(ev)
@@ -523,10 +526,10 @@ class RepCounter:
     def _record(self, decisions: list[tuple[OnsetEvent, str | None]]) -> list[Rep | Rejected]:
         out: list[Rep | Rejected] = []
         for ev, reason in decisions:
-            if self._rope is None and reason != "too-quiet" and self._may_lay_background(ev, reason):
-                self._faint.append(ev)
-                while ev.sample - self._faint[0].sample > self.config.background_window_s * self.sample_rate:
-                    self._faint.popleft()
+            if self._rope is None and self._may_lay_background(ev, reason):
+                self._evidence.append(ev)
+                while ev.sample - self._evidence[0].sample > self.config.background_window_s * self.sample_rate:
+                    self._evidence.popleft()
             if reason is None or reason == INFERRED:
                 out.append(self._add_rep(ev, inferred=reason == INFERRED))
             else:
