@@ -252,7 +252,7 @@ class CounterConfig:
     current grid's share less 0.05, becomes the period (the athlete sped up, or the set started on every other
     contact)."""
     beat_phase_louder_db: float = 6.0
-    """``rope``, double-unders: at each period check, the grid half a period off becomes the beat when it finds
+    """``rope``, double-unders: at every beat, the grid half a period off becomes the beat when it finds
     sounds about as often and its clusters are this much louder (the landing, where the beat followed the
     jump's mid-air click)."""
 
@@ -648,9 +648,11 @@ class _RopeTracker:
     has grid beats enough to judge; after inferred beats, no more than those beats: what is in
     question is the pace since the contacts went missing); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
     of its beats, and at about the current grid's share or more, becomes the period. For
-    double-unders the same check also tries the grid half a period off: when it finds sounds about
-    as often and their clusters are ``beat_phase_louder_db`` louder, the beat moves onto it (the
-    follower was on the mid-air click; the landing is the louder).
+    double-unders, at every beat the period stays (not only at the period checks: a set that opened
+    on the mid-air click would count up to ``beat_recheck_beats`` of them), the grid half a period off
+    is tried over the same span: when it finds sounds about as often and their clusters are
+    ``beat_phase_louder_db`` louder, the beat moves onto it (the follower was on the mid-air click; the
+    landing is the louder).
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int, machine: set[int]) -> None:
@@ -1082,20 +1084,23 @@ class _RopeTracker:
 
     def _recheck_period(self, floor: float, quiet: float, after_missing: bool) -> None:
         """Every ``beat_recheck_beats`` beats (at once, over the last ``beat_recheck_span_beats`` beats only, after
-        inferred beats), move to a faster period that the recent sounds fit as well.
+        inferred beats), move to a faster period that the recent sounds fit as well; for double-unders, check the
+        phase (:meth:`_recheck_phase`) at every beat the period stays.
 
         A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
         a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
         """
         cfg = self.cfg
-        self._beats_to_recheck -= 1
-        if self._beats_to_recheck > 0 and not after_missing:
-            return
-        self._beats_to_recheck = cfg.beat_recheck_beats
         assert self._period is not None and self._last is not None
         span = cfg.beat_recheck_span_beats * self._period
         if not after_missing:
             span = max(cfg.beat_search_s * self.sr, span)  # (a slow beat has grid beats enough to judge)
+        self._beats_to_recheck -= 1
+        if self._beats_to_recheck > 0 and not after_missing:
+            if self.rule.landing_weight_db:
+                self._recheck_phase(span, quiet)
+            return
+        self._beats_to_recheck = cfg.beat_recheck_beats
         # the sounds a beat could be: as salient and loud as following asks
         since = self._last - span - self._tol(self._period)
         sounds = np.array(
