@@ -14,7 +14,7 @@ steady double-under jumper; most sets 4-25%), that click track at 71-75%.
 sound (a period in ``period_s``) is a machine's when a sound lands within the
 tolerance (``tolerance_s``, or ``tolerance_fraction`` of a shorter period) of
 ``hit_ratio`` of its last ``beats`` beats (at least ``span_s`` of them), or of
-all of its last ``quick_beats`` (``quick_span_s``), and its hits are not part
+``quick_hit_ratio`` of its last ``quick_beats`` (``quick_span_s``), and its hits are not part
 of another rhythm (see :meth:`MachineBeat._subdivides`). From then on a sound
 within twice the tolerance of it is the machine's, as are the sounds that made
 it, unless it is ``loud_db`` louder than the grid's hits at the same place in
@@ -70,6 +70,7 @@ class MachineBeat:
         hit_ratio: float = 0.6,
         quick_beats: int = 12,
         quick_span_s: float = 5.0,
+        quick_hit_ratio: float = 0.8,
         period_s: tuple[float, float] = (0.15, 1.2),
         loud_db: float = 4.5,
     ) -> None:
@@ -78,6 +79,7 @@ class MachineBeat:
         self.fraction = tolerance_fraction
         self.beats, self.span = int(beats), span_s * self.sr
         self.quick, self.quick_span = int(quick_beats), quick_span_s * self.sr
+        self.quick_ratio = quick_hit_ratio
         self.ratio = hit_ratio
         self.shortest, self.longest = (x * self.sr for x in period_s)
         self.loud_db = loud_db
@@ -137,7 +139,7 @@ class MachineBeat:
     def _find(self, sample: int) -> _Grid | None:
         """The grid through ``sample`` that is a machine's with the most hits (the shortest of equals), or None.
         A machine's: ``hit_ratio`` of its last ``beats`` beats (``span_s``, if longer) find a sound within the
-        tolerance, or all of its last ``quick_beats`` (``quick_span_s``). Not the finest that passes: a grid of
+        tolerance, or ``quick_hit_ratio`` of its last ``quick_beats`` (``quick_span_s``). Not the finest that passes: a grid of
         half the beat passes on music's eighths, then loses half its hits where only the beats are heard.
 
         A period measured from one gap is good to a millisecond or two; laid back 24 beats it misses by tens.
@@ -167,8 +169,8 @@ class MachineBeat:
             tol = self._tol(periods)[:, None]
             slack = {"start": 4.0, "quick": 2.0, "full": 1.0}[stage]
             ok = (miss <= slack * tol) & inside
-            if stage == "quick":  # every beat within the tolerance: a machine's already
-                found.extend(periods[np.all((miss <= tol) | ~inside, axis=1)])
+            if stage == "quick":  # quick_hit_ratio of the beats within the tolerance: a machine's already
+                found.extend(periods[np.sum((miss <= tol) & inside, axis=1) + 1 >= self.quick_ratio * n])
             # the period through ``sample`` that fits the hits best (least squares)
             num = np.sum(np.where(ok, m * (sample - times[at]), 0.0), axis=1)
             den = np.sum(np.where(ok, m * m, 0.0), axis=1)
@@ -183,7 +185,7 @@ class MachineBeat:
             beats = np.arange(min(full, int(heard // period) + 1), dtype=float)
             at = self._nearest(times, sample - period * beats)
             ok = np.abs(sample - period * beats - times[at]) <= self._tol(period)
-            if not ((beats.size == full and ok.sum() >= self.ratio * full) or (beats.size >= quick and ok[:quick].all())):
+            if not ((beats.size == full and ok.sum() >= self.ratio * full) or (beats.size >= quick and ok[:quick].sum() >= self.quick_ratio * quick)):
                 continue
             if self._subdivides(times, sample, period, ok):
                 continue

@@ -200,10 +200,14 @@ class CounterConfig:
     machine_span_s: float = 10.0
     """(``machine_beats``, or as many as this holds, if more) ..."""
     machine_hit_ratio: float = 0.6
-    """(a person's contacts reach 38% at most), or at all of its last ``machine_quick_beats`` ..."""
+    """(a person's contacts reach 38% at most), or at ``machine_quick_hit_ratio`` of its last ``machine_quick_beats`` ..."""
     machine_quick_beats: int = 12
     machine_quick_span_s: float = 5.0
-    """(or as many as this holds, if more). Once found, a sound within twice the tolerance is the machine's ..."""
+    """(or as many as this holds, if more) ..."""
+    machine_quick_hit_ratio: float = 0.8
+    """(not all of them: a contact close before a click hides it from the detector, and one in a run of 12-20
+    was enough to keep a metronome's beat unknown until 10 s had gone by). Once found, a sound within twice the
+    tolerance is the machine's ..."""
     machine_loud_db: float = 4.5
     """... unless it is this much louder than the beat's sounds at the same place in the bar (every 8th beat:
     a kick is louder than a hi-hat; a landing on the click is not the click)."""
@@ -280,6 +284,7 @@ class RepCounter:
             self.sample_rate, tolerance_s=cfg.machine_tolerance_s, tolerance_fraction=cfg.machine_tolerance_fraction,
             beats=cfg.machine_beats, span_s=cfg.machine_span_s, hit_ratio=cfg.machine_hit_ratio,
             quick_beats=cfg.machine_quick_beats, quick_span_s=cfg.machine_quick_span_s,
+            quick_hit_ratio=cfg.machine_quick_hit_ratio,
             period_s=cfg.machine_period_s, loud_db=cfg.machine_loud_db,
         )
         self._machine_sounds: set[int] = set()  # samples of the sounds on a machine's beat (background)

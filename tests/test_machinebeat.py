@@ -34,7 +34,7 @@ def _metronome(period_s: float, n: int, heard: float, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("heard", [1.0, 0.7])
 def test_a_metronome_is_a_machine_from_its_24th_beat(period_s, heard):
     """Clicks every ``period_s``, all heard or 70% of them: once 24 beats (10 s at a quick beat) have gone by,
-    or 12 in a row (5 s) were all heard, every later click is the machine's."""
+    or 12 (5 s) of which 80% were heard, every later click is the machine's."""
     times = _metronome(period_s, 80, heard, seed=int(period_s * 100))
     _, machine, when = _feed(times)
     beats_to_find = max(24, int(np.ceil(10.0 / period_s)))
@@ -42,6 +42,21 @@ def test_a_metronome_is_a_machine_from_its_24th_beat(period_s, heard):
     later = [i for i, t in enumerate(times) if t > found_by]
     assert later and all(when[i] is not None for i in later)
     assert len(machine) >= 0.6 * len(times)
+
+
+@pytest.mark.parametrize("period_s", [0.25, 0.34, 0.5, 0.75])
+def test_a_metronome_with_one_click_in_six_hidden_is_found_in_its_quick_span(period_s):
+    """Every 6th click hidden (a contact just before it, which the detector reports instead): the run of
+    ``quick_beats`` (5 s at a quick beat) that finds a sound at 80% of its beats is enough. No such run is all
+    heard, which the quick test asked until 2026-12-04: the beat was found at 6.5, 8.5, 12 and 19 s (clicks
+    from 1 s), now at 5.75, 5.76, 7 and 10 s."""
+    times = 1.0 + period_s * np.arange(80)
+    times = times[np.arange(80) % 6 != 5]
+    _, machine, when = _feed(times)
+    assert len(machine) == len(times)  # every click, those before the beat was found too
+    quick = max(12, int(np.ceil(5.0 / period_s)))
+    found_at = times[min(w for w in when if w is not None)]
+    assert found_at <= 1.0 + period_s * quick + 0.01  # by the quick run's last beat, or the next if that is hidden
 
 
 @pytest.mark.parametrize("period_s", [0.13, 0.2, 0.3, 0.45, 0.7])
