@@ -14,10 +14,10 @@ steady double-under jumper; most sets 4-25%), that click track at 71-75%.
 sound (a period in ``period_s``) is a machine's when a sound lands within the
 tolerance (``tolerance_s``, or ``tolerance_fraction`` of a shorter period) of
 ``hit_ratio`` of its last ``beats`` beats (at least ``span_s`` of them), or of
-``quick_hit_ratio`` of its last ``quick_beats`` (``quick_span_s``), and its hits are not part
-of another rhythm (see :meth:`MachineBeat._subdivides`). From then on a sound
-within twice the tolerance of it is the machine's, as are the sounds that made
-it, unless it is ``loud_db`` louder than the grid's hits at the same place in
+``quick_hit_ratio`` of its last ``quick_beats`` (``quick_span_s``), and its hits
+are not part of another rhythm (see :meth:`MachineBeat._subdivides`). From then on
+a sound within twice the tolerance of it is the machine's, as are the sounds that
+made it, unless it is ``loud_db`` louder than the grid's hits at the same place in
 the bar (a drum machine's kick is louder than its hi-hat every bar; a landing on
 the click is still a landing). A grid is dropped once fewer than half that share
 of its last beats find a sound (the music stopped). numpy only; no I/O.
@@ -139,8 +139,9 @@ class MachineBeat:
     def _find(self, sample: int) -> _Grid | None:
         """The grid through ``sample`` that is a machine's with the most hits (the shortest of equals), or None.
         A machine's: ``hit_ratio`` of its last ``beats`` beats (``span_s``, if longer) find a sound within the
-        tolerance, or ``quick_hit_ratio`` of its last ``quick_beats`` (``quick_span_s``). Not the finest that passes: a grid of
-        half the beat passes on music's eighths, then loses half its hits where only the beats are heard.
+        tolerance, or ``quick_hit_ratio`` of its last ``quick_beats`` (``quick_span_s``). Not the finest that
+        passes: a grid of half the beat passes on music's eighths, then loses half its hits where only the beats
+        are heard.
 
         A period measured from one gap is good to a millisecond or two; laid back 24 beats it misses by tens.
         So each candidate (a gap back from ``sample``, or half of one) is grown: checked over its last 4 beats,
@@ -185,7 +186,9 @@ class MachineBeat:
             beats = np.arange(min(full, int(heard // period) + 1), dtype=float)
             at = self._nearest(times, sample - period * beats)
             ok = np.abs(sample - period * beats - times[at]) <= self._tol(period)
-            if not ((beats.size == full and ok.sum() >= self.ratio * full) or (beats.size >= quick and ok[:quick].sum() >= self.quick_ratio * quick)):
+            by_full = beats.size == full and ok.sum() >= self.ratio * full
+            by_quick = beats.size >= quick and ok[:quick].sum() >= self.quick_ratio * quick
+            if not (by_full or by_quick):
                 continue
             if self._subdivides(times, sample, period, ok):
                 continue

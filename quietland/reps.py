@@ -200,14 +200,15 @@ class CounterConfig:
     machine_span_s: float = 10.0
     """(``machine_beats``, or as many as this holds, if more) ..."""
     machine_hit_ratio: float = 0.6
-    """(a person's contacts reach 38% at most), or at ``machine_quick_hit_ratio`` of its last ``machine_quick_beats`` ..."""
+    """(a person's contacts reach 38% at most), or at ``machine_quick_hit_ratio`` of its last
+    ``machine_quick_beats`` ..."""
     machine_quick_beats: int = 12
     machine_quick_span_s: float = 5.0
     """(or as many as this holds, if more) ..."""
     machine_quick_hit_ratio: float = 0.8
-    """(not all of them: a contact close before a click hides it from the detector, and one in a run of 12-20
-    was enough to keep a metronome's beat unknown until 10 s had gone by). Once found, a sound within twice the
-    tolerance is the machine's ..."""
+    """(not all of them: a contact close before a click hides it from the detector; with one click in six
+    hidden, a metronome's beat was found 6.5-19 s in, now 5.75-10 s, see ``tests/test_machinebeat.py``).
+    Once found, a sound within twice the tolerance is the machine's ..."""
     machine_loud_db: float = 4.5
     """... unless it is this much louder than the beat's sounds at the same place in the bar (every 8th beat:
     a kick is louder than a hi-hat; a landing on the click is not the click)."""
