@@ -1090,23 +1090,31 @@ class _RopeTracker:
 
     def _recheck_period(self, floor: float, quiet: float, after_missing: bool) -> None:
         """Every ``beat_recheck_beats`` beats (at once, over the last ``beat_recheck_span_beats`` beats only, after
-        inferred beats), move to a faster period that the recent sounds fit as well; for double-unders, check the
-        phase (:meth:`_recheck_phase`) at every beat the period stays.
+        inferred beats), move to a faster period that the recent sounds fit as well (:meth:`_faster_period`);
+        for double-unders, check the phase (:meth:`_recheck_phase`) at every beat the period stays.
 
         A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
         a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
         """
         cfg = self.cfg
-        assert self._period is not None and self._last is not None
+        assert self._period is not None
         span = cfg.beat_recheck_span_beats * self._period
         if not after_missing:
             span = max(cfg.beat_search_s * self.sr, span)  # (a slow beat has grid beats enough to judge)
         self._beats_to_recheck -= 1
-        if self._beats_to_recheck > 0 and not after_missing:
-            if self.rule.landing_weight_db:
-                self._recheck_phase(span, quiet)
-            return
-        self._beats_to_recheck = cfg.beat_recheck_beats
+        if self._beats_to_recheck <= 0 or after_missing:
+            self._beats_to_recheck = cfg.beat_recheck_beats
+            if self._faster_period(span, floor, quiet):
+                return
+        if self.rule.landing_weight_db:
+            self._recheck_phase(span, quiet)
+
+    def _faster_period(self, span: float, floor: float, quiet: float) -> bool:
+        """Move to the finest of ``beat_recheck_fractions`` of the period whose grid, over the ``span`` before the
+        last beat, finds a sound a beat could be at ``beat_recheck_hit_ratio`` of its beats, and at about the
+        current grid's share or more; whether it moved."""
+        cfg = self.cfg
+        assert self._period is not None and self._last is not None
         # the sounds a beat could be: as salient and loud as following asks
         since = self._last - span - self._tol(self._period)
         sounds = np.array(
@@ -1118,7 +1126,7 @@ class _RopeTracker:
         )
         current = self._grid_share(self._period, span, sounds)
         if current is None:
-            return
+            return False
         for fraction in sorted(cfg.beat_recheck_fractions):
             period = fraction * self._period
             if period < self.rule.min_interval_s * self.sr:
@@ -1128,9 +1136,8 @@ class _RopeTracker:
                 self._period = period
                 self._intervals.clear()
                 self._intervals.append(period)
-                return
-        if self.rule.landing_weight_db:
-            self._recheck_phase(span, quiet)
+                return True
+        return False
 
     def _recheck_phase(self, span: float, quiet: float) -> None:
         """Double-unders: move the beat half a period when the grid half a period off finds sounds as often and
