@@ -57,6 +57,10 @@ class DrillRule:
     on its beat, so single bounce and alternate foot can hear fainter contacts (3.5); for double-unders the
     fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: README,
     "Synthetic sessions with exact truth")."""
+    confirm_faint_opener: bool = False
+    """``impact``: a faint sound (see ``CounterConfig.faint_db``; with no rep yet, any) that would open a set is a
+    rep only once a contact follows it within ``max_interval_s``; alone, it is ``lone`` (a drill of many contacts
+    does not start a set with one faint sound and stop)."""
 
 
 DRILL_RULES: dict[str, DrillRule] = {
@@ -73,9 +77,13 @@ DRILL_RULES: dict[str, DrillRule] = {
             two_foot=True,
         ),
         DrillRule(
-            "line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True
+            "line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
+            confirm_faint_opener=True,
         ),
-        DrillRule("pogo", "every two-foot pogo landing", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True),
+        DrillRule(
+            "pogo", "every two-foot pogo landing", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
+            confirm_faint_opener=True,
+        ),
         DrillRule(
             "jump-rope",
             "one landing per rope pass (single bounce); the rope's slap is rejected as rope",
@@ -408,6 +416,10 @@ class RepCounter:
                     break  # a faint, early rep waits for the beat: a louder contact on it would make this one off-beat
                 if self._louder_within(ev, *beat):
                     reason = "off-beat"
+            if reason is None and faint and self.rule.confirm_faint_opener and self._opens_set(ev) and not self._followed(ev):
+                if now is not None and ev.sample + self.rule.max_interval_s * self.sample_rate > now:
+                    break  # a faint opener waits for the set's next contact
+                reason = "lone"
             self._pending.pop(0)
             out.extend(self._record([(ev, reason)]))
         return out
@@ -544,18 +556,33 @@ class RepCounter:
                 out.append(rej)
         return out
 
+    def _opens_set(self, ev: OnsetEvent) -> bool:
+        """Whether ``ev``, as a rep, would start a new set: the first rep, a start asked for, or a gap longer than
+        a set's longest (``max_gap_in_set_s``) or ``rest_factor`` times its running median interval."""
+        if self._force_new_set or self._last_rep_sample is None:
+            return True
+        interval_s = (ev.sample - self._last_rep_sample) / self.sample_rate
+        if interval_s > self.max_gap_in_set_s:
+            return True
+        return len(self._set_intervals) >= 2 and interval_s > self.config.rest_factor * statistics.median(self._set_intervals)
+
+    def _followed(self, ev: OnsetEvent) -> bool:
+        """Whether a pending sound within ``max_interval_s`` after ``ev`` would be a rep were ``ev`` one (each
+        judged as :meth:`_classify` would, the sounds between them not reps): the set ``ev`` opens goes on."""
+        saved = self._last_contact, self._rep_loudness.copy(), self._set_intervals.copy()
+        self._last_contact = ev
+        self._rep_loudness.append(ev.loudness_db)
+        self._set_intervals.clear()
+        try:
+            end = ev.sample + self.rule.max_interval_s * self.sample_rate
+            return any(self._classify(q) is None for q in self._pending[1:] if q.sample <= end)
+        finally:
+            self._last_contact, self._rep_loudness, self._set_intervals = saved
+
     def _add_rep(self, ev: OnsetEvent, inferred: bool = False) -> Rep:
-        cfg = self.config
         sr = self.sample_rate
         interval_s = None if self._last_rep_sample is None else (ev.sample - self._last_rep_sample) / sr
-        med = statistics.median(self._set_intervals) if self._set_intervals else None
-        per_rep_max = self.max_gap_in_set_s
-        new_set = (
-            self._force_new_set
-            or interval_s is None
-            or interval_s > per_rep_max
-            or (med is not None and len(self._set_intervals) >= 2 and interval_s > cfg.rest_factor * med)
-        )
+        new_set = self._opens_set(ev)
         if new_set:
             self._force_new_set = False
             self._set_number += 1
@@ -577,7 +604,7 @@ class RepCounter:
             interval_ms=None if interval_s is None else 1000.0 * interval_s,
             cadence_per_min=None if interval_s is None else 60.0 / interval_s,
             rhythm_dev_pct=rhythm,
-            ramp_in=self._rep_in_set <= cfg.ramp_in_reps,
+            ramp_in=self._rep_in_set <= self.config.ramp_in_reps,
             inferred=inferred,
         )
         self.reps.append(rep)

@@ -245,6 +245,50 @@ def test_a_quieter_set_counts_though_some_of_its_landings_are_too_quiet():
     assert {r.reason for r in counter.rejected} == {"too-quiet"}
 
 
+@pytest.mark.parametrize("drill", ["line-hops", "pogo", "generic"])
+def test_a_lone_faint_sound_in_a_rest_opens_no_set_of_hops(drill):
+    """A set of 15 hops at -20 dB (every 0.4 s), a faint knock 10 dB under them alone 4 s after the set, then
+    a set of 15 at -30 dB (a quieter set: its first hop is as faint as the knock) 4 s after the knock. In
+    line hops and pogo the knock is ``lone``: nothing follows it within the drill's longest interval (2 s). The
+    quieter set's first hop, followed by the second, is a rep, decided once that one is heard. ``generic``
+    counts every impact, the knock too. Before, the knock was a set of one rep in line hops and pogo."""
+    first = [_event(t, -20.0) for t in _times(1.0, 0.4, 15)]
+    knock = _event(first[-1].t_s + 4.0, -30.0)
+    second = [_event(t, -30.0) for t in _times(knock.t_s + 4.0, 0.4, 15, seed=1)]
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*first, knock, *second])
+    reps = [r.sample for r in counter.reps]
+    if drill == "generic":
+        assert reps[: len(first) + 1] == [e.sample for e in [*first, knock]]
+        assert "lone" not in {r.reason for r in counter.rejected}
+    else:
+        assert reps == [e.sample for e in [*first, *second]]
+        assert [(r.event.sample, r.reason) for r in counter.rejected] == [(knock.sample, "lone")]
+        assert len(counter.set_summaries()) == 2
+
+
+def test_a_lone_first_sound_opens_no_set_of_hops_and_the_first_hop_waits_for_the_second():
+    """A line-hops session whose first sound is a lone knock (a key pressed, 3 s before the set), then 10 hops
+    every 0.4 s. The knock is ``lone``; the first hop is decided only once the second is heard (it opens a set,
+    and with no rep before it, it is as faint as any)."""
+    knock = _event(0.5, -25.0)
+    hops = [_event(t, -20.0) for t in _times(3.5, 0.4, 10)]
+    counter = RepCounter("line-hops", SR)
+    decided_at = {}
+    pending = sorted([knock, *hops], key=lambda e: e.sample)
+    for now in range(0, hops[-1].sample + SR, SR // 100):
+        complete = now - int(LATENCY_S * SR)
+        while pending and pending[0].sample < complete:
+            for d in counter.feed(pending.pop(0)):
+                decided_at[d.event.sample] = complete
+        for d in counter.advance(complete):
+            decided_at[d.event.sample] = complete
+    counter.finish()
+    assert [r.sample for r in counter.reps] == [e.sample for e in hops]
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(knock.sample, "lone")]
+    assert hops[1].sample < decided_at[hops[0].sample] < hops[2].sample
+
+
 @pytest.mark.parametrize("gap_s", [0.04, 0.1, 0.14])
 def test_in_a_discrete_drill_a_faint_sound_just_before_a_loud_landing_is_its_precursor(gap_s):
     """Squat jumps every 3 s at -20 dB; a sound 15 dB fainter ``gap_s`` before the first and the third.
