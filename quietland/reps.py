@@ -153,8 +153,13 @@ class CounterConfig:
     """An impact must be this much louder than the 50 ms before it (``impact`` and ``discrete`` drills)."""
     min_above_floor_db: float = 10.0
     """An impact's loudness must be this far above the running noise floor (``impact`` and ``discrete`` drills)."""
-    first_strength_db: float = 3.0
-    """With no rep yet to compare against, the first impact's onset strength must clear the detector's threshold by this much."""
+    min_strength_db: float = 3.0
+    """With no rep yet to compare against, the first impact's onset strength must clear the detector's threshold by
+    this much; so must, in ``discrete`` drills, a faint one (``faint_db`` under the loudest recent rep). Far
+    quieter than the athlete's landings, a sound that barely clears the threshold is as likely the room's: over
+    talk (synthetic babble, 16-24 dB under the loudest landing), 112 of the 170 faint sounds that were counted
+    had a strength under 3 dB and no faint landing did; over steady noise, 5 of 14 faint landings did (see
+    README, "Synthetic sessions with exact truth")."""
     relative_floor_db: float = 15.0
     """An impact (``rope``: a beat's cluster, its loudest sound within ``merge_ms``) more than this far below the recent
     reps' median loudness is too quiet."""
@@ -474,7 +479,9 @@ class RepCounter:
         if self._rep_loudness:
             if ev.loudness_db < statistics.median(self._rep_loudness) - cfg.relative_floor_db:
                 return "too-quiet"
-        elif ev.strength_db < cfg.first_strength_db:
+            if self.rule.kind == "discrete" and ev.strength_db < cfg.min_strength_db and self._is_faint(ev):
+                return "too-quiet"
+        elif ev.strength_db < cfg.min_strength_db:
             return "too-quiet"
         if self._rep_loudness and self._is_faint(ev) and self._keeps_background_beat(ev):
             return "background"

@@ -289,6 +289,21 @@ def test_a_lone_first_sound_opens_no_set_of_hops_and_the_first_hop_waits_for_the
     assert hops[1].sample < decided_at[hops[0].sample] < hops[2].sample
 
 
+def test_in_a_discrete_drill_a_faint_sound_that_barely_clears_the_detector_is_not_a_landing():
+    """Squat jumps every 4 s at -20 dB, a soft landing at -32 dB (onset strength 6 dB) after the fourth, and
+    between the jumps sounds 12 dB under the landings whose onset strength is 1.5 dB over the detector's
+    threshold (talk: it rises and falls with the room's own level), at irregular times. The faint, barely
+    detected sounds are ``too-quiet``, as the session's first sound would be; the soft landing, which rises
+    clear of the threshold, is a rep. Before, each faint sound was a rep."""
+    landings = [_event(1.0 + 4.0 * i, -20.0) for i in range(6)]
+    soft = dataclasses.replace(_event(landings[3].t_s + 2.0, -32.0), strength_db=6.0)
+    talk = [dataclasses.replace(_event(landings[i].t_s + 1.3 + 0.37 * (i % 3), -32.0), strength_db=1.5) for i in (0, 1, 4)]
+    counter = RepCounter("single", SR)
+    _stream(counter, [*landings, soft, *talk])
+    assert [r.sample for r in counter.reps] == sorted(e.sample for e in [*landings, soft])
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(e.sample, "too-quiet") for e in talk]
+
+
 @pytest.mark.parametrize("gap_s", [0.04, 0.1, 0.14])
 def test_in_a_discrete_drill_a_faint_sound_just_before_a_loud_landing_is_its_precursor(gap_s):
     """Squat jumps every 3 s at -20 dB; a sound 15 dB fainter ``gap_s`` before the first and the third.
