@@ -453,13 +453,25 @@ class RepCounter:
         comes before it; None otherwise. The window is the median interval after the last contact, give or take
         ``beat_tolerance`` (``discrete`` jumps keep no beat)."""
         last = self._last_contact
-        if self.rule.kind != "impact" or last is None or len(self._set_intervals) < 2:
+        if self.rule.kind != "impact" or last is None or not self._steady():
             return None
         period = statistics.median(self._set_intervals) * self.sample_rate
         lo = last.sample + (1.0 - self.config.beat_tolerance) * period
         if ev.sample >= lo:
             return None
         return int(lo), int(last.sample + (1.0 + self.config.beat_tolerance) * period)
+
+    def _steady(self) -> bool:
+        """Whether the set has a rhythm to judge a sound against: 3 intervals (their median outvotes one odd
+        one), or 2 that agree to ``beat_tolerance`` either side of their mean (a set whose first interval is a
+        pause has none yet)."""
+        n = len(self._set_intervals)
+        if n >= 3:
+            return True
+        if n < 2:
+            return False
+        a, b = self._set_intervals
+        return abs(a - b) <= self.config.beat_tolerance * (a + b)
 
     def _louder_within(self, ev: OnsetEvent, lo: int, hi: int) -> bool:
         """A pending sound ``precursor_db`` louder than ``ev`` starts inside ``[lo, hi]`` (samples): right after
@@ -501,7 +513,7 @@ class RepCounter:
             if dt < self.rule.min_interval_s:
                 return "echo"
             if (
-                len(self._set_intervals) >= 2
+                self._steady()
                 and dt < cfg.off_beat_fraction * statistics.median(self._set_intervals)
                 and ev.loudness_db < statistics.median(self._rep_loudness) - cfg.off_beat_drop_db
             ):

@@ -267,6 +267,23 @@ def test_a_lone_faint_sound_in_a_rest_opens_no_set_of_hops(drill):
         assert len(counter.set_summaries()) == 2
 
 
+@pytest.mark.parametrize(("drill", "pause_s"), [("generic", 3.5), ("line-hops", 1.9), ("pogo", 1.9)])
+def test_a_quieter_set_that_starts_with_a_pause_counts_every_hop(drill, pause_s):
+    """A set of 15 hops at -20 dB, a 6 s rest, then a set 10 dB quieter whose first hop is followed by a pause
+    (within the drill's longest interval) before the rest come every 0.4 s. The pause is the set's first
+    interval; with the second it made a "rhythm" of (pause + 0.4) / 2, against which the next hop, 10 dB
+    under the first set's, came too soon and was ``off-beat``, and the off-beat hops then laid a beat that
+    made every later one ``background``: 13 of 16 lost in ``generic`` (3.5 s pause), 2 in line hops and pogo.
+    Two intervals that disagree are no rhythm yet; every hop counts."""
+    first = [_event(t, -20.0) for t in _times(1.0, 0.4, 15)]
+    opener = _event(first[-1].t_s + 6.0, -30.0)
+    second = [opener, *(_event(t, -30.0) for t in _times(opener.t_s + pause_s, 0.4, 15, seed=1))]
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*first, *second])
+    assert [r.sample for r in counter.reps] == [e.sample for e in [*first, *second]]
+    assert counter.rejected == []
+
+
 def test_a_lone_first_sound_opens_no_set_of_hops_and_the_first_hop_waits_for_the_second():
     """A line-hops session whose first sound is a lone knock (a key pressed, 3 s before the set), then 10 hops
     every 0.4 s. The knock is ``lone``; the first hop is decided only once the second is heard (it opens a set,
