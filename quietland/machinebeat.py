@@ -19,7 +19,8 @@ are not part of another rhythm (see :meth:`MachineBeat._subdivides`). From then 
 a sound within twice the tolerance of it is the machine's, as are the sounds that
 made it, unless it is ``loud_db`` louder than the grid's hits at the same place in
 the bar (a drum machine's kick is louder than its hi-hat every bar; a landing on
-the click is still a landing). A grid is dropped once fewer than half that share
+the click is still a landing), or than the loudest of them while that place has
+fewer than 2. A grid is dropped once fewer than half that share
 of its last beats find a sound (the music stopped). numpy only; no I/O.
 """
 from __future__ import annotations
@@ -101,11 +102,12 @@ class MachineBeat:
             k, off = g.beat(sample)
             if off <= 2 * self.tol:  # once found, the beat is followed more loosely (a video's track slips)
                 # something louder than the machine's usual there (the median of its hits at that place in the bar,
-                # or of all its hits when fewer than 2 are) is not the machine alone (a landing on the click), and
+                # or, when fewer than 2 are, the loudest of all its hits: a metronome's accent, 1 click in 4, is
+                # over their median) is not the machine alone (a landing on the click), and
                 # is kept from the hits, unless the place has lost its own (only the last 2 * beats are kept: a
                 # place whose sounds were all louder than the rest would not get one back)
                 place = [h[2] for h in g.hits if (h[0] - k) % BAR_BEATS == 0]
-                usual = np.median(place if len(place) >= 2 else [h[2] for h in g.hits])
+                usual = np.median(place) if len(place) >= 2 else max(h[2] for h in g.hits)
                 louder = bool(loudness_db > usual + self.loud_db)
                 if louder and len(place) >= 2:
                     return []
