@@ -40,6 +40,7 @@ from .calibration import (
 from .downmix import Downmix
 from .events import Rep
 from .pipeline import SessionPipeline
+from .reps import DRILL_RULES
 
 STEPS = ("silence", "headroom", "quiet", "normal", "done")
 """The guided steps, in order."""
@@ -55,6 +56,25 @@ STEP_TEXT = {
     "done": "Calibration measured. Say where the microphone is, then save.",
 }
 """What the athlete is asked to do in each step."""
+STEP_DRILLS = tuple(name for name, rule in DRILL_RULES.items() if rule.kind == "discrete")
+"""The drills the guided steps may count with: the discrete ones, since the steps ask for one hop at a time (see
+:func:`step_drill_problem`). A recording made for another drill is counted by that drill's rule
+(:func:`profile_from_audio`)."""
+
+
+def step_drill_problem(drill: str) -> str | None:
+    """Why the guided steps cannot count with ``drill`` (one sentence), or None when they can."""
+    if drill in STEP_DRILLS:
+        return None
+    rule = DRILL_RULES.get(drill)
+    if rule is not None and rule.kind == "rope":
+        why = f"{drill} looks for a rope's steady rhythm, which single hops do not have"
+    else:
+        why = f"{drill} counts every impact, so take-offs and settling would be counted as landings"
+    return (
+        f"the calibration steps are one hop at a time, and {why}; use a discrete drill "
+        f"({', '.join(STEP_DRILLS[:3])}, ...), or --from a recording of {drill}."
+    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,9 @@ class CalibrationSteps:
     """The guided calibration's logic: feed blocks of mono audio; read :meth:`profile` once :attr:`step` is ``done``."""
 
     def __init__(self, sample_rate: int, *, drill: str = DEFAULT_DRILL, silence_s: float = 5.0) -> None:
+        """Raises ValueError for a drill the steps cannot count with (:func:`step_drill_problem`)."""
+        if (problem := step_drill_problem(drill)) is not None:
+            raise ValueError(problem)
         self.sample_rate = int(sample_rate)
         self.drill = drill
         self.silence_s = float(silence_s)

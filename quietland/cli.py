@@ -420,7 +420,9 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="where to save the profile (default: profiles/NAME.toml in quietland's data directory; an "
                    "existing profile there is kept as NAME.previous.toml)")
     p.add_argument("--drill", choices=DRILLS, default="single", metavar="NAME",
-                   help="how the calibration landings are counted (default: %(default)s, one hop at a time)")
+                   help="how the calibration landings are counted (default: %(default)s, one hop at a time). The "
+                   "guided steps take a discrete drill (single, squat-jumps, box-jumps, ...: take-off and settling "
+                   "are not landings); with --from, any drill: the one the recording is of")
     p.add_argument("--distance", type=_distance, metavar="M", help="distance from the microphone to the landing spot, metres")
     p.add_argument("--surface", default="", metavar="TEXT", help="the floor surface, e.g. wood, concrete, gym mat")
     p.add_argument("--note", default="", metavar="TEXT", help="anything else about where the microphone is")
@@ -957,6 +959,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if args.device or args.sample_rate or args.headless:
             raise CommandError("--from reads a recording: it takes no --device, --sample-rate or --headless.", EXIT_USAGE)
         return _calibrate_from(args, output, placement)
+    from .calibrate import step_drill_problem
+
+    if (problem := step_drill_problem(args.drill)) is not None:
+        raise CommandError(f"--drill {args.drill}: {problem}", EXIT_USAGE)
     if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CommandError(
             "'quietland calibrate' needs an interactive terminal for its screen; use --headless, or --from RECORDING.",

@@ -217,6 +217,22 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
 
 
+def test_the_guided_steps_count_only_with_a_discrete_drill(calibration_session):
+    """One hop at a time, counted as line-hops, fills the steps with take-offs and settling: refused."""
+    s = calibration_session
+    truth = s.landing_times_s
+    for drill in ("line-hops", "pogo", "generic", "jump-rope"):
+        with pytest.raises(ValueError, match="one hop at a time"):
+            CalibrationSteps(s.sample_rate, drill=drill)
+    for drill in ("single", "squat-jumps", "box-jumps"):
+        steps = CalibrationSteps(s.sample_rate, drill=drill)
+        steps.feed(s.audio)
+        steps.finish()
+        assert steps.step == "done", drill
+        counted = [r.t_s for reps in steps.landings.values() for r in reps]
+        assert all(min(abs(t - u) for u in truth) < 0.05 for t in counted), (drill, counted)
+
+
 def test_calibrate_refuses_what_it_cannot_use(tmp_path):
     home = tmp_path / "home"
     short = synthesize(SessionSpec(kind="single", sets=(2,), cadence_per_min=20, snr_db=40.0, seed=2))
@@ -225,6 +241,8 @@ def test_calibrate_refuses_what_it_cannot_use(tmp_path):
         (("--from", str(tmp_path / "short.wav")), "calibration needs at least 6"),
         (("--from", str(tmp_path / "missing.wav")), "missing.wav"),
         (("--from", str(tmp_path / "short.wav"), "--headless"), "--from reads a recording"),
+        (("--headless", "--drill", "line-hops"), "use a discrete drill"),
+        (("--drill", "jump-rope"), "use a discrete drill"),
         ((), "needs an interactive terminal"),
     ):
         p = quietland_cli("calibrate", *args, env_home=home)
