@@ -230,6 +230,12 @@ def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None or not math.isfinite(value) else format(value, fmt)
 
 
+def _quantity(value: float | None, fmt: str, unit: str) -> str:
+    """``value`` with its unit, or a bare "-" when it is unknown (a one-rep set has no cadence)."""
+    cell = _cell(value, fmt)
+    return cell if cell == "-" else f"{cell} {unit}"
+
+
 def format_table(analysis: Analysis) -> str:
     """A plain-text table of reps and rejections in time order, then a summary block."""
     header = (
@@ -261,21 +267,22 @@ def format_table(analysis: Analysis) -> str:
         f"reps                {s.reps} in {s.sets} set{'s' if s.sets != 1 else ''}",
         f"rejected            {s.rejected}{_by_reason(analysis.rejected)}",
         f"duration            {s.duration_s:.1f} s (active {s.active_s:.1f} s)",
-        f"cadence             {_cell(s.cadence_per_min, '.1f')} /min",
-        f"interval CV         {_cell(None if s.interval_cv is None else 100 * s.interval_cv, '.1f')} %",
-        f"median loudness     {_cell(s.median_loudness_db, '.1f')} dB",
-        f"loudest             {_cell(s.loudest_loudness_db, '.1f')} dB",
-        f"median detect delay {_cell(delay, '.1f')} ms",
+        f"cadence             {_quantity(s.cadence_per_min, '.1f', '/min')}",
+        f"interval CV         {_quantity(None if s.interval_cv is None else 100 * s.interval_cv, '.1f', '%')}",
+        f"median loudness     {_quantity(s.median_loudness_db, '.1f', 'dB')}",
+        f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",
+        f"median detect delay {_quantity(delay, '.1f', 'ms')}",
         f"median score        {_cell(median_score(analysis), '.0f')}"
         + ("" if analysis.profile.calibrated else " (uncalibrated: no profile; run `quietland calibrate`)"),
         f"double contacts     {double_contacts(analysis)}",
     ]
     for st in analysis.sets:
         lines.append(
-            f"  set {st.number}: {st.reps} reps, {st.start_s:.2f}-{st.end_s:.2f} s, "
-            f"cadence {_cell(st.cadence_per_min, '.1f')} /min, interval CV "
-            f"{_cell(None if st.interval_cv is None else 100 * st.interval_cv, '.1f')} %, "
-            f"median loudness {_cell(st.median_loudness_db, '.1f')} dB"
+            f"  set {st.number}: {st.reps} rep{'s' if st.reps != 1 else ''}, "
+            f"{f'at {st.start_s:.2f} s' if st.reps == 1 else f'{st.start_s:.2f}-{st.end_s:.2f} s'}, "
+            f"cadence {_quantity(st.cadence_per_min, '.1f', '/min')}, interval CV "
+            f"{_quantity(None if st.interval_cv is None else 100 * st.interval_cv, '.1f', '%')}, "
+            f"median loudness {_quantity(st.median_loudness_db, '.1f', 'dB')}"
         )
     for cue in analysis.cues:
         lines.append(f"cue at {cue.sample / analysis.sample_rate:.1f} s: {cue.message}")

@@ -345,6 +345,19 @@ def test_report_rounds_orders_and_never_writes_non_finite_numbers():
     table = report.format_table(analysis)
     assert "rejected: rope" in table
     assert table.index("rejected: rope") < table.index("500.0")
+    assert "interval CV         -\n" in table  # an unknown figure is a bare '-', with no unit after it
+    assert "  set 1: 2 reps, 1.00-1.50 s, cadence 120.0 /min, interval CV -, median loudness -20.6 dB" in table
+
+
+def test_the_table_says_a_one_rep_set_in_the_singular_with_its_time():
+    analysis = Analysis(
+        sample_rate=1000, n_samples=3000, drill="generic", events=(), reps=(Rep(1, 1, 1, event(2000), None, None, None, True),),
+        rejected=(), sets=(SetSummary(1, 1, 2.0, 2.0, None, None, -20.0),),
+        summary=SessionSummary(1, 1, 0, 3.0, 0.0, None, None, -20.0, -20.0), warnings=(),
+    )
+    table = report.format_table(analysis)
+    assert "  set 1: 1 rep, at 2.00 s, cadence -, interval CV -, median loudness -20.0 dB" in table
+    assert "reps                1 in 1 set\n" in table and "cadence             -\n" in table
 
 
 # ---------------------------------------------------------------- plan and cadence target
