@@ -193,7 +193,8 @@ def _drill_epilog() -> str:
         "Sounds that are not reps are listed with a reason: rope (the rope, not a landing), takeoff, settle, "
         "too-quiet, echo (too soon after a contact to be a new one), precursor, off-beat, background (a steady "
         "beat that goes on without the athlete: music's drums, a metronome), lone (line hops and pogo: a faint sound "
-        "alone in a rest). README.md explains each.",
+        "alone in a rest), no-thud (line hops, pogo and single: a faint sound with none of the landings' low thud, a "
+        "click or a voice). README.md explains each.",
         HELP_WIDTH,
     )
     return "drills (what counts as a rep):\n" + "\n".join(rows) + "\n\n" + rejected

@@ -57,6 +57,10 @@ class DrillRule:
     on its beat, so single bounce and alternate foot can hear fainter contacts (3.5); for double-unders the
     fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: README,
     "Synthetic sessions with exact truth")."""
+    faint_needs_thud: bool = False
+    """``impact``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
+    low band (``OnsetEvent.low_db``) within ``CounterConfig.thud_drop_db`` of its loudness as theirs is, or it
+    is ``no-thud`` (a metronome's click, a voice: a landing drill's contacts are feet on the floor)."""
     confirm_faint_opener: bool = False
     """``impact``: a faint sound (see ``CounterConfig.faint_db``; with no rep yet, any) that would open a set is a
     rep only once a contact follows it within ``max_interval_s``; alone, it is ``lone`` (a drill of many contacts
@@ -75,14 +79,15 @@ DRILL_RULES: dict[str, DrillRule] = {
             max_interval_s=30.0,
             decision_delay_s=0.8,
             two_foot=True,
+            faint_needs_thud=True,
         ),
         DrillRule(
             "line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
-            confirm_faint_opener=True,
+            confirm_faint_opener=True, faint_needs_thud=True,
         ),
         DrillRule(
             "pogo", "every two-foot pogo landing", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
-            confirm_faint_opener=True,
+            confirm_faint_opener=True, faint_needs_thud=True,
         ),
         DrillRule(
             "jump-rope",
@@ -160,6 +165,9 @@ class CounterConfig:
     talk (synthetic babble, 16-24 dB under the loudest landing), 112 of the 170 faint sounds that were counted
     had a strength under 3 dB and no faint landing did; over steady noise, 5 of 14 faint landings did (see
     README, "Synthetic sessions with exact truth")."""
+    thud_drop_db: float = 10.0
+    """See ``DrillRule.faint_needs_thud``: how much less of its loudness a faint sound's low band may hold than the
+    recent reps' (their median of ``low_db - loudness_db``)."""
     relative_floor_db: float = 15.0
     """An impact (``rope``: a beat's cluster, its loudest sound within ``merge_ms``) more than this far below the recent
     reps' median loudness is too quiet."""
@@ -290,6 +298,7 @@ class RepCounter:
         self._pending: list[OnsetEvent] = []  # events waiting for a decision, in time order
         self._last_contact: OnsetEvent | None = None  # last accepted contact (rep or rope pass)
         self._rep_loudness: deque[float] = deque(maxlen=8)
+        self._rep_thud: deque[float] = deque(maxlen=8)  # low_db - loudness_db of the recent reps
         # recent sounds that may lay a background beat: impact, faint ones that were not reps (nor too quiet);
         # discrete, every one that was not a rep (nor too quiet) and the first background_first_reps reps
         self._evidence: deque[OnsetEvent] = deque()
@@ -518,7 +527,13 @@ class RepCounter:
                 and ev.loudness_db < statistics.median(self._rep_loudness) - cfg.off_beat_drop_db
             ):
                 return "off-beat"
+        if self.rule.faint_needs_thud and self._rep_thud and self._is_faint(ev) and not self._has_thud(ev):
+            return "no-thud"
         return None
+
+    def _has_thud(self, ev: OnsetEvent) -> bool:
+        """``ev``'s low band holds, of its loudness, no more than ``thud_drop_db`` less than the recent reps' do."""
+        return ev.low_db - ev.loudness_db >= statistics.median(self._rep_thud) - self.config.thud_drop_db
 
     def _keeps_background_beat(self, ev: OnsetEvent) -> bool:
         """``ev`` keeps the steady beat of two earlier faint sounds that were not reps, as loud as it (see
@@ -527,10 +542,13 @@ class RepCounter:
         sr = self.sample_rate
         shortest, longest = (x * sr for x in cfg.background_period_s)
         discrete = self.rule.kind == "discrete"
+        # landing drills: sounds with the reps' thud and sounds without one keep no beat together
+        thud = self._has_thud if self.rule.faint_needs_thud and self._rep_thud else None
         t = np.array(
             [
                 q.sample for q in self._evidence
                 if abs(q.loudness_db - ev.loudness_db) <= cfg.background_db and (not discrete or self._is_faint(q))
+                and (not thud or self._has_thud(q) == thud(ev))
             ],
             dtype=float,
         )
@@ -631,6 +649,7 @@ class RepCounter:
         self._last_contact = ev
         if not inferred:
             self._rep_loudness.append(ev.loudness_db)
+            self._rep_thud.append(ev.low_db - ev.loudness_db)
         return rep
 
 

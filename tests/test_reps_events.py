@@ -13,7 +13,7 @@ SR = 48000
 LATENCY_S = 0.03  # about what the detector needs after an onset before it emits the event
 
 
-def _event(t_s: float, loudness_db: float) -> OnsetEvent:
+def _event(t_s: float, loudness_db: float, low_db: float = 0.0) -> OnsetEvent:
     values = {f.name: 0 for f in dataclasses.fields(OnsetEvent)}
     return OnsetEvent(
         **{
@@ -21,6 +21,7 @@ def _event(t_s: float, loudness_db: float) -> OnsetEvent:
             "sample": int(round(t_s * SR)),
             "sample_rate": SR,
             "loudness_db": loudness_db,
+            "low_db": low_db,
             "impact_db": loudness_db,
             "peak_dbfs": loudness_db + 8.0,
             "floor_dbfs": -70.0,
@@ -265,6 +266,29 @@ def test_a_lone_faint_sound_in_a_rest_opens_no_set_of_hops(drill):
         assert reps == [e.sample for e in [*first, *second]]
         assert [(r.event.sample, r.reason) for r in counter.rejected] == [(knock.sample, "lone")]
         assert len(counter.set_summaries()) == 2
+
+
+@pytest.mark.parametrize("drill", ["generic", "line-hops", "pogo"])
+def test_in_a_landing_drill_a_faint_sound_without_a_thud_is_no_landing(drill):
+    """A set of 15 hops at -20 dB whose low band is 3 dB under their loudness; then, as when the athlete hopped
+    to a metronome and stopped, 8 clicks go on at the set's beat, 10 dB under the hops, their low band 30 dB
+    under their loudness; 4 s later, on the clicks' beat, a set of 15 hops 10 dB quieter, with their thud. In line
+    hops and pogo the clicks are ``no-thud``: fainter than the hops and with none of their thud, they are not feet
+    on the floor (from the third on they keep the first two's beat, and are ``background``). The quieter hops have
+    the thud and all count: they are as loud as the clicks and on their beat, but sounds with the thud and sounds
+    without one keep no beat together. ``generic`` counts every impact, the clicks too."""
+    first = [_event(t, -20.0, -23.0) for t in _times(1.0, 0.4, 15)]
+    clicks = [_event(first[-1].t_s + 0.4 * k, -30.0, -60.0) for k in range(1, 9)]
+    quieter = [_event(t, -30.0, -33.0) for t in _times(clicks[-1].t_s + 4.0, 0.4, 15, seed=1)]
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*first, *clicks, *quieter])
+    reps = [r.sample for r in counter.reps]
+    if drill == "generic":
+        assert reps == [e.sample for e in [*first, *clicks, *quieter]]
+    else:
+        assert reps == [e.sample for e in [*first, *quieter]]
+        reasons = [(r.event.sample, r.reason) for r in counter.rejected]
+        assert reasons == [(c.sample, "no-thud" if i < 2 else "background") for i, c in enumerate(clicks)]
 
 
 @pytest.mark.parametrize(("drill", "pause_s"), [("generic", 3.5), ("line-hops", 1.9), ("pogo", 1.9)])
