@@ -168,6 +168,10 @@ class CounterConfig:
     thud_drop_db: float = 10.0
     """See ``DrillRule.faint_needs_thud``: how much less of its loudness a faint sound's low band may hold than the
     recent reps' (their median of ``low_db - loudness_db``)."""
+    lone_repeat_s: float = 8.0
+    """With no rep yet, a sound that would be ``lone`` is a rep when it comes within this long after the last ``lone``
+    one and is within ``faint_db`` of it (see ``DrillRule.confirm_faint_opener``): the athlete's own hops, further
+    apart than the drill's longest interval, would otherwise never start the count."""
     relative_floor_db: float = 15.0
     """An impact (``rope``: a beat's cluster, its loudest sound within ``merge_ms``) more than this far below the recent
     reps' median loudness is too quiet."""
@@ -318,6 +322,7 @@ class RepCounter:
         self._set_intervals: deque[float] = deque(maxlen=self.config.rhythm_window)
         self._last_rep_sample: int | None = None
         self._force_new_set = False
+        self._last_lone: OnsetEvent | None = None  # the last sound rejected as lone
 
     # ---------------------------------------------------------------- public
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
@@ -433,7 +438,9 @@ class RepCounter:
             if reason is None and faint and self.rule.confirm_faint_opener and self._opens_set(ev) and not self._followed(ev):
                 if now is not None and ev.sample + self.rule.max_interval_s * self.sample_rate > now:
                     break  # a faint opener waits for the set's next contact
-                reason = "lone"
+                reason = None if self._repeats_lone(ev) else "lone"
+            if reason == "lone":
+                self._last_lone = ev
             self._pending.pop(0)
             out.extend(self._record([(ev, reason)]))
         return out
@@ -602,6 +609,17 @@ class RepCounter:
         if interval_s > self.max_gap_in_set_s:
             return True
         return len(self._set_intervals) >= 2 and interval_s > self.config.rest_factor * statistics.median(self._set_intervals)
+
+    def _repeats_lone(self, ev: OnsetEvent) -> bool:
+        """With no rep yet, ``ev`` (alone, as a ``lone`` sound is) comes within ``lone_repeat_s`` of the last ``lone``
+        sound and within ``faint_db`` of its loudness: the athlete's own contacts, slower than the drill's longest
+        interval (hops a few seconds apart), not a knock before the set. The first of them stays ``lone``."""
+        last = self._last_lone
+        return (
+            not self._rep_loudness and last is not None
+            and ev.sample - last.sample <= self.config.lone_repeat_s * self.sample_rate
+            and abs(ev.loudness_db - last.loudness_db) <= self.config.faint_db
+        )
 
     def _followed(self, ev: OnsetEvent) -> bool:
         """Whether a pending sound within ``max_interval_s`` after ``ev`` would be a rep were ``ev`` one (each

@@ -269,6 +269,22 @@ def test_a_lone_faint_sound_in_a_rest_opens_no_set_of_hops(drill):
 
 
 @pytest.mark.parametrize("drill", ["generic", "line-hops", "pogo"])
+def test_hops_further_apart_than_the_drills_longest_interval_still_count(drill):
+    """Six hops at -20 dB, 2.5 s apart (slower than line hops' and pogo's longest interval, 2 s: each is a set of
+    its own). With no rep yet every sound is faint, and each waited for a follower within 2 s that never came:
+    all six were ``lone``, nothing counted. Now a sound as loud as the last ``lone`` one, within 8 s of it, is the
+    athlete's: only the first stays ``lone``. ``generic`` (longest interval 4 s) counts all six."""
+    hops = [_event(1.0 + 2.5 * k, -20.0) for k in range(6)]
+    counter = RepCounter(drill, SR)
+    _stream(counter, hops)
+    if drill == "generic":
+        assert [r.sample for r in counter.reps] == [e.sample for e in hops]
+    else:
+        assert [r.sample for r in counter.reps] == [e.sample for e in hops[1:]]
+        assert [(r.event.sample, r.reason) for r in counter.rejected] == [(hops[0].sample, "lone")]
+
+
+@pytest.mark.parametrize("drill", ["generic", "line-hops", "pogo"])
 def test_in_a_landing_drill_a_faint_sound_without_a_thud_is_no_landing(drill):
     """A set of 15 hops at -20 dB whose low band is 3 dB under their loudness; then, as when the athlete hopped
     to a metronome and stopped, 8 clicks go on at the set's beat, 10 dB under the hops, their low band 30 dB
