@@ -58,7 +58,7 @@ class DrillRule:
     fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: README,
     "Synthetic sessions with exact truth")."""
     faint_needs_thud: bool = False
-    """``impact``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
+    """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
     low band (``OnsetEvent.low_db``) within ``CounterConfig.thud_drop_db`` of its loudness as theirs is, or it
     is ``no-thud`` (a metronome's click, a voice: a landing drill's contacts are feet on the floor)."""
     confirm_faint_opener: bool = False
@@ -550,12 +550,12 @@ class RepCounter:
         shortest, longest = (x * sr for x in cfg.background_period_s)
         discrete = self.rule.kind == "discrete"
         # landing drills: sounds with the reps' thud and sounds without one keep no beat together
-        thud = self._has_thud if self.rule.faint_needs_thud and self._rep_thud else None
+        thud = self._has_thud(ev) if self.rule.faint_needs_thud and self._rep_thud else None
         t = np.array(
             [
                 q.sample for q in self._evidence
                 if abs(q.loudness_db - ev.loudness_db) <= cfg.background_db and (not discrete or self._is_faint(q))
-                and (not thud or self._has_thud(q) == thud(ev))
+                and (thud is None or self._has_thud(q) == thud)
             ],
             dtype=float,
         )
