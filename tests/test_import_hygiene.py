@@ -33,6 +33,7 @@ def heavy_modules_after(statement: str) -> list[str]:
     [
         "import quietland",
         "import quietland.detector, quietland.reps, quietland.pipeline, quietland.events, quietland.synth",
+        "import quietland.ropebeat, quietland.machinebeat",
         # scoring and calibration math are core too
         "import quietland.calibration, quietland.scoring, quietland.doublecontact, quietland.calibrate",
         # the command line and the report load soundfile only when a file is opened

@@ -1,0 +1,674 @@
+"""Beat tracking for the rope drills: which sounds are the athlete's contacts, on a rope's steady beat.
+
+Why it exists: a rope drill's contacts are faint, sharp and quick (130 ms apart at the fastest), and the rope
+slaps the floor beside each of them; what sets a contact apart is its place on the rhythm, not its loudness.
+:class:`RopeBeatTracker` finds the beat, follows it and checks its period and phase, and tells
+:class:`quietland.reps.RepCounter` for each sound whether it is a rep, ``rope`` or another reason, and which
+reps the beat implies with no sound heard (:data:`INFERRED`). numpy only; no I/O.
+"""
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .events import OnsetEvent
+
+if TYPE_CHECKING:
+    from .reps import CounterConfig, DrillRule
+
+
+class RopeBeatTracker:
+    """Beat tracking for rope drills: one beat per rep (a contact, or a jump for double-unders).
+
+    The settings named below are :class:`quietland.reps.CounterConfig`'s, those with ``rule.`` the drill's
+    :class:`quietland.reps.DrillRule`'s.
+
+    A sound's salience is ``strength_db + click_weight_db * (click_share + air_share) / 2``
+    (the rope and the shoes give sharp, high-band clicks; above 6 kHz, where voice and music
+    hardly reach, they count twice). A beat is timed by its most salient sound; the rep
+    is the loudest sound within ``merge_ms`` of it (the feet land louder than the rope slaps);
+    every other sound is ``rope``.
+
+    *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
+    first sound that can start a rhythm (the opener: ``beat_start_above_floor_db`` above the noise
+    floor; the quieter sounds before it wait for it, up to ``beat_search_s``; and, but for double-unders,
+    within ``faint_db`` of the third loudest such sound in the ``beat_search_s`` after it: the drums of
+    music before the set's first contact are no opener), the sounds that take
+    part in the search are those that could start one too and those within ``beat_drop_db`` of the
+    opener's salience (as following asks of a beat: a contact as sharp as the opener, whose loudness
+    the room's noise or music hides). The period is the one their inter-onset intervals agree on (see
+    :meth:`_tempo`); periods within 8% of it are tried on grids anchored at each sound of the
+    first period; each grid beat takes the most salient sound within ``max(25 ms, tol * T)``
+    (for double-unders a click that a thud follows counts ``rule.landing_weight_db`` more: the
+    landing's, where a grid on the jumps' other click would do as well).
+    The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
+    ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
+    sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on.
+    For double-unders, of the grids on the other half of the winner's beat that match as often, the one
+    whose clusters are loudest wins instead when they are ``beat_phase_louder_db`` louder than the
+    winner's (as the period check below asks: the winner was on the mid-air click). Its
+    matched sounds whose clusters are more than ``relative_floor_db`` under the median of theirs, or
+    after a set under that set's beats' (as its opener must be), count as unmatched (following would not
+    take them either; the drums of music in a rest are no new set). A rhythm found after a set that is
+    ``faint_db`` under it and was already going before its first beat is ``background`` (see
+    :meth:`_was_going`). The
+    set starts at the first ``beat_start_run`` matched beats in a row (when that is not its first
+    matched beat, the search starts again there, its opener no earlier, and the sounds before wait
+    undecided, for its grid laid back to take or leave) and its search part ends at a gap of more than
+    ``beat_max_missing`` beats, as it would while following. The grid is then laid back from the
+    set's first beat over the undecided sounds before it, each earlier beat taking its sound as
+    following would, passing over up to ``beat_max_missing`` beats with none as following does (they
+    are inferred when the sound before them is as loud as confirming them asks), back to a longer gap:
+    contacts too quiet to start a rhythm count once one has started (a set that fades in, a contact
+    lost in noise just before it starts, a few of its first contacts unheard).
+
+    *Following it.* The next beat is expected at ``last + T``; once the stream has passed
+    ``last + (1 + tol) * T`` (plus ``merge_ms``), the sound in ``[last + (1 - tol) * T,
+    last + (1 + tol) * T]`` with the best ``salience - beat_timing_db * |error| / T`` is the
+    beat, if its salience is within ``beat_drop_db`` of the recent beats' and its loudness within
+    ``relative_floor_db`` of theirs (far quieter is the room, not a contact). Loudness here is a
+    cluster's, its loudest sound within ``merge_ms``: the rep the beat counts, so that a beat timed
+    by a faint rope click is held to the landing beside it, and a quiet background beat in a rest
+    is not held to the rope click of the set before. A beat with no
+    such sound is held as *inferred*; when a real beat follows within ``beat_max_missing``
+    beats, and its cluster is within ``beat_confirm_db`` of the recent beats' loudness (the odd
+    quieter drum hit in a rest does not keep a rhythm alive), the inferred ones are counted (a
+    contact the microphone did not hear inside a steady rhythm), otherwise the set ended at the
+    last real beat.
+
+    *Checking the period.* A grid at a multiple of the true period (every 2nd or 3rd contact,
+    or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
+    leaves it. Every ``beat_recheck_beats`` beats, and at once at a real beat that follows inferred
+    ones (contacts that went missing are as much the sign of a quicker pace as of faint
+    contacts), the grids at ``beat_recheck_fractions`` of
+    the period (within the drill's range) are laid back from the last beat over the last
+    ``beat_recheck_span_beats`` beats of the period (at least ``beat_search_s``, so that a slow beat
+    has grid beats enough to judge; after inferred beats, no more than those beats: what is in
+    question is the pace since the contacts went missing); the finest that finds a sound a beat could be at ``beat_recheck_hit_ratio``
+    of its beats, and at about the current grid's share or more, becomes the period. For
+    double-unders, at every beat the period stays (not only at the period checks: a set that opened
+    on the mid-air click would count up to ``beat_recheck_beats`` of them), the grid half a period off
+    is tried over the same span: when it finds sounds about as often and their clusters are
+    ``beat_phase_louder_db`` louder, the beat moves onto it (the follower was on the mid-air click; the
+    landing is the louder).
+    """
+
+    def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int, machine: set[int]) -> None:
+        self.rule = rule
+        self._machine = machine  # samples of sounds on a machine's beat: never a beat nor a rep (background)
+        self.cfg = config
+        self.sr = sample_rate
+        self._merge = config.merge_ms * sample_rate / 1000.0
+        self._events: list[OnsetEvent] = []  # undecided, in order
+        self._last: int | None = None  # sample of the last beat (real or inferred)
+        self._period: float | None = None  # beat period, samples
+        self._intervals: deque[float] = deque(maxlen=8)  # recent beat intervals, samples
+        self._sal: deque[float] = deque(maxlen=8)  # salience of recent real beats
+        self._beat_at: deque[int] = deque(maxlen=8)  # samples of the sounds that timed them
+        self._loud: deque[float] = deque(maxlen=8)  # loudness of recent real beats' clusters (their reps), dB
+        self._inferred: list[int] = []  # inferred beat samples waiting for a real beat
+        self._recent: deque[OnsetEvent] = deque()  # every sound of the last _recent_s, for the period check
+        self._cluster_loud: dict[int, float] = {}  # sample of each sound in _recent -> loudness of its cluster, dB
+        self._set_loud = -np.inf  # median loudness of the last set's beats' clusters, dB (-inf: no set yet)
+        self._set_grid: tuple[float, float] | None = None  # the last set's last beat and period, samples
+        self._beats_to_recheck = config.beat_recheck_beats
+        self._search_from = 0  # a search's opener is no earlier (strays before a found rhythm's first run wait)
+        # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
+        # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
+        longest = max(config.beat_search_s, config.beat_recheck_span_beats * rule.max_interval_s)
+        self._recent_s = longest + 2 * config.beat_search_s
+
+    def _salience(self, ev: OnsetEvent) -> float:
+        return ev.strength_db + self.cfg.click_weight_db * 0.5 * (ev.click_share + ev.air_share)
+
+    def _phase_salience(self, ev: OnsetEvent) -> float:
+        """Salience on a searched grid: plus ``rule.landing_weight_db`` for a click (``click_share`` 0.5 or more)
+        that a thud (less) follows within ``merge_ms``: the rope's last pass, then the feet."""
+        if not self.rule.landing_weight_db or ev.click_share < 0.5:
+            return self._salience(ev)
+        landing = any(0 < e.sample - ev.sample <= self._merge and e.click_share < 0.5 for e in self._recent)
+        return self._salience(ev) + (self.rule.landing_weight_db if landing else 0.0)
+
+    def _may_be_beat(self, ev: OnsetEvent, floor: float, quiet: float) -> bool:
+        """As salient as a beat must be (``floor``), and its cluster loud enough to be a contact (``quiet``)."""
+        return self._salience(ev) >= floor and self._loudness(ev) >= quiet
+
+    def _loudness(self, ev: OnsetEvent) -> float:
+        """Loudness of the cluster a sound would time as a beat: of its loudest sound within ``merge_ms``, the
+        rep that beat would count (a beat timed by a faint rope click still counts the landing beside it)."""
+        return self._cluster_loud.get(ev.sample, ev.loudness_db)
+
+    def _salient(self, sals: Sequence[float]) -> float:
+        """The salience a sound must reach to be a beat: ``beat_drop_db`` under the median of ``sals``, the
+        rhythm's beats (or a search's opener; -inf with none: nothing to compare with)."""
+        return statistics.median(sals) - self.cfg.beat_drop_db if sals else -np.inf
+
+    def _quiet(self, louds: Sequence[float], drop_db: float | None = None) -> float:
+        """The loudness a sound's cluster must reach to be a contact: ``drop_db`` (``relative_floor_db`` unless
+        given) under the median of ``louds``, the clusters of the rhythm's beats (-inf with none: nothing to
+        compare with)."""
+        drop = self.cfg.relative_floor_db if drop_db is None else drop_db
+        return statistics.median(louds) - drop if louds else -np.inf
+
+    def _nearest_salient(self, window: list[OnsetEvent], expect: float, period: float) -> OnsetEvent:
+        """The sound of ``window`` a beat expected at ``expect`` takes: salience less ``beat_timing_db`` per
+        period of timing error."""
+        return max(window, key=lambda e: self._salience(e) - self.cfg.beat_timing_db * abs(e.sample - expect) / period)
+
+    def _tol(self, period: float) -> float:
+        return max(0.025 * self.sr, self.cfg.beat_tolerance * period)
+
+    # ---------------------------------------------------------------- public
+    def feed(self, ev: OnsetEvent) -> list[tuple[OnsetEvent, str | None]]:
+        self._events.append(ev)
+        if ev.sample in self._machine:
+            return self.advance(ev.sample)  # decided in its turn, as background; no part of any beat
+        # the cluster of a sound (every sound within merge_ms of it) is as loud as its loudest sound
+        loud = ev.loudness_db
+        for e in reversed(self._recent):
+            if ev.sample - e.sample > self._merge:
+                break
+            self._cluster_loud[e.sample] = max(self._cluster_loud[e.sample], ev.loudness_db)
+            loud = max(loud, e.loudness_db)
+        self._cluster_loud[ev.sample] = loud
+        self._recent.append(ev)
+        while self._recent[0].sample < ev.sample - self._recent_s * self.sr:
+            self._cluster_loud.pop(self._recent.popleft().sample, None)
+        return self.advance(ev.sample)
+
+    def forget(self, samples: list[int]) -> None:
+        """These sounds turned out to be on a machine's beat: no beat search or check looks at them again."""
+        gone = set(samples)
+        self._recent = deque(e for e in self._recent if e.sample not in gone)
+        for s in gone:
+            self._cluster_loud.pop(s, None)
+        if self._period is not None and 2 * sum(b in gone for b in self._beat_at) >= len(self._beat_at):
+            self._end_set()  # the rhythm followed was the machine's: search the athlete's afresh
+
+    def _live(self) -> list[OnsetEvent]:
+        """The undecided sounds that may be a beat or a rep: not a machine's."""
+        return [e for e in self._events if e.sample not in self._machine]
+
+    def advance(self, now: int) -> list[tuple[OnsetEvent, str | None]]:
+        out: list[tuple[OnsetEvent, str | None]] = []
+        while (step := self._step(now, final=False)) is not None:
+            out.extend(step)
+        return out
+
+    def finish(self) -> list[tuple[OnsetEvent, str | None]]:
+        out: list[tuple[OnsetEvent, str | None]] = []
+        while (step := self._step(10**18, final=True)) is not None:
+            out.extend(step)
+        self._inferred = []
+        return out
+
+    # ------------------------------------------------------------- internals
+    def _step(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
+        out = self._search(now, final) if self._period is None else self._follow(now, final)
+        if out is None:
+            return None
+        machine = [(e, "background" if r is not None and r != INFERRED and e.sample in self._machine else r) for e, r in out]
+        return sorted(machine, key=lambda d: d[0].sample)
+
+    def _take_beat(self, beat: OnsetEvent, upto: float) -> list[tuple[OnsetEvent, str | None]]:
+        """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep."""
+        cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge]
+        rep = max(cluster, key=lambda e: e.loudness_db)
+        end = max(upto, max(e.sample for e in cluster))
+        taken = [e for e in self._events if e.sample <= end]
+        self._events = [e for e in self._events if e.sample > end]
+        return [(e, None if e is rep else "rope") for e in taken]
+
+    def _search(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
+        if not self._events:
+            return None
+        cfg, sr = self.cfg, self.sr
+        search = cfg.beat_search_s * sr
+        live = self._live()
+        opener = next((e for e in live if e.sample >= self._search_from and self._can_start(e)), None)
+        # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
+        until = (opener.sample if opener is not None else now) - search
+        if final and opener is None:
+            until = np.inf
+        if self._events[0].sample < until:
+            old = [e for e in self._events if e.sample < until]
+            self._events = self._events[len(old) :]
+            return [(e, "too-quiet") for e in old]
+        if opener is None or (not final and now < opener.sample + search + self._merge):
+            return None
+        horizon = opener.sample + search
+        # the athlete's contacts are the loudest steady sounds: an opener faint_db under the window's loud ones
+        # (its 3rd loudest cluster) is the room's (music's drums before the set); the search opens on the first
+        # sound as loud, and the sounds before it wait for its grid's backfill (not for double-unders: their
+        # quieter mid-air click may open the search, and the phase choice below moves the beat to the landing)
+        window = [e for e in live if opener.sample <= e.sample <= horizon and self._can_start(e)]
+        loudest = sorted((self._loudness(e) for e in window), reverse=True)
+        if len(loudest) >= 3 and not self.rule.landing_weight_db:
+            first = next(e for e in window if self._loudness(e) >= loudest[2] - cfg.faint_db)
+            if first is not opener:
+                self._search_from = first.sample
+                return []
+        # the sounds that could start a rhythm, and those as salient as its opener (see the class docstring)
+        floor = self._salient([self._salience(opener)])
+        cands = [
+            e for e in live
+            if opener.sample <= e.sample <= horizon and (self._can_start(e) or self._salience(e) >= floor)
+        ]
+        if len(cands) < cfg.beat_min_hits:
+            return self._reject_through(opener)
+        times = np.array([e.sample for e in cands], dtype=float)
+        sal = np.array([self._salience(e) for e in cands])
+        grid_sal = np.array([self._phase_salience(e) for e in cands])
+        tempo = self._tempo(times, sal)
+        if tempo is None:
+            return self._reject_through(opener)
+        grids = []  # (score, matched, beat_no, anchor, period, n_beats) of each grid that hits often enough
+        anchors = times[times < times[0] + tempo]  # the rhythm's first beat is one of the first period's sounds
+        for anchor, period in itertools.product(anchors, np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr)):
+            n_beats = int((min(horizon, times[-1] + self._tol(period)) - anchor) // period) + 1
+            if n_beats < cfg.beat_min_hits:
+                continue
+            score, matched, beat_no = self._grid_hits(times, grid_sal, anchor, period, n_beats)
+            if len(matched) >= max(cfg.beat_min_hits, cfg.beat_min_hit_ratio * n_beats):
+                grids.append((score, matched, beat_no, anchor, period, n_beats))
+        if not grids:
+            return self._reject_through(opener)
+        best = max(grids, key=lambda g: g[0])  # (the first of equals)
+        if self.rule.landing_weight_db:
+            # double-unders: of the grids on the other half of the beat that find sounds as often, the one whose
+            # clusters are loudest, when they are beat_phase_louder_db louder (as the period check asks): the
+            # search was on the mid-air click, the landings are the other half
+            def loud(g: tuple) -> float:
+                return float(np.median([self._loudness(cands[j]) for j in g[1]]))
+
+            share = len(best[1]) / best[5] - 0.05
+            other = [
+                g for g in grids
+                if 0.25 <= ((g[3] - best[3]) / best[4]) % 1.0 <= 0.75 and len(g[1]) / g[5] >= share
+            ]
+            if other:
+                louds = [loud(g) for g in other]
+                i = max(range(len(other)), key=lambda i: (louds[i], other[i][0]))
+                if louds[i] >= loud(best) + cfg.beat_phase_louder_db:
+                    best = other[i]
+        _, matched, beat_no = best[:3]
+        # the period that best fits the matched sounds (a straight line in the beat number)
+        period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
+        # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
+        quiet = max(self._quiet([self._loudness(cands[j]) for j in matched]), self._set_quiet)
+        kept = [i for i, j in enumerate(matched) if self._loudness(cands[j]) >= quiet]
+        matched, beat_no = [matched[i] for i in kept], [beat_no[i] for i in kept]
+        run = _start_run(beat_no, cfg.beat_start_run, cfg.beat_max_missing)
+        if run is None:
+            return self._reject_through(opener)
+        if self._was_going([cands[j] for j in matched], beat_no):
+            return self._reject_through(opener, "background")
+        first, last = run
+        if first > 0:
+            # strays before the rhythm's first run of hits: search again from the run; they wait undecided
+            # (the next search's backfill may take them, as it does the quieter sounds before its opener)
+            self._search_from = cands[matched[first]].sample
+            return []
+        matched = matched[: last + 1]
+        out: list[tuple[OnsetEvent, str | None]] = []
+        beats = self._backfill([cands[j] for j in matched], period)
+        prev: int | None = None
+        for beat in beats:
+            if beat not in self._events:
+                continue  # already inside the previous beat's cluster
+            if prev is not None:
+                k = max(1, int(round((beat.sample - prev) / period)))
+                for m in range(1, k):
+                    out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
+                self._intervals.append((beat.sample - prev) / k)
+            self._sal.append(self._salience(beat))
+            self._beat_at.append(beat.sample)
+            self._loud.append(self._loudness(beat))
+            out.extend(self._take_beat(beat, beat.sample))
+            prev = beat.sample
+        self._last = prev
+        self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
+        return out
+
+    def _grid_hits(self, times: np.ndarray, grid_sal: np.ndarray, anchor: float, period: float, n_beats: int) -> tuple[float, list[int], list[int]]:
+        """Each of the ``n_beats`` beats ``anchor + n * period`` takes the sound (of ``times``) within the beat
+        tolerance with the best ``grid_sal`` less ``beat_timing_db`` per period of timing error, one beat per
+        sound: the grid's score (those saliences, less ``beat_miss_db`` per beat with none), and the sounds'
+        indices with their beat numbers."""
+        cfg = self.cfg
+        tol = self._tol(period)
+        matched: list[int] = []
+        beat_no: list[int] = []
+        score = 0.0
+        for n in range(n_beats):
+            d = np.abs(times - (anchor + n * period))
+            ok = np.flatnonzero(d <= tol)
+            if ok.size:
+                j = int(ok[np.argmax(grid_sal[ok] - cfg.beat_timing_db * d[ok] / period)])
+                if not matched or j != matched[-1]:
+                    matched.append(j)
+                    beat_no.append(n)
+                    score += grid_sal[j]
+                    continue
+            score -= cfg.beat_miss_db
+        return score, matched, beat_no
+
+    def _was_going(self, beats: list[OnsetEvent], beat_no: list[int]) -> bool:
+        """A searched rhythm after a set is the room's (music's drums), not a new set, when it is quieter than
+        that set and was already going before it started.
+
+        Quieter: its beats' clusters' median loudness ``faint_db`` or more under the last set's. Going: its
+        grid (the line fitted to its beats), laid back over the 4 beats before its first, finds at 2 of them
+        a sound within the beat tolerance that is as loud as its beats (from ``background_db`` under the
+        quietest to ``background_db`` over the loudest) and itself ``faint_db`` under the last set's (the
+        athlete's contacts are not). Not when it is the last set's rhythm resumed: a period within 8% of
+        that set's, on its grid (the rope's own faint clicks go on through a set the follower lost)."""
+        cfg = self.cfg
+        louds = [self._loudness(b) for b in beats]
+        faint = self._set_loud - cfg.faint_db
+        if statistics.median(louds) >= faint:
+            return False
+        period, at = np.polyfit(np.asarray(beat_no, float), [b.sample for b in beats], 1)
+        first = beats[0].sample
+        if self._set_grid is not None:
+            last, was = self._set_grid
+            k = (first - last) / was
+            if abs(period / was - 1) <= 0.08 and abs(k - round(k)) * was <= self._tol(was):
+                return False
+        lo, hi = min(louds) - cfg.background_db, min(max(louds) + cfg.background_db, faint)
+        before = np.array([e.sample for e in self._recent if e.sample < first - self._merge and lo <= self._loudness(e) <= hi], float)
+        if not before.size:
+            return False
+        grid = at + period * (beat_no[0] - np.arange(1, 5))
+        return int(np.sum(np.min(np.abs(before[None, :] - grid[:, None]), axis=1) <= self._tol(period))) >= 2
+
+    def _can_start(self, ev: OnsetEvent) -> bool:
+        """Loud enough above the noise floor to start a rhythm (``beat_start_above_floor_db``) and, after a set,
+        loud enough to be one of the athlete's contacts: its cluster within ``relative_floor_db`` of the last
+        set's reps (as following asks of a beat; the room in a rest is not a new set)."""
+        if ev.loudness_db - ev.floor_dbfs < self.cfg.beat_start_above_floor_db:
+            return False
+        return self._loudness(ev) >= self._set_quiet
+
+    @property
+    def _set_quiet(self) -> float:
+        """The loudness a new set's opener and beats must reach: ``relative_floor_db`` under the last set's
+        beats (-inf before the first set)."""
+        return self._set_loud - self.cfg.relative_floor_db
+
+    def _reject_through(self, ev: OnsetEvent, reason: str = "too-quiet") -> list[tuple[OnsetEvent, str | None]]:
+        """No rhythm of the athlete's starts at ``ev``: it, and the sounds before it, are rejected for ``reason``
+        (too quiet to be contacts, unless told otherwise)."""
+        out = [(e, reason) for e in self._events if e.sample <= ev.sample]
+        self._events = self._events[len(out) :]
+        return out
+
+    def _backfill(self, beats: list[OnsetEvent], period: float) -> list[OnsetEvent]:
+        """A found rhythm's beats, led by the beats of the same grid before its first one (back to the oldest
+        undecided sound): sounds too quiet to start a rhythm are contacts on one, when as salient and loud as
+        following asks. As following does, it passes over up to ``beat_max_missing`` grid beats with no
+        sound, to an earlier beat whose sound is as loud as confirming them asks (they are inferred); it
+        stops at the first gap longer, or with no such sound beyond it."""
+        cfg = self.cfg
+        floor = self._salient([self._salience(b) for b in beats])
+        louds = [self._loudness(b) for b in beats]
+        quiet, confirm = self._quiet(louds), self._quiet(louds, cfg.beat_confirm_db)
+        tol = self._tol(period)
+        out = list(beats)
+        live = self._live()
+        while True:
+            for missing in range(cfg.beat_max_missing + 1):
+                expect = out[0].sample - (missing + 1) * period
+                window = [
+                    e for e in live
+                    if abs(e.sample - expect) <= tol and e.sample < out[0].sample - self._merge
+                    and self._may_be_beat(e, floor, confirm if missing else quiet)
+                ]
+                if window:
+                    out.insert(0, self._nearest_salient(window, expect, period))
+                    break
+            else:
+                return out
+
+    def _tempo(self, times: np.ndarray, sal: np.ndarray) -> float | None:
+        """The beat period (samples) the sounds' inter-onset intervals agree on, or None when they agree on none.
+
+        Every pair of sounds adds ``w_i * w_j`` (weights: salience above the weakest, floored at 0.5)
+        to a histogram ``H`` of their time difference, smoothed by a Gaussian of ``beat_ioi_spread``
+        relative width. A period ``T`` in the drill's range scores the sum of ``H(k T) - mean(H)``
+        over its multiples up to ``beat_search_s``: only the true period collects all its multiples
+        (twice the period collects half of them, half the period adds empty lags, which cost).
+        When even the best scores below zero there is no rhythm. The periods tried reach down to half the
+        drill's shortest interval: a rhythm faster than the drill's fastest rep is two sounds per rep (a
+        double-under's two rope passes, which can come nearer each other than the fastest jumps do), and the
+        rep's period is twice it.
+        """
+        cfg, sr = self.cfg, self.sr
+        span = cfg.beat_search_s * sr
+        w = np.maximum(sal - sal.min(), 0.5)
+        lags = times[None, :] - times[:, None]
+        weights = w[None, :] * w[:, None]
+        keep = (lags > 0) & (lags <= span * 1.05)
+        lags, weights = lags[keep], weights[keep]
+        if lags.size < cfg.beat_min_hits:
+            return None
+
+        def hist(at: np.ndarray) -> np.ndarray:
+            sigma = cfg.beat_ioi_spread * at[:, None]
+            return np.sum(weights[None, :] * np.exp(-0.5 * ((lags[None, :] - at[:, None]) / sigma) ** 2), axis=1)
+
+        lo = 0.5 * self.rule.min_interval_s * sr
+        grid = np.arange(lo / sr, self.rule.max_interval_s + 1e-9, 0.002) * sr
+        mean_h = float(np.mean(hist(np.linspace(lo, span, 200))))
+        score = np.zeros(grid.size)
+        for k in range(1, int(span // lo) + 1):
+            multiple = k * grid
+            inside = multiple <= span
+            if not inside.any():
+                break
+            score[inside] += hist(multiple[inside]) - mean_h
+        i = int(np.argmax(score))
+        if score[i] < 0:
+            return None  # no period's multiples stand above the histogram's mean: no rhythm
+        best = float(grid[i])
+        if best < self.rule.min_interval_s * sr:
+            best *= 2.0  # two sounds per rep: the rep is every second one
+        return self._clamp(best)
+
+    def _clamp(self, period: float) -> float:
+        """Keep the beat inside the drill's range (a double-under's beat is a jump, never a single rope pass)."""
+        return min(max(period, self.rule.min_interval_s * self.sr), self.rule.max_interval_s * self.sr)
+
+    def _follow(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
+        cfg = self.cfg
+        period, last = self._period, self._last
+        assert period is not None and last is not None
+        expect = last + period
+        tol = self._tol(period)
+        lo, hi = expect - tol, expect + tol
+        if self._events and self._events[0].sample < lo:
+            return [(self._events.pop(0), "rope")]
+        if not final and now < hi + self._merge:
+            return None
+        floor = self._salient(self._sal)
+        quiet = self._quiet(self._loud)
+        # after inferred beats, only a sound about as loud as the rhythm's beats confirms that it went on
+        confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
+        window = [e for e in self._live() if e.sample <= hi and self._may_be_beat(e, floor, confirm)]
+        if window:
+            beat = self._nearest_salient(window, expect, period)
+            out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
+            k = len(self._inferred) + 1
+            self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
+            self._inferred = []
+            self._sal.append(self._salience(beat))
+            self._beat_at.append(beat.sample)
+            self._loud.append(self._loudness(beat))
+            out.extend(self._take_beat(beat, hi))
+            self._last = beat.sample
+            self._period = self._clamp(float(np.median(self._intervals)))
+            # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
+            self._recheck_period(floor, quiet, after_missing=k > 1)
+            return out
+        if final and not self._events:
+            self._end_set()
+            return None
+        if len(self._inferred) < cfg.beat_max_missing:
+            self._inferred.append(int(round(expect)))
+            self._last = int(round(expect))
+            return []
+        self._end_set()
+        return []
+
+    def _recheck_period(self, floor: float, quiet: float, after_missing: bool) -> None:
+        """Every ``beat_recheck_beats`` beats (at once, over the last ``beat_recheck_span_beats`` beats only, after
+        inferred beats), move to a faster period that the recent sounds fit as well (:meth:`_faster_period`);
+        for double-unders, check the phase (:meth:`_recheck_phase`) at every beat the period stays.
+
+        A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
+        a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
+        """
+        cfg = self.cfg
+        assert self._period is not None
+        span = cfg.beat_recheck_span_beats * self._period
+        if not after_missing:
+            span = max(cfg.beat_search_s * self.sr, span)  # (a slow beat has grid beats enough to judge)
+        self._beats_to_recheck -= 1
+        if self._beats_to_recheck <= 0 or after_missing:
+            self._beats_to_recheck = cfg.beat_recheck_beats
+            if self._faster_period(span, floor, quiet):
+                return
+        if self.rule.landing_weight_db:
+            self._recheck_phase(span, quiet)
+
+    def _faster_period(self, span: float, floor: float, quiet: float) -> bool:
+        """Move to the finest of ``beat_recheck_fractions`` of the period whose grid, over the ``span`` before the
+        last beat, finds a sound a beat could be at ``beat_recheck_hit_ratio`` of its beats, and at about the
+        current grid's share or more; whether it moved."""
+        cfg = self.cfg
+        assert self._period is not None and self._last is not None
+        # the sounds a beat could be: as salient and loud as following asks
+        since = self._last - span - self._tol(self._period)
+        sounds = np.array(
+            [
+                e.sample for e in self._recent
+                if since <= e.sample < self._last and self._may_be_beat(e, floor, quiet)
+            ],
+            dtype=float,
+        )
+        current = self._grid_share(self._period, span, sounds)
+        if current is None:
+            return False
+        for fraction in sorted(cfg.beat_recheck_fractions):
+            period = fraction * self._period
+            if period < self.rule.min_interval_s * self.sr:
+                continue
+            share = self._grid_share(period, span, sounds)
+            if share is not None and share >= cfg.beat_recheck_hit_ratio and share >= current - 0.05:
+                self._period = period
+                self._intervals.clear()
+                self._intervals.append(period)
+                return True
+        return False
+
+    def _recheck_phase(self, span: float, quiet: float) -> None:
+        """Double-unders: move the beat half a period when the grid half a period off finds sounds as often and
+        its clusters are ``beat_phase_louder_db`` louder (median over the ``span`` before the last beat): the
+        follower was on the jumps' mid-air click, the landings are on the other half."""
+        assert self._period is not None and self._last is not None
+        period, tol = self._period, self._tol(self._period)
+        n = int(span // period)
+        since = self._last - span - tol
+        # the sounds loud enough to be a contact (``quiet``, as following asks); salience does not matter here
+        cands = [e for e in self._recent if since <= e.sample <= self._last + tol and self._loudness(e) >= quiet]
+        if n < 4 or not cands:
+            return
+        times = np.array([e.sample for e in cands], dtype=float)
+        loud = np.array([self._loudness(e) for e in cands])
+
+        def grid(offset: float) -> tuple[float, float]:
+            beats = self._last - period * (np.arange(n) + offset)
+            d = np.abs(times[None, :] - beats[:, None]) <= tol
+            hit = d.any(axis=1)
+            if not hit.any():
+                return 0.0, -np.inf
+            best = np.where(d, loud[None, :], -np.inf).max(axis=1)
+            return float(hit.mean()), float(np.median(best[hit]))
+
+        share0, loud0 = grid(0.0)
+        share1, loud1 = grid(0.5)
+        if share1 >= share0 - 0.05 and loud1 >= loud0 + self.cfg.beat_phase_louder_db:
+            self._last = int(round(self._last - 0.5 * period))  # the next beat is due half a period on
+
+    def _grid_share(self, period: float, span: float, sounds: np.ndarray) -> float | None:
+        """Share of the grid beats ``period`` apart in the ``span`` before the last beat that have one of
+        ``sounds`` (samples) within the beat tolerance; None for fewer than 4 grid beats."""
+        assert self._last is not None
+        n = int(span // period)
+        if n < 4:
+            return None
+        if not sounds.size:
+            return 0.0
+        beats = self._last - period * np.arange(1, n + 1)
+        hit = np.min(np.abs(sounds[None, :] - beats[:, None]), axis=1) <= self._tol(period)
+        return float(np.mean(hit))
+
+    def _end_set(self) -> None:
+        """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats (keep how
+        loud its contacts were: the next set must start within ``relative_floor_db`` of it, see :meth:`_can_start`)."""
+        self._inferred = []
+        if self._last is not None and self._period is not None:
+            self._set_grid = (self._last, self._period)
+        self._period = None
+        self._last = None
+        self._intervals.clear()
+        self._sal.clear()
+        self._beat_at.clear()
+        if self._loud:
+            self._set_loud = statistics.median(self._loud)
+        self._loud.clear()
+
+
+def _start_run(beat_no: list[int], run: int, max_missing: int) -> tuple[int, int] | None:
+    """Where a searched rhythm's set lies among its matched beats (indices into ``beat_no``, inclusive).
+
+    It starts at the first of ``run`` matched beats on consecutive grid beats and ends before the
+    first gap of more than ``max_missing`` unmatched beats after that (the follower would end the
+    set there too); None when no such run exists.
+    """
+    for i in range(len(beat_no) - run + 1):
+        if beat_no[i + run - 1] - beat_no[i] == run - 1:
+            j = i + run - 1
+            while j + 1 < len(beat_no) and beat_no[j + 1] - beat_no[j] <= max_missing + 1:
+                j += 1
+            return i, j
+    return None
+
+
+INFERRED = "inferred"
+"""Decision marker: a rep the beat implies but no sound marked (see :class:`RopeBeatTracker`)."""
+
+
+def _inferred_event(like: OnsetEvent, sample: int) -> OnsetEvent:
+    """A stand-in event for an inferred beat: its time, and no measured figures (NaN)."""
+    nan = float("nan")
+    return OnsetEvent(
+        sample=int(sample),
+        sample_rate=like.sample_rate,
+        peak_dbfs=nan,
+        loudness_db=nan,
+        impact_db=nan,
+        low_db=nan,
+        high_db=nan,
+        strength_db=nan,
+        floor_dbfs=like.floor_dbfs,
+        contrast_db=nan,
+        click_share=nan,
+        detect_delay_samples=0,
+        air_share=nan,
+    )
