@@ -8,7 +8,8 @@ sessions made by :mod:`quietland.synth`, whose truth is exact. For each rope kin
 (pink noise, the synthetic music with its quiet steady beat, three-talker babble;
 ``--backgrounds pop`` runs the same grid over pop music with a drum kit instead,
 ``metronome+pink`` over a metronome's clicks and pink noise at equal RMS; ``--snrs``
-sets other SNRs) and two seeds: 36 sessions per kind. Each is fed through
+sets other SNRs; ``--second-foot-db`` makes the alternate-foot sessions' second foot fainter or louder)
+and two seeds: 36 sessions per kind. Each is fed through
 :class:`quietland.pipeline.SessionPipeline` in 4096-sample blocks under its drill.
 
 A rep is on time when it is the nearest rep to a landing and within 50 ms of it
@@ -19,7 +20,7 @@ over the truth), the reps on time and the F-measure of those matches, and last o
 
 Run from the repository root (quietland need not be installed)::
 
-    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--verbose]
+    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--second-foot-db 0] [--verbose]
 
 It takes about 25 s on the project's 2-core machine (about 13 s with one background).
 """
@@ -63,9 +64,12 @@ def on_time(truth_s: np.ndarray, reps_s: np.ndarray) -> int:
     return hits
 
 
-def run(kind: str, cadence: float, snr: float, background: str, seed: int) -> tuple[int, int, int]:
+def run(kind: str, cadence: float, snr: float, background: str, seed: int, second_foot_db: float = 0.0) -> tuple[int, int, int]:
     """Truth, reps and reps on time for one session."""
-    spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=snr, background=tuple(background.split("+")), seed=seed, rest_s=5.0)
+    spec = SessionSpec(
+        kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=snr, background=tuple(background.split("+")), seed=seed, rest_s=5.0,
+        second_foot_db=second_foot_db if kind == "rope-alternate" else 0.0,
+    )
     session = synthesize(spec)
     pipe = SessionPipeline(session.sample_rate, DRILLS[kind])
     for i in range(0, session.audio.size, BLOCK):
@@ -88,6 +92,10 @@ def main() -> int:
         "--snrs", default=",".join(str(x) for x in SNRS),
         help=f"comma-separated SNRs in dB, the loudest landing's peak over the background's RMS (default: {','.join(str(x) for x in SNRS)})",
     )
+    parser.add_argument(
+        "--second-foot-db", type=float, default=0.0, metavar="DB",
+        help="alternate foot: the second foot's contacts this many dB louder (negative: quieter; default 0)",
+    )
     parser.add_argument("--verbose", action="store_true", help="one line per session")
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
@@ -106,7 +114,7 @@ def main() -> int:
     for kind in kinds:
         sums = np.zeros(4)
         for cadence, snr, background, seed in itertools.product(CADENCES[kind], snrs, backgrounds, SEEDS):
-            truth, reps, hits = run(kind, cadence, snr, background, seed)
+            truth, reps, hits = run(kind, cadence, snr, background, seed, args.second_foot_db)
             if args.verbose:
                 print(f"{kind:15s} {cadence:4d}/min {snr:3d} dB {background:7s} seed {seed}: {reps:3d} reps of {truth}, {hits} on time", flush=True)
             sums += (truth, abs(reps - truth), reps, hits)

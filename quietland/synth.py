@@ -79,6 +79,9 @@ class SessionSpec:
     """Per-set force ranges overriding ``force_range`` for the first sets (e.g. quiet, then normal landings)."""
     double_contact_prob: float = 0.0
     """Probability that a landing is two impacts 10-60 ms apart (feet not landing together)."""
+    second_foot_db: float = 0.0
+    """``rope-alternate`` only: level of the second foot's contacts (every other one) against the first
+    foot's, dB; negative when one foot lands the quieter (an athlete's feet seldom land alike)."""
     snr_db: float | None = 40.0
     """Peak of the loudest landing over the RMS of the whole background, dB; None renders no background."""
     background: tuple[str, ...] = ("pink",)
@@ -131,6 +134,10 @@ def _spec_problem(spec: SessionSpec) -> str | None:
         return f"cadence_per_min must be in (0, 600], got {spec.cadence_per_min}."
     if spec.kind == "single" and spec.cadence_per_min > 60:
         return f"kind 'single' needs cadence_per_min <= 60 (jumps at least 1 s apart), got {spec.cadence_per_min}."
+    if spec.second_foot_db and spec.kind != "rope-alternate":
+        return f"second_foot_db applies to kind 'rope-alternate' only, got it for {spec.kind!r}."
+    if not -20 <= spec.second_foot_db <= 20:
+        return f"second_foot_db must be in [-20, 20] dB, got {spec.second_foot_db}."
     if not 0 <= spec.rhythm_jitter <= 0.2:
         return f"rhythm_jitter must be in [0, 0.2], got {spec.rhythm_jitter}."
     if len(spec.sets) > 1 and spec.rest_s < spec.period_s:
@@ -333,6 +340,7 @@ def _plan(spec: SessionSpec, rng: np.random.Generator) -> list[_Placed]:
         intervals[0] = spec.period_s  # before the first rep; intervals[i + 1] follows rep i
         forces = rng.uniform(*(spec.set_force_ranges[set_number - 1] if set_number <= len(spec.set_force_ranges)
                                else spec.force_range), reps)
+        forces[1::2] *= _db(spec.second_foot_db)  # (alternate foot: the second foot's contacts)
         if set_number > 1:
             t += spec.rest_s
         for i in range(reps):

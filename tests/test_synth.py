@@ -217,10 +217,24 @@ def test_ten_minutes_at_48_khz_with_every_background_render_every_landing():
     assert np.max(np.abs(s.audio)) <= 1.0
 
 
+def test_an_alternate_foot_sessions_second_foot_lands_as_much_fainter_as_asked():
+    """``second_foot_db``: every other contact of a set (the second foot's) has its force scaled by it; the same
+    seed draws the same forces and times, so the first foot's contacts are as before."""
+    even = synthesize(spec_for("rope-alternate", snr_db=None))
+    uneven = synthesize(spec_for("rope-alternate", snr_db=None, second_foot_db=-8.0))
+    assert np.array_equal(even.landing_samples, uneven.landing_samples)
+    for set_number in (1, 2):
+        a = np.array([e.force for e in even.truth if e.kind == "landing" and e.set_number == set_number])
+        b = np.array([e.force for e in uneven.truth if e.kind == "landing" and e.set_number == set_number])
+        assert b[0::2] == pytest.approx(a[0::2])
+        assert b[1::2] == pytest.approx(a[1::2] * 10 ** (-8.0 / 20))
+
+
 @pytest.mark.parametrize(
     "changes",
     [{"kind": "hopscotch"}, {"background": ("traffic",)}, {"kind": "single", "cadence_per_min": 120},
-     {"sets": ()}, {"sample_rate": 4000}, {"background": ()}, {"force_range": (1.2, 0.8)}],
+     {"sets": ()}, {"sample_rate": 4000}, {"background": ()}, {"force_range": (1.2, 0.8)},
+     {"second_foot_db": -6.0}, {"kind": "rope-alternate", "second_foot_db": -30.0}],
 )
 def test_bad_specs_are_refused_in_one_sentence(changes):
     with pytest.raises(ValueError, match=r"^[^\n]+\.$"):
