@@ -32,6 +32,10 @@ samples, taken every ``hop`` samples):
        odf[k] >= median(odf[k - W : k]) + max(delta_db, k_mad * 1.4826 * MAD(odf[k - W : k]))
        k - k_last >= min_gap frames
 
+   A drill whose follower knows when its next contact is due (``candidate_k_mad``,
+   under ``k_mad``) also gets the peaks between the two thresholds: candidates,
+   whose ``strength_db`` (measured against the ``k_mad`` threshold, as every
+   event's is) is negative.
 5. The onset sample is refined to the sample: in the samples the frame could
    have seen, the first sample where a 1 ms energy envelope
    crosses 25% of the way from the local floor to the local peak
@@ -128,6 +132,10 @@ class DetectorConfig:
     """Minimum rise of the onset strength above its running median, dB."""
     k_mad: float = 4.0
     """Threshold in robust standard deviations of the recent onset strength."""
+    candidate_k_mad: float | None = None
+    """Also report the peaks down to this many robust standard deviations (when under ``k_mad``): candidates, whose
+    ``strength_db`` is negative, for a rep counter that takes a faint sound only where its rhythm expects a contact.
+    None: none."""
     warmup_ms: float = 100.0
     """Onset strength history needed before the first onset can be picked (learning the room), at the start
     of the stream's sound (after any digital silence it starts with), when ``opening_s`` is 0."""
@@ -348,10 +356,13 @@ class LandingDetector:
         self._n_seen = n_real
         return early + out
 
-    def set_threshold(self, k_mad: float) -> None:
+    def set_threshold(self, k_mad: float, candidate_k_mad: float | None = None) -> None:
         """Pick peaks from the next decision on at ``k_mad`` robust standard deviations over the recent onset
-        strength (``DetectorConfig.k_mad``): a drill change (see ``quietland.reps.DrillRule.onset_k_mad``)."""
-        self.config = replace(self.config, k_mad=float(k_mad))
+        strength, and candidates down to ``candidate_k_mad`` (``DetectorConfig``): a drill change (see
+        ``quietland.reps.DrillRule.onset_k_mad``)."""
+        self.config = replace(
+            self.config, k_mad=float(k_mad), candidate_k_mad=None if candidate_k_mad is None else float(candidate_k_mad)
+        )
 
     # ---------------------------------------------------------------- internals
     def _hold(self, x: np.ndarray, final: bool) -> tuple[list[OnsetEvent], np.ndarray]:
@@ -565,11 +576,14 @@ class LandingDetector:
         if not self._primed:
             cand = cand[cand + self._odf_start >= self._started + self._warmup]
         cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
-        thresholds = self._thresholds(cand + self._odf_start)
-        for j, thr in zip(cand, thresholds):
+        med, mad = self._threshold_stats(cand + self._odf_start)
+        thresholds = med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
+        lowest = cfg.k_mad if cfg.candidate_k_mad is None else min(cfg.k_mad, cfg.candidate_k_mad)
+        reported = med + np.maximum(cfg.delta_db, lowest * 1.4826 * mad)  # candidates too (their strength is negative)
+        for j, thr, low in zip(cand, thresholds, reported):
             k = int(j) + self._odf_start
             v = float(self._odf[j])
-            if v < thr:
+            if v < low:
                 continue
             if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
                 continue  # the same impact's ringing
@@ -587,11 +601,11 @@ class LandingDetector:
             self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air))
         self._next_decide = last_decidable + 1
 
-    def _thresholds(self, frames: np.ndarray) -> np.ndarray:
-        """Adaptive threshold for each candidate frame (step 4): ``median + max(delta_db, k_mad * 1.4826 * MAD)``
-        of the onset strength of the ``threshold_window_s`` of sound before it (digital silence cut out), or of
-        all the sound since the stream's sound started, when there is less."""
-        cfg = self.config
+    def _threshold_stats(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each peak frame, the median and the MAD (median absolute deviation) that its adaptive threshold
+        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` (step 4) is made of: of the onset strength of the
+        ``threshold_window_s`` of sound before it (digital silence cut out), or of all the sound since the stream's
+        sound started, when there is less."""
         at = np.searchsorted(self._seq_frames, frames)  # each candidate's place among the frames of sound
         since = 0 if self._primed else int(np.searchsorted(self._seq_frames, self._started))
         med = np.empty(frames.size)
@@ -605,7 +619,7 @@ class LandingDetector:
             past = self._seq_odf[since : at[i]]
             med[i] = _median_rows(past[None, :])[0]
             mad[i] = _median_rows(np.abs(past - med[i])[None, :])[0]
-        return med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
+        return med, mad
 
     def _hop_means_of(self, means: np.ndarray, silent: np.ndarray) -> np.ndarray:
         """Each new hop's mean sample, from ``means`` (changed in place). The hop of a frame of digital silence

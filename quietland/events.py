@@ -31,7 +31,8 @@ class OnsetEvent:
     high_db: float
     """Energy of the high ("click", above 3 kHz) band in the 20 ms after the onset, in dB."""
     strength_db: float
-    """How far the onset rose above the adaptive threshold, in dB (a confidence figure)."""
+    """How far the onset rose above the adaptive threshold, in dB (a confidence figure). Negative for a
+    candidate under it, which the detector reports only when asked (``DetectorConfig.candidate_k_mad``)."""
     floor_dbfs: float
     """Running noise floor just before the onset (10th percentile of recent frame levels), dBFS."""
     contrast_db: float

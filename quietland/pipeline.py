@@ -75,13 +75,18 @@ FLOOR_CHECK_S = 1.0
 
 
 def _detector_config(drill: str) -> DetectorConfig:
-    """The detector's settings for ``drill``: its threshold where the drill's rule sets one
-    (``DrillRule.onset_k_mad``), the detector's defaults otherwise (and for a name no rule has: the rep
-    counter says so)."""
+    """The detector's settings for ``drill``: its threshold and candidates' where the drill's rule sets them
+    (``DrillRule.onset_k_mad``, ``DrillRule.onset_candidate_k_mad``), the detector's defaults otherwise (and for
+    a name no rule has: the rep counter says so)."""
     rule = DRILL_RULES.get(drill)
-    if rule is None or rule.onset_k_mad is None:
-        return DetectorConfig()
-    return DetectorConfig(k_mad=rule.onset_k_mad)
+    default = DetectorConfig()
+    if rule is None:
+        return default
+    return replace(
+        default,
+        k_mad=default.k_mad if rule.onset_k_mad is None else rule.onset_k_mad,
+        candidate_k_mad=rule.onset_candidate_k_mad,
+    )
 
 
 @dataclass(frozen=True)
@@ -230,7 +235,8 @@ class SessionPipeline:
         """
         two_foot = self.counter.rule.two_foot  # the old rule decided what it still owed
         out = self._after_decisions(self.counter.change_drill(drill), two_foot)
-        self.detector.set_threshold(_detector_config(drill).k_mad)
+        config = _detector_config(drill)
+        self.detector.set_threshold(config.k_mad, config.candidate_k_mad)
         self._drill_changes.append((self._n_samples, drill))
         return out
 

@@ -56,6 +56,13 @@ class DrillRule:
     on its beat, so single bounce and alternate foot can hear fainter contacts (3.5); for double-unders the
     fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: README,
     "Synthetic sessions with exact truth")."""
+    onset_candidate_k_mad: float | None = None
+    """``rope``: the detector also reports peaks down to this many robust standard deviations
+    (``DetectorConfig.candidate_k_mad``; None: none). Such a candidate is never a set's first sound, and a rhythm
+    found needs ``CounterConfig.beat_min_hits`` sounds over the threshold, but a followed beat may take one where a
+    contact is due. Alternate foot asks 2.5: one foot often lands fainter than the other, and the follower, hearing
+    only every other contact, would lock onto half the pace (measured: README, "Synthetic sessions with exact
+    truth"; single bounce counted worse with them)."""
     faint_needs_thud: bool = False
     """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
     low band (``OnsetEvent.low_db``) within ``CounterConfig.thud_drop_db`` of its loudness as theirs is, or it
@@ -105,6 +112,7 @@ DRILL_RULES: dict[str, DrillRule] = {
             max_interval_s=1.0,
             decision_delay_s=0.5,
             onset_k_mad=3.5,
+            onset_candidate_k_mad=2.5,
         ),
         DrillRule(
             "jump-rope-double-under",
@@ -326,7 +334,9 @@ class RepCounter:
     # ---------------------------------------------------------------- public
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
         """Take one event (in time order); return the decisions now final."""
-        machine = self._machine.feed(event.sample, event.loudness_db)
+        # a candidate under the detector's threshold is no machine's hit: at its level a noisy room's random
+        # sounds would land on a metronome's grid and about it, and hide that it keeps time to the sample
+        machine = self._machine.feed(event.sample, event.loudness_db) if event.strength_db >= 0 else []
         if machine:
             horizon = event.sample - 60 * self.sample_rate  # far older than any decision still waiting
             if len(self._machine_sounds) > 4096:
@@ -501,8 +511,8 @@ class RepCounter:
             return "background"
         if last is not None and ev.sample - last.sample < self._merge_n:
             return "echo"
-        if ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db:
-            return "too-quiet"
+        if ev.strength_db < 0 or ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db:
+            return "too-quiet"  # (strength < 0: a candidate for a rope follower, still in flight at a drill change)
         if self._rep_loudness:
             if ev.loudness_db < statistics.median(self._rep_loudness) - cfg.relative_floor_db:
                 return "too-quiet"

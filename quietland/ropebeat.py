@@ -35,7 +35,8 @@ class RopeBeatTracker:
     every other sound is ``rope``.
 
     *Finding the beat.* With no beat, once ``beat_search_s`` of sound has arrived after the
-    first sound that can start a rhythm (the opener: ``beat_start_above_floor_db`` above the noise
+    first sound that can start a rhythm (the opener: over the detector's threshold, no candidate under it
+    (``rule.onset_candidate_k_mad``), and ``beat_start_above_floor_db`` above the noise
     floor; the quieter sounds before it wait for it, up to ``beat_search_s``; and, but for double-unders,
     within ``faint_db`` of the third loudest such sound in the ``beat_search_s`` after it: the drums of
     music before the set's first contact are no opener), the sounds that take
@@ -47,7 +48,8 @@ class RopeBeatTracker:
     (for double-unders a click that a thud follows counts ``rule.landing_weight_db`` more: the
     landing's, where a grid on the jumps' other click would do as well).
     The grid with the best ``sum(salience) - beat_miss_db * misses`` wins if at least
-    ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched; otherwise the first
+    ``beat_min_hits`` beats and ``beat_min_hit_ratio`` of them matched (and ``beat_min_hits`` with sounds over the
+    detector's threshold: candidates fill a rhythm in, they do not make one); otherwise the first
     sound is rejected (``too-quiet``), with the quieter ones before it, and the search moves on.
     For double-unders, of the grids on the other half of the winner's beat that match as often, the one
     whose clusters are loudest wins instead when they are ``beat_phase_louder_db`` louder than the
@@ -230,7 +232,8 @@ class RopeBeatTracker:
         cfg, sr = self.cfg, self.sr
         search = cfg.beat_search_s * sr
         live = self._live()
-        opener = next((e for e in live if e.sample >= self._search_from and self._can_start(e)), None)
+        # (a candidate under the detector's threshold opens no search: see rule.onset_candidate_k_mad)
+        opener = next((e for e in live if e.sample >= self._search_from and e.strength_db >= 0 and self._can_start(e)), None)
         # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
         until = (opener.sample if opener is not None else now) - search
         if final and opener is None:
@@ -297,6 +300,10 @@ class RopeBeatTracker:
                 if louds[i] >= loud(best) + cfg.beat_phase_louder_db:
                     best = other[i]
         _, matched, beat_no = best[:3]
+        # the candidates under the detector's threshold fill a rhythm in, they do not make one: without them, the
+        # grid must still match beat_min_hits sounds
+        if sum(cands[j].strength_db >= 0 for j in matched) < cfg.beat_min_hits:
+            return self._reject_through(opener)
         # the period that best fits the matched sounds (a straight line in the beat number)
         period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quietland.detector import LandingDetector
+from quietland.detector import DetectorConfig, LandingDetector
 from quietland.pipeline import SessionPipeline
 
 
@@ -423,3 +423,31 @@ def test_block_size_invariance_inside_the_opening():
         assert len(salient(whole)) >= 1
         assert run(LandingDetector(sr), x, [64] * (len(x) // 64 + 1)) == whole
         assert run(LandingDetector(sr), x, rng.integers(1, 3000, size=len(x))) == whole
+
+
+def test_candidates_under_the_threshold_are_reported_only_when_asked():
+    """``candidate_k_mad`` under ``k_mad``: the peaks between the two thresholds are reported too, with a
+    negative ``strength_db`` (measured against the ``k_mad`` threshold, as every event's is); the 20 impacts
+    are found as before; and the events are the same in any block size. Without it, no event has a negative
+    strength."""
+    sr = 44100
+    x = impacts(sr, [0.5 + 0.23 * k for k in range(20)], 6.0, snr_db=20.0)
+    plain = run(LandingDetector(sr, DetectorConfig(k_mad=3.5)), x, [len(x)])
+    asked = DetectorConfig(k_mad=3.5, candidate_k_mad=2.5)
+    whole = run(LandingDetector(sr, asked), x, [len(x)])
+    small = run(LandingDetector(sr, asked), x, [64] * (len(x) // 64 + 1))
+    rand = run(LandingDetector(sr, asked), x, np.random.default_rng(3).integers(1, 5000, size=len(x)))
+    assert whole == small == rand
+    assert min(e.strength_db for e in plain) >= 0
+    candidates = [e for e in whole if e.strength_db < 0]
+    assert candidates and len(whole) > len(plain)
+    assert [e.sample for e in salient(whole)] == [e.sample for e in salient(plain)]
+    assert len(salient(whole)) == 20
+
+
+def test_a_drill_change_sets_the_candidates_threshold():
+    detector = LandingDetector(44100, DetectorConfig(k_mad=3.5, candidate_k_mad=2.5))
+    detector.set_threshold(4.0)
+    assert (detector.config.k_mad, detector.config.candidate_k_mad) == (4.0, None)
+    detector.set_threshold(3.5, 2.5)
+    assert (detector.config.k_mad, detector.config.candidate_k_mad) == (3.5, 2.5)

@@ -425,3 +425,58 @@ def test_a_machines_beat_near_the_athletes_is_left_in_the_rest(drill, drum_s):
     late_in_rest = [r.t_s for r in counter.reps if first[-1].t_s + 2.0 < r.t_s < second[0].t_s - 0.5]
     assert late_in_rest == []
     assert "background" in {r.reason for r in counter.rejected}
+
+
+def test_candidates_under_the_detectors_threshold_start_no_rope_set():
+    """A steady rhythm of 40 alternate-foot contacts every 0.25 s (a person's timing) heard only as candidates
+    under the detector's threshold (negative ``strength_db``: ``DrillRule.onset_candidate_k_mad``) opens no
+    search and makes no rhythm: no rep. The same sounds over the threshold are 40 reps."""
+    times = _times(1.0, 0.25, 40)
+    for strength, reps in ((-1.0, 0), (3.0, 40)):
+        counter = RepCounter("jump-rope-alternate", SR)
+        _stream(counter, [dataclasses.replace(_event(t, -20.0), strength_db=strength) for t in times])
+        assert len(counter.reps) == reps
+        assert len(counter.rejected) == 40 - reps
+
+
+def test_a_rope_rhythm_heard_over_the_threshold_takes_its_fainter_foot_from_the_candidates():
+    """Alternate-foot contacts every 0.2 s: the first foot's over the detector's threshold, the second foot's
+    only candidates under it, 6 dB quieter. The search finds the first foot's rhythm, 0.4 s; at its first period
+    check (8 beats on) the candidates on the half beats move it to the full pace, and from then on every contact
+    is a rep (measured: 46 reps of 60, every one from 6.6 s). Without them (the second foot unheard) it stays at
+    half the pace: the first foot's 30."""
+    times = _times(1.0, 0.2, 60)
+    first = [dataclasses.replace(_event(t, -20.0), strength_db=3.0) for t in times[0::2]]
+    second = [dataclasses.replace(_event(t, -26.0), strength_db=-0.5) for t in times[1::2]]
+    counter = RepCounter("jump-rope-alternate", SR)
+    _stream(counter, [*first, *second])
+    late = [int(round(t * SR)) for t in times if t > 7.0]
+    assert [r.sample for r in counter.reps if r.t_s > 7.0] == late
+    assert len(counter.reps) >= 45
+    alone = RepCounter("jump-rope-alternate", SR)
+    _stream(alone, first)
+    assert [r.sample for r in alone.reps] == [e.sample for e in first]
+
+
+def test_candidates_under_the_detectors_threshold_keep_no_machines_beat():
+    """A metronome's clicks, exact to the sample every 0.5 s for 20 s, in an alternate-foot session: over the
+    detector's threshold its beat is found and the clicks are ``background``; heard only as candidates under it
+    they are kept from the machine-beat finder (the room's random sounds at that level would hide a machine's
+    beat) and none is ``background``."""
+    for strength, background in ((3.0, True), (-1.0, False)):
+        clicks = [dataclasses.replace(_event(0.5 + 0.5 * i, -25.0), strength_db=strength) for i in range(40)]
+        counter = RepCounter("jump-rope-alternate", SR)
+        _stream(counter, clicks)
+        assert ("background" in {r.reason for r in counter.rejected}) is background
+
+
+@pytest.mark.parametrize("drill", ["generic", "line-hops", "single"])
+def test_a_candidate_under_the_detectors_threshold_is_no_rep_in_other_drills(drill):
+    """A candidate still in flight at a change of drill (only the rope follower takes them): ``too-quiet``, in
+    a set of loud hops as on its own."""
+    hops = [_event(t, -20.0) for t in _times(1.0, 1.0 if drill == "single" else 0.5, 8)]
+    candidate = dataclasses.replace(_event(hops[3].t_s + 0.25 if drill != "single" else hops[3].t_s + 0.5, -20.0), strength_db=-0.5)
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*hops, candidate])
+    assert [r.sample for r in counter.reps] == [e.sample for e in hops]
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(candidate.sample, "too-quiet")]
