@@ -199,7 +199,10 @@ class CounterConfig:
     takeoff_window_s: tuple[float, float] = (0.15, 0.8)
     """``discrete``: an impact this long before a louder landing is its take-off."""
     takeoff_drop_db: float = 3.0
-    """``discrete``: ... when it is at least this much quieter than that landing."""
+    """``discrete``: ... when it is at least this much quieter than that landing, or, no louder than it, its low band
+    holds ``thud_drop_db`` less of its loudness than the landing's does (``low_db - loudness_db``): a take-off
+    scuffs, a landing thuds, and an automatic gain control, turning the take-off up in the quiet before it, can
+    bring it within 3 dB of the landing."""
     background_db: float = 3.0
     """``impact`` and ``discrete``: a sound ``faint_db`` quieter than the recent reps is the room's
     (``background``: music's drums), not a contact, when it keeps the steady beat of two earlier faint sounds
@@ -529,7 +532,10 @@ class RepCounter:
             lo, hi = (int(x * sr) for x in cfg.takeoff_window_s)
             for later in self._pending:
                 gap = later.sample - ev.sample
-                if lo <= gap <= hi and later.loudness_db >= ev.loudness_db + cfg.takeoff_drop_db and later.contrast_db >= cfg.min_contrast_db:
+                if lo <= gap <= hi and later.contrast_db >= cfg.min_contrast_db and (
+                    later.loudness_db >= ev.loudness_db + cfg.takeoff_drop_db
+                    or (later.loudness_db >= ev.loudness_db and _thud_share(later) >= _thud_share(ev) + cfg.thud_drop_db)
+                ):
                     return "takeoff"
             if last is not None and ev.sample - last.sample < self.rule.min_interval_s * sr:
                 return "settle"
@@ -549,7 +555,7 @@ class RepCounter:
 
     def _has_thud(self, ev: OnsetEvent) -> bool:
         """``ev``'s low band holds, of its loudness, no more than ``thud_drop_db`` less than the recent reps' do."""
-        return ev.low_db - ev.loudness_db >= statistics.median(self._rep_thud) - self.config.thud_drop_db
+        return _thud_share(ev) >= statistics.median(self._rep_thud) - self.config.thud_drop_db
 
     def _keeps_background_beat(self, ev: OnsetEvent) -> bool:
         """``ev`` keeps the steady beat of two earlier faint sounds that were not reps, as loud as it (see
@@ -676,12 +682,17 @@ class RepCounter:
         self._last_contact = ev
         if not inferred:
             self._rep_loudness.append(ev.loudness_db)
-            self._rep_thud.append(ev.low_db - ev.loudness_db)
+            self._rep_thud.append(_thud_share(ev))
         return rep
 
 
 MIN_CV_INTERVALS = 3
 """Fewest intervals whose coefficient of variation is reported."""
+
+
+def _thud_share(ev: OnsetEvent) -> float:
+    """How much of a sound's loudness its low band holds, dB (``low_db - loudness_db``; 0: all of it)."""
+    return ev.low_db - ev.loudness_db
 
 
 def interval_cv(values: list[float]) -> float | None:

@@ -480,3 +480,27 @@ def test_a_candidate_under_the_detectors_threshold_is_no_rep_in_other_drills(dri
     _stream(counter, [*hops, candidate])
     assert [r.sample for r in counter.reps] == [e.sample for e in hops]
     assert [(r.event.sample, r.reason) for r in counter.rejected] == [(candidate.sample, "too-quiet")]
+
+
+@pytest.mark.parametrize("quieter_db", [0.0, 2.0, 5.0])
+def test_in_a_discrete_drill_a_scuff_before_a_landing_with_a_thud_is_its_takeoff(quieter_db):
+    """A squat jump: a take-off scuff whose low band holds 20 dB less of its loudness than the landing's does
+    (a scuff, no thud), ``quieter_db`` under the landing 0.6 s later. It is the take-off and the landing the rep,
+    also when an automatic gain control has brought it within the 3 dB a take-off is otherwise asked to be
+    quieter by. Before, at 0 and 2 dB the scuff was the rep and the landing its settling."""
+    landing = _event(1.6, -20.0, low_db=-21.0)
+    scuff = _event(1.0, -20.0 - quieter_db, low_db=-41.0 - quieter_db)
+    counter = RepCounter("single", SR)
+    _stream(counter, [scuff, landing])
+    assert [r.sample for r in counter.reps] == [landing.sample]
+    assert [(r.event.sample, r.reason) for r in counter.rejected] == [(scuff.sample, "takeoff")]
+
+
+def test_in_a_discrete_drill_a_thud_as_loud_before_a_landing_is_no_takeoff():
+    """The same with a sound 2 dB under the landing whose low band holds as much of it as the landing's: no
+    scuff, so not a take-off by its sound; the first is the rep (the second comes too soon after it)."""
+    landing = _event(1.6, -20.0, low_db=-21.0)
+    first = _event(1.0, -22.0, low_db=-23.0)
+    counter = RepCounter("single", SR)
+    _stream(counter, [first, landing])
+    assert [r.sample for r in counter.reps] == [first.sample]
