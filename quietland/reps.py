@@ -337,8 +337,8 @@ class RepCounter:
     # ---------------------------------------------------------------- public
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
         """Take one event (in time order); return the decisions now final."""
-        # a candidate under the detector's threshold is no machine's hit: at its level a noisy room's random
-        # sounds would land on a metronome's grid and about it, and hide that it keeps time to the sample
+        # a candidate under the detector's threshold is no machine's hit: a noisy room gives many at that level,
+        # and fed to the machine-beat check they hid a metronome's beat (measured: README, rope grid)
         machine = self._machine.feed(event.sample, event.loudness_db) if event.strength_db >= 0 else []
         if machine:
             horizon = event.sample - 60 * self.sample_rate  # far older than any decision still waiting
