@@ -37,7 +37,7 @@ def heavy_modules_after(statement: str) -> list[str]:
         # scoring and calibration math are core too
         "import quietland.calibration, quietland.scoring, quietland.doublecontact, quietland.calibrate",
         # the command line and the report load soundfile only when a file is opened
-        "import quietland.cli, quietland.report",
+        "import quietland.cli, quietland.report, quietland.calibrate_cli, quietland.history_cli",
     ],
 )
 def test_imports_stay_light(statement):

@@ -1,0 +1,214 @@
+"""The calibration subcommand: ``quietland calibrate``.
+
+Why it exists apart from :mod:`quietland.cli`: making a profile is its own flow (a guided screen, a headless
+run that announces its steps, or a profile from a recording) with its own output, a saved profile; keeping
+its command line here keeps ``cli.py`` about analysing and playing audio. The profile's math is in
+:mod:`quietland.calibrate` and :mod:`quietland.calibration`. Errors are raised as
+:class:`quietland.cli.CommandError` (imported inside the functions, since ``cli`` imports this module), so
+they end in one sentence and an exit code.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .reps import DRILLS
+
+if TYPE_CHECKING:
+    from .calibration import Profile
+
+__all__ = ["add_calibrate_parser", "cmd_calibrate"]
+
+
+def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``quietland calibrate`` to the command line's ``subparsers``."""
+    from .calibration import DEFAULT_PROFILE_NAME
+    from .cli import HELP_WIDTH, MAX_LIVE_RATE_HZ, MIN_LIVE_RATE_HZ, _ranged, _sample_rate
+
+    distance = _ranged(float, "a number of metres", 0.1, 20.0, " m")
+    silence = _ranged(float, "a number of seconds", 1.0, 60.0, " s")
+
+    p = subparsers.add_parser(
+        "calibrate",
+        help="measure the room and the athlete's quiet and normal landings: the baseline scores are made against",
+        description=textwrap.fill(
+            "Make a calibration profile: the baseline each landing's score is measured against. A guided screen "
+            "takes you through four steps: (1) a few seconds of room silence (the noise floor), (2) a few normal "
+            "hops to check the microphone's headroom, (3) five of your quietest landings and (4) five normal "
+            "ones, one hop at a time about 2 s apart; then it asks where the microphone is. Calibrate with the "
+            "laptop where it will stand during training: the scores only mean something with the same athlete "
+            "and the same set-up. With --from, the profile is made from an existing recording of landings "
+            "instead (quiet anchor: its five quietest landings; normal anchor: the median of its other landings). The profile "
+            "is a TOML file; 'quietland live' uses the one named 'default' by itself, other commands take --profile.",
+            HELP_WIDTH,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--from", dest="from_path", metavar="RECORDING",
+                   help="make the profile from this recording of landings, with no screen and no microphone")
+    p.add_argument("--device", metavar="ID|NAME",
+                   help="the input device, as 'quietland devices' lists it (default: the system's default input)")
+    p.add_argument("--sample-rate", type=_sample_rate, metavar="HZ",
+                   help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)")
+    p.add_argument("--name", default=DEFAULT_PROFILE_NAME, metavar="NAME",
+                   help="the athlete's (or set-up's) name for the profile (default: %(default)s)")
+    p.add_argument("--output", metavar="PATH",
+                   help="where to save the profile (default: profiles/NAME.toml in quietland's data directory; an "
+                   "existing profile there is kept as NAME.previous.toml)")
+    p.add_argument("--drill", choices=DRILLS, default="single", metavar="NAME",
+                   help="how the calibration landings are counted (default: %(default)s, one hop at a time). The "
+                   "guided steps take a discrete drill (single, squat-jumps, box-jumps, ...: take-off and settling "
+                   "are not landings); with --from, any drill: the one the recording is of")
+    p.add_argument("--distance", type=distance, metavar="M", help="distance from the microphone to the landing spot, metres")
+    p.add_argument("--surface", default="", metavar="TEXT", help="the floor surface, e.g. wood, concrete, gym mat")
+    p.add_argument("--note", default="", metavar="TEXT", help="anything else about where the microphone is")
+    p.add_argument("--silence", type=silence, default=5.0, metavar="S",
+                   help="seconds of room silence measured in step 1 (default: %(default)g)")
+    p.add_argument("--headless", action="store_true",
+                   help="no screen: the steps start at once and are announced on stderr; where the microphone is "
+                   "comes from --distance, --surface and --note")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _calibration_output(args: argparse.Namespace) -> Path:
+    """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory."""
+    from .calibration import profile_path
+    from .cli import EXIT_USAGE, CommandError
+
+    if args.output:
+        return Path(args.output).expanduser()
+    if "/" in args.name or args.name in ("", ".", ".."):
+        raise CommandError(f"--name {args.name!r} cannot be a file name; use letters, digits, '-' or '_'.", EXIT_USAGE)
+    return profile_path(args.name)
+
+
+def _save_new_profile(profile: Profile, path: Path) -> None:
+    """Save ``profile`` to ``path``; a profile already there is kept as ``NAME.previous.toml``."""
+    from .calibration import save_new_profile
+    from .cli import EXIT_FILE, CommandError
+
+    try:
+        previous = save_new_profile(profile, path)
+        if previous is not None:
+            print(f"quietland: the earlier profile is kept as {previous}", file=sys.stderr)
+    except OSError as exc:
+        raise CommandError(f"the profile cannot be saved to {path}: {exc.strerror or exc}.", EXIT_FILE) from None
+
+
+def _print_profile(profile: Profile, path: Path) -> None:
+    print(
+        f"quietland: saved profile {path}: floor {profile.floor_dbfs:.1f} dBFS, quiet landings {profile.quiet_db:.1f} dB, "
+        f"normal landings {profile.normal_db:.1f} dB ({profile.normal_db - profile.quiet_db:.1f} dB apart).",
+        file=sys.stderr,
+    )
+    for warning in profile.warnings:
+        print(f"quietland: warning: {warning}", file=sys.stderr)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``quietland calibrate``: the guided flow (screen or headless), or ``--from RECORDING``."""
+    from .calibration import Placement
+    from .cli import EXIT_FILE, EXIT_USAGE, CommandError
+
+    output = _calibration_output(args)
+    placement = Placement(distance_m=args.distance, surface=args.surface, note=args.note)
+    if args.from_path:
+        if args.device or args.sample_rate or args.headless:
+            raise CommandError("--from reads a recording: it takes no --device, --sample-rate or --headless.", EXIT_USAGE)
+        return _calibrate_from(args, output, placement)
+    from .calibrate import step_drill_problem
+
+    if (problem := step_drill_problem(args.drill)) is not None:
+        raise CommandError(f"--drill {args.drill}: {problem}", EXIT_USAGE)
+    if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError(
+            "'quietland calibrate' needs an interactive terminal for its screen; use --headless, or --from RECORDING.",
+            EXIT_USAGE,
+        )
+    from .capture import CaptureError, MicrophoneSource
+
+    try:
+        source = MicrophoneSource(args.device, args.sample_rate)
+    except CaptureError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    try:
+        if args.headless:
+            return _calibrate_headless(args, source, output, placement)
+        from .ui.calibrate import run_calibration_app
+
+        return run_calibration_app(
+            source, name=args.name, output_path=output, device_label=source.description, placement=placement,
+            drill=args.drill, silence_s=args.silence,
+        )
+    finally:
+        source.close()
+
+
+def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:
+    """``--from RECORDING``: the profile from a recording of landings, with no screen and no microphone."""
+    from .audiofile import AudioFileError, FileSource
+    from .calibrate import profile_from_audio
+    from .cli import DEFAULT_BLOCK_SIZE, EXIT_FILE, EXIT_OK, CommandError
+
+    try:
+        source = FileSource(args.from_path)
+        profile = profile_from_audio(
+            source.blocks(DEFAULT_BLOCK_SIZE), source.sample_rate, name=args.name,
+            source=f"recording:{source.path.name}", device=source.path.name, drill=args.drill, placement=placement,
+        )
+    except AudioFileError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
+    except ValueError as exc:
+        raise CommandError(f"{args.from_path}: {exc}.", EXIT_FILE) from None
+    for warning in source.warnings:
+        print(f"quietland: warning: {warning}", file=sys.stderr)
+    _save_new_profile(profile, output)
+    _print_profile(profile, output)
+    return EXIT_OK
+
+
+def _calibrate_headless(args: argparse.Namespace, source, output: Path, placement) -> int:
+    """The guided steps with no screen: each instruction and landing on stderr; Ctrl-C abandons (nothing saved)."""
+    import signal
+
+    from .calibrate import STEP_TEXT, STEPS, CalibrationSteps
+    from .capture import CaptureError
+    from .cli import EXIT_FILE, EXIT_INTERRUPTED, EXIT_OK, CommandError
+
+    steps = CalibrationSteps(source.sample_rate, drill=args.drill, silence_s=args.silence)
+    told: set[str] = set()
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: (stop.append(signum), source.stop()))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    print(f"quietland: calibrating with {source.description} at {source.sample_rate} Hz. Step 1 of 4: "
+          f"{STEP_TEXT['silence']}", file=sys.stderr, flush=True)
+    try:
+        for block in source.blocks():
+            for progress in steps.feed(block):
+                for warning in progress.warnings:
+                    if warning not in told:
+                        told.add(warning)
+                        print(f"quietland: warning: {warning}", file=sys.stderr, flush=True)
+                if progress.landing_db is not None:
+                    print(f"quietland: {progress.step} landing {progress.done} of {progress.needed}: "
+                          f"{progress.landing_db:.1f} dB", file=sys.stderr, flush=True)
+                elif progress.done == 0 and progress.step not in ("silence", "done"):
+                    number = STEPS.index(progress.step) + 1
+                    print(f"quietland: Step {number} of 4: {STEP_TEXT[progress.step]}", file=sys.stderr, flush=True)
+            if steps.step == "done" or stop:
+                break
+    except CaptureError as exc:
+        raise CommandError(f"{exc} Nothing was saved.", EXIT_FILE) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if steps.step != "done":
+        raise CommandError(f"calibration stopped in step '{steps.step}' before it was finished; nothing was saved.",
+                           EXIT_INTERRUPTED if signal.SIGINT in stop else EXIT_FILE)
+    profile = steps.profile(name=args.name, device=source.description, placement=placement)
+    _save_new_profile(profile, output)
+    _print_profile(profile, output)
+    return EXIT_OK
