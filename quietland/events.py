@@ -55,6 +55,12 @@ class OnsetEvent:
         """Detection delay in milliseconds."""
         return 1000.0 * self.detect_delay_samples / self.sample_rate
 
+    @property
+    def candidate(self) -> bool:
+        """Under the detector's threshold (negative ``strength_db``): reported only for a drill that asks
+        (``DetectorConfig.candidate_k_mad``), for its rope follower to fill a beat with."""
+        return self.strength_db < 0
+
 
 @dataclass(frozen=True)
 class Rep:

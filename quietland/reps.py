@@ -339,7 +339,7 @@ class RepCounter:
         """Take one event (in time order); return the decisions now final."""
         # a candidate under the detector's threshold is no machine's hit: a noisy room gives many at that level,
         # and fed to the machine-beat check they hid a metronome's beat (measured: README, rope grid)
-        machine = self._machine.feed(event.sample, event.loudness_db) if event.strength_db >= 0 else []
+        machine = self._machine.feed(event.sample, event.loudness_db) if not event.candidate else []
         if machine:
             horizon = event.sample - 60 * self.sample_rate  # far older than any decision still waiting
             if len(self._machine_sounds) > 4096:
@@ -514,8 +514,8 @@ class RepCounter:
             return "background"
         if last is not None and ev.sample - last.sample < self._merge_n:
             return "echo"
-        if ev.strength_db < 0 or ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db:
-            return "too-quiet"  # (strength < 0: a candidate for a rope follower, still in flight at a drill change)
+        if ev.candidate or ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db:
+            return "too-quiet"  # (a candidate for a rope follower, still in flight at a drill change)
         if self._rep_loudness:
             if ev.loudness_db < statistics.median(self._rep_loudness) - cfg.relative_floor_db:
                 return "too-quiet"

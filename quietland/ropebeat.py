@@ -233,7 +233,7 @@ class RopeBeatTracker:
         search = cfg.beat_search_s * sr
         live = self._live()
         # (a candidate under the detector's threshold opens no search: see rule.onset_candidate_k_mad)
-        opener = next((e for e in live if e.sample >= self._search_from and e.strength_db >= 0 and self._can_start(e)), None)
+        opener = next((e for e in live if e.sample >= self._search_from and not e.candidate and self._can_start(e)), None)
         # sounds that cannot start a rhythm wait for one that can, as far back as a search reaches (see _backfill)
         until = (opener.sample if opener is not None else now) - search
         if final and opener is None:
@@ -302,7 +302,7 @@ class RopeBeatTracker:
         _, matched, beat_no = best[:3]
         # the candidates under the detector's threshold fill a rhythm in, they do not make one: without them, the
         # grid must still match beat_min_hits sounds
-        if sum(cands[j].strength_db >= 0 for j in matched) < cfg.beat_min_hits:
+        if sum(not cands[j].candidate for j in matched) < cfg.beat_min_hits:
             return self._reject_through(opener)
         # the period that best fits the matched sounds (a straight line in the beat number)
         period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
