@@ -9,7 +9,10 @@ sessions made by :mod:`quietland.synth`, whose truth is exact. For each rope kin
 ``--backgrounds pop`` runs the same grid over pop music with a drum kit instead,
 ``metronome+pink`` over a metronome's clicks and pink noise at equal RMS; ``--snrs``
 sets other SNRs; ``--second-foot-db`` makes the alternate-foot sessions' second foot fainter or louder)
-and two seeds: 36 sessions per kind. Each is fed through
+and two seeds: 36 sessions per kind. ``--trip-ups`` asks instead how a set that stops for a moment
+is counted (the athlete tripped on the rope and went on): five sets of 20 contacts with a
+pause of 0.8, 1.1, 1.4, 1.7, 2.0 or 2.5 s between them, one seed (108 sessions per kind,
+with a line per pause length). Each is fed through
 :class:`quietland.pipeline.SessionPipeline` in 4096-sample blocks under its drill.
 
 A rep is on time when it is the nearest rep to a landing and within 50 ms of it
@@ -20,9 +23,10 @@ over the truth), the reps on time and the F-measure of those matches, and last o
 
 Run from the repository root (quietland need not be installed)::
 
-    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--second-foot-db 0] [--verbose]
+    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--second-foot-db 0] [--trip-ups] [--verbose]
 
-It takes about 25 s on the project's 2-core machine (about 13 s with one background).
+It takes about 25 s on the project's 2-core machine (about 13 s with one background;
+about 2 min with ``--trip-ups``).
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ BACKGROUNDS = ("pink", "music", "babble")
 SEEDS = (0, 1)
 BLOCK = 4096
 WINDOW_S = 0.05
+TRIP_UP_PAUSES_S = (0.8, 1.1, 1.4, 1.7, 2.0, 2.5)
 
 
 def on_time(truth_s: np.ndarray, reps_s: np.ndarray) -> int:
@@ -64,10 +69,13 @@ def on_time(truth_s: np.ndarray, reps_s: np.ndarray) -> int:
     return hits
 
 
-def run(kind: str, cadence: float, snr: float, background: str, seed: int, second_foot_db: float = 0.0) -> tuple[int, int, int]:
+def run(
+    kind: str, cadence: float, snr: float, background: str, seed: int, second_foot_db: float = 0.0,
+    sets: tuple[int, ...] = (25, 25), rest_s: float = 5.0,
+) -> tuple[int, int, int]:
     """Truth, reps and reps on time for one session."""
     spec = SessionSpec(
-        kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=snr, background=tuple(background.split("+")), seed=seed, rest_s=5.0,
+        kind=kind, cadence_per_min=cadence, sets=sets, snr_db=snr, background=tuple(background.split("+")), seed=seed, rest_s=rest_s,
         second_foot_db=second_foot_db if kind == "rope-alternate" else 0.0,
     )
     session = synthesize(spec)
@@ -96,6 +104,10 @@ def main() -> int:
         "--second-foot-db", type=float, default=0.0, metavar="DB",
         help="alternate foot: the second foot's contacts this many dB louder (negative: quieter; default 0)",
     )
+    parser.add_argument(
+        "--trip-ups", action="store_true",
+        help="five sets of 20 with a short pause (" + ", ".join(map(str, TRIP_UP_PAUSES_S)) + " s) between them, one seed",
+    )
     parser.add_argument("--verbose", action="store_true", help="one line per session")
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
@@ -111,17 +123,27 @@ def main() -> int:
     except ValueError:
         parser.error(f"--snrs takes whole numbers of dB separated by commas, got {args.snrs!r}")
     totals = np.zeros(4)  # truth, |error|, reps, on time
+    # (seed, rest) pairs: the default grid's two seeds with a 5 s rest, or one seed and each trip-up's pause
+    layouts = [(0, r) for r in TRIP_UP_PAUSES_S] if args.trip_ups else [(seed, 5.0) for seed in SEEDS]
+    sets = (20,) * 5 if args.trip_ups else (25, 25)
     for kind in kinds:
         sums = np.zeros(4)
-        for cadence, snr, background, seed in itertools.product(CADENCES[kind], snrs, backgrounds, SEEDS):
-            truth, reps, hits = run(kind, cadence, snr, background, seed, args.second_foot_db)
+        by_rest: dict[float, np.ndarray] = {}
+        for cadence, snr, background, (seed, rest_s) in itertools.product(CADENCES[kind], snrs, backgrounds, layouts):
+            truth, reps, hits = run(kind, cadence, snr, background, seed, args.second_foot_db, sets, rest_s)
             if args.verbose:
-                print(f"{kind:15s} {cadence:4d}/min {snr:3d} dB {background:7s} seed {seed}: {reps:3d} reps of {truth}, {hits} on time", flush=True)
+                pause = f" pause {rest_s:.1f} s" if args.trip_ups else ""
+                print(f"{kind:15s} {cadence:4d}/min {snr:3d} dB {background:7s} seed {seed}{pause}: {reps:3d} reps of {truth}, {hits} on time", flush=True)
             sums += (truth, abs(reps - truth), reps, hits)
+            by_rest.setdefault(rest_s, np.zeros(4))
+            by_rest[rest_s] += (truth, abs(reps - truth), reps, hits)
         totals += sums
+        if args.trip_ups:
+            for rest_s, r in by_rest.items():
+                print(f"{kind:15s} pause {rest_s:.1f} s: count error {100 * r[1] / r[0]:5.1f}%, {int(r[3])} of {int(r[0])} on time", flush=True)
         print(f"{kind:15s} count error {100 * sums[1] / sums[0]:5.1f}%, {int(sums[3])} of {int(sums[0])} on time, "
               f"F {2 * sums[3] / (sums[0] + sums[2]):.3f}", flush=True)
-    print(f"ROPE_GRID kinds={','.join(kinds)} backgrounds={','.join(backgrounds)} snrs={','.join(map(str, snrs))} count_error_pct={100 * totals[1] / totals[0]:.1f} "
+    print(f"ROPE_GRID{' trip_ups=1' if args.trip_ups else ''} kinds={','.join(kinds)} backgrounds={','.join(backgrounds)} snrs={','.join(map(str, snrs))} count_error_pct={100 * totals[1] / totals[0]:.1f} "
           f"on_time={int(totals[3])}/{int(totals[0])} f={2 * totals[3] / (totals[0] + totals[2]):.3f}")
     return 0
 
