@@ -81,7 +81,10 @@ class RopeBeatTracker:
     beats, and its cluster is within ``beat_confirm_db`` of the recent beats' loudness (the odd
     quieter drum hit in a rest does not keep a rhythm alive), the inferred ones are counted (a
     contact the microphone did not hear inside a steady rhythm), otherwise the set ended at the
-    last real beat.
+    last real beat. A sound between the expected beats is ``rope``; but while beats are inferred,
+    one that could confirm them waits (and the sounds after it): the athlete may have tripped, and it
+    may be the first contact of the restart, which the search then takes; a beat that confirms the
+    inferred ones decides it ``rope``.
 
     *Checking the period.* A grid at a multiple of the true period (every 2nd or 3rd contact,
     or 3 beats to 2 of a double-under's clicks) keeps finding sounds, so following alone never
@@ -498,15 +501,17 @@ class RopeBeatTracker:
         expect = last + period
         tol = self._tol(period)
         lo, hi = expect - tol, expect + tol
-        if self._events and self._events[0].sample < lo:
-            return [(self._events.pop(0), "rope")]
-        if not final and now < hi + self._merge:
-            return None
         floor = self._salient(self._sal)
         quiet = self._quiet(self._loud)
         # after inferred beats, only a sound about as loud as the rhythm's beats confirms that it went on
         confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
-        window = [e for e in self._live() if e.sample <= hi and self._may_be_beat(e, floor, confirm)]
+        # a sound off the grid is the rope's; but while beats are inferred, one that could confirm them waits: the
+        # rhythm may have stopped, and it may be the next set's first contact (``rope`` if a beat confirms them)
+        if self._events and self._events[0].sample < lo and not (self._inferred and self._may_be_beat(self._events[0], floor, confirm)):
+            return [(self._events.pop(0), "rope")]
+        if not final and now < hi + self._merge:
+            return None
+        window = [e for e in self._live() if lo <= e.sample <= hi and self._may_be_beat(e, floor, confirm)]
         if window:
             beat = self._nearest_salient(window, expect, period)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
