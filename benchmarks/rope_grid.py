@@ -31,6 +31,7 @@ about 2 min with ``--trip-ups``).
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import sys
 from pathlib import Path
@@ -128,15 +129,15 @@ def main() -> int:
     sets = (20,) * 5 if args.trip_ups else (25, 25)
     for kind in kinds:
         sums = np.zeros(4)
-        by_rest: dict[float, np.ndarray] = {}
+        by_rest: dict[float, np.ndarray] = collections.defaultdict(lambda: np.zeros(4))
         for cadence, snr, background, (seed, rest_s) in itertools.product(CADENCES[kind], snrs, backgrounds, layouts):
             truth, reps, hits = run(kind, cadence, snr, background, seed, args.second_foot_db, sets, rest_s)
             if args.verbose:
                 pause = f" pause {rest_s:.1f} s" if args.trip_ups else ""
                 print(f"{kind:15s} {cadence:4d}/min {snr:3d} dB {background:7s} seed {seed}{pause}: {reps:3d} reps of {truth}, {hits} on time", flush=True)
-            sums += (truth, abs(reps - truth), reps, hits)
-            by_rest.setdefault(rest_s, np.zeros(4))
-            by_rest[rest_s] += (truth, abs(reps - truth), reps, hits)
+            row = np.array((truth, abs(reps - truth), reps, hits))
+            sums += row
+            by_rest[rest_s] += row
         totals += sums
         if args.trip_ups:
             for rest_s, r in by_rest.items():
