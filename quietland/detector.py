@@ -37,7 +37,9 @@ samples, taken every ``hop`` samples):
    whose ``strength_db`` (measured against the ``k_mad`` threshold, as every
    event's is) is negative.
 5. The onset sample is refined to the sample: in the samples the frame could
-   have seen, the first sample where a 1 ms energy envelope
+   have seen (from ``refine_after_ms`` after the last onset on, so that an
+   impact close behind another is not timed on the other's attack), the first
+   sample where a 1 ms energy envelope
    crosses 25% of the way from the local floor to the local peak
    (energy, so a faint precursor 15 dB below the impact does not count).
    When half the onset strength is above ``air_band_hz`` (a sharp click, not a
@@ -159,6 +161,10 @@ class DetectorConfig:
     """... and this far ahead (the peak picker's look-ahead)."""
     min_gap_ms: float = 20.0
     """Two onsets closer than this are one impact (its ringing, not a new contact) ..."""
+    refine_after_ms: float = 10.0
+    """A new onset is refined in the audio from this long after the last one on: before then, the last impact's
+    own attack (a click's peak comes within a few ms of its onset) would be taken for the new one's rise, and
+    the impact behind it (a landing 25 ms after the rope's click) reported as a copy of the click."""
     new_impact_ratio: float = 2.0
     """... unless the later one's onset strength is this many times the earlier one's (a faint blip, then the impact)."""
     feature_ms: float = 20.0
@@ -220,6 +226,7 @@ class LandingDetector:
         self._feat_n = max(8, int(round(cfg.feature_ms * sr / 1000.0)))
         self._impact_n = max(1, int(round(cfg.impact_window_ms * sr / 1000.0)))
         self._env_n = max(1, int(round(cfg.envelope_ms * sr / 1000.0)))
+        self._after_n = int(round(cfg.refine_after_ms * sr / 1000.0))
         self._pre_n = max(8, int(round(cfg.contrast_before_ms * sr / 1000.0)))
         self._gap_n = int(round(0.002 * sr))
         self._floor_rise = cfg.floor_rise_db_per_s / frame_rate
@@ -271,7 +278,7 @@ class LandingDetector:
         self._next_decide = 0  # next frame whose peak decision is pending
         self._last_onset_frame = -(10**9)
         self._last_onset_value = 0.0
-        self._last_onset_sample = -1
+        self._last_onset_sample = -(10**12)  # none yet
         self._pending: list[tuple[int, int, float, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share, air share)
         # the frames of sound (digital silence cut out): their indices, onset strengths and levels (for the
         # adaptive threshold and the noise floor); the frames that hold the zeros before the stream count
@@ -590,8 +597,8 @@ class LandingDetector:
             share = float(self._click_share[j])
             air = float(self._air_share[j])
             onset = self._refine(k, air >= 0.5)
-            if onset <= self._last_onset_sample:
-                continue  # refined onto an impact already reported
+            if onset is None:
+                continue  # no audio the last impact's attack leaves for a new one
             if self._primed and onset < self._sound_from + self._pre_n_max:
                 continue  # a peak needs pre_max_ms of past: a sound going on as the stream's sound starts is no onset
             self._last_onset_frame = k
@@ -648,8 +655,9 @@ class LandingDetector:
         past = past[~np.isnan(past)]  # nor the frames that hold the zeros before the stream, or a hop of silence
         return _percentile(past, 10) if past.size else -120.0
 
-    def _refine(self, k: int, click: bool) -> int:
-        """Sample-accurate onset for a peak at frame ``k`` (see the module docstring, step 5)."""
+    def _refine(self, k: int, click: bool) -> int | None:
+        """Sample-accurate onset for a peak at frame ``k`` (see the module docstring, step 5); None when the frame
+        saw no audio after the last onset's attack (``refine_after_ms``)."""
         end = (k + 1 + self._post) * self.hop  # all the audio the decision had
         start = end - self.n_fft - (self._lag + 1 + self._post) * self.hop
         x = self._samples(start - 2, end)
@@ -657,6 +665,12 @@ class LandingDetector:
         # otherwise on the samples less the input's offset (DC) as it stood before them
         x = x[2:] - 2.0 * x[1:-1] + x[:-2] if click else x[2:] - self._offset_before(start)
         env = np.convolve(x**2, np.ones(self._env_n) / self._env_n, mode="full")[: x.size]
+        # a new impact rises after the last one's attack: the audio before then is not searched
+        skip = max(0, self._last_onset_sample + self._after_n - start)
+        if skip >= env.size:
+            return None
+        start += skip
+        env = env[skip:]
         peak_i = int(np.argmax(env))
         floor = _percentile(env[:peak_i], 20) if peak_i > 0 else float(env[0])
         target = floor + self.config.onset_fraction * (env[peak_i] - floor)
