@@ -8,7 +8,9 @@ sessions made by :mod:`quietland.synth`, whose truth is exact. For each rope kin
 (pink noise, the synthetic music with its quiet steady beat, three-talker babble;
 ``--backgrounds pop`` runs the same grid over pop music with a drum kit instead,
 ``metronome+pink`` over a metronome's clicks and pink noise at equal RMS; ``--snrs``
-sets other SNRs; ``--second-foot-db`` makes the alternate-foot sessions' second foot fainter or louder)
+sets other SNRs, ``--cadences`` other cadences; ``--second-foot-db`` makes the alternate-foot sessions'
+second foot fainter or louder; ``--rebound-db`` gives the single-bounce sessions a beginner's double
+bounce, a rope-less hop that many dB under the landing halfway to the next rope pass)
 and two seeds: 36 sessions per kind. ``--trip-ups`` asks instead how a set that stops for a moment
 is counted (the athlete tripped on the rope and went on): five sets of 20 contacts with a
 pause of 0.8, 1.1, 1.4, 1.7, 2.0 or 2.5 s between them, one seed (108 sessions per kind,
@@ -23,7 +25,7 @@ over the truth), the reps on time and the F-measure of those matches, and last o
 
 Run from the repository root (quietland need not be installed)::
 
-    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--second-foot-db 0] [--trip-ups] [--verbose]
+    python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--cadences N,N] [--second-foot-db 0] [--rebound-db DB] [--trip-ups] [--verbose]
 
 It takes about 25 s on the project's 2-core machine (about 13 s with one background;
 about 2 min with ``--trip-ups``).
@@ -72,12 +74,13 @@ def on_time(truth_s: np.ndarray, reps_s: np.ndarray) -> int:
 
 def run(
     kind: str, cadence: float, snr: float, background: str, seed: int, second_foot_db: float = 0.0,
-    sets: tuple[int, ...] = (25, 25), rest_s: float = 5.0,
+    sets: tuple[int, ...] = (25, 25), rest_s: float = 5.0, rebound_db: float | None = None,
 ) -> tuple[int, int, int]:
     """Truth, reps and reps on time for one session."""
     spec = SessionSpec(
         kind=kind, cadence_per_min=cadence, sets=sets, snr_db=snr, background=tuple(background.split("+")), seed=seed, rest_s=rest_s,
         second_foot_db=second_foot_db if kind == "rope-alternate" else 0.0,
+        rebound_db=rebound_db if kind == "rope" else None,
     )
     session = synthesize(spec)
     pipe = SessionPipeline(session.sample_rate, DRILLS[kind])
@@ -106,6 +109,15 @@ def main() -> int:
         help="alternate foot: the second foot's contacts this many dB louder (negative: quieter; default 0)",
     )
     parser.add_argument(
+        "--rebound-db", type=float, default=None, metavar="DB",
+        help="single bounce: a beginner's double bounce, a rope-less hop between rope passes this many dB "
+        "under the landing (-30 to 0; default none)",
+    )
+    parser.add_argument(
+        "--cadences", default=None, metavar="N,N,...",
+        help="comma-separated contacts (double-unders: jumps) per minute, for every kind given (default: each kind's three)",
+    )
+    parser.add_argument(
         "--trip-ups", action="store_true",
         help="five sets of 20 with a short pause (" + ", ".join(map(str, TRIP_UP_PAUSES_S)) + " s) between them, one seed",
     )
@@ -123,6 +135,12 @@ def main() -> int:
         snrs = [int(x) for x in args.snrs.split(",") if x]
     except ValueError:
         parser.error(f"--snrs takes whole numbers of dB separated by commas, got {args.snrs!r}")
+    try:
+        cadences = [int(x) for x in args.cadences.split(",") if x] if args.cadences else None
+    except ValueError:
+        parser.error(f"--cadences takes whole numbers per minute separated by commas, got {args.cadences!r}")
+    if args.rebound_db is not None and not -30 <= args.rebound_db <= 0:
+        parser.error(f"--rebound-db must be in [-30, 0], got {args.rebound_db:g}")
     totals = np.zeros(4)  # truth, |error|, reps, on time
     # (seed, rest) pairs: the default grid's two seeds with a 5 s rest, or one seed and each trip-up's pause
     layouts = [(0, r) for r in TRIP_UP_PAUSES_S] if args.trip_ups else [(seed, 5.0) for seed in SEEDS]
@@ -130,8 +148,8 @@ def main() -> int:
     for kind in kinds:
         sums = np.zeros(4)
         by_rest: dict[float, np.ndarray] = collections.defaultdict(lambda: np.zeros(4))
-        for cadence, snr, background, (seed, rest_s) in itertools.product(CADENCES[kind], snrs, backgrounds, layouts):
-            truth, reps, hits = run(kind, cadence, snr, background, seed, args.second_foot_db, sets, rest_s)
+        for cadence, snr, background, (seed, rest_s) in itertools.product(cadences or CADENCES[kind], snrs, backgrounds, layouts):
+            truth, reps, hits = run(kind, cadence, snr, background, seed, args.second_foot_db, sets, rest_s, args.rebound_db)
             if args.verbose:
                 pause = f" pause {rest_s:.1f} s" if args.trip_ups else ""
                 print(f"{kind:15s} {cadence:4d}/min {snr:3d} dB {background:7s} seed {seed}{pause}: {reps:3d} reps of {truth}, {hits} on time", flush=True)

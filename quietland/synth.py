@@ -35,7 +35,7 @@ KINDS = ("landings", "single", "rope", "rope-alternate", "double-under")
 """Drill kinds :class:`SessionSpec` can render."""
 BACKGROUNDS = ("white", "pink", "hum", "music", "pop", "sequenced", "babble", "metronome")
 """Background components :class:`SessionSpec` can mix."""
-TRUTH_KINDS = ("landing", "double", "rope", "takeoff", "settle")
+TRUTH_KINDS = ("landing", "double", "rope", "takeoff", "settle", "rebound")
 """Kinds of :class:`TruthEvent`."""
 
 
@@ -82,6 +82,10 @@ class SessionSpec:
     second_foot_db: float = 0.0
     """``rope-alternate`` only: level of the second foot's contacts (every other one) against the first
     foot's, dB; negative when one foot lands the quieter (an athlete's feet seldom land alike)."""
+    rebound_db: float | None = None
+    """``rope`` only: a beginner's double bounce. After each landing the athlete hops once more, with no
+    rope under the feet, and lands again 45-55% of the way to the next rope pass, this many dB (give or
+    take 2) under that landing; None: no rebound. A rep is still one rope pass."""
     snr_db: float | None = 40.0
     """Peak of the loudest landing over the RMS of the whole background, dB; None renders no background."""
     background: tuple[str, ...] = ("pink",)
@@ -136,6 +140,10 @@ def _spec_problem(spec: SessionSpec) -> str | None:
         return f"kind 'single' needs cadence_per_min <= 60 (jumps at least 1 s apart), got {spec.cadence_per_min}."
     if spec.second_foot_db and spec.kind != "rope-alternate":
         return f"second_foot_db applies to kind 'rope-alternate' only, got it for {spec.kind!r}."
+    if spec.rebound_db is not None and spec.kind != "rope":
+        return f"rebound_db applies to kind 'rope' only, got it for {spec.kind!r}."
+    if spec.rebound_db is not None and not -30 <= spec.rebound_db <= 0:
+        return f"rebound_db must be in [-30, 0] dB, got {spec.rebound_db}."
     if not -20 <= spec.second_foot_db <= 20:
         return f"second_foot_db must be in [-20, 20] dB, got {spec.second_foot_db}."
     if not 0 <= spec.rhythm_jitter <= 0.2:
@@ -175,7 +183,8 @@ class TruthEvent:
     """First sample of the sound (where it is first non-zero), counted from the start of the audio."""
     kind: str
     """One of :data:`TRUTH_KINDS`: ``landing`` (one per rep), ``double`` (second impact of a
-    double contact), ``rope`` (rope slap or click), ``takeoff`` or ``settle``."""
+    double contact), ``rope`` (rope slap or click), ``takeoff``, ``settle`` or ``rebound`` (a double
+    bounce's second, rope-less hop)."""
     force: float
     """Peak amplitude on the landing-force scale: the relative force for ``landing`` and
     ``double``; for other kinds the force a landing with the same peak would have."""
@@ -371,6 +380,9 @@ def _contact(spec: SessionSpec, rng: np.random.Generator, t: float, force: float
     elif spec.kind in ("rope", "rope-alternate"):
         gap = rng.uniform(0.015, max(0.015, min(0.040, 0.3 * before_s)))
         out.append(_Placed(t - gap, "rope", _db(rng.uniform(-3, 6)), set_number, "rope"))
+        if spec.rebound_db is not None:
+            level = spec.rebound_db + rng.uniform(-2, 2)
+            out.append(_Placed(t + rng.uniform(0.45, 0.55) * after_s, "rebound", force * _db(level), set_number, landing))
     elif spec.kind == "double-under":
         gap = rng.uniform(0.015, 0.040)
         half = 0.5 * before_s * rng.uniform(0.9, 1.1)

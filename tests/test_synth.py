@@ -230,11 +230,29 @@ def test_an_alternate_foot_sessions_second_foot_lands_as_much_fainter_as_asked()
         assert b[1::2] == pytest.approx(a[1::2] * 10 ** (-8.0 / 20))
 
 
+def test_a_double_bounce_hops_once_between_rope_passes_as_much_fainter_as_asked():
+    """``rebound_db``: after each landing of a single-bounce set, one rope-less hop 45-55% of the way to the next
+    landing, its force the landing's scaled by ``rebound_db`` give or take 2 dB, and no rope slap with it."""
+    double = synthesize(spec_for("rope", snr_db=None, rebound_db=-10.0))
+    assert double.samples_of("rope").size == double.count
+    landings = [e for e in double.truth if e.kind == "landing"]
+    rebounds = [e for e in double.truth if e.kind == "rebound"]
+    assert len(rebounds) == len(landings) == double.count
+    gaps = np.diff(double.landing_samples)
+    for i, (landing, hop) in enumerate(zip(landings, rebounds)):
+        assert hop.set_number == landing.set_number
+        level = 20 * np.log10(hop.force / landing.force)
+        assert -12.0 <= level <= -8.0
+        if i + 1 < len(landings) and landings[i + 1].set_number == landing.set_number:
+            assert 0.45 * gaps[i] - 1 <= hop.sample - landing.sample <= 0.55 * gaps[i] + 1
+
+
 @pytest.mark.parametrize(
     "changes",
     [{"kind": "hopscotch"}, {"background": ("traffic",)}, {"kind": "single", "cadence_per_min": 120},
      {"sets": ()}, {"sample_rate": 4000}, {"background": ()}, {"force_range": (1.2, 0.8)},
-     {"second_foot_db": -6.0}, {"kind": "rope-alternate", "second_foot_db": -30.0}],
+     {"second_foot_db": -6.0}, {"kind": "rope-alternate", "second_foot_db": -30.0},
+     {"kind": "rope-alternate", "rebound_db": -8.0}, {"kind": "rope", "rebound_db": 3.0}],
 )
 def test_bad_specs_are_refused_in_one_sentence(changes):
     with pytest.raises(ValueError, match=r"^[^\n]+\.$"):
