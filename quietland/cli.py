@@ -191,7 +191,8 @@ def _drill_epilog() -> str:
         for name in DRILLS
     ]
     rejected = textwrap.fill(
-        "Sounds that are not reps are listed with a reason: rope (the rope, not a landing), takeoff, settle, "
+        "Sounds that are not reps are listed with a reason: rope (the rope, not a landing), rebound (jump-rope: "
+        "a double bounce's small hop between rope passes), takeoff, settle, "
         "too-quiet, echo (too soon after a contact to be a new one), precursor, off-beat, background (a steady "
         "beat that goes on without the athlete: music's drums, a metronome), lone (line hops and pogo: a faint sound "
         "alone in a rest), no-thud (line hops, pogo and single: a faint sound with none of the landings' low thud, a "

@@ -152,8 +152,8 @@ class Rejected:
     event: OnsetEvent
     """The event that was not counted."""
     reason: str
-    """Why: ``rope``, ``settle``, ``takeoff``, ``too-quiet``, ``echo``, ``precursor``, ``off-beat``, ``background``,
-    ``lone`` or ``no-thud``."""
+    """Why: ``rope``, ``rebound``, ``settle``, ``takeoff``, ``too-quiet``, ``echo``, ``precursor``, ``off-beat``,
+    ``background``, ``lone`` or ``no-thud``."""
 
     @property
     def t_s(self) -> float:

@@ -50,6 +50,11 @@ class DrillRule:
     """``rope``: on the grids searched for a beat, salience bonus of a click that a thud (a sound mostly below
     3 kHz) follows within ``merge_ms``: where the rope also clicks in mid-air (double-unders), the grid's
     phase is the landing's, not a mid-air pass's."""
+    rebound: bool = False
+    """``rope``, single bounce: a beginner's double bounce, a small hop with no rope under the feet between two
+    rope passes, is no rep. Where the beat's every other cluster is ``CounterConfig.rebound_drop_db`` under
+    the others (the rope's slap joins the landing's cluster, not the hop's), the beat is every second sound,
+    on the louder ones, and the sounds halfway between are ``rebound``."""
     onset_k_mad: float | None = None
     """The detector's threshold for this drill, in robust standard deviations of the recent onset strength
     (``DetectorConfig.k_mad``; None: the detector's own, 4). A rope rhythm's follower takes only the sounds
@@ -102,6 +107,7 @@ DRILL_RULES: dict[str, DrillRule] = {
             min_interval_s=0.12,
             max_interval_s=1.0,
             decision_delay_s=0.5,
+            rebound=True,
             onset_k_mad=3.5,
         ),
         DrillRule(
@@ -291,6 +297,12 @@ class CounterConfig:
     """... and the finest whose grid finds a sound a beat could be at this share of its beats, and at least the
     current grid's share less 0.05, becomes the period (the athlete sped up, or the set started on every other
     contact)."""
+    rebound_drop_db: float = 6.0
+    """``rope``, single bounce (``DrillRule.rebound``): how far under the other half of a beat's clusters
+    (their medians; as ``faint_db``) every other one must be to be a double bounce's rope-less hop; the quieter
+    half's upper quartile must also stay under the louder half's lower quartile."""
+    rebound_beats: int = 16
+    """``rope``, single bounce: the recent beats judged for a double bounce while following (6 or more)."""
     beat_phase_louder_db: float = 6.0
     """``rope``, double-unders: at every beat, the grid half a period off becomes the beat when it finds
     sounds about as often and its clusters are this much louder (the landing, where the beat followed the

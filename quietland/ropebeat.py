@@ -101,6 +101,14 @@ class RopeBeatTracker:
     is tried over the same span: when it finds sounds about as often and their clusters are
     ``beat_phase_louder_db`` louder, the beat moves onto it (the follower was on the mid-air click; the
     landing is the louder).
+
+    *A double bounce* (``rule.rebound``: single bounce). A beginner hops once more between two rope
+    passes, with no rope under the feet. When every other one of a found rhythm's beats, or of the
+    follower's last ``rebound_beats`` beats one period apart (6 or more, at every beat), is a hop (see
+    :meth:`_rebound_parity`), the beat becomes every second sound, on the louder ones (within the drill's
+    range), and a sound in the middle half between two of its beats, as loud as a contact must be, is
+    ``rebound``. While such a set goes on, no faster beat is taken where the sounds halfway between its
+    beats stay ``rebound_drop_db`` under them.
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int, machine: set[int]) -> None:
@@ -122,6 +130,8 @@ class RopeBeatTracker:
         self._set_loud = -np.inf  # median loudness of the last set's beats' clusters, dB (-inf: no set yet)
         self._set_grid: tuple[float, float] | None = None  # the last set's last beat and period, samples
         self._beats_to_recheck = config.beat_recheck_beats
+        self._rebound = False  # the set is a double bounce: the sounds halfway between its beats are rebounds
+        self._history: deque[tuple[int, float]] = deque(maxlen=config.rebound_beats)  # recent real beats: sample, loudness
         self._search_from = 0  # a search's opener is no earlier (strays before a found rhythm's first run wait)
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -220,14 +230,46 @@ class RopeBeatTracker:
         machine = [(e, "background" if r is not None and r != INFERRED and e.sample in self._machine else r) for e, r in out]
         return sorted(machine, key=lambda d: d[0].sample)
 
-    def _take_beat(self, beat: OnsetEvent, upto: float) -> list[tuple[OnsetEvent, str | None]]:
-        """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep."""
+    def _take_beat(self, beat: OnsetEvent, upto: float, prev: float | None) -> list[tuple[OnsetEvent, str | None]]:
+        """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep;
+        ``prev`` is the beat before (None: none)."""
         cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge]
         rep = max(cluster, key=lambda e: e.loudness_db)
         end = max(upto, max(e.sample for e in cluster))
         taken = [e for e in self._events if e.sample <= end]
         self._events = [e for e in self._events if e.sample > end]
-        return [(e, None if e is rep else "rope") for e in taken]
+        return [(e, None if e is rep else self._off_beat_reason(e, prev, beat.sample)) for e in taken]
+
+    def _off_beat_reason(self, ev: OnsetEvent, prev: float | None, beat: float) -> str:
+        """``rebound`` for a sound of a double bounce's set in the middle half of the way from beat ``prev`` to
+        beat ``beat`` (samples) whose cluster is as loud as a contact must be (``relative_floor_db`` under the
+        recent beats'), ``rope`` otherwise."""
+        if (
+            self._rebound and prev is not None and abs(ev.sample - 0.5 * (prev + beat)) <= 0.25 * (beat - prev)
+            and self._loudness(ev) >= self._quiet(self._loud)
+        ):
+            return "rebound"
+        return "rope"
+
+    def _rebound_parity(self, beat_no: Sequence[int], louds: Sequence[float]) -> int | None:
+        """For a single bounce (``rule.rebound``), the parity of the beat numbers whose clusters are the rope
+        passes, when the others are a double bounce's rope-less hops; None otherwise. Hops: both halves have
+        2 beats or more, the quieter half's median is ``rebound_drop_db`` under the louder half's, every one
+        of its beats is under the louder half's median, and of every two beats in a row (consecutive beat
+        numbers) 3 in 4 have the louder half's beat the louder (a set that fades in, or the odd faint contact,
+        is no alternation)."""
+        if not self.rule.rebound:
+            return None
+        halves = [[x for b, x in zip(beat_no, louds) if b % 2 == p] for p in (0, 1)]
+        if min(len(h) for h in halves) < 2:
+            return None
+        loud = 0 if np.median(halves[0]) >= np.median(halves[1]) else 1
+        top = float(np.median(halves[loud]))
+        if top - float(np.median(halves[1 - loud])) < self.cfg.rebound_drop_db or max(halves[1 - loud]) >= top:
+            return None
+        at = dict(zip(beat_no, louds))
+        ordered = [(at[b] > at[b + 1]) == (b % 2 == loud) for b in at if b + 1 in at]
+        return loud if ordered and sum(ordered) >= 0.75 * len(ordered) else None
 
     def _search(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
         if not self._events:
@@ -307,6 +349,14 @@ class RopeBeatTracker:
         # grid must still match beat_min_hits sounds
         if sum(not cands[j].candidate for j in matched) < cfg.beat_min_hits:
             return self._reject_through(opener)
+        # single bounce: a beat whose every other cluster is far quieter is a double bounce's, the rope passes
+        # the louder half (the beat's period becomes twice the grid's, within the drill's range)
+        if 2 * best[4] <= self.rule.max_interval_s * sr * 1.08:
+            parity = self._rebound_parity(beat_no, [self._loudness(cands[j]) for j in matched])
+            if parity is not None:
+                keep = [i for i, b in enumerate(beat_no) if b % 2 == parity]
+                matched, beat_no = [matched[i] for i in keep], [(beat_no[i] - parity) // 2 for i in keep]
+                self._rebound = True
         # the period that best fits the matched sounds (a straight line in the beat number)
         period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
@@ -339,7 +389,8 @@ class RopeBeatTracker:
             self._sal.append(self._salience(beat))
             self._beat_at.append(beat.sample)
             self._loud.append(self._loudness(beat))
-            out.extend(self._take_beat(beat, beat.sample))
+            self._history.append((beat.sample, self._loudness(beat)))
+            out.extend(self._take_beat(beat, beat.sample, prev))
             prev = beat.sample
         self._last = prev
         self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
@@ -508,7 +559,8 @@ class RopeBeatTracker:
         # a sound off the grid is the rope's; but while beats are inferred, one that could confirm them waits: the
         # rhythm may have stopped, and it may be the next set's first contact (``rope`` if a beat confirms them)
         if self._events and self._events[0].sample < lo and not (self._inferred and self._may_be_beat(self._events[0], floor, confirm)):
-            return [(self._events.pop(0), "rope")]
+            ev = self._events.pop(0)
+            return [(ev, self._off_beat_reason(ev, last, expect))]
         if not final and now < hi + self._merge:
             return None
         window = [e for e in self._live() if lo <= e.sample <= hi and self._may_be_beat(e, floor, confirm)]
@@ -521,7 +573,8 @@ class RopeBeatTracker:
             self._sal.append(self._salience(beat))
             self._beat_at.append(beat.sample)
             self._loud.append(self._loudness(beat))
-            out.extend(self._take_beat(beat, hi))
+            self._history.append((beat.sample, self._loudness(beat)))
+            out.extend(self._take_beat(beat, hi, last))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
             # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
@@ -555,6 +608,8 @@ class RopeBeatTracker:
             self._beats_to_recheck = cfg.beat_recheck_beats
             if self._faster_period(span, floor, quiet):
                 return
+        if not after_missing and self._slower_for_rebounds():
+            return
         if self.rule.landing_weight_db:
             self._recheck_phase(span, quiet)
 
@@ -580,13 +635,70 @@ class RopeBeatTracker:
             period = fraction * self._period
             if period < self.rule.min_interval_s * self.sr:
                 continue
+            if self.rule.rebound and self._half_beats_rebound(span):
+                break  # a double bounce's hops fill the half beats: no faster grid is the rope's pace
             share = self._grid_share(period, span, sounds)
             if share is not None and share >= cfg.beat_recheck_hit_ratio and share >= current - 0.05:
+                self._rebound = False
                 self._period = period
                 self._intervals.clear()
                 self._intervals.append(period)
                 return True
         return False
+
+    def _half_beats_rebound(self, span: float) -> bool:
+        """Whether, on the grid of half the period over the ``span`` before the last beat (each of its beats
+        taking the loudest cluster within its tolerance), the clusters between the current beats are
+        ``rebound_drop_db`` under those on them (medians, 2 or more of each): a faster beat would take them
+        for contacts (a double bounce's hops)."""
+        assert self._period is not None and self._last is not None
+        half = 0.5 * self._period
+        tol = self._tol(half)
+        beat_no, louds = [], []
+        for m in range(int(span // half) + 1):
+            near = [self._loudness(e) for e in self._recent if abs(e.sample - (self._last - m * half)) <= tol]
+            if near:
+                beat_no.append(m)
+                louds.append(max(near))
+        on = [x for m, x in zip(beat_no, louds) if m % 2 == 0]
+        between = [x for m, x in zip(beat_no, louds) if m % 2 == 1]
+        if len(on) < 2 or len(between) < 2:
+            return False
+        return statistics.median(between) <= statistics.median(on) - self.cfg.rebound_drop_db
+
+    def _slower_for_rebounds(self) -> bool:
+        """Single bounce (``rule.rebound``): when every other one of the recent beats one period apart (back from
+        the last, up to ``rebound_beats``; 6 or more) is a double bounce's hop (:meth:`_rebound_parity`), the
+        beat becomes every second sound, on the louder ones; whether it moved."""
+        assert self._period is not None and self._last is not None
+        period = self._period
+        if not self.rule.rebound or self._rebound or 2 * period > self.rule.max_interval_s * self.sr * 1.08:
+            return False
+        beats = list(self._history)
+        start = len(beats) - 1
+        while start > 0 and abs(beats[start][0] - beats[start - 1][0] - period) <= self._tol(period):
+            start -= 1
+        beats = beats[start:]
+        if len(beats) < 6:
+            return False
+        parity = self._rebound_parity(range(len(beats)), [x for _, x in beats])
+        if parity is None:
+            return False
+        passes = [b for i, b in enumerate(beats) if i % 2 == parity]
+        at = set(s for s, _ in passes)
+        kept = [i for i, s in enumerate(self._beat_at) if s in at]
+        sal, loud = list(self._sal), list(self._loud)
+        self._sal = deque((sal[i] for i in kept), maxlen=self._sal.maxlen)
+        self._loud = deque((loud[i] for i in kept), maxlen=self._loud.maxlen)
+        self._beat_at = deque((s for s in self._beat_at if s in at), maxlen=self._beat_at.maxlen)
+        self._history = deque(passes, maxlen=self._history.maxlen)
+        if (len(beats) - 1) % 2 != parity:
+            self._last = int(round(self._last - period))  # the last beat was a hop: the next rope pass is due next
+        self._period = self._clamp(2 * period)
+        self._intervals.clear()
+        self._intervals.append(self._period)
+        self._rebound = True
+        return True
 
     def _recheck_phase(self, span: float, quiet: float) -> None:
         """Double-unders: move the beat half a period when the grid half a period off finds sounds as often and
@@ -634,6 +746,7 @@ class RopeBeatTracker:
         """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats (keep how
         loud its contacts were: the next set must start within ``relative_floor_db`` of it, see :meth:`_can_start`)."""
         self._inferred = []
+        self._rebound = False
         if self._last is not None and self._period is not None:
             self._set_grid = (self._last, self._period)
         self._period = None
