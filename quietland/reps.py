@@ -303,6 +303,9 @@ class CounterConfig:
     half's upper quartile must also stay under the louder half's lower quartile."""
     rebound_beats: int = 16
     """``rope``, single bounce: the recent beats judged for a double bounce while following (6 or more)."""
+    rebound_hops: int = 6
+    """``rope``, single bounce: the places halfway between the recent beats looked at for a double bounce's hops
+    in a set whose beat is the rope passes' already (for the sounds' reason only)."""
     beat_phase_louder_db: float = 6.0
     """``rope``, double-unders: at every beat, the grid half a period off becomes the beat when it finds
     sounds about as often and its clusters are this much louder (the landing, where the beat followed the

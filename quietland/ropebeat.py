@@ -108,7 +108,8 @@ class RopeBeatTracker:
     :meth:`_rebound_parity`), the beat becomes every second sound, on the louder ones (within the drill's
     range), and a sound in the middle half between two of its beats, as loud as a contact must be, is
     ``rebound``. While such a set goes on, no faster beat is taken where the sounds halfway between its
-    beats stay ``rebound_drop_db`` under them.
+    beats stay ``rebound_drop_db`` under them. A set found at the passes' pace is a double bounce's too
+    once the places halfway between its beats hold hops (:meth:`_note_hops`).
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int, machine: set[int]) -> None:
@@ -610,6 +611,7 @@ class RopeBeatTracker:
                 return
         if not after_missing and self._slower_for_rebounds():
             return
+        self._note_hops()
         if self.rule.landing_weight_db:
             self._recheck_phase(span, quiet)
 
@@ -665,6 +667,25 @@ class RopeBeatTracker:
         if len(on) < 2 or len(between) < 2:
             return False
         return statistics.median(between) <= statistics.median(on) - self.cfg.rebound_drop_db
+
+    def _note_hops(self) -> None:
+        """Single bounce: a set whose beat was found at the rope passes' pace is a double bounce's (its sounds
+        between beats ``rebound``) when 3 in 4 of the last ``rebound_hops`` places halfway between its beats hold
+        a cluster as loud as a contact must be and ``rebound_drop_db`` under the recent beats' median (in a
+        plain single bounce, 1 check in 1000 of the rope grid's finds that many)."""
+        if not self.rule.rebound or self._rebound or len(self._loud) < self.cfg.rebound_hops:
+            return
+        assert self._period is not None and self._last is not None
+        ref = statistics.median(self._loud)
+        lo, hi = ref - self.cfg.relative_floor_db, ref - self.cfg.rebound_drop_db
+        tol = self._tol(0.5 * self._period)
+        held = 0
+        for m in range(self.cfg.rebound_hops):
+            mid = self._last - self._period * (m + 0.5)
+            near = [self._loudness(e) for e in self._recent if abs(e.sample - mid) <= tol]
+            held += bool(near) and lo <= max(near) <= hi
+        if held >= 0.75 * self.cfg.rebound_hops:
+            self._rebound = True
 
     def _slower_for_rebounds(self) -> bool:
         """Single bounce (``rule.rebound``): when every other one of the recent beats one period apart (back from

@@ -286,7 +286,7 @@ def test_a_beginners_double_bounce_counts_one_rep_per_rope_pass():
     ``rebound_drop_db`` under the others. Before, the follower took the hops for contacts: 795 reps too many
     (about twice the count), 893 of them within 50 ms of a rope pass's landing. Now the counts are off by 45
     in all, 25 of them in one session (60 per minute, 12 dB hops over babble) whose second set was counted at
-    the hops' pace to its end; 897 reps within 50 ms, and 850 sounds are ``rebound``.
+    the hops' pace to its end; 897 reps within 50 ms, and 928 sounds are ``rebound``.
     """
     error = on_time = rebounds = 0
     for cadence, rebound_db, background in itertools.product((60, 80, 100), (-8.0, -12.0), ("pink", "babble", "music")):
