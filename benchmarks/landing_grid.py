@@ -14,8 +14,8 @@ peak over the background's RMS; ``a+b`` mixes two at equal RMS), and once with n
 - a metronome's clicks with pink noise at 24 and 18 dB;
 - no background.
 
-A rep is on time when it is the nearest rep to a landing and within 50 ms of it (one rep per
-landing); every other rep is false. It prints one line per session with ``--verbose``, then one
+A rep is on time as in ``rope_grid.py``: the nearest rep to a landing and within 50 ms of it (one rep
+per landing); every other rep is false. It prints one line per session with ``--verbose``, then one
 line per background (landings, reps, on time, false, sets) and a last ``LANDING_GRID ...`` line
 over all of them.
 
@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from quietland.pipeline import SessionPipeline  # noqa: E402
 from quietland.synth import PRESETS, synthesize  # noqa: E402
+from rope_grid import on_time  # noqa: E402  (the same match: one rep per landing, within 50 ms)
 
 DRILLS = (("demo", "line-hops"), ("pogo", "pogo"))
 BACKGROUNDS: tuple[tuple[str | None, tuple[float | None, ...]], ...] = (
@@ -54,23 +55,7 @@ BACKGROUNDS: tuple[tuple[str | None, tuple[float | None, ...]], ...] = (
 )
 SEEDS = (1, 2, 3)
 BLOCK = 4096
-WINDOW_S = 0.05
 FIELDS = ("sessions", "landings", "reps", "on_time", "false", "sets")
-
-
-def on_time(truth_s: np.ndarray, reps_s: np.ndarray) -> int:
-    """Landings with a rep within WINDOW_S, each rep matched at most once (nearest first, in time order)."""
-    used: set[int] = set()
-    hits = 0
-    for t in truth_s:
-        if not reps_s.size:
-            break
-        d = np.abs(reps_s - t)
-        j = int(np.argmin(d))
-        if d[j] <= WINDOW_S and j not in used:
-            used.add(j)
-            hits += 1
-    return hits
 
 
 def run(preset: str, drill: str, background: str | None, snr: float | None, seed: int) -> collections.Counter:
