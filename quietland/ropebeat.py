@@ -693,7 +693,7 @@ class RopeBeatTracker:
         beat becomes every second sound, on the louder ones; whether it moved."""
         assert self._period is not None and self._last is not None
         period = self._period
-        if not self.rule.rebound or self._rebound or 2 * period > self.rule.max_interval_s * self.sr * 1.08:
+        if not self.rule.rebound or 2 * period > self.rule.max_interval_s * self.sr * 1.08:
             return False
         beats = list(self._history)
         start = len(beats) - 1

@@ -284,9 +284,10 @@ def test_a_beginners_double_bounce_counts_one_rep_per_rope_pass():
 
     The rope's beat is every second sound, on the louder ones, once every other one of its clusters is
     ``rebound_drop_db`` under the others. Before, the follower took the hops for contacts: 795 reps too many
-    (about twice the count), 893 of them within 50 ms of a rope pass's landing. Now the counts are off by 45
-    in all, 25 of them in one session (60 per minute, 12 dB hops over babble) whose second set was counted at
-    the hops' pace to its end; 897 reps within 50 ms, and 928 sounds are ``rebound``.
+    (about twice the count), 893 of them within 50 ms of a rope pass's landing. Now the counts are off by 23
+    in all, 9 at most in one session (60 per minute, 8 dB hops over babble), 895 reps are within 50 ms, and 946
+    sounds are ``rebound``. (A follower that halved the beat once did not halve it again; a search that had
+    found a beat twice as fast as the contacts left one set counted at the hops' pace to its end: 45 off.)
     """
     error = on_time = rebounds = 0
     for cadence, rebound_db, background in itertools.product((60, 80, 100), (-8.0, -12.0), ("pink", "babble", "music")):
@@ -296,7 +297,7 @@ def test_a_beginners_double_bounce_counts_one_rep_per_rope_pass():
         error += abs(analysis.summary.reps - session.count)
         on_time += hits_within(session, analysis, 0.05)
         rebounds += sum(r.reason == "rebound" for r in analysis.rejected)
-    assert error <= 60
+    assert error <= 40
     assert on_time >= 880
     assert rebounds >= 700
 
