@@ -299,8 +299,8 @@ class CounterConfig:
     contact)."""
     rebound_drop_db: float = 6.0
     """``rope``, single bounce (``DrillRule.rebound``): how far under the other half of a beat's clusters
-    (their medians; as ``faint_db``) every other one must be to be a double bounce's rope-less hop; the quieter
-    half's upper quartile must also stay under the louder half's lower quartile."""
+    (their medians; as ``faint_db``) every other one must be to be a double bounce's rope-less hop (see
+    ``RopeBeatTracker._rebound_parity`` for the rest of the test)."""
     rebound_beats: int = 16
     """``rope``, single bounce: the recent beats judged for a double bounce while following (6 or more)."""
     rebound_hops: int = 6

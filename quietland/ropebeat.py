@@ -241,6 +241,19 @@ class RopeBeatTracker:
         self._events = [e for e in self._events if e.sample > end]
         return [(e, None if e is rep else self._off_beat_reason(e, prev, beat.sample)) for e in taken]
 
+    def _note_beat(self, beat: OnsetEvent) -> None:
+        """Keep a real beat's salience, sample and cluster loudness for the checks that judge the recent beats."""
+        loud = self._loudness(beat)
+        self._sal.append(self._salience(beat))
+        self._beat_at.append(beat.sample)
+        self._loud.append(loud)
+        self._history.append((beat.sample, loud))
+
+    def _loudest_near(self, at: float, tol: float) -> float | None:
+        """The loudest cluster among the recent sounds within ``tol`` of sample ``at`` (None: no sound there)."""
+        near = [self._loudness(e) for e in self._recent if abs(e.sample - at) <= tol]
+        return max(near) if near else None
+
     def _off_beat_reason(self, ev: OnsetEvent, prev: float | None, beat: float) -> str:
         """``rebound`` for a sound of a double bounce's set in the middle half of the way from beat ``prev`` to
         beat ``beat`` (samples) whose cluster is as loud as a contact must be (``relative_floor_db`` under the
@@ -387,10 +400,7 @@ class RopeBeatTracker:
                 for m in range(1, k):
                     out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
                 self._intervals.append((beat.sample - prev) / k)
-            self._sal.append(self._salience(beat))
-            self._beat_at.append(beat.sample)
-            self._loud.append(self._loudness(beat))
-            self._history.append((beat.sample, self._loudness(beat)))
+            self._note_beat(beat)
             out.extend(self._take_beat(beat, beat.sample, prev))
             prev = beat.sample
         self._last = prev
@@ -571,10 +581,7 @@ class RopeBeatTracker:
             k = len(self._inferred) + 1
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
-            self._sal.append(self._salience(beat))
-            self._beat_at.append(beat.sample)
-            self._loud.append(self._loudness(beat))
-            self._history.append((beat.sample, self._loudness(beat)))
+            self._note_beat(beat)
             out.extend(self._take_beat(beat, hi, last))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
@@ -658,10 +665,10 @@ class RopeBeatTracker:
         tol = self._tol(half)
         beat_no, louds = [], []
         for m in range(int(span // half) + 1):
-            near = [self._loudness(e) for e in self._recent if abs(e.sample - (self._last - m * half)) <= tol]
-            if near:
+            loud = self._loudest_near(self._last - m * half, tol)
+            if loud is not None:
                 beat_no.append(m)
-                louds.append(max(near))
+                louds.append(loud)
         on = [x for m, x in zip(beat_no, louds) if m % 2 == 0]
         between = [x for m, x in zip(beat_no, louds) if m % 2 == 1]
         if len(on) < 2 or len(between) < 2:
@@ -681,9 +688,8 @@ class RopeBeatTracker:
         tol = self._tol(0.5 * self._period)
         held = 0
         for m in range(self.cfg.rebound_hops):
-            mid = self._last - self._period * (m + 0.5)
-            near = [self._loudness(e) for e in self._recent if abs(e.sample - mid) <= tol]
-            held += bool(near) and lo <= max(near) <= hi
+            loud = self._loudest_near(self._last - self._period * (m + 0.5), tol)
+            held += loud is not None and lo <= loud <= hi
         if held >= 0.75 * self.cfg.rebound_hops:
             self._rebound = True
 
@@ -708,10 +714,10 @@ class RopeBeatTracker:
         passes = [b for i, b in enumerate(beats) if i % 2 == parity]
         at = set(s for s, _ in passes)
         kept = [i for i, s in enumerate(self._beat_at) if s in at]
-        sal, loud = list(self._sal), list(self._loud)
+        sal, loud, beat_at = list(self._sal), list(self._loud), list(self._beat_at)
         self._sal = deque((sal[i] for i in kept), maxlen=self._sal.maxlen)
         self._loud = deque((loud[i] for i in kept), maxlen=self._loud.maxlen)
-        self._beat_at = deque((s for s in self._beat_at if s in at), maxlen=self._beat_at.maxlen)
+        self._beat_at = deque((beat_at[i] for i in kept), maxlen=self._beat_at.maxlen)
         self._history = deque(passes, maxlen=self._history.maxlen)
         if (len(beats) - 1) % 2 != parity:
             self._last = int(round(self._last - period))  # the last beat was a hop: the next rope pass is due next
