@@ -365,12 +365,13 @@ class RopeBeatTracker:
             return self._reject_through(opener)
         # single bounce: a beat whose every other cluster is far quieter is a double bounce's, the rope passes
         # the louder half (the beat's period becomes twice the grid's, within the drill's range)
+        rebound = False
         if 2 * best[4] <= self.rule.max_interval_s * sr * 1.08:
             parity = self._rebound_parity(beat_no, [self._loudness(cands[j]) for j in matched])
             if parity is not None:
                 keep = [i for i, b in enumerate(beat_no) if b % 2 == parity]
                 matched, beat_no = [matched[i] for i in keep], [(beat_no[i] - parity) // 2 for i in keep]
-                self._rebound = True
+                rebound = True
         # the period that best fits the matched sounds (a straight line in the beat number)
         period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
@@ -389,6 +390,7 @@ class RopeBeatTracker:
             self._search_from = cands[matched[first]].sample
             return []
         matched = matched[: last + 1]
+        self._rebound = rebound  # (only a search that starts a set says what kind of set it is)
         out: list[tuple[OnsetEvent, str | None]] = []
         beats = self._backfill([cands[j] for j in matched], period)
         prev: int | None = None
