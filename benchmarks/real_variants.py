@@ -10,7 +10,11 @@ is and as these variants:
 - ``16k``, ``32k``, ``48k``: resampled (``scipy.signal.resample_poly``);
 - ``-12dB``: every sample times 10^(-12/20);
 - ``noise30#1`` to ``#3``: white noise 30 dB below the recording's RMS added, three
-  seeds (from the file's name and the variant's), so chance in one noise is seen as chance.
+  seeds (from the file's name and the variant's), so chance in one noise is seen as chance;
+- ``skip1ms`` to ``skip3ms``: the recording less its first 1, 2 or 3 ms (the rep times
+  moved back by as much before matching). The same sounds then fall elsewhere between
+  the detector's 4 ms frames, as they would in any other recording of the session: a
+  count that moves with them was one draw of a lottery.
 
 Five more, run only when named in ``--variants``, ask the same of other recording
 chains: ``cut11k``, every component above 11 kHz removed (a low-bitrate codec's cut,
@@ -63,7 +67,7 @@ from quietland.pipeline import SessionPipeline  # noqa: E402
 SHARED = REPO.parent / "shared"
 REAL = SHARED / "data" / "real"
 SCORER = SHARED / "tools" / "score.py"
-VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30#1", "noise30#2", "noise30#3")
+VARIANTS = ("orig", "16k", "32k", "48k", "-12dB", "noise30#1", "noise30#2", "noise30#3", "skip1ms", "skip2ms", "skip3ms")
 CHAINS = ("cut11k", "hp200", "8k", "gate", "agc")
 CHOICES = VARIANTS + CHAINS
 NEED_SCIPY = {"16k", "32k", "48k", "8k", "hp200"}  # resampled or filtered by scipy.signal
@@ -93,6 +97,8 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         seed = zlib.crc32(f"{file}:{name}".encode())  # the same noise whatever --only selects
         noise = np.random.default_rng(seed).standard_normal(audio.size) * rms * 10 ** (-30 / 20)
         return (audio + noise).astype(np.float32), rate
+    if name.startswith("skip"):
+        return audio[skipped(name, rate) :], rate
     if name == "gate":
         return gate(audio, rate), rate
     if name == "agc":
@@ -107,6 +113,11 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         return sosfilt(butter(4, 200.0, "highpass", fs=rate, output="sos"), audio).astype(np.float32), rate
     target = {"8k": 8000, "16k": 16000, "32k": 32000, "48k": 48000}[name]
     return resample_poly(audio, target, rate).astype(np.float32), target
+
+
+def skipped(name: str, rate: int) -> int:
+    """How many samples a ``skipN ms`` variant leaves out of the recording's start (0 for the others)."""
+    return int(round(float(name[4:-2]) * rate / 1000.0)) if name.startswith("skip") else 0
 
 
 def gate(audio: np.ndarray, rate: int, threshold_dbfs: float | None = None, look_s: float = 0.002, hold_s: float = 0.05) -> np.ndarray:
@@ -210,6 +221,7 @@ def main() -> int:
         cells, counts = [], []
         for name in names:
             times = count(*variant(name, audio, rate, entry["file"]), entry["drill"])
+            times = [t + skipped(name, rate) / rate for t in times]  # (the recording's own time)
             if args.labelled_span:
                 times = labelled_span(match, entry, times)
             f = f_measure(match, entry, times)
