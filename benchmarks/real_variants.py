@@ -12,7 +12,8 @@ is and as these variants:
 - ``noise30#1`` to ``#3``: white noise 30 dB below the recording's RMS added, three
   seeds (from the file's name and the variant's), so chance in one noise is seen as chance;
 - ``skip1ms`` to ``skip3ms``: the recording less its first 1, 2 or 3 ms (the rep times
-  moved back by as much before matching). The same sounds then fall elsewhere between
+  moved back by as much before matching; ``--variants`` takes any ``skipN ms``, such as
+  ``skip0.5ms``). The same sounds then fall elsewhere between
   the detector's 4 ms frames, as they would in any other recording of the session: a
   count that moves with them was one draw of a lottery.
 
@@ -51,6 +52,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import statistics
 import sys
 import zlib
@@ -189,15 +191,15 @@ def f_measure(match, entry: dict, times: list[float]) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only files whose name contains this (e.g. jumprope)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(CHOICES)}")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(CHOICES)}, or skipNms for any N")
     parser.add_argument(
         "--labelled-span", action="store_true", help="judge files with event times only on the reps inside the span their labels cover"
     )
     args = parser.parse_args()
     names = [v for v in args.variants.split(",") if v]
-    unknown = [v for v in names if v not in CHOICES]
+    unknown = [v for v in names if v not in CHOICES and not re.fullmatch(r"skip\d+(\.\d+)?ms", v)]
     if unknown:
-        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(CHOICES)}")
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(CHOICES)}, or skipNms")
     if not (REAL / "manifest.json").exists() or not SCORER.exists():
         print(f"real_variants: needs {REAL / 'manifest.json'} and {SCORER} beside the checkout.", file=sys.stderr)
         return 1
