@@ -59,14 +59,14 @@ class DrillRule:
     """The detector's threshold for this drill, in robust standard deviations of the recent onset strength
     (``DetectorConfig.k_mad``; None: the detector's own, 4). A rope rhythm's follower takes only the sounds
     on its beat, so single bounce and alternate foot can hear fainter contacts (3.5); for double-unders the
-    fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: README,
+    fainter sounds are as often the rope's mid-air clicks, and the beat moved onto them (measured: docs/accuracy.md,
     "Synthetic sessions with exact truth")."""
     onset_candidate_k_mad: float | None = None
     """``rope``: the detector also reports peaks down to this many robust standard deviations
     (``DetectorConfig.candidate_k_mad``; None: none). Such a candidate is never a set's first sound, and a rhythm
     found needs ``CounterConfig.beat_min_hits`` sounds over the threshold, but a followed beat may take one where a
     contact is due. Alternate foot asks 2.5: one foot often lands fainter than the other, and the follower, hearing
-    only every other contact, would lock onto half the pace (measured: README, "Synthetic sessions with exact
+    only every other contact, would lock onto half the pace (measured: docs/accuracy.md, "Synthetic sessions with exact
     truth"; single bounce counted worse with them)."""
     faint_needs_thud: bool = False
     """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
@@ -177,7 +177,7 @@ class CounterConfig:
     quieter than the athlete's landings, a sound that barely clears the threshold is as likely the room's: over
     talk (synthetic babble, 16-24 dB under the loudest landing), 112 of the 170 faint sounds that were counted
     had a strength under 3 dB and no faint landing did; over steady noise, 5 of 14 faint landings did (see
-    README, "Synthetic sessions with exact truth")."""
+    docs/accuracy.md, "Synthetic sessions with exact truth")."""
     thud_drop_db: float = 10.0
     """See ``DrillRule.faint_needs_thud``: how much less of its loudness a faint sound's low band may hold than the
     recent reps' (their median of ``low_db - loudness_db``)."""
@@ -353,7 +353,7 @@ class RepCounter:
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
         """Take one event (in time order); return the decisions now final."""
         # a candidate under the detector's threshold is no machine's hit: a noisy room gives many at that level,
-        # and fed to the machine-beat check they hid a metronome's beat (measured: README, rope grid)
+        # and fed to the machine-beat check they hid a metronome's beat (measured: docs/accuracy.md, rope grid)
         machine = self._machine.feed(event.sample, event.loudness_db) if not event.candidate else []
         if machine:
             horizon = event.sample - 60 * self.sample_rate  # far older than any decision still waiting

@@ -114,7 +114,7 @@ def test_a_persons_jumps_between_the_clicks_are_never_the_machines(offset_s):
     both (every 0.25 s, or 0.75 s: clicks on one beat in two, jumps on the other) keeps its tolerance at one
     beat in two by the machine and at some of the others by chance: it is not a machine's, and no jump is.
     Jumps off the middle between the clicks leave the clicks' own grid: the clicks are the machine's. Jumps
-    in the middle make a quicker rhythm with them, a person's: the clicks are not found (README)."""
+    in the middle make a quicker rhythm with them, a person's: the clicks are not found (docs/accuracy.md, "A machine's beat")."""
     rng = np.random.default_rng(1)
     clicks = 1.0 + 0.5 * np.arange(120)
     jumps = clicks + offset_s + rng.normal(0.0, 0.01, clicks.size)
