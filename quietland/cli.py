@@ -480,13 +480,14 @@ def _drill_and_script(saved: SavedSession | None, drill: str | None) -> tuple[st
 
 def _choose_profile(
     arg: str | None, saved: SavedSession | None = None, *, named_default: bool = False,
-    notices: list[str] | None = None,
+    notices: list[str] | None = None, echo: bool = True,
 ) -> Profile:
     """The profile to score against: ``--profile`` if given, else the recorded session's own (``saved``),
     else (``named_default``) the saved profile named 'default', else the built-in uncalibrated one.
 
-    A profile that cannot be used is reported on stderr in one sentence (and added to ``notices``, for a
-    screen to show again), and scoring falls back to uncalibrated.
+    A profile that cannot be used is a warning, one sentence naming the file: added to ``notices`` (for a
+    screen to show again, or ``analyze`` to put in its results) and, with ``echo``, printed on stderr; scoring
+    falls back to uncalibrated.
     """
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
 
@@ -499,8 +500,9 @@ def _choose_profile(
         if named_default and profile_path(DEFAULT_PROFILE_NAME).exists():
             return load_profile(profile_path(DEFAULT_PROFILE_NAME))
     except ProfileError as exc:
-        sentence = f"{exc} Scoring uncalibrated instead."
-        print(f"quietland: error: {sentence}", file=sys.stderr)
+        sentence = f"{str(exc).rstrip('.')}; scoring uncalibrated instead."
+        if echo:
+            print(f"quietland: warning: {sentence}", file=sys.stderr)
         if notices is not None:
             notices.append(sentence)
     return DEFAULT_PROFILE
@@ -540,7 +542,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         source = FileSource(args.path)
         saved = saved_session(args.path)
         drill, script = _drill_and_script(saved, args.drill)
-        profile = _choose_profile(args.profile, saved)
+        notices: list[str] = []  # a profile that cannot be used: a warning of the analysis, printed with the others
+        profile = _choose_profile(args.profile, saved, notices=notices, echo=False)
         target = _choose_target(args.target_cadence, saved)
         progress = None
         if source.duration_s > PROGRESS_MIN_DURATION_S and sys.stderr.isatty():
@@ -554,6 +557,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 progress.close()
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
+    analysis = dataclasses.replace(analysis, warnings=(*notices, *analysis.warnings))
     for warning in analysis.warnings:
         print(f"quietland: warning: {warning}", file=sys.stderr)
     if args.json:
