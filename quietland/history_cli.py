@@ -31,7 +31,7 @@ from .history import (
     session_to_dict,
     store_session_on_end,
 )
-from .readiness import progress_by_group
+from .readiness import progress_by_group, score_text
 
 __all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "sparkline", "store_session_on_end"]
 
@@ -233,7 +233,7 @@ def format_table(rows: Sequence[SessionRow]) -> str:
     header = (
         (f"{'athlete':<{who}}  " if many else "")
         + f"{'date':<16}  {'drill':<{drill}} {'reps':>5} {'sets':>4} {'cadence/min':>11} {'CV %':>5} "
-        f"{'impact dB':>9} {'vs baseline':>11} {'score':>5} {'double':>6}"
+        f"{'impact dB':>9} {'vs baseline':>11} {'score':>6} {'double':>6}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -242,7 +242,7 @@ def format_table(rows: Sequence[SessionRow]) -> str:
             + f"{r.started_at[:16].replace('T', ' '):<16}  {r.drill:<{drill}} {r.reps:>5} {r.sets:>4} "
             f"{_cell(r.cadence_per_min, '.1f'):>11} {_cell(None if r.interval_cv is None else 100 * r.interval_cv, '.1f'):>5} "
             f"{_cell(r.median_impact_db, '.1f'):>9} {_cell(r.vs_baseline_db, '+.1f'):>11} "
-            f"{_cell(r.median_score, '.0f'):>5} {r.double_contacts:>6}"
+            f"{'-' if r.median_score is None else score_text(r.median_score):>6} {r.double_contacts:>6}"
             + ("" if r.calibrated else "  uncalibrated")
             + ("" if r.complete else "  incomplete")
         )
@@ -264,13 +264,14 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(" " if v is None else BARS[round((v - low) / (high - low) * top)] for v in values)
 
 
-PLOTS: tuple[tuple[str, Callable[[SessionRow], float | None], str, str], ...] = (
+PLOTS: tuple[tuple[str, Callable[[SessionRow], float | None], str | Callable[[float], str], str], ...] = (
     ("vs baseline dB", lambda r: r.vs_baseline_db, "+.1f", "lower: quieter than the baseline"),
     ("cadence /min", lambda r: r.cadence_per_min, ".0f", ""),
     ("interval CV %", lambda r: None if r.interval_cv is None else 100 * r.interval_cv, ".1f", "lower: steadier"),
-    ("median score", lambda r: r.median_score, ".0f", "0-100, higher: better"),
+    ("median score", lambda r: r.median_score, score_text, "0-100, higher: better"),
 )
-"""Plotted measures: label, value of a session, number format, what a direction means."""
+"""Plotted measures: label, value of a session, number format (or a function writing the number), what a
+direction means."""
 
 
 def format_plots(rows: Sequence[SessionRow]) -> list[str]:
@@ -284,7 +285,8 @@ def format_plots(rows: Sequence[SessionRow]) -> list[str]:
     for label, value, fmt, meaning in plots:
         values = [value(r) for r in shown]
         known = [v for v in values if v is not None]
-        span = f"min {format(min(known), fmt)}  max {format(max(known), fmt)}" if known else "no values"
+        text = fmt if callable(fmt) else (lambda v, fmt=fmt: format(v, fmt))
+        span = f"min {text(min(known))}  max {text(max(known))}" if known else "no values"
         lines.append(f"  {label:<{label_width}}  {sparkline(values)}  {span}" + (f"  ({meaning})" if meaning else ""))
     return lines
 

@@ -70,6 +70,12 @@ def _against(value: float, limit: float, decimals: int = 0) -> str:
     return text
 
 
+def score_text(score: float) -> str:
+    """A median score as the history shows it: whole numbers, but a score under :data:`READY_MIN_SCORE` with
+    as many decimals as keep it under (69.96 reads "69.96", never "70", which would pass)."""
+    return _against(score, READY_MIN_SCORE) if score < READY_MIN_SCORE else f"{score:.0f}"
+
+
 def _span(values: Sequence[float], decimals: int) -> str:
     """``low-high``, or one number when they are equal at this precision."""
     low, high = f"{min(values):.{decimals}f}", f"{max(values):.{decimals}f}"

@@ -40,7 +40,7 @@ from quietland.history import (
     store_session_on_end,
 )
 from quietland.readiness import readiness
-from quietland.history_cli import sparkline
+from quietland.history_cli import format_history, sparkline
 from quietland.synth import SessionSpec, synthesize
 
 PACKAGE_ROOT = str(Path(quietland.__file__).resolve().parent.parent)
@@ -406,6 +406,20 @@ def test_sparkline_spans_the_blocks():
     assert sparkline([0.0, 7.0, 3.5, None, 1.0]) == "▁█▅ ▂"
     assert sparkline([2.0, 2.0]) == "▄▄"
     assert sparkline([None, None]) == "  "
+
+
+def test_a_score_just_under_the_readiness_limit_is_never_shown_as_the_limit():
+    """69.96 would round to 70, the median score readiness asks: the table, the plot and the verdict say 69.96."""
+    rows = good()
+    rows[1] = replace(rows[1], median_score=69.96)
+    text = format_history(rows)
+    table_row = next(line for line in text.splitlines() if line.startswith("2026-11-02 18:00"))
+    assert table_row.split()[-2] == "69.96"  # (the score column, then double contacts)
+    plot = next(line for line in text.splitlines() if "median score" in line)
+    assert "min 69.96  max 80" in plot
+    assert "had a median score of 69.96 (70 needed)" in " ".join(text.split())
+    rows[1] = replace(rows[1], median_score=70.4)  # at the limit or over it, whole numbers
+    assert "min 70  max 80" in format_history(rows)
 
 
 def stored_history(home: Path, docs: dict) -> None:
