@@ -48,6 +48,10 @@ _BUSY_HOST_ERRORS = (-16, 16)  # ALSA/OSS EBUSY
 _GONE_HOST_ERRORS = (-19, 19, -2, 2, -6, 6)  # ENODEV, ENOENT, ENXIO
 
 
+NO_INPUT_DEVICE = "No audio input device was found: connect or enable a microphone and try again."
+"""What ``live``, ``calibrate`` and ``devices`` say when the system has no input device at all."""
+
+
 class CaptureError(Exception):
     """The microphone cannot be used or stopped working; the message is one sentence for the user."""
 
@@ -110,7 +114,7 @@ def find_device(device: int | str | None) -> InputDevice:
     """
     devices = list_devices()
     if not devices:
-        raise CaptureError("No audio input device was found: connect or enable a microphone and try again.")
+        raise CaptureError(NO_INPUT_DEVICE)
     if device is None:
         for d in devices:
             if d.is_default:

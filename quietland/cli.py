@@ -620,6 +620,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .replay import DEMO_DRILL, DEMO_ENV, DEMO_FILE_NAME, find_demo_recording
 
     path = find_demo_recording()
+    named = os.environ.get(DEMO_ENV)
+    if path is None and named:
+        raise CommandError(
+            f"${DEMO_ENV} names '{named}', which is not a file; set it to the demo recording's path, or unset it "
+            "to use the bundled one.",
+            EXIT_FILE,
+        )
     if path is None:
         raise CommandError(
             f"the demo recording {DEMO_FILE_NAME} was not found (looked at ${DEMO_ENV}, ./recordings and "
@@ -632,14 +639,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """``quietland devices``: list the audio input devices."""
-    from .capture import CaptureError, list_devices
+    from .capture import NO_INPUT_DEVICE, CaptureError, list_devices
 
     try:
         devices = list_devices()
     except CaptureError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
     if not devices:
-        raise CommandError("no audio input device was found: connect or enable a microphone and try again.", EXIT_FILE)
+        raise CommandError(NO_INPUT_DEVICE, EXIT_FILE)
     name_w = max(len("name"), *(len(d.name) for d in devices))
     print(f"  {'id':>3}  {'name':<{name_w}}  {'system':<10} {'inputs':>6} {'default Hz':>10}")
     for d in devices:

@@ -154,7 +154,10 @@ def test_no_input_device(use_fake, capsys):
     with pytest.raises(CaptureError, match="^No audio input device was found"):
         MicrophoneSource()
     assert main(["live", "--headless", "--no-record"]) == 1
-    assert "no audio input device" in one_error_line(capsys.readouterr().err).lower()
+    live = one_error_line(capsys.readouterr().err)
+    assert "No audio input device was found" in live
+    assert main(["devices"]) == 1
+    assert one_error_line(capsys.readouterr().err) == live  # the same sentence from every command
 
 
 @pytest.mark.parametrize(

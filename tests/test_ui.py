@@ -385,12 +385,20 @@ def test_replay_and_demo_need_a_terminal(capsys):
 
 
 def test_replay_of_a_missing_file_and_a_missing_demo_are_one_sentence_and_exit_1(tmp_path, capsys, monkeypatch):
+    import quietland
+
     assert main(["replay", str(tmp_path / "nope.wav")]) == 1
     assert "does not exist" in capsys.readouterr().err
     monkeypatch.setenv(DEMO_ENV, str(tmp_path / "nope.wav"))
     assert main(["demo"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "demo recording" in err[0] and DEMO_ENV in err[0]
+    assert len(err) == 1 and DEMO_ENV in err[0] and str(tmp_path / "nope.wav") in err[0]  # the path it was given
+    monkeypatch.delenv(DEMO_ENV)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(quietland, "__file__", str(tmp_path / "tree" / "quietland" / "__init__.py"))
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "demo recording" in err[0] and "./recordings" in err[0]
 
 
 @pytest.mark.parametrize(
