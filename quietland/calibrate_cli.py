@@ -87,13 +87,15 @@ def _calibration_output(args: argparse.Namespace) -> Path:
 
 def _save_new_profile(profile: Profile, path: Path) -> None:
     """Save ``profile`` to ``path``; a profile already there is kept as ``NAME.previous.toml``."""
-    from .calibration import save_new_profile
+    from .calibration import ProfileError, save_new_profile
     from .cli import EXIT_FILE, CommandError
 
     try:
         previous = save_new_profile(profile, path)
         if previous is not None:
             print(f"quietland: the earlier profile is kept as {previous}", file=sys.stderr)
+    except ProfileError as exc:
+        raise CommandError(str(exc), EXIT_FILE) from None
     except OSError as exc:
         raise CommandError(f"the profile cannot be saved to {path}: {exc.strerror or exc}.", EXIT_FILE) from None
 

@@ -373,8 +373,16 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
 def save_new_profile(profile: Profile, path: str | os.PathLike[str]) -> Path | None:
     """Save a newly made profile to ``path``; a profile already there is kept as ``<name>.previous.toml``.
 
-    Returns where the earlier profile was kept (None when there was none). Raises OSError.
+    Returns where the earlier profile was kept (None when there was none). Raises OSError, and ProfileError for
+    a profile that :func:`load_profile` would refuse (normal landings no louder than the quiet ones): nothing is
+    written then, and an earlier profile stays where it was.
     """
+    if profile.normal_db <= profile.quiet_db:
+        raise ProfileError(
+            f"The normal landings ({profile.normal_db:.1f} dB) were no louder than the quiet ones ({profile.quiet_db:.1f} dB), "
+            "so they cannot anchor a score and nothing was saved: calibrate again, landing as softly as you can in "
+            "the quiet step and as you usually land in the normal one."
+        )
     path = Path(path)
     previous = None
     if path.exists() and path.suffix == ".toml":

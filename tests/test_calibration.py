@@ -217,6 +217,23 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
 
 
+def test_a_profile_whose_normal_landings_are_no_louder_is_never_saved(tmp_path, calibration_session):
+    """A guided calibration whose "normal" landings came out as soft as the quiet ones would save a profile every
+    other command refuses: it is refused before anything is written, and an earlier profile stays."""
+    from quietland.calibration import save_new_profile
+
+    good = profile_from_audio([calibration_session.audio], calibration_session.sample_rate, name="ann", source="test",
+                              device="test")
+    path = tmp_path / "ann.toml"
+    assert save_new_profile(good, path) is None
+    before = path.read_text()
+    inverted = replace(good, quiet_db=good.normal_db + 0.7)
+    with pytest.raises(ProfileError, match=r"no louder than the quiet ones .* nothing was saved: calibrate again"):
+        save_new_profile(inverted, path)
+    assert path.read_text() == before and not (tmp_path / "ann.previous.toml").exists()
+    assert load_profile(path) == good
+
+
 def test_the_guided_steps_count_only_with_a_discrete_drill(calibration_session):
     """One hop at a time, counted as line-hops, fills the steps with take-offs and settling: refused."""
     s = calibration_session

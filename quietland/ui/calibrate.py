@@ -33,7 +33,7 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from ..calibrate import STEP_TEXT, STEPS, CalibrationSteps, StepProgress
-from ..calibration import Placement, Profile, save_new_profile
+from ..calibration import Placement, Profile, ProfileError, save_new_profile
 from ..capture import CaptureError
 from ..pipeline import CLIP_LEVEL
 from ..session import SILENCE_DBFS
@@ -372,6 +372,9 @@ class CalibrationApp(App[int]):
         try:
             save_new_profile(profile, self.output_path)
             self.saved_path = self.output_path
+        except ProfileError as exc:
+            error.update(str(exc))
+            return
         except OSError as exc:
             error.update(f"The profile could not be written to {self.output_path}: {exc.strerror or exc}.")
             return
