@@ -179,6 +179,29 @@ async def test_escape_keeps_the_drill_and_q_quits_a_session_that_never_started()
 
 
 @pytest.mark.asyncio
+async def test_in_the_drill_picker_space_and_q_belong_to_it_and_ctrl_c_ends_the_session():
+    """Space and q are the screen's own keys, bound ahead of any widget; with the picker open, space must not
+    pause the session behind it and q keeps the drill (as Escape does). Ctrl-C ends the session as q does (not
+    Textual's "press ctrl+q to quit" notice), from the picker too."""
+    app = demo_app(1.5, autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.runner is not None and len(app.runner.pipeline.counter.reps) >= 2, what="2 reps")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DrillPicker), what="the drill picker")
+        await pilot.press("space")
+        assert app.state == "running" and not app.runner.source.paused
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not isinstance(app.screen, DrillPicker), what="the picker to close")
+        assert app.state == "running" and app.return_code is None and app.drill == DEMO_DRILL
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DrillPicker), what="the drill picker")
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: app.return_code is not None, what="the app to exit")
+    assert app.return_code == 0 and app.finished is not None and app.session_done.is_set()
+    assert app.finished.analysis.n_samples < FileSource(DEMO).frames  # ended by the key, not by the file
+
+
+@pytest.mark.asyncio
 async def test_a_crash_in_the_screen_stops_the_session_and_saves_the_recording(tmp_path, monkeypatch):
     def boom(self, card):
         raise RuntimeError("the score card broke")

@@ -117,6 +117,9 @@ class QuietlandApp(App[int]):
         Binding("n", "new_set", "New set"),
         Binding("d", "pick_drill", "Drill"),
         Binding("q", "quit_and_save", "Quit & save", priority=True),
+        # Ctrl-C (and Textual's own Ctrl-Q, which would leave at once) end the session as q does
+        Binding("ctrl+c", "interrupt", "Quit & save", show=False, priority=True),
+        Binding("ctrl+q", "interrupt", "Quit & save", show=False, priority=True),
     ]
 
     def __init__(
@@ -421,8 +424,12 @@ class QuietlandApp(App[int]):
         self.query_one(StatusLine).show(" · ".join(p for p in parts if p))
 
     # ------------------------------------------------------------------ keys
+    def _picker_open(self) -> bool:
+        """Whether the drill picker is on screen: space and q belong to it then (q keeps the drill)."""
+        return isinstance(self.screen, DrillPicker)
+
     def action_toggle_pause(self) -> None:
-        if self.runner is None:
+        if self.runner is None or self._picker_open():
             return
         if self.state == READY:
             self._start()
@@ -460,7 +467,20 @@ class QuietlandApp(App[int]):
         self.drill = name
         self._show_status()
 
+    def action_interrupt(self) -> None:
+        """Ctrl-C: close the drill picker if it is open, then end the session as q does."""
+        if self._picker_open():
+            self.screen.dismiss(None)
+        self._end_session()
+
     def action_quit_and_save(self) -> None:
+        if self._picker_open():
+            self.screen.dismiss(None)  # q in the picker keeps the current drill, as Escape does
+        else:
+            self._end_session()
+
+    def _end_session(self) -> None:
+        """Stop the session and save (the first time), or leave now (a second time, or with nothing running)."""
         if self.runner is None or self.session_done.is_set() or self.state == READY:
             self.exit(1 if self.state == FAILED else 0)
         elif self._quit_requested:
