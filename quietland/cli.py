@@ -166,8 +166,14 @@ def _add_plan_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _choose_plan(arg, drill: str):
-    """The plan to show: ``--plan``, else the drill preset's default structure, else none."""
+def _choose_plan(arg, drill: str, saved: SavedSession | None = None):
+    """The plan to show: ``--plan``, else the recorded session's own (``saved``), else the drill preset's default
+    structure, else none."""
+    if arg is None and saved is not None and saved.plan_text is not None:
+        try:
+            arg = _plan(saved.plan_text)
+        except argparse.ArgumentTypeError:
+            pass  # (a plan this version cannot read: the preset's, as for a recording that saved none)
     if arg == "none":
         return None
     if arg is not None:
@@ -604,7 +610,7 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
         PacedSource(source, speed), drill, script=script,
         profile=_choose_profile(getattr(args, "profile", None), saved, notices=notices),
         notices=tuple(notices),
-        plan=_choose_plan(args.plan, drill),
+        plan=_choose_plan(args.plan, drill, saved),
         plan_ends_sets=not script,  # a recorded session's own set ends are in its script
         target_cadence=_choose_target(args.target_cadence, saved),
     )

@@ -65,6 +65,9 @@ class SavedSession:
     """Its cadence target, contacts per minute; None without one."""
     profile_doc: dict[str, Any] | None
     """The calibration profile it was scored against, as stored; None when it stored none."""
+    plan_text: str | None = None
+    """The plan its screen showed (``config.plan``: as ``SetPlan.describe`` writes it, or ``none``); None when the
+    results do not say (made before plans were saved, or not on a screen)."""
 
     def profile(self) -> Profile | None:
         """That profile; raises :class:`~quietland.calibration.ProfileError` when it is damaged."""
@@ -98,12 +101,15 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
     target = doc.get("target_cadence_per_min")
     target_ok = isinstance(target, (int, float)) and not isinstance(target, bool) and target > 0
     profile = doc.get("profile")
+    config = doc.get("config")
+    plan = config.get("plan") if isinstance(config, dict) else None
     return SavedSession(
         results_path=path,
         drill=drill,
         script=script,
         target_cadence_per_min=float(target) if target_ok else None,
         profile_doc=profile if isinstance(profile, dict) else None,
+        plan_text=plan if isinstance(plan, str) else None,
     )
 
 

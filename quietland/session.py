@@ -216,7 +216,8 @@ class SessionRunner:
     thread with each :data:`Update`. ``block_size``: the source's samples per
     block, for the results only (default: the source's ``block_size``).
     ``duration_s``: stop after this much audio (None: until the source ends
-    or :meth:`stop`).
+    or :meth:`stop`). ``plan_text``: the plan shown on the screen, saved with the
+    results (``config.plan``) so that a replay shows it again (None: none).
 
     :meth:`run` blocks until the session ends. :meth:`stop`, :meth:`pause`,
     :meth:`resume`, :meth:`new_set` and :meth:`change_drill` may be called
@@ -236,6 +237,7 @@ class SessionRunner:
         script: tuple[ScriptedAction, ...] = (),
         profile: Profile | None = None,
         target_cadence_per_min: float | None = None,
+        plan_text: str | None = None,
     ) -> None:
         self.source = source
         self.recorder = recorder
@@ -251,7 +253,7 @@ class SessionRunner:
         self.max_samples = None if duration_s is None else max(0, int(round(duration_s * self.sample_rate)))
         self.actions: list[dict[str, Any]] = []
         """What the user did, in order, each with ``sample`` (samples analysed when it took effect)."""
-        self.config = session_config(self.pipeline, source, self.block_size)
+        self.config = session_config(self.pipeline, source, self.block_size, plan_text)
         """The configuration saved with the results."""
         self._commands: deque[tuple[str, str | None]] = deque()
         self._stop_requested = False
@@ -554,11 +556,15 @@ class SessionRunner:
             raise
 
 
-def session_config(pipeline: SessionPipeline, source: BlockSource, block_size: int) -> dict[str, Any]:
-    """The configuration saved with a session's results: enough to reproduce them from its WAV."""
+def session_config(
+    pipeline: SessionPipeline, source: BlockSource, block_size: int, plan_text: str | None = None
+) -> dict[str, Any]:
+    """The configuration saved with a session's results: enough to reproduce them from its WAV (and ``plan``, the
+    plan the screen showed, as :meth:`quietland.presets.SetPlan.describe` writes it, for a replay to show again)."""
     return {
         "drill": pipeline.drill,
         "target_cadence_per_min": pipeline.target_cadence_per_min,
+        "plan": plan_text,
         "device": str(source.description),
         "sample_rate": pipeline.sample_rate,
         "channels": int(getattr(source, "channels", 1) or 1),

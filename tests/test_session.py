@@ -272,6 +272,24 @@ def test_rope_session_hands_over_every_decision_with_reps_in_order():
     assert analysis.summary.reps >= 38
 
 
+@pytest.mark.parametrize("plan_text", ["4 x 8, rest 45 s", "2 x 30 s, rest 60 s", "none"])
+def test_the_plan_a_session_showed_is_saved_and_a_replay_shows_it_again(tmp_path, two_sets, plan_text):
+    """A replay of the recording shows the plan its session followed, not the drill preset's (pogo's is 3 x 10)."""
+    from quietland.cli import _choose_plan
+    from quietland.presets import PRESETS
+    from quietland.training import parse_plan
+
+    source = ListSource(split(two_sets.audio, 320), two_sets.sample_rate)
+    runner, _, recorder = run_session(source, "pogo", tmp_path, plan_text=plan_text)
+    runner.run()
+    assert json.loads(recorder.results_path.read_text())["config"]["plan"] == plan_text
+    saved = saved_session(recorder.wav_path)
+    assert saved.plan_text == plan_text
+    expected = None if plan_text == "none" else parse_plan(plan_text)
+    assert _choose_plan(None, "pogo", saved) == expected != PRESETS["pogo"].structure
+    assert _choose_plan(parse_plan("5x5"), "pogo", saved) == parse_plan("5x5")  # --plan still decides
+
+
 def test_a_session_scores_against_its_profile_and_its_recording_replays_with_it(tmp_path, two_sets, capsys):
     from dataclasses import replace
 

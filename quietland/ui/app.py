@@ -521,6 +521,8 @@ def run_live_app(
 
     if target_cadence is not None:
         runner_options["target_cadence_per_min"] = target_cadence
+    # the plan shown is saved with the results, for a replay to show again ("none": the session had none)
+    runner_options.setdefault("plan_text", plan.describe() if plan is not None and hasattr(plan, "describe") else "none")
     app = QuietlandApp(
         runner_factory(source, drill, recorder, **runner_options),
         drill=drill,
