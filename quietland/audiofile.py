@@ -13,6 +13,8 @@ read and a sentence is added to :attr:`FileSource.warnings`.
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,9 @@ MIN_SAMPLE_RATE_HZ = 8000
 """Lowest sample rate quietland analyses, Hz."""
 MAX_SAMPLE_RATE_HZ = 96000
 """Highest sample rate quietland analyses, Hz."""
+READ_FRAMES = 8192
+"""Frames decoded at a time, whatever the block size asked for: where decoding fails part-way (a damaged or cut
+FLAC), what was read before the failure is then the same at every block size."""
 
 
 class AudioFileError(Exception):
@@ -46,8 +51,10 @@ class FileSource:
         self.warnings: list[str] = []
         """Sentences worth telling the user (truncation, damage); :meth:`blocks` may add to it."""
         self._check_readable()
+        # (bytes on POSIX: a name that is not valid UTF-8 still opens)
+        self._lib_path: str | bytes = str(self.path) if os.name == "nt" else os.fsencode(self.path)
         try:
-            info = soundfile.info(str(self.path))
+            info = soundfile.info(self._lib_path)
         except soundfile.SoundFileError as exc:
             reason = _reason(exc)
             if reason.lower().startswith("format not recognised"):
@@ -80,19 +87,21 @@ class FileSource:
 
         Channels are mixed down by :class:`~quietland.downmix.Downmix` (their
         mean, a channel found inverted turned back first). Each block is a new array the
-        caller may keep. If decoding fails part-way, the blocks read so far
-        stand, a sentence is added to :attr:`warnings` and iteration stops;
-        if nothing at all could be decoded, :class:`AudioFileError` is raised.
+        caller may keep. The file is decoded :data:`READ_FRAMES` at a time. If decoding fails part-way, the
+        audio decoded so far stands, a sentence is added to :attr:`warnings` and iteration stops;
+        if nothing at all could be decoded, :class:`AudioFileError` is raised. Samples that are not numbers
+        (NaN, infinite: a float file written by a faulty program) are read as silence, with a warning.
         """
         if block_size < 1:
             raise ValueError(f"block_size must be at least 1, got {block_size}")
         done = 0
+        bad = 0  # samples that were not numbers
         mix = Downmix(self.sample_rate)
         pending = _Rechunk(block_size)  # the mixdown hands out unevenly; the blocks go out even
-        with soundfile.SoundFile(str(self.path)) as f:
+        with soundfile.SoundFile(self._lib_path) as f:
             while True:
                 try:
-                    data = f.read(block_size, dtype="float32", always_2d=True)
+                    data = f.read(READ_FRAMES, dtype="float32", always_2d=True)
                 except soundfile.SoundFileError as exc:
                     if done == 0:
                         raise AudioFileError(f"{self.name} could not be decoded ({_reason(exc)}).") from None
@@ -104,8 +113,17 @@ class FileSource:
                 if len(data) == 0:
                     break
                 done += len(data)
+                finite = np.isfinite(data)
+                if not finite.all():
+                    bad += int(data.size - np.count_nonzero(finite))
+                    data = np.where(finite, data, np.float32(0.0))
                 yield from pending.put(mix(data))
         yield from pending.put(mix.flush())
+        if bad:
+            self.warnings.append(
+                f"{self.name} holds {bad} sample{'s that are not numbers' if bad != 1 else ' that is not a number'} "
+                "(NaN or infinite), read as silence."
+            )
         if mix.warning:
             self.warnings.append(f"{self.name}: {mix.warning}")
         yield from pending.rest()
@@ -115,12 +133,14 @@ class FileSource:
         if self.path.is_dir():
             raise AudioFileError(f"{self.name} is a directory, not an audio file.")
         try:
-            with open(self.path, "rb"):
-                pass
+            with open(self.path, "rb") as fh:
+                regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
         except FileNotFoundError:
             raise AudioFileError(f"{self.name} does not exist.") from None
         except OSError as exc:
             raise AudioFileError(f"{self.name} cannot be read: {exc.strerror or exc}.") from None
+        if not regular:  # a pipe or a device: it is read more than once (the header, then the audio)
+            raise AudioFileError(f"{self.name} is not a file but a pipe or a device; save the audio to a file first.")
 
     def _check_wav_length(self) -> None:
         """For a RIFF WAV, compare the data length its header declares with the bytes present.
@@ -128,6 +148,8 @@ class FileSource:
         libsndfile quietly reads what is there; quietland says so: a warning
         when some audio is present, an :class:`AudioFileError` when none is.
         """
+        if "ADPCM" in self.subtype:
+            return  # (its header's byte rate is an average: the length it gives is not exact)
         declared = _wav_declared_seconds(self.path)
         if declared is None or declared <= self.duration_s + 1.0 / self.sample_rate:
             return

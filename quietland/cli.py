@@ -930,3 +930,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        # Every file a command opens turns its errors into a CommandError; what is left is the output itself
+        # (stdout on a full disk, a terminal gone): one sentence, and no second complaint at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print(f"quietland: error: the output could not be written ({exc.strerror or exc}).", file=sys.stderr)
+        return EXIT_FILE

@@ -325,9 +325,12 @@ class LandingDetector:
 
     def process(self, block: np.ndarray) -> list[OnsetEvent]:
         """Feed samples, shape ``(n,)`` or ``(n, channels)`` (mixed down by :class:`~quietland.downmix.Downmix`);
-        return the events now complete, in order."""
+        return the events now complete, in order. Samples that are not numbers (NaN, infinite) count as 0."""
         if np.ndim(block) not in (1, 2):
             raise ValueError("a block must have shape (n,) or (n, channels)")
+        block = np.asarray(block)
+        if not np.isfinite(block).all():  # a sample that is not a number is silence, not a state that never heals
+            block = np.where(np.isfinite(block), block, 0.0).astype(block.dtype)
         x = self._mix(block).astype(np.float64)
         if self._held is None:
             return self._analyse(x)

@@ -206,6 +206,79 @@ def test_truncated_flac_is_read_as_far_as_it_goes_with_a_warning(tmp_path):
     assert len(src.warnings) == 1 and str(path) in src.warnings[0] and "damaged" in src.warnings[0]
 
 
+def test_a_truncated_flac_reads_the_same_audio_at_every_block_size(tmp_path):
+    """Decoding fails part-way; what was decoded before the failure must not depend on the block size asked for
+    (a read of a whole block that failed used to lose the block: 20.4 s of a cut FLAC at 16-sample blocks, 19.3 s
+    at 65536, nothing and an error at 1048576)."""
+    path = tmp_path / "x.flac"
+    sf.write(path, signal(44100, 40.0), 44100, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    reads = {size: read_all(FileSource(path), size) for size in (16, 1000, 65536, 1048576)}
+    first = reads[16]
+    assert 0 < first.size < 44100 * 40
+    for size, audio in reads.items():
+        np.testing.assert_array_equal(audio, first, err_msg=f"block size {size}")
+
+
+def test_samples_that_are_not_numbers_are_read_as_silence_with_a_warning(tmp_path):
+    x = signal(44100, 1.0)
+    x[1000], x[2000], x[3000] = np.nan, np.inf, -np.inf
+    path = tmp_path / "x.wav"
+    sf.write(path, x, 44100, subtype="FLOAT")
+    src = FileSource(path)
+    y = read_all(src, 4096)
+    assert np.isfinite(y).all() and y[1000] == y[2000] == y[3000] == 0.0
+    clean = np.where(np.isfinite(x), x, 0.0)
+    np.testing.assert_array_equal(y, clean)
+    assert len(src.warnings) == 1 and "3 samples that are not numbers" in src.warnings[0] and str(path) in src.warnings[0]
+
+
+@pytest.mark.parametrize("subtype", ["IMA_ADPCM", "MS_ADPCM"])
+def test_a_whole_adpcm_wav_is_not_called_truncated(tmp_path, subtype):
+    """Its header's byte rate is an average, so the length it implies is off by a block: no warning."""
+    path = tmp_path / "x.wav"
+    sf.write(path, (signal(44100, 3.0) * 0.5), 44100, subtype=subtype)
+    src = FileSource(path)
+    assert src.warnings == [] and len(read_all(src, 4096)) == src.frames
+
+
+def test_a_file_name_that_is_not_utf8_opens(tmp_path):
+    import os
+
+    x = signal(16000, 0.5)
+    name = os.path.join(os.fsencode(tmp_path), b"take-\xff.wav")
+    with open(name, "wb") as fh:
+        sf.write(fh, x, 16000, format="WAV", subtype="FLOAT")
+    src = FileSource(os.fsdecode(name))
+    np.testing.assert_array_equal(read_all(src, 1024), x)
+
+
+def test_a_pipe_is_refused_in_one_sentence(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    import threading
+
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # (a writer, so that opening it to read does not block)
+    errors: list[AudioFileError] = []
+
+    def attempt() -> None:
+        try:
+            FileSource(fifo)
+        except AudioFileError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(10.0)
+    os.close(fd)
+    assert not worker.is_alive(), "opening a pipe waited for audio that never comes"
+    assert len(errors) == 1 and "pipe" in str(errors[0])
+    assert_one_sentence_naming(errors[0], fifo)
+
+
 @pytest.mark.parametrize("sr", [4000, 7999, 96001, 192000])
 def test_unsupported_sample_rate(tmp_path, sr):
     path = tmp_path / f"x{sr}.wav"

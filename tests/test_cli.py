@@ -182,6 +182,33 @@ def hops_wav(tmp_path, session) -> str:
     return write(tmp_path / "hops.wav", session.audio, session.sample_rate)
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)")
+@pytest.mark.parametrize("form", ["--json", "--csv", None])
+def test_output_that_cannot_be_written_is_one_error_line(hops_wav, form):
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    args = [sys.executable, "-m", "quietland", "analyze", hops_wav, *([form] if form else [])]
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == ["quietland: error: the output could not be written (No space left on device)."]
+
+
+def test_a_sample_that_is_not_a_number_leaves_every_later_landing_counted(tmp_path, session, run):
+    """One NaN and one infinite sample early in a float WAV used to poison the detector: no rep after them."""
+    audio = session.audio.astype(np.float32).copy()
+    audio[int(0.05 * session.sample_rate)] = np.nan
+    audio[int(0.3 * session.sample_rate)] = np.inf
+    path = tmp_path / "nan.wav"
+    sf.write(path, audio, session.sample_rate, subtype="FLOAT")
+    clean = tmp_path / "clean.wav"
+    sf.write(clean, np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0), session.sample_rate, subtype="FLOAT")
+    code, out, err = run("analyze", str(path), "--json", "--drill", "generic")
+    assert code == 0 and "2 samples that are not numbers" in err
+    doc = json.loads(out)
+    code, out, _ = run("analyze", str(clean), "--json", "--drill", "generic")
+    assert doc["reps"] == json.loads(out)["reps"] and doc["summary"]["reps"] == len(session.landing_times_s)
+
+
 def test_json_is_one_document_with_the_documented_fields(hops_wav, session, run):
     code, out, err = run("analyze", hops_wav, "--json", "--drill", "generic")
     assert code == 0, err

@@ -481,3 +481,26 @@ def test_a_thud_just_after_a_click_is_its_own_event(gap_ms):
     assert len(clicks) == 12
     assert len(thuds) == 12
     assert min(e.low_db for e in thuds) > max(e.low_db for e in clicks) + 10
+
+
+def test_samples_that_are_not_numbers_count_as_zeros():
+    """The detector's state must survive a NaN or an infinite sample (a faulty source): the events are those of
+    the same stream with zeros there, fed in one block or in pieces."""
+    rng = np.random.default_rng(3)
+    sr = 16000
+    x = rng.normal(0.0, 0.01, 3 * sr)
+    for t in (0.8, 1.6, 2.4):  # three clicks
+        i = int(t * sr)
+        x[i : i + 160] += rng.normal(0.0, 0.5, 160) * np.exp(-np.arange(160) / 30.0)
+    bad = x.copy()
+    bad[[4000, 20000]], bad[30000] = np.nan, np.inf
+    zeros = np.where(np.isfinite(bad), bad, 0.0)
+
+    def events(stream, block):
+        det = LandingDetector(sr)
+        out = [e for i in range(0, stream.size, block) for e in det.process(stream[i : i + block])]
+        return [(e.sample, round(e.loudness_db, 6)) for e in out + det.flush()]
+
+    expected = events(zeros, zeros.size)
+    assert len(expected) >= 3
+    assert events(bad, bad.size) == expected and events(bad, 700) == expected
