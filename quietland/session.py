@@ -467,7 +467,8 @@ class SessionRunner:
 
     def _send_status(self, *, force: bool) -> None:
         overflows = int(getattr(self.source, "overflows", 0) or 0)
-        warnings = tuple(self.recorder.warnings) if self.recorder is not None else ()
+        # the source's (a truncated file, samples that are not numbers) and the recorder's, each once
+        warnings = tuple(dict.fromkeys([*getattr(self.source, "warnings", ()), *(self.recorder.warnings if self.recorder else ())]))
         state = (overflows, warnings)
         if not force and state == self._last_status:
             return

@@ -149,6 +149,21 @@ def test_saved_session_replays_to_the_same_results(tmp_path, two_sets):
     assert profile_from_dict(doc["profile"], done.results_path) == DEFAULT_PROFILE and doc["actions"] == []
 
 
+def test_a_replayed_files_warnings_reach_the_status_as_the_session_runs(tmp_path, two_sets):
+    """A truncated recording's warning is known from its header: the screen's status (its warning count and a
+    notification) hears of it while the replay runs, not only in the final summary."""
+    path = tmp_path / "cut.wav"
+    sf.write(path, two_sets.audio, two_sets.sample_rate, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 3 // 4])
+    runner, updates, _ = run_session(file_blocks(FileSource(path), 1600), "line-hops")
+    runner.run()
+    statuses = [u for u in updates if isinstance(u, Status)]
+    first_warned = next(i for i, u in enumerate(updates) if isinstance(u, Status) and u.warnings)
+    assert first_warned < len(updates) - 1 and "is truncated" in statuses[-1].warnings[0]
+    assert updates[-1].warnings.count(statuses[-1].warnings[0]) == 1
+
+
 def test_pause_keeps_blocks_out_of_the_analysis_and_the_wav(tmp_path, two_sets):
     blocks = split(two_sets.audio, 1000)
     hooks = {}

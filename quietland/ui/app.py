@@ -410,16 +410,18 @@ class QuietlandApp(App[int]):
 
     def _show_status(self) -> None:
         state = {READY: "READY: space to start", STOPPING: "SAVING…"}.get(self.state, self.state.upper())
+        # what the athlete acts on first; the recording's path, the longest, last (on a small terminal the
+        # line is cut at its second row)
         parts = [
             state,
+            f"drill {self.drill}",
+            self._profile_text,
+            f"{len(self._warnings)} warning{'s' if len(self._warnings) != 1 else ''}" if self._warnings else "",
             self._source_text,
             self._rate_text,
             latency_text(self._latency_ms),
             f"overflows {self._overflows}",
-            f"{len(self._warnings)} warning{'s' if len(self._warnings) != 1 else ''}" if self._warnings else "",
             self._recording_text,
-            f"drill {self.drill}",
-            self._profile_text,
         ]
         self.query_one(StatusLine).show(" · ".join(p for p in parts if p))
 
