@@ -161,8 +161,11 @@ async def test_a_cadence_target_shows_a_metronome_and_deviations_from_it(monkeyp
         assert bar.display and bar.target_per_min == 150
         line = bar.render().plain
         assert line.startswith("beat 150/min (400 ms)") and line.count("●") == 1 and line.count("○") == 3
-        assert re.search(r"last \d+ ms [+-]\d+\.\d % (slow|fast)", line)
+        assert re.search(r"last \d+ ms ([+-]\d+\.\d % (slow|fast)|\+0\.0 % )", line)
         assert "vs 150" in app.query_one(RhythmStrip).render().plain
+        for ms, dev, shown in ((399.9, -0.025, "+0.0 %"), (400.4, 0.1, "+0.1 % slow"), (399.6, -0.1, "-0.1 % fast")):
+            bar.show_interval(ms, dev)  # (on target, rounded, is neither "-0.0 %" nor "fast")
+            assert bar.render().plain.rstrip().endswith(shown), bar.render().plain
         assert not app.query(PlanBar)  # no plan: no plan line
         await wait_until(pilot, lambda: app.finished is not None, what="the replay to finish")
         await pilot.pause(0.2)

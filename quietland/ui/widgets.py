@@ -298,8 +298,9 @@ class MetronomeBar(Widget):
         dev = self.deviation_pct
         if dev is not None:
             line.append(" ")
-            line.append(f"{dev:+.1f} %", style=f"bold {_rhythm_style(dev)}")
-            line.append(" slow" if dev > 0 else " fast" if dev < 0 else "", style="dim")
+            shown = round(dev, 1) + 0.0  # as printed: on target reads "+0.0 %", never "-0.0 % fast"
+            line.append(f"{shown:+.1f} %", style=f"bold {_rhythm_style(dev)}")
+            line.append(" slow" if shown > 0 else " fast" if shown < 0 else "", style="dim")
         line.truncate(max(1, self.size.width))
         return line
 
