@@ -207,6 +207,28 @@ async def test_a_recording_that_ends_early_says_what_is_missing(recording, tmp_p
 
 
 @pytest.mark.asyncio
+async def test_normal_landings_no_louder_than_the_quiet_ones_ask_to_start_again(tmp_path):
+    """Quiet and normal steps landed the wrong way round: no placement form and nothing saved (the profile could
+    anchor no score, and every command would refuse it); r starts again, q leaves."""
+    from dataclasses import replace
+
+    swapped = synthesize(replace(PRESETS["calibration"], set_force_ranges=((0.9, 1.1), (0.9, 1.1), (0.3, 0.4))))
+    source = SynthSource(swapped, delay_s=0.0)
+    app = make_app(source, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.phase == "ended", what="the end of the steps")
+        assert "were no louder than the quiet ones" in text(app, "#instruction")
+        assert "Press r to start again" in text(app, "#instruction")
+        assert not app.query_one("#placement").has_class("shown")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: source.reads == 2 and app.phase == "ended", what="the second read")
+        await pilot.press("q")
+    assert app.return_code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.asyncio
 async def test_an_inverted_channel_is_warned_about_while_measuring(recording, tmp_path):
     source = SynthSource(recording, channels=2, end_s=8.0, delay_s=0.0)
     source.audio[:, 1] *= -1.0  # one channel the other inverted: its plain mean would be silence

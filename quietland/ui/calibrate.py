@@ -18,6 +18,7 @@ Save writes the profile with :func:`~quietland.calibration.save_new_profile` (an
 from __future__ import annotations
 
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -278,7 +279,14 @@ class CalibrationApp(App[int]):
             if progress.landing_db is not None:
                 self._landings[progress.step].append(progress.landing_db)
         if self._progress.step == "done":
-            self.phase = PLACING
+            quiet, normal = (statistics.median(self._landings[s]) for s in ("quiet", "normal"))
+            if normal <= quiet:  # no score can be anchored on them: no form, start again (r) or leave
+                self.phase = ENDED
+                self._note = (f"The normal landings ({normal:.1f} dB) were no louder than the quiet ones ({quiet:.1f} dB), "
+                              "so they cannot anchor a score: land as softly as you can in the quiet step and as "
+                              "you usually land in the normal one.")
+            else:
+                self.phase = PLACING
             self.query_one(LevelMeter).show(None, self._floor_dbfs)
         self._show()
         if self.phase == PLACING:
@@ -394,14 +402,17 @@ class CalibrationApp(App[int]):
         elif self.phase == SAVED:
             title, instruction = "Profile saved", "Press any key to leave."
         else:
-            title = f"Step {STEPS.index(step) + 1} of 4: {STEP_NAMES[step]}"
-            instruction = STEP_TEXT[step]
+            if step == "done":  # (measured, but the landings cannot make a profile)
+                title, instruction = "Measured: the landings cannot anchor a score", ""
+            else:
+                title = f"Step {STEPS.index(step) + 1} of 4: {STEP_NAMES[step]}"
+                instruction = STEP_TEXT[step]
             if self.phase in (ENDED, FAILED):
                 instruction = f"{self._note}\nPress r to start again or q to quit."
         self.query_one("#title", Static).update(title)
         self.query_one("#instruction", Static).update(instruction)
         progress = ""
-        if self.phase in (MEASURING, ENDED, FAILED):
+        if self.phase in (MEASURING, ENDED, FAILED) and step != "done":
             unit = " s" if step == "silence" else ""
             progress = f"{STEP_NAMES[step]} {self._progress.done} / {self._progress.needed}{unit}"
         self.query_one("#progress", Static).update(progress)
