@@ -46,6 +46,7 @@ from .events import Cue, Rejected, Rep, RepScore, SetSummary
 from .downmix import Downmix
 from .pipeline import CLIP_LEVEL, Analysis, Item, ScriptedAction, SessionPipeline
 from .reps import DRILL_RULES
+from .training import PlanLike, PlanTracker
 
 if TYPE_CHECKING:
     from .audiofile import FileSource
@@ -139,6 +140,9 @@ class SetEnded:
 
     summary: SetSummary
     """The set's figures."""
+    sample: int | None = None
+    """Samples analysed when it was sent (None: not known), for a plan's clock: a round whose time is up ends
+    there, not at the set's last rep."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,7 @@ class SessionRunner:
         self.config = session_config(self.pipeline, source, self.block_size, plan_text)
         """The configuration saved with the results."""
         self._commands: deque[tuple[str, str | None]] = deque()
+        self._plan: PlanTracker | None = None  # a plan whose set ends the runner keeps (see follow_plan)
         self._stop_requested = False
         self._paused = False
         self._ran = False
@@ -293,6 +298,14 @@ class SessionRunner:
     def new_set(self) -> None:
         """The next rep starts a new set."""
         self._commands.append(("new-set", None))
+
+    def follow_plan(self, plan: PlanLike) -> None:
+        """End each set where ``plan`` says, as the ``n`` key would (saved in :attr:`actions`): at its target rep, or
+        once its timed round is over. Call before :meth:`run`. The runner does it in its own thread, as the rep is
+        decided, so that a replay faster than the screen counts the next reps into the next set."""
+        if self._ran:
+            raise RuntimeError("follow_plan must be called before run")
+        self._plan = PlanTracker(plan, self.sample_rate)
 
     def change_drill(self, name: str) -> None:
         """Count by drill ``name`` from the next block on (and from a new set). Raises ValueError for an unknown drill."""
@@ -375,6 +388,8 @@ class SessionRunner:
         if self.recorder is not None:
             self.recorder.write(block)
         self._emit_decisions(self.pipeline.process(block))
+        if self._plan is not None:
+            self._plan_says_new_set(self._plan.tick(self.pipeline.n_samples).round_over)
         self._check_set_over()
         self._measure_level(block)
         if self.pipeline.n_samples >= self._next_status:
@@ -392,8 +407,7 @@ class SessionRunner:
             elif what == "resume" and self._paused:
                 self._paused = False
             elif what == "new-set":
-                self._end_open_set()
-                self.pipeline.new_set()
+                self._start_new_set()
             elif what == "change-drill" and arg != self.drill:
                 self._emit_decisions(self.pipeline.change_drill(arg))
                 self._end_open_set()
@@ -406,6 +420,17 @@ class SessionRunner:
             self.actions.append(action)
 
     # ---------------------------------------------------------------- sets
+    def _start_new_set(self) -> None:
+        """The next rep starts a new set (the current one ends now)."""
+        self._end_open_set()
+        self.pipeline.new_set()
+
+    def _plan_says_new_set(self, ends_set: bool) -> None:
+        """The plan's set work is done: a new set from the next rep, saved as the ``n`` key's would be."""
+        if ends_set:
+            self._start_new_set()
+            self.actions.append({"sample": self.pipeline.n_samples, "action": "new-set"})
+
     def _emit_decisions(self, items: list[Item]) -> None:
         for item in items:
             if isinstance(item, RepScore):
@@ -422,6 +447,8 @@ class SessionRunner:
                 self._open_set = item.set_number
                 self._last_rep_sample = item.sample
             self._emit(Decided(item))
+            if isinstance(item, Rep) and self._plan is not None:
+                self._plan_says_new_set(self._plan.on_rep(item).ends_set)
 
     def _check_set_over(self) -> None:
         """Send SetEnded once the stream is past the longest gap the drill allows inside a set."""
@@ -440,7 +467,9 @@ class SessionRunner:
         self._ended_through = number
         for summary in self.pipeline.counter.set_summaries():
             if summary.number == number:
-                self._emit(SetEnded(summary))
+                self._emit(SetEnded(summary, self.pipeline.n_samples))
+                if self._plan is not None:
+                    self._plan.on_set_end(summary)
                 break
         if not self._finishing:
             self._save_results()

@@ -135,6 +135,20 @@ async def test_a_timed_round_ends_the_set_when_its_time_is_up(recorded):
 
 
 @pytest.mark.asyncio
+async def test_a_replay_as_fast_as_possible_ends_each_set_at_its_target_rep(recorded):
+    """The set ends where the plan's target rep is decided, in the runner, whatever the replay's pace: the screen
+    used to ask for it on seeing the rep, by when a fast replay had counted on (sets of 17, 3, 11, 9 and 20)."""
+    app = plan_app(SimpleNamespace(sets=3, reps=10, round_s=None, rest_s=60.0), speed=None)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await wait_until(pilot, lambda: app.finished is not None, what="the replay to finish")
+        await pilot.pause(0.2)
+    # the demo's 3 sets of 20: plan sets 1-3 are 10 each, then its last 10 and its third set count on
+    assert [s.reps for s in app.analysis.sets] == [10, 10, 10, 10, 20]
+    assert [a["action"] for a in app.runner.actions] == ["new-set"] * 3
+    assert recorded.states[-1].text.startswith("plan done: 3 of 3 sets")
+
+
+@pytest.mark.asyncio
 async def test_a_plan_that_only_shows_leaves_the_sets_to_the_session(recorded):
     # as for a replay whose saved actions already end its sets: 2 x 10 is counted, shown, never enforced
     app = plan_app(SimpleNamespace(sets=2, reps=10, round_s=None, rest_s=8.0), speed=None, ends_sets=False)

@@ -99,10 +99,11 @@ class QuietlandApp(App[int]):
     ``autostart``: start the session as soon as the screen is up (else on the
     first space). ``plan``: a session plan (anything with ``sets``, ``reps``,
     ``round_s``, ``rest_s``, e.g. a preset's :class:`~quietland.presets.SetPlan`),
-    shown and followed; None: no plan. ``plan_ends_sets``: end a set (ask the
-    runner for a new one) when the plan's target rep comes or its round's time
-    is up; False to only show the plan (a replay whose saved actions already
-    end its sets). ``target_cadence``: contacts per minute
+    shown and followed; None: no plan. ``plan_ends_sets``: the runner ends a set
+    when the plan's target rep comes or its round's time is up
+    (``SessionRunner.follow_plan``, in the runner's thread, so a fast replay ends
+    it at the same rep); False to only show the plan (a replay whose saved actions
+    already end its sets). ``target_cadence``: contacts per minute
     for the metronome (None: the runner's ``target_cadence_per_min``, if any).
     After :meth:`exit`, :attr:`finished` holds the runner's final update (None
     if it never finished) and :attr:`error` one sentence if the session failed.
@@ -224,7 +225,9 @@ class QuietlandApp(App[int]):
             self.runner = self._runner_factory(self._bridge.on_update)
             self._sample_rate = self.runner.sample_rate
             if self.plan is not None:
-                self._plan_tracker = PlanTracker(self.plan, self._sample_rate)
+                self._plan_tracker = PlanTracker(self.plan, self._sample_rate)  # (what the plan line shows)
+                if self.plan_ends_sets:
+                    self.runner.follow_plan(self.plan)  # the set ends themselves: in the runner, as reps are decided
             if self.target_cadence is None:
                 self.target_cadence = getattr(getattr(self.runner, "pipeline", None), "target_cadence_per_min", None)
             if self.target_cadence is not None:
@@ -312,11 +315,9 @@ class QuietlandApp(App[int]):
             self.query_one(MetronomeBar).show_beat(beat.index, beat.phase)
 
     def _show_plan(self, state: PlanState) -> None:
-        """Show the plan's state; when it says the set's work is done, ask the runner for a new set."""
+        """Show the plan's state (the runner ends the sets, see ``SessionRunner.follow_plan``)."""
         self.plan_state = state
         self.query_one(PlanBar).show(state)
-        if state.ends_set and self.plan_ends_sets and self.runner is not None and self.state in (RUNNING, PAUSED):
-            self.runner.new_set()
 
     def on_reps_decided(self, message: RepsDecided) -> None:
         items = message.items
@@ -367,6 +368,8 @@ class QuietlandApp(App[int]):
         if not self._show_set_report(summary.number):
             self._show_card(set_summary_text(summary), f"set {summary.number} done")
         if self._plan_tracker is not None:
+            if message.sample is not None:  # the session's clock first: a round whose time ran out ends there
+                self._show_plan(self._plan_tracker.tick(message.sample))
             self._show_plan(self._plan_tracker.on_set_end(summary))
 
     def _show_set_report(self, set_number: int) -> bool:

@@ -80,9 +80,10 @@ class RepsDecided(Message):
 class SetFinished(Message):
     """A set has ended."""
 
-    def __init__(self, summary: SetSummary) -> None:
+    def __init__(self, summary: SetSummary, sample: int | None = None) -> None:
         super().__init__()
         self.summary = summary
+        self.sample = sample  # samples analysed when the set ended (None: not known)
 
 
 class StatusChanged(Message):
@@ -178,7 +179,7 @@ def _message_for(update: Update) -> Message:
     if isinstance(update, Started):
         return SessionStarted(update)
     if isinstance(update, SetEnded):
-        return SetFinished(update.summary)
+        return SetFinished(update.summary, update.sample)
     if isinstance(update, Finished):
         return SessionFinished(update)
     raise TypeError(f"unknown session update {type(update).__name__}")
