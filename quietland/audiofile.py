@@ -31,6 +31,8 @@ MAX_SAMPLE_RATE_HZ = 96000
 READ_FRAMES = 8192
 """Frames decoded at a time, whatever the block size asked for: where decoding fails part-way (a damaged or cut
 FLAC), what was read before the failure is then the same at every block size."""
+SHORT_READ_S = 0.05
+"""A file that reads this much shorter than its header says, with no decoding error, is called truncated."""
 
 
 class AudioFileError(Exception):
@@ -95,6 +97,7 @@ class FileSource:
         if block_size < 1:
             raise ValueError(f"block_size must be at least 1, got {block_size}")
         done = 0
+        damaged = False
         bad = 0  # samples that were not numbers
         mix = Downmix(self.sample_rate)
         pending = _Rechunk(block_size)  # the mixdown hands out unevenly; the blocks go out even
@@ -109,6 +112,7 @@ class FileSource:
                         f"{self.name} is damaged: decoding stopped at {done / self.sample_rate:.3f} s "
                         f"of {self.duration_s:.3f} s; analysing what could be read."
                     )
+                    damaged = True
                     break
                 if len(data) == 0:
                     break
@@ -119,6 +123,11 @@ class FileSource:
                     data = np.where(finite, data, np.float32(0.0))
                 yield from pending.put(mix(data))
         yield from pending.put(mix.flush())
+        if not damaged and self.frames - done > SHORT_READ_S * self.sample_rate:  # (a cut MP3: no decoding error)
+            self.warnings.append(
+                f"{self.name} is truncated: its header promises {self.duration_s:.3f} s of audio but only "
+                f"{done / self.sample_rate:.3f} s could be read; analysing what is there."
+            )
         if bad:
             self.warnings.append(
                 f"{self.name} holds {bad} sample{'s that are not numbers' if bad != 1 else ' that is not a number'} "

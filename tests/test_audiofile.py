@@ -234,6 +234,21 @@ def test_samples_that_are_not_numbers_are_read_as_silence_with_a_warning(tmp_pat
     assert len(src.warnings) == 1 and "3 samples that are not numbers" in src.warnings[0] and str(path) in src.warnings[0]
 
 
+@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile writes no MP3")
+def test_a_cut_mp3_reads_to_its_end_with_a_warning(tmp_path):
+    """libsndfile reads a cut MP3 to where it stops with no error, short of the length its header gave."""
+    path = tmp_path / "x.mp3"
+    sf.write(path, signal(44100, 4.0) * 0.5, 44100, format="MP3", subtype="MPEG_LAYER_III")
+    whole = FileSource(path)
+    assert len(read_all(whole, 4096)) == whole.frames and whole.warnings == []
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    src = FileSource(path)
+    n = len(read_all(src, 4096))
+    assert 0 < n < src.frames
+    assert len(src.warnings) == 1 and "is truncated" in src.warnings[0] and f"{n / 44100:.3f} s" in src.warnings[0]
+
+
 @pytest.mark.parametrize("subtype", ["IMA_ADPCM", "MS_ADPCM"])
 def test_a_whole_adpcm_wav_is_not_called_truncated(tmp_path, subtype):
     """Its header's byte rate is an average, so the length it implies is off by a block: no warning."""
