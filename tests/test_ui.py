@@ -166,6 +166,29 @@ async def test_keys_start_pause_new_set_drill_and_quit(monkeypatch):
 
 
 @pytest.mark.asyncio
+async def test_a_terminal_smaller_than_80_by_24_is_told_once_each_time_it_shrinks():
+    app = demo_app(1.0, autostart=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+
+        def told() -> list[str]:
+            return [n.message for n in app._notifications if "the screen needs 80x24" in n.message]
+
+        assert told() == []
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause(0.1)
+        await pilot.resize_terminal(50, 18)  # still too small: not told again
+        await pilot.pause(0.1)
+        assert told() == ["This terminal is 60x20; the screen needs 80x24 and cuts some of it off until the terminal is made larger."]
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        await pilot.resize_terminal(79, 30)  # too narrow again: told again
+        await pilot.pause(0.1)
+        assert len(told()) == 2 and told()[1].startswith("This terminal is 79x30")
+        await pilot.press("q")
+
+
+@pytest.mark.asyncio
 async def test_escape_keeps_the_drill_and_q_quits_a_session_that_never_started():
     app = demo_app(1.0, autostart=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -82,6 +83,10 @@ STOP_WAIT_S = 30.0
 
 READY, RUNNING, PAUSED, STOPPING, FINISHED, FAILED = "ready", "running", "paused", "stopping", "finished", "failed"
 """Session states the screen shows."""
+
+
+MIN_SIZE = (80, 24)
+"""The smallest terminal (columns, rows) the screen is laid out for; a smaller one is told so."""
 
 
 def runner_factory(source, drill: str, recorder: SessionRecorder | None = None, **runner_options) -> RunnerFactory:
@@ -174,6 +179,7 @@ class QuietlandApp(App[int]):
         self.plan_state: PlanState | None = None
         """Where the plan stands, as last shown (None without a plan)."""
         self._plan_tracker: PlanTracker | None = None
+        self._too_small = False  # whether the terminal was last smaller than MIN_SIZE (told once per shrink)
         self._metronome: Metronome | None = None
         self._beat_anchor = 0  # sample of the current set's first rep: the metronome's beats count from it
         self._sample_rate = 0
@@ -246,6 +252,17 @@ class QuietlandApp(App[int]):
 
     def on_unmount(self) -> None:
         self.stop_session()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A terminal smaller than :data:`MIN_SIZE` cuts panels off: say so, once each time it becomes too small."""
+        small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
+        if small and not self._too_small:
+            self.notify(
+                f"This terminal is {event.size.width}x{event.size.height}; the screen needs {MIN_SIZE[0]}x{MIN_SIZE[1]} "
+                "and cuts some of it off until the terminal is made larger.",
+                title="quietland", severity="warning", timeout=10,
+            )
+        self._too_small = small
 
     # ------------------------------------------------------------------ session
     def _start(self) -> None:
