@@ -164,6 +164,17 @@ def _read_version(conn: sqlite3.Connection, path: Path) -> int:
         raise HistoryError(f"'{path}' has no valid schema_version; it is not a quietland history.") from None
 
 
+def _refuse_unknown(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise :class:`HistoryError` for a database that is not a quietland history, or one newer than this code
+    reads, before anything (even its journal mode) is written to it."""
+    version = _read_version(conn, path)
+    if version > schema_version_known():
+        raise HistoryError(
+            f"'{path}' was written by a newer quietland (history schema version {version}; this one reads up "
+            f"to {schema_version_known()}); upgrade quietland to read it."
+        )
+
+
 def migrate(conn: sqlite3.Connection, path: Path) -> int:
     """Bring the database up to :func:`schema_version_known`, one transaction per step; return the version.
 
@@ -473,7 +484,7 @@ def read_results_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Pat
     given = Path(path)
     file = results_file_for(given)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some Windows editors write, is no error)
     except FileNotFoundError:
         if file != given:
             raise HistoryError(f"'{given}' has no results JSON beside it ('{file.name}'); 'quietland analyze "
@@ -482,11 +493,14 @@ def read_results_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Pat
     except IsADirectoryError:
         raise HistoryError(f"'{file}' is a folder; give the results files in it (e.g. '{file}/*.json').") from None
     except UnicodeDecodeError:
-        raise HistoryError(f"'{file}' is not a text file, so not a results JSON.") from None
+        raise HistoryError(f"'{file}' is not UTF-8 text (a results JSON is; a copy saved as UTF-16, as Windows "
+                           "PowerShell's '>' writes, is not), so it cannot be read as results.") from None
     except OSError as exc:
         raise HistoryError(f"'{file}' cannot be read: {exc.strerror or exc}.") from None
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise HistoryError(f"'{file}' is JSON nested too deeply to be a quietland results document.") from None
     except ValueError as exc:
         where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
         raise HistoryError(f"'{file}' is not valid JSON{where}: it is damaged or cut short.") from None
@@ -526,6 +540,7 @@ class HistoryStore:
         try:
             conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            _refuse_unknown(conn, path)  # before anything is written to it (the journal mode is written)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise HistoryError(f"'{path}' cannot use a write-ahead log (journal mode stays {mode}).")
@@ -579,14 +594,16 @@ class HistoryStore:
                 fallback_start = datetime.fromtimestamp(Path(source).stat().st_mtime)
             except OSError:
                 pass
-        parsed = parse_results(
-            doc, athlete=athlete, fallback_start=fallback_start,
-            source_file=None if source is None else str(Path(source).resolve()), where=where,
-        )
         try:
+            parsed = parse_results(
+                doc, athlete=athlete, fallback_start=fallback_start,
+                source_file=None if source is None else str(Path(source).resolve()), where=where,
+            )
             return self._insert(parsed)
         except sqlite3.Error as exc:
             raise HistoryError(f"{where} could not be stored in the history '{self.path}': {exc}.") from None
+        except (OverflowError, ValueError, RecursionError) as exc:  # (a number or a date no session has)
+            raise HistoryError(f"{where} holds a value no quietland session has ({exc}); it was not stored.") from None
 
     def _insert(self, parsed: ParsedResults) -> StoredSession | None:
         conn = self._conn
@@ -634,31 +651,40 @@ class HistoryStore:
         self._conn.execute("INSERT INTO athletes (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
         return self._conn.execute("SELECT id FROM athletes WHERE name = ?", (name,)).fetchone()[0]
 
-    def import_paths(self, paths: Iterable[str | os.PathLike[str]], *, athlete: str | None = None) -> ImportReport:
+    def import_paths(
+        self, paths: Iterable[str | os.PathLike[str]], *, athlete: str | None = None,
+        on_outcome: Callable[[ImportOutcome], None] | None = None,
+    ) -> ImportReport:
         """Store the results files ``paths`` (a recording's path means the ``.json`` beside it), each on its own.
 
         A file that cannot be read or is not results is reported in one
-        sentence and skipped; the others are still imported.
+        sentence and skipped; the others are still imported. ``on_outcome`` hears of each file as it is done.
         """
-        outcomes = []
+        outcomes: list[ImportOutcome] = []
         for given in paths:
-            try:
-                doc, file = read_results_file(given)
-                stored = self.store_results(doc, athlete=athlete, source=file)
-            except HistoryError as exc:
-                outcomes.append(ImportOutcome(str(given), "failed", str(exc)))
-                continue
-            if stored is None:
-                outcomes.append(ImportOutcome(str(given), "already", f"'{file}' is already in the history."))
-            else:
-                verb = "replaced its incomplete copy" if stored.replaced else "stored"
-                outcomes.append(ImportOutcome(
-                    str(given), "replaced" if stored.replaced else "stored",
-                    f"'{file}': {verb}: {stored.athlete}, {stored.drill}, {stored.started_at[:16].replace('T', ' ')}, "
-                    f"{stored.reps} reps in {stored.sets} set{'s' if stored.sets != 1 else ''}.",
-                    stored,
-                ))
+            self._import_one(given, athlete, outcomes)
+            if on_outcome is not None:
+                on_outcome(outcomes[-1])
         return ImportReport(tuple(outcomes))
+
+    def _import_one(self, given: str | os.PathLike[str], athlete: str | None, outcomes: list[ImportOutcome]) -> None:
+        """Store one results file; append its outcome."""
+        try:
+            doc, file = read_results_file(given)
+            stored = self.store_results(doc, athlete=athlete, source=file)
+        except HistoryError as exc:
+            outcomes.append(ImportOutcome(str(given), "failed", str(exc)))
+            return
+        if stored is None:
+            outcomes.append(ImportOutcome(str(given), "already", f"'{file}' is already in the history."))
+            return
+        verb = "replaced its incomplete copy" if stored.replaced else "stored"
+        outcomes.append(ImportOutcome(
+            str(given), "replaced" if stored.replaced else "stored",
+            f"'{file}': {verb}: {stored.athlete}, {stored.drill}, {stored.started_at[:16].replace('T', ' ')}, "
+            f"{stored.reps} reps in {stored.sets} set{'s' if stored.sets != 1 else ''}.",
+            stored,
+        ))
 
     # ------------------------------------------------------------ reading
     def athletes(self) -> list[str]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -121,6 +123,24 @@ def _command_error(message: str) -> Exception:
     return CommandError(message, EXIT_FILE)
 
 
+def _database_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command`` with the database's own failures as one sentence: a damaged page (the file opened, but a
+    table in it is broken), or a database that cannot be written (its file or folder read-only)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except sqlite3.OperationalError as exc:
+            raise _command_error(f"the history '{history_path()}' cannot be used ({exc}): check that you may write "
+                                 "to it and to its folder (the log beside it, '-wal' and '-shm', too).") from None
+        except sqlite3.DatabaseError as exc:
+            raise _command_error(f"the history '{history_path()}' is damaged ({exc}): move it aside (quietland then "
+                                 "starts a new one) or put back a copy.") from None
+
+    return run
+
+
 def _open_existing() -> HistoryStore | None:
     """The history, or None when there is none yet (reading commands never create one)."""
     path = history_path()
@@ -150,18 +170,20 @@ NO_HISTORY = (
 
 
 # ------------------------------------------------------------------ import
+@_database_errors
 def cmd_import(args: argparse.Namespace) -> int:
     """``quietland import PATH...``: one line per file; exit 1 if any file could not be imported."""
+    def say(outcome) -> None:  # as each file is done: an interrupted import still says what it stored
+        if outcome.status == "failed":
+            print(f"quietland: error: {outcome.sentence}", file=sys.stderr, flush=True)
+        else:
+            print(outcome.sentence, flush=True)
+
     try:
         with HistoryStore.open() as store:
-            report = store.import_paths(args.paths, athlete=args.athlete)
+            report = store.import_paths(args.paths, athlete=args.athlete, on_outcome=say)
     except HistoryError as exc:
         raise _command_error(str(exc)) from None
-    for outcome in report.outcomes:
-        if outcome.status == "failed":
-            print(f"quietland: error: {outcome.sentence}", file=sys.stderr)
-        else:
-            print(outcome.sentence)
     new = report.count("stored") + report.count("replaced")
     print(f"{new} session{'s' if new != 1 else ''} added, {report.count('already')} already there, "
           f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")
@@ -169,6 +191,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ history
+@_database_errors
 def cmd_history(args: argparse.Namespace) -> int:
     """``quietland history``: the table, plots and verdicts, or ``--json``."""
     store = _open_existing()
@@ -336,6 +359,7 @@ def export(store: HistoryStore, stream: IO[str], fmt: str, athlete: str | None =
         write_json(store, stream, athlete, drill)
 
 
+@_database_errors
 def cmd_export(args: argparse.Namespace) -> int:
     """``quietland export``: CSV or JSON to ``--output`` (atomically) or stdout."""
     store = _open_existing()

@@ -190,6 +190,13 @@ def test_a_newer_database_is_refused_naming_the_file(tmp_path):
     assert str(db) in str(info.value) and "newer quietland" in str(info.value) and "version 7" in str(info.value)
     with contextlib.closing(sqlite3.connect(db)) as conn:  # untouched
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("7",)
+    # not even its journal mode: a newer database kept in a rollback journal stays so, to the byte
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    before = db.read_bytes()
+    with pytest.raises(HistoryError, match="newer quietland"):
+        HistoryStore.open(db)
+    assert db.read_bytes() == before and not Path(f"{db}-wal").exists()
 
 
 def test_a_file_that_is_not_a_history_is_refused_naming_it(tmp_path):
@@ -285,6 +292,50 @@ def test_import_reports_a_damaged_file_in_one_sentence_and_imports_the_rest(stor
     for sentence in (cut_sentence, odd_sentence, missing_sentence):
         assert sentence.count(". ") == 0 and sentence.endswith(".")
     assert report.failed == 3 and len(store.sessions()) == 2
+
+
+def test_import_reports_values_no_session_has_in_one_sentence_and_goes_on(store, docs, tmp_path):
+    """A number SQLite cannot hold, a date before year 1, JSON nested beyond reason: each one sentence, and the
+    files after them are still imported (they used to end the import with a traceback)."""
+    first = write_json(tmp_path / "first.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+    huge = recorded(docs["calibrated"], "2026-11-21T18:00:00+01:00")
+    huge["sample_rate"] = 10**30
+    year0 = recorded(docs["calibrated"], "0001-01-01T00:00:00")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    bom = tmp_path / "bom.json"  # a byte-order mark, as some Windows editors write: read as it is
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(recorded(docs["calibrated"], "2026-11-23T18:00:00+01:00")).encode())
+    last = write_json(tmp_path / "last.json", recorded(docs["calibrated"], "2026-11-22T18:00:00+01:00"))
+    heard: list[str] = []
+    report = store.import_paths(
+        [first, write_json(tmp_path / "huge.json", huge), write_json(tmp_path / "year0.json", year0), deep, bom, last],
+        on_outcome=lambda o: heard.append(o.status),
+    )
+    assert [o.status for o in report.outcomes] == heard == ["stored", "failed", "failed", "failed", "stored", "stored"]
+    for outcome in report.outcomes[1:4]:
+        assert outcome.path in outcome.sentence and outcome.sentence.endswith(".") and "\n" not in outcome.sentence
+    assert "holds a value no quietland session has" in report.outcomes[1].sentence
+    assert "nested too deeply" in report.outcomes[3].sentence
+    assert len(store.sessions()) == 3
+
+
+def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
+    """A database whose header is intact but a table's page is junk opens; reading it fails inside SQLite."""
+    for day in range(1, 41):
+        assert run("import", str(write_json(tmp_path / f"d{day}.json",
+                                            recorded(docs["calibrated"], f"2026-10-{day % 28 + 1:02d}T{day % 24:02d}:00:00+01:00"))))[0] == 0
+    db = tmp_path / "home" / HISTORY_FILE
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sessions'").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(db.read_bytes())
+    data[(page - 1) * size : page * size] = b"\x5a" * size
+    db.write_bytes(bytes(data))
+    for args in (("history",), ("history", "--json"), ("export", "--format", "csv")):
+        code, _, err = run(*args)
+        assert code == 1, args
+        one_error_line(err, str(db), "is damaged", "move it aside")
 
 
 def test_import_on_the_command_line(run, docs, tmp_path):
@@ -517,6 +568,37 @@ def test_export_csv_and_json_parse_back(run, docs, tmp_path):
     assert [r["impact_db"] for r in first["reps"]] == [r["impact_db"] for r in docs["calibrated"]["reps"]]
     assert [s["reps"] for s in first["sets"]] == [s["reps"] for s in docs["calibrated"]["sets"]]
     assert first["reps"][0]["ramp_in"] is True
+
+
+def test_export_through_a_link_writes_its_target_keeps_its_mode_and_never_replaces_a_device(run, docs, tmp_path):
+    """--output is replaced whole (a temporary file renamed over it); that rename must not turn a symbolic link
+    into a file, make a shared file private, or replace a device or a pipe (as root, /dev/null itself)."""
+    import os
+    import stat
+
+    assert run("import", str(write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))))[0] == 0
+    target = tmp_path / "exports" / "history.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    target.chmod(0o644)
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    code, _, err = run("export", "--format", "csv", "--output", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and target.read_text().startswith("athlete,drill,")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    code, _, err = run("export", "--format", "csv", "--output", str(fifo))
+    assert code == 1 and stat.S_ISFIFO(fifo.stat().st_mode)
+    one_error_line(err, str(fifo), "not a regular file")
+    new = tmp_path / "new.csv"  # a new file gets what the umask gives, not the temporary file's 0600
+    umask = os.umask(0o022)
+    try:
+        assert run("export", "--format", "csv", "--output", str(new))[0] == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644
 
 
 def test_export_to_a_folder_that_cannot_be_written_is_one_sentence(run, docs, tmp_path):
