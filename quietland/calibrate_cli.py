@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .capture import device_argument
 from .reps import DRILLS
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--from", dest="from_path", metavar="RECORDING",
                    help="make the profile from this recording of landings, with no screen and no microphone")
-    p.add_argument("--device", metavar="ID|NAME",
+    p.add_argument("--device", type=device_argument, metavar="ID|NAME",
                    help="the input device, as 'quietland devices' lists it (default: the system's default input)")
     p.add_argument("--sample-rate", type=_sample_rate, metavar="HZ",
                    help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)")

@@ -52,6 +52,16 @@ NO_INPUT_DEVICE = "No audio input device was found: connect or enable a micropho
 """What ``live``, ``calibrate`` and ``devices`` say when the system has no input device at all."""
 
 
+def device_argument(text: str) -> str:
+    """``--device``: an id or (part of) a name, stripped; an empty one is a bad command line (argparse's
+    ``ArgumentTypeError``), not a name that every device contains."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a device id or (part of) its name, as 'quietland devices' lists them")
+    return text.strip()
+
+
 class CaptureError(Exception):
     """The microphone cannot be used or stopped working; the message is one sentence for the user."""
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .calibrate_cli import add_calibrate_parser
+from .capture import device_argument
 from .history_cli import add_history_parsers
 from .reps import DRILL_RULES, DRILLS
 
@@ -345,6 +346,7 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--device",
+        type=device_argument,
         metavar="ID|NAME",
         help="the input device: its id or (part of) its name, as 'quietland devices' lists them "
         "(default: the system's default input)",

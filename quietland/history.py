@@ -395,7 +395,8 @@ def _start_time(text: str, where: str) -> tuple[str, float]:
     except ValueError:
         raise HistoryError(f"{where} has a started_at that is not an ISO 8601 time ({text!r}).") from None
     moment = moment.astimezone() if moment.tzinfo is None else moment
-    return moment.isoformat(timespec="seconds"), moment.timestamp()
+    # to the millisecond when given so: two sessions started in the same second are two sessions
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds"), moment.timestamp()
 
 
 def parse_results(

@@ -237,6 +237,9 @@ class SessionRecorder:
         self.started_at = (started_at or datetime.now()).astimezone()
         """When the session started (local time, with its UTC offset)."""
         self.flush_interval_s = float(flush_interval_s)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise RecordingError(f"Cannot record to '{self.folder}': it is a file, not a folder; give another "
+                                 "--recordings-dir, or --no-record.")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.wav_path, fh = _reserve_name(self.folder, self.started_at.strftime("%Y%m%d-%H%M%S"))
@@ -301,7 +304,7 @@ class SessionRecorder:
         doc = report.analysis_to_dict(analysis, file=self.wav_path.name, block_size=block_size)
         doc.update(
             athlete=self.athlete,
-            started_at=self.started_at.isoformat(timespec="seconds"),
+            started_at=self.started_at.isoformat(timespec="milliseconds"),  # (which session it is, for the history)
             ended_at=datetime.now().astimezone().isoformat(timespec="seconds") if final else None,
             complete=final,
             config=config,

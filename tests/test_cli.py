@@ -135,6 +135,14 @@ def test_bad_command_line_is_one_error_line_and_exit_2(tmp_path, run, args, need
     assert_one_error_line(err, needle)
 
 
+@pytest.mark.parametrize("command", [["live", "--headless"], ["calibrate", "--headless"]])
+def test_an_empty_device_name_is_a_bad_command_line(run, command):
+    """'' is in every device's name: it used to say several devices matched; it is no name at all."""
+    code, out, err = run(*command, "--device", "  ")
+    assert code == 2 and out == ""
+    assert_one_error_line(err, "--device")
+
+
 def test_no_command_is_a_usage_error(run):
     code, out, err = run()
     assert code == 2 and out == ""

@@ -319,6 +319,22 @@ def test_import_reports_values_no_session_has_in_one_sentence_and_goes_on(store,
     assert len(store.sessions()) == 3
 
 
+def test_two_sessions_started_in_the_same_second_are_two_sessions(store, docs):
+    """Two live sessions at once (two microphones, two athletes' laptops sharing a history) start within a
+    second of each other; their results name their start to the millisecond. The incomplete copy of one is
+    still replaced by its own complete copy only."""
+    a_early = recorded(docs["calibrated"], "2026-12-05T21:40:53.120+01:00", athlete=None, complete=False)
+    a = recorded(docs["calibrated"], "2026-12-05T21:40:53.120+01:00", athlete=None)
+    b = recorded(docs["uncalibrated"], "2026-12-05T21:40:53.480+01:00", athlete=None)
+    assert store.store_results(a_early) is not None
+    assert store.store_results(b) is not None
+    stored = store.store_results(a)
+    assert stored is not None and stored.replaced
+    rows = store.sessions()
+    assert sorted(r.started_at for r in rows) == ["2026-12-05T21:40:53.120+01:00", "2026-12-05T21:40:53.480+01:00"]
+    assert all(r.complete for r in rows)
+
+
 def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
     """A database whose header is intact but a table's page is junk opens; reading it fails inside SQLite."""
     for day in range(1, 41):

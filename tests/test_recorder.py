@@ -73,6 +73,10 @@ def test_a_folder_that_cannot_be_written_is_one_sentence(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(RecordingError, match=r"^Cannot record to '.*file/sub': .*\.$"):
         SessionRecorder(blocker / "sub", 16000)
+    with pytest.raises(RecordingError, match=r"^Cannot record to '.*file': it is a file, not a folder; give another "
+                                             r"--recordings-dir, or --no-record\.$"):
+        SessionRecorder(blocker, 16000)
+    assert blocker.read_text() == "not a folder"
 
 
 def test_the_wav_holds_exactly_the_samples_written(tmp_path):
