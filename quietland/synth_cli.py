@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"synth_cli: error: {exc}", file=sys.stderr)
         return 2
+    if args.out.suffix.lower() != ".wav":
+        print(f"synth_cli: error: '{args.out}' must end in .wav (the session is written as a WAV).", file=sys.stderr)
+        return 2
     if not args.out.parent.is_dir():
         print(f"synth_cli: error: the folder '{args.out.parent}' does not exist.", file=sys.stderr)
         return 1

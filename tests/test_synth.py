@@ -278,6 +278,12 @@ def test_cli_refuses_a_missing_folder(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_cli_refuses_an_output_that_is_not_a_wav(tmp_path, capsys):
+    assert synth_cli_main([str(tmp_path / "pogo"), "--preset", "pogo"]) == 2  # (a traceback from soundfile before)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "must end in .wav" in err and list(tmp_path.iterdir()) == []
+
+
 def test_bundled_demo_recording_matches_its_truth_and_spec():
     wav = RECORDINGS / "demo-line-hops.wav"
     doc = json.loads((RECORDINGS / "demo-line-hops.truth.json").read_text())
