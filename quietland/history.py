@@ -355,6 +355,15 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def _name(value: Any) -> str | None:
+    """An athlete's name as stored: control characters (a newline, a tab, a terminal's escape codes) become
+    spaces, runs of spaces one; None when nothing is left. Such characters would break every table and line
+    the name is printed in."""
+    if not isinstance(value, str):
+        return None
+    return " ".join("".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in value).split()) or None
+
+
 def results_sha256(doc: dict[str, Any]) -> str:
     """SHA-256 of the document's canonical JSON (sorted keys, no spaces): the same results give the same digest."""
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -421,7 +430,7 @@ def parse_results(
     drill = _text(doc.get("drill"))
     if drill is None:
         raise HistoryError(f"{where} is not a quietland results document (it names no drill).")
-    who = _text(doc.get("athlete")) or _text(athlete) or UNKNOWN_ATHLETE
+    who = _name(doc.get("athlete")) or _name(athlete) or UNKNOWN_ATHLETE
     own = _text(doc.get("started_at"))
     if own is not None:
         started_at, started_unix = _start_time(own, where)

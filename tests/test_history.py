@@ -335,6 +335,12 @@ def test_two_sessions_started_in_the_same_second_are_two_sessions(store, docs):
     assert all(r.complete for r in rows)
 
 
+def test_control_characters_in_a_name_are_stored_as_spaces(store, docs):
+    """A newline or a terminal escape in an athlete's name would break every table and line it is printed in."""
+    stored = store.store_results(recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete="Ann\n\x1b[31m  B\tC "))
+    assert stored.athlete == "Ann [31m B C" and store.athletes() == ["Ann [31m B C"]
+
+
 def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
     """A database whose header is intact but a table's page is junk opens; reading it fails inside SQLite."""
     for day in range(1, 41):
