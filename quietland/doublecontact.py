@@ -36,6 +36,9 @@ import numpy as np
 
 FRAME_MS = 2.0
 """Energy frame length, ms (hop: a quarter of it)."""
+MIN_FRAME_SAMPLES = 24
+"""... but at least this many samples: under 16 kHz a 2 ms frame holds too few for its energy to be steady (16 at
+8 kHz), and a dip in one landing's own ringing reads as a second attack rising out of silence."""
 PEAK_MS = 2.0
 """A second attack's level is the highest frame in this span from where it starts, ms."""
 
@@ -65,7 +68,7 @@ class DoubleContactFinder:
         self.sample_rate = int(sample_rate)
         self.config = cfg = config or DoubleContactConfig()
         sr = self.sample_rate
-        self._frame = max(2, int(round(FRAME_MS * sr / 1000.0)))
+        self._frame = max(MIN_FRAME_SAMPLES, int(round(FRAME_MS * sr / 1000.0)))
         self._hop = max(1, self._frame // 4)
         self._peak_frames = max(1, int(round(PEAK_MS * sr / 1000.0 / self._hop)))
         self._look = max(1, int(round(cfg.look_ms * sr / 1000.0 / self._hop)))
