@@ -329,8 +329,9 @@ class LandingDetector:
         if np.ndim(block) not in (1, 2):
             raise ValueError("a block must have shape (n,) or (n, channels)")
         block = np.asarray(block)
-        if not np.isfinite(block).all():  # a sample that is not a number is silence, not a state that never heals
-            block = np.where(np.isfinite(block), block, 0.0).astype(block.dtype)
+        finite = np.isfinite(block)
+        if not finite.all():  # a sample that is not a number is silence, not a state that never heals
+            block = np.where(finite, block, 0.0).astype(block.dtype)
         x = self._mix(block).astype(np.float64)
         if self._held is None:
             return self._analyse(x)

@@ -164,10 +164,8 @@ def _read_version(conn: sqlite3.Connection, path: Path) -> int:
         raise HistoryError(f"'{path}' has no valid schema_version; it is not a quietland history.") from None
 
 
-def _refuse_unknown(conn: sqlite3.Connection, path: Path) -> None:
-    """Raise :class:`HistoryError` for a database that is not a quietland history, or one newer than this code
-    reads, before anything (even its journal mode) is written to it."""
-    version = _read_version(conn, path)
+def _refuse_newer(version: int, path: Path) -> None:
+    """Raise :class:`HistoryError` when ``version`` is newer than this code reads."""
     if version > schema_version_known():
         raise HistoryError(
             f"'{path}' was written by a newer quietland (history schema version {version}; this one reads up "
@@ -187,11 +185,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
     known = schema_version_known()
     version = _read_version(conn, path)
     while True:
-        if version > known:
-            raise HistoryError(
-                f"'{path}' was written by a newer quietland (history schema version {version}; this one reads up "
-                f"to {known}); upgrade quietland to read it."
-            )
+        _refuse_newer(version, path)
         if version == known:
             return version
         conn.execute("BEGIN IMMEDIATE")
@@ -550,7 +544,8 @@ class HistoryStore:
         try:
             conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            _refuse_unknown(conn, path)  # before anything is written to it (the journal mode is written)
+            # not a quietland history, or a newer one: refused before anything (even the journal mode) is written
+            _refuse_newer(_read_version(conn, path), path)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise HistoryError(f"'{path}' cannot use a write-ahead log (journal mode stays {mode}).")
@@ -672,29 +667,27 @@ class HistoryStore:
         """
         outcomes: list[ImportOutcome] = []
         for given in paths:
-            self._import_one(given, athlete, outcomes)
+            outcomes.append(self._import_one(given, athlete))
             if on_outcome is not None:
                 on_outcome(outcomes[-1])
         return ImportReport(tuple(outcomes))
 
-    def _import_one(self, given: str | os.PathLike[str], athlete: str | None, outcomes: list[ImportOutcome]) -> None:
-        """Store one results file; append its outcome."""
+    def _import_one(self, given: str | os.PathLike[str], athlete: str | None) -> ImportOutcome:
+        """Store one results file; what came of it."""
         try:
             doc, file = read_results_file(given)
             stored = self.store_results(doc, athlete=athlete, source=file)
         except HistoryError as exc:
-            outcomes.append(ImportOutcome(str(given), "failed", str(exc)))
-            return
+            return ImportOutcome(str(given), "failed", str(exc))
         if stored is None:
-            outcomes.append(ImportOutcome(str(given), "already", f"'{file}' is already in the history."))
-            return
+            return ImportOutcome(str(given), "already", f"'{file}' is already in the history.")
         verb = "replaced its incomplete copy" if stored.replaced else "stored"
-        outcomes.append(ImportOutcome(
+        return ImportOutcome(
             str(given), "replaced" if stored.replaced else "stored",
             f"'{file}': {verb}: {stored.athlete}, {stored.drill}, {stored.started_at[:16].replace('T', ' ')}, "
             f"{stored.reps} reps in {stored.sets} set{'s' if stored.sets != 1 else ''}.",
             stored,
-        ))
+        )
 
     # ------------------------------------------------------------ reading
     def athletes(self) -> list[str]:

@@ -401,7 +401,6 @@ class SessionRunner:
     def _apply_commands(self) -> None:
         while self._commands:
             what, arg = self._commands.popleft()
-            sample = self.pipeline.n_samples
             if what == "pause" and not self._paused:
                 self._paused = True
             elif what == "resume" and self._paused:
@@ -414,10 +413,14 @@ class SessionRunner:
                 self.drill = arg
             else:
                 continue
-            action: dict[str, Any] = {"sample": sample, "action": what}
-            if what == "change-drill":
-                action["drill"] = arg
-            self.actions.append(action)
+            self._record_action(what, arg if what == "change-drill" else None)
+
+    def _record_action(self, what: str, drill: str | None = None) -> None:
+        """Keep what took effect now (samples analysed so far), for the results' ``actions``."""
+        action: dict[str, Any] = {"sample": self.pipeline.n_samples, "action": what}
+        if drill is not None:
+            action["drill"] = drill
+        self.actions.append(action)
 
     # ---------------------------------------------------------------- sets
     def _start_new_set(self) -> None:
@@ -429,7 +432,7 @@ class SessionRunner:
         """The plan's set work is done: a new set from the next rep, saved as the ``n`` key's would be."""
         if ends_set:
             self._start_new_set()
-            self.actions.append({"sample": self.pipeline.n_samples, "action": "new-set"})
+            self._record_action("new-set")
 
     def _emit_decisions(self, items: list[Item]) -> None:
         for item in items:
