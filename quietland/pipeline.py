@@ -224,9 +224,9 @@ class SessionPipeline:
         """The detector's running noise floor, dBFS."""
         return self.detector.noise_floor_dbfs
 
-    def new_set(self) -> None:
-        """The next rep starts a new set."""
-        self.counter.start_new_set()
+    def new_set(self, from_sample: int | None = None) -> None:
+        """The first rep at or after ``from_sample`` (default: the samples analysed so far, now) starts a new set."""
+        self.counter.start_new_set(self._n_samples if from_sample is None else from_sample)
 
     def change_drill(self, drill: str) -> list[Item]:
         """Count by ``drill`` from now on (from a new set); returns the decisions the old rule still owed.

@@ -346,7 +346,7 @@ class RepCounter:
         self._rep_in_set = 0
         self._set_intervals: deque[float] = deque(maxlen=self.config.rhythm_window)
         self._last_rep_sample: int | None = None
-        self._force_new_set = False
+        self._new_sets_from: list[int] = []  # samples from which a new set was asked for, not yet begun
         self._last_lone: OnsetEvent | None = None  # the last sound rejected as lone
 
     # ---------------------------------------------------------------- public
@@ -385,11 +385,14 @@ class RepCounter:
         missing = self.config.beat_max_missing if self.rule.kind == "rope" else 0
         return self.rule.max_interval_s * (1 + missing)
 
-    def start_new_set(self) -> None:
-        """The next rep starts a new set (the athlete or coach said so)."""
-        self._force_new_set = True
-        if self._rope is not None:
-            self._rope = self._new_rope()
+    def start_new_set(self, from_sample: int = 0) -> None:
+        """The first rep at or after ``from_sample`` starts a new set (the athlete or coach said so, at that sample;
+        0: the next rep). A rep heard before it and decided after it stays in the set it belongs to.
+
+        A rope drill keeps its beat tracker: the sounds it holds undecided are decided as they would have been
+        (a new tracker would lose them), a rhythm that goes on is still followed, and a rest ends its beat as
+        any rest does."""
+        self._new_sets_from.append(int(from_sample))
 
     def change_drill(self, drill: str) -> list[Rep | Rejected]:
         """Decide everything pending under the old rule, then count by ``drill`` from a new set on.
@@ -633,7 +636,7 @@ class RepCounter:
     def _opens_set(self, ev: OnsetEvent) -> bool:
         """Whether ``ev``, as a rep, would start a new set: the first rep, a start asked for, or a gap longer than
         a set's longest (``max_gap_in_set_s``) or ``rest_factor`` times its running median interval."""
-        if self._force_new_set or self._last_rep_sample is None:
+        if self._last_rep_sample is None or any(ev.sample >= s for s in self._new_sets_from):
             return True
         interval_s = (ev.sample - self._last_rep_sample) / self.sample_rate
         if interval_s > self.max_gap_in_set_s:
@@ -669,7 +672,7 @@ class RepCounter:
         interval_s = None if self._last_rep_sample is None else (ev.sample - self._last_rep_sample) / sr
         new_set = self._opens_set(ev)
         if new_set:
-            self._force_new_set = False
+            self._new_sets_from = [s for s in self._new_sets_from if s > ev.sample]
             self._set_number += 1
             self._rep_in_set = 0
             self._set_intervals.clear()

@@ -389,7 +389,8 @@ class SessionRunner:
             self.recorder.write(block)
         self._emit_decisions(self.pipeline.process(block))
         if self._plan is not None:
-            self._plan_says_new_set(self._plan.tick(self.pipeline.n_samples).round_over)
+            if self._plan.tick(self.pipeline.n_samples).round_over:
+                self._plan_says_new_set(self.pipeline.n_samples)
         self._check_set_over()
         self._measure_level(block)
         if self.pipeline.n_samples >= self._next_status:
@@ -415,24 +416,24 @@ class SessionRunner:
                 continue
             self._record_action(what, arg if what == "change-drill" else None)
 
-    def _record_action(self, what: str, drill: str | None = None) -> None:
-        """Keep what took effect now (samples analysed so far), for the results' ``actions``."""
-        action: dict[str, Any] = {"sample": self.pipeline.n_samples, "action": what}
+    def _record_action(self, what: str, drill: str | None = None, sample: int | None = None) -> None:
+        """Keep what took effect at ``sample`` (default: now, the samples analysed so far), for the results'
+        ``actions``."""
+        action: dict[str, Any] = {"sample": self.pipeline.n_samples if sample is None else sample, "action": what}
         if drill is not None:
             action["drill"] = drill
         self.actions.append(action)
 
     # ---------------------------------------------------------------- sets
-    def _start_new_set(self) -> None:
-        """The next rep starts a new set (the current one ends now)."""
+    def _start_new_set(self, from_sample: int | None = None) -> None:
+        """The first rep at or after ``from_sample`` (default: now) starts a new set; the current one ends now."""
         self._end_open_set()
-        self.pipeline.new_set()
+        self.pipeline.new_set(from_sample)
 
-    def _plan_says_new_set(self, ends_set: bool) -> None:
-        """The plan's set work is done: a new set from the next rep, saved as the ``n`` key's would be."""
-        if ends_set:
-            self._start_new_set()
-            self._record_action("new-set")
+    def _plan_says_new_set(self, from_sample: int) -> None:
+        """The plan's set work is done: a new set from ``from_sample`` on, saved as the ``n`` key's would be."""
+        self._start_new_set(from_sample)
+        self._record_action("new-set", sample=from_sample)
 
     def _emit_decisions(self, items: list[Item]) -> None:
         for item in items:
@@ -450,8 +451,8 @@ class SessionRunner:
                 self._open_set = item.set_number
                 self._last_rep_sample = item.sample
             self._emit(Decided(item))
-            if isinstance(item, Rep) and self._plan is not None:
-                self._plan_says_new_set(self._plan.on_rep(item).ends_set)
+            if isinstance(item, Rep) and self._plan is not None and self._plan.on_rep(item).ends_set:
+                self._plan_says_new_set(item.sample + 1)  # the reps after this one, heard yet or not
 
     def _check_set_over(self) -> None:
         """Send SetEnded once the stream is past the longest gap the drill allows inside a set."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quietland.pipeline import SessionPipeline
+from quietland.pipeline import ScriptedAction, SessionPipeline
 from quietland.synth import PRESETS, SessionSpec, synthesize
 
 from pipeline_support import analyse_audio
@@ -727,3 +727,31 @@ def test_softer_later_sets_of_squat_jumps_are_all_counted(cadence):
     assert [r.t_s for r in analysis.rejected if r.reason == "background"] == []
     assert analysis.summary.reps == session.count == 24
     assert hits_within(session, analysis, 0.05) == 24
+
+
+@pytest.mark.parametrize(
+    "preset, drill",
+    [("rope", "jump-rope"), ("rope", "jump-rope-alternate"), ("double-under", "jump-rope-double-under")],
+)
+def test_a_new_set_in_a_rope_drill_loses_no_sound(preset, drill):
+    """A new set pressed while the rope beat is followed: every sound the detector heard is still a rep or a
+    rejection (a fresh beat tracker had dropped the ones its predecessor held: one or two of 159 sounds,
+    and a rep), the count is the count without the press, and the new set starts at the press."""
+    spec = replace(PRESETS[preset], sets=(60,), seed=3)
+    session = synthesize(spec)
+    sr = session.sample_rate
+    plain = analyse_audio(session.audio, sr, drill, block=2048)
+    first, last = plain.reps[0].t_s, plain.reps[-1].t_s
+    for k in range(1, 8):
+        press_s = first + k * (last - first) / 8 + 0.013 * k  # presses at every phase of the beat
+        pipe = SessionPipeline(sr, drill, script=(ScriptedAction(int(press_s * sr), "new-set"),))
+        for i in range(0, session.audio.size, 2048):
+            pipe.process(session.audio[i : i + 2048])
+        _, analysis = pipe.finish()
+        heard = sorted(ev.sample for ev in analysis.events)
+        decided = sorted([r.sample for r in analysis.reps if not r.inferred] + [r.event.sample for r in analysis.rejected])
+        assert decided == heard, press_s
+        assert analysis.summary.reps == plain.summary.reps, press_s
+        second = [r.t_s for r in analysis.reps if r.set_number == 2]
+        period = 60.0 / spec.cadence_per_min
+        assert analysis.summary.sets == 2 and abs(second[0] - press_s) <= period, press_s

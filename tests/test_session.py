@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ from quietland.events import Rejected, Rep
 from quietland.calibration import DEFAULT_PROFILE, profile_from_dict
 from quietland.recorder import SessionRecorder, saved_session
 from quietland.session import Decided, Finished, Level, SetEnded, Started, Status, SessionRunner, file_blocks
-from quietland.synth import SessionSpec, synthesize
+from quietland.pipeline import ScriptedAction, SessionPipeline
+from quietland.synth import PRESETS, SessionSpec, synthesize
 
 DEMO = Path(__file__).resolve().parent.parent / "recordings" / "demo-line-hops.wav"
 
@@ -349,3 +352,25 @@ def test_a_bad_profile_is_reported_and_scoring_falls_back_to_uncalibrated(tmp_pa
     assert len(warnings) == 1 and str(bad) in warnings[0] and words in warnings[0] and "uncalibrated" in warnings[0]
     assert "quietland: error" not in captured.err  # the analysis went ahead: a warning, not an error
     assert doc["warnings"] == [warnings[0].removeprefix("quietland: warning: ")]
+
+
+@pytest.mark.parametrize("drill", ["jump-rope", "line-hops"])
+def test_a_plan_splits_a_rhythm_that_goes_on_at_each_target_and_a_replay_repeats_it(drill):
+    """A plan of 6 x 10 over 60 contacts with no rest between them: every set is 10 reps, none is lost (a new
+    set once restarted the rope drills' beat search, and 60 contacts counted 55: 10, 10, 10, 10, 10, 5), the
+    saved actions do not depend on the block size, and the pipeline given them as a script counts the same."""
+    preset = "rope" if drill == "jump-rope" else "demo"
+    session = synthesize(replace(PRESETS[preset], sets=(60,), seed=3))
+    saved = set()
+    for block in (960, 4096):
+        runner = SessionRunner(ListSource(split(session.audio, block), session.sample_rate), drill, None, lambda u: None)
+        runner.follow_plan(SimpleNamespace(sets=6, reps=10, round_s=None, rest_s=0.0))
+        analysis = runner.run()
+        assert [s.reps for s in analysis.sets] == [10] * 6, block
+        actions = tuple((a["sample"], a["action"]) for a in runner.actions)
+        saved.add(actions)
+    assert len(saved) == 1
+    script = tuple(ScriptedAction(sample, what) for sample, what in actions)
+    pipe = SessionPipeline(session.sample_rate, drill, script)
+    pipe.process(session.audio)
+    assert [s.reps for s in pipe.finish()[1].sets] == [10] * 6
