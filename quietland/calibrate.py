@@ -6,7 +6,7 @@ profile made live and one made from a recording of the same audio agree.
 Textual flow in :mod:`quietland.ui.calibrate` only shows it): blocks of audio
 in, step progress out. :func:`profile_from_audio` makes a profile from a
 whole recording with no steps. Both count landings with the same
-:class:`~quietland.pipeline.SessionPipeline` and drill, and measure the floor
+:class:`~quietland.pipeline.SessionPipeline`, drill and settings (:data:`COUNTING`), and measure the floor
 with :func:`~quietland.calibration.room_floor_dbfs`. numpy only.
 
 The guided steps, in order (each starts as soon as the previous one ends):
@@ -21,6 +21,7 @@ The guided steps, in order (each starts as soon as the previous one ends):
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,8 +41,14 @@ from .calibration import (
 from .downmix import Downmix
 from .events import Rep
 from .pipeline import SessionPipeline
-from .reps import DRILL_RULES
+from .reps import DRILL_RULES, CounterConfig
 
+COUNTING = CounterConfig(relative_floor_db=math.inf)
+"""How calibration counts landings: as a session does, but with no ``relative_floor_db``. In a session a sound
+15 dB under the recent reps is the room, not a landing; a calibration asks for landings far apart in loudness on
+purpose (the quietest after the headroom hops, 15-20 dB under them for a soft lander), and those quiet ones were
+rejected. The room is still held off by the detector's own gates (``min_above_floor_db``, ``min_contrast_db``) and
+the discrete drills' take-off and settling rules."""
 STEPS = ("silence", "headroom", "quiet", "normal", "done")
 """The guided steps, in order."""
 DEFAULT_DRILL = "single"
@@ -103,7 +110,7 @@ class CalibrationSteps:
         self.sample_rate = int(sample_rate)
         self.drill = drill
         self.silence_s = float(silence_s)
-        self.pipeline = SessionPipeline(self.sample_rate, drill)
+        self.pipeline = SessionPipeline(self.sample_rate, drill, counter_config=COUNTING)
         self.step = STEPS[0]
         """The current step."""
         self.landings: dict[str, list[Rep]] = {s: [] for s in ("headroom", "quiet", "normal")}
@@ -176,6 +183,7 @@ class CalibrationSteps:
         if step == "headroom":
             self.warnings.extend(headroom_warnings(got, self.floor_dbfs))
         self.step = STEPS[STEPS.index(step) + 1]
+        self.pipeline.counter.forget_loudness()  # the quiet landings are not too quiet next to the headroom hops
         return [StepProgress(step, len(got), self.needed(step), rep.impact_db, tuple(self.warnings)), self._progress()]
 
     def _progress(self, landing_db: float | None = None) -> StepProgress:
@@ -229,7 +237,7 @@ def profile_from_audio(
     recording's :func:`~quietland.calibration.room_floor_dbfs` and the spectrum
     that of its quietest fifth. Raises ValueError with too few landings.
     """
-    pipeline = SessionPipeline(sample_rate, drill)
+    pipeline = SessionPipeline(sample_rate, drill, counter_config=COUNTING)
     mix = Downmix(sample_rate)
     kept: list[np.ndarray] = []
     for block in [*map(mix, blocks), mix.flush()]:

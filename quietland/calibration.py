@@ -210,7 +210,8 @@ def anchors_from_levels(levels_db: list[float]) -> tuple[float, float, tuple[flo
     Quiet anchor: median of the :data:`ANCHOR_LANDINGS` quietest landings.
     Normal anchor: median of all the others (the typical landing; leaving the
     quiet ones out means a recording of the guided steps, 3 + 5 normal and 5
-    quiet landings, gives the anchors the steps give). Raises ValueError with
+    quiet landings, gives anchors near the steps': the steps' normal anchor is
+    the median of the last 5 only). Raises ValueError with
     fewer than :data:`ANCHOR_LANDINGS` + 1 landings.
     """
     levels = sorted(float(v) for v in levels_db if math.isfinite(v))

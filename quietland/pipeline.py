@@ -25,7 +25,7 @@ from .detector import DetectorConfig, LandingDetector
 from .doublecontact import DoubleContactFinder
 from .downmix import Downmix
 from .events import Cue, OnsetEvent, Rejected, Rep, RepScore, SessionSummary, SetSummary
-from .reps import DRILL_RULES, RepCounter
+from .reps import DRILL_RULES, CounterConfig, RepCounter
 from .scoring import CueWatch, ScoreConfig, rep_score
 
 Item = Rep | Rejected | RepScore | Cue
@@ -106,7 +106,8 @@ class SessionPipeline:
 
     ``script`` replays a recorded session's actions (new set, drill change)
     at the samples they happened, so a recording analysed again gives the
-    results the session gave.
+    results the session gave. ``counter_config``: the rep logic's settings
+    (default :class:`~quietland.reps.CounterConfig`'s; calibration widens one).
     """
 
     def __init__(
@@ -117,12 +118,13 @@ class SessionPipeline:
         profile: Profile | None = None,
         score_config: ScoreConfig | None = None,
         target_cadence_per_min: float | None = None,
+        counter_config: CounterConfig | None = None,
     ) -> None:
         self.sample_rate = int(sample_rate)
         self.drill = drill
         self._script = sorted(script, key=lambda a: a.sample)
         self.detector = LandingDetector(self.sample_rate, _detector_config(drill))
-        self.counter = RepCounter(drill, self.sample_rate)
+        self.counter = RepCounter(drill, self.sample_rate, counter_config)
         self.profile = profile or DEFAULT_PROFILE
         """The calibration profile reps are scored against."""
         self.score_config = score_config or ScoreConfig()

@@ -394,6 +394,12 @@ class RepCounter:
         any rest does."""
         self._new_sets_from.append(int(from_sample))
 
+    def forget_loudness(self) -> None:
+        """Judge the next sounds as the first reps are judged, with no recent reps to be louder or fainter than: the
+        athlete is about to land differently on purpose (a calibration's next step)."""
+        self._rep_loudness.clear()
+        self._rep_thud.clear()
+
     def change_drill(self, drill: str) -> list[Rep | Rejected]:
         """Decide everything pending under the old rule, then count by ``drill`` from a new set on.
 
