@@ -156,15 +156,19 @@ class SessionPipeline:
         block = self._downmix(block)
         out: list[Item] = []
         while self._script and self._script[0].sample < self._n_samples + block.shape[0]:
-            step = self._script.pop(0)
-            head = max(0, step.sample - self._n_samples)
+            head = max(0, self._script[0].sample - self._n_samples)
             out.extend(self._process(block[:head]))
             block = block[head:]
-            if step.action == "new-set":
-                self.new_set()
-            elif step.action == "change-drill" and step.drill:
-                out.extend(self.change_drill(step.drill))
+            out.extend(self._run_script_step())
         return out + self._process(block)
+
+    def _run_script_step(self) -> list[Item]:
+        step = self._script.pop(0)
+        if step.action == "new-set":
+            self.new_set(step.sample)
+        elif step.action == "change-drill" and step.drill:
+            return self.change_drill(step.drill)
+        return []
 
     def _process(self, block: np.ndarray) -> list[Item]:
         """Feed ``block`` cut at every multiple of CHUNK_S of the stream."""
@@ -268,6 +272,8 @@ class SessionPipeline:
     def finish(self) -> tuple[list[Item], Analysis]:
         """End the stream: flush the detector and rep logic; return the last decisions and scores, and the analysis."""
         early = self.process(self._downmix.flush())
+        while self._script and self._script[0].sample <= self._n_samples:
+            early.extend(self._run_script_step())  # taken after the last sample (a drill changed as the session ended)
         decided: list[Rep | Rejected] = []
         for ev in self.detector.flush():
             self._events.append(ev)

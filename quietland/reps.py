@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -348,6 +349,9 @@ class RepCounter:
         self._last_rep_sample: int | None = None
         self._new_sets_from: list[int] = []  # samples from which a new set was asked for, not yet begun
         self._last_lone: OnsetEvent | None = None  # the last sound rejected as lone
+        self.on_rep: Callable[[Rep], int | None] | None = None
+        """Called with each rep as it is counted; a sample it returns starts a new set from there (a session plan's
+        target rep: the reps decided with it, after it, are the next set's)."""
 
     # ---------------------------------------------------------------- public
     def feed(self, event: OnsetEvent) -> list[Rep | Rejected]:
@@ -707,6 +711,8 @@ class RepCounter:
         if not inferred:
             self._rep_loudness.append(ev.loudness_db)
             self._rep_thud.append(_thud_share(ev))
+        if self.on_rep is not None and (split := self.on_rep(rep)) is not None:
+            self.start_new_set(split)
         return rep
 
 

@@ -261,6 +261,7 @@ class SessionRunner:
         """The configuration saved with the results."""
         self._commands: deque[tuple[str, str | None]] = deque()
         self._plan: PlanTracker | None = None  # a plan whose set ends the runner keeps (see follow_plan)
+        self._plan_ends: set[int] = set()  # numbers of the reps after which the plan started a new set
         self._stop_requested = False
         self._paused = False
         self._ran = False
@@ -301,11 +302,13 @@ class SessionRunner:
 
     def follow_plan(self, plan: PlanLike) -> None:
         """End each set where ``plan`` says, as the ``n`` key would (saved in :attr:`actions`): at its target rep, or
-        once its timed round is over. Call before :meth:`run`. The runner does it in its own thread, as the rep is
-        decided, so that a replay faster than the screen counts the next reps into the next set."""
+        once its timed round is over. Call before :meth:`run`. The rep counter asks the plan at each rep it counts, so
+        that the reps decided with the target rep (a rope beat's search decides several at once) and a replay faster
+        than the screen count into the next set."""
         if self._ran:
             raise RuntimeError("follow_plan must be called before run")
         self._plan = PlanTracker(plan, self.sample_rate)
+        self.pipeline.counter.on_rep = self._plan_rep
 
     def change_drill(self, name: str) -> None:
         """Count by drill ``name`` from the next block on (and from a new set). Raises ValueError for an unknown drill."""
@@ -430,6 +433,21 @@ class SessionRunner:
         self._end_open_set()
         self.pipeline.new_set(from_sample)
 
+    def _plan_rep(self, rep: Rep) -> int | None:
+        """The plan takes ``rep`` as it is counted (the counter asks, so that the reps decided with a target rep,
+        after it, start the next set); returns where that next set starts, or None."""
+        plan = self._plan
+        assert plan is not None
+        if rep.rep_in_set == 1 and rep.set_number > 1:  # the set before ended (a rest, a key): its end comes first
+            for summary in self.pipeline.counter.set_summaries():
+                if summary.number == rep.set_number - 1:
+                    plan.on_set_end(summary)
+        if not plan.on_rep(rep).ends_set:
+            return None
+        self._plan_ends.add(rep.number)
+        self._record_action("new-set", sample=rep.sample + 1)
+        return rep.sample + 1
+
     def _plan_says_new_set(self, from_sample: int) -> None:
         """The plan's set work is done: a new set from ``from_sample`` on, saved as the ``n`` key's would be."""
         self._start_new_set(from_sample)
@@ -451,8 +469,9 @@ class SessionRunner:
                 self._open_set = item.set_number
                 self._last_rep_sample = item.sample
             self._emit(Decided(item))
-            if isinstance(item, Rep) and self._plan is not None and self._plan.on_rep(item).ends_set:
-                self._plan_says_new_set(item.sample + 1)  # the reps after this one, heard yet or not
+            if isinstance(item, Rep) and item.number in self._plan_ends:
+                self._plan_ends.discard(item.number)
+                self._end_open_set()  # the plan's target rep: the rest starts now
 
     def _check_set_over(self) -> None:
         """Send SetEnded once the stream is past the longest gap the drill allows inside a set."""

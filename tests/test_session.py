@@ -354,23 +354,48 @@ def test_a_bad_profile_is_reported_and_scoring_falls_back_to_uncalibrated(tmp_pa
     assert doc["warnings"] == [warnings[0].removeprefix("quietland: warning: ")]
 
 
-@pytest.mark.parametrize("drill", ["jump-rope", "line-hops"])
-def test_a_plan_splits_a_rhythm_that_goes_on_at_each_target_and_a_replay_repeats_it(drill):
-    """A plan of 6 x 10 over 60 contacts with no rest between them: every set is 10 reps, none is lost (a new
-    set once restarted the rope drills' beat search, and 60 contacts counted 55: 10, 10, 10, 10, 10, 5), the
-    saved actions do not depend on the block size, and the pipeline given them as a script counts the same."""
-    preset = "rope" if drill == "jump-rope" else "demo"
+@pytest.mark.parametrize("drill, reps", [("jump-rope", 10), ("jump-rope", 5), ("jump-rope-alternate", 5), ("line-hops", 10)])
+def test_a_plan_splits_a_rhythm_that_goes_on_at_each_target_and_a_replay_repeats_it(drill, reps):
+    """A plan of 6 sets over 60 contacts with no rest between them: every set is the target, none is lost (a new
+    set once restarted the rope drills' beat search, and 6 x 10 counted 55: 10, 10, 10, 10, 10, 5; and the reps a
+    rope beat's search decides with the 5th went into set 1: 7, 5, 5, ...), the saved actions do not depend on the
+    block size, and the pipeline given them as a script counts the same."""
+    preset = "demo" if drill == "line-hops" else "rope"
     session = synthesize(replace(PRESETS[preset], sets=(60,), seed=3))
     saved = set()
     for block in (960, 4096):
         runner = SessionRunner(ListSource(split(session.audio, block), session.sample_rate), drill, None, lambda u: None)
-        runner.follow_plan(SimpleNamespace(sets=6, reps=10, round_s=None, rest_s=0.0))
+        runner.follow_plan(SimpleNamespace(sets=6, reps=reps, round_s=None, rest_s=0.0))
         analysis = runner.run()
-        assert [s.reps for s in analysis.sets] == [10] * 6, block
+        assert [s.reps for s in analysis.sets][:6] == [reps] * 6, block
         actions = tuple((a["sample"], a["action"]) for a in runner.actions)
         saved.add(actions)
     assert len(saved) == 1
     script = tuple(ScriptedAction(sample, what) for sample, what in actions)
     pipe = SessionPipeline(session.sample_rate, drill, script)
     pipe.process(session.audio)
-    assert [s.reps for s in pipe.finish()[1].sets] == [10] * 6
+    assert [s.reps for s in pipe.finish()[1].sets] == [s.reps for s in analysis.sets]
+
+
+def test_a_drill_change_as_the_session_ends_is_replayed(two_sets):
+    """A drill changed after the last block, 10 ms after a landing: live, that landing (the detector still held it)
+    is decided by the new drill; a replay applies the change at the stream's end too (it had left the change out
+    and counted that landing by the old drill)."""
+    sr = two_sets.sample_rate
+    audio = two_sets.audio[: two_sets.samples_of("landing")[-1] + sr // 100]
+
+    class ThenChange(ListSource):
+        def blocks(self):
+            yield from super().blocks()
+            runner.change_drill("jump-rope")  # taken once the source has nothing more
+
+    runner = SessionRunner(ThenChange(split(audio, 500), sr), "generic", None, lambda u: None)
+    live = runner.run()
+    assert runner.actions == [{"sample": audio.size, "action": "change-drill", "drill": "jump-rope"}]
+    script = tuple(ScriptedAction(a["sample"], a["action"], a.get("drill")) for a in runner.actions)
+    pipe = SessionPipeline(sr, "generic", script)
+    pipe.process(audio)
+    replay = pipe.finish()[1]
+    assert replay.drill_changes == live.drill_changes == ((audio.size, "jump-rope"),)
+    assert [(r.sample, r.set_number) for r in replay.reps] == [(r.sample, r.set_number) for r in live.reps]
+    assert [(r.event.sample, r.reason) for r in replay.rejected] == [(r.event.sample, r.reason) for r in live.rejected]
