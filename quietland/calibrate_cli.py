@@ -10,6 +10,7 @@ they end in one sentence and an exit code.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -55,10 +56,11 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sample-rate", type=_sample_rate, metavar="HZ",
                    help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)")
     p.add_argument("--name", default=DEFAULT_PROFILE_NAME, metavar="NAME",
-                   help="the athlete's (or set-up's) name for the profile (default: %(default)s)")
+                   help="the athlete's (or set-up's) name for the profile: letters, digits, '-' and '_' "
+                   "(default: %(default)s)")
     p.add_argument("--output", metavar="PATH",
-                   help="where to save the profile (default: profiles/NAME.toml in quietland's data directory; an "
-                   "existing profile there is kept as NAME.previous.toml)")
+                   help="where to save the profile, a file name ending in .toml (default: profiles/NAME.toml in "
+                   "quietland's data directory; an existing profile there is kept as NAME.previous.toml)")
     p.add_argument("--drill", choices=DRILLS, default="single", metavar="NAME",
                    help="how the calibration landings are counted (default: %(default)s, one hop at a time). The "
                    "guided steps take a discrete drill (single, squat-jumps, box-jumps, ...: take-off and settling "
@@ -79,10 +81,15 @@ def _calibration_output(args: argparse.Namespace) -> Path:
     from .calibration import profile_path
     from .cli import EXIT_USAGE, CommandError
 
-    if args.output:
-        return Path(args.output).expanduser()
-    if "/" in args.name or args.name in ("", ".", ".."):
-        raise CommandError(f"--name {args.name!r} cannot be a file name; use letters, digits, '-' or '_'.", EXIT_USAGE)
+    if args.output is not None:
+        out = Path(args.output).expanduser()
+        if out.suffix.lower() != ".toml" or out.is_dir() or not args.output.strip():
+            raise CommandError(
+                f"--output {args.output!r} is not a place for a profile: give a file name that ends in .toml.", EXIT_USAGE
+            )
+        return out
+    if not re.fullmatch(r"\w[\w-]*", args.name):
+        raise CommandError(f"--name {args.name!r} is not a profile name; use letters, digits, '-' or '_'.", EXIT_USAGE)
     return profile_path(args.name)
 
 

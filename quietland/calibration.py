@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import statistics
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -385,10 +386,15 @@ def save_new_profile(profile: Profile, path: str | os.PathLike[str]) -> Path | N
             "the quiet step and as you usually land in the normal one."
         )
     path = Path(path)
+    if path.suffix.lower() != ".toml" or path.is_dir():
+        raise ProfileError(
+            f"'{path}' is not a place for a profile: a profile is a file whose name ends in .toml; nothing was saved."
+        )
     previous = None
-    if path.exists() and path.suffix == ".toml":
-        previous = path.with_name(path.stem + ".previous.toml")
-        os.replace(path, previous)
+    if path.exists():
+        # copied, not moved: should the new profile fail to save, the old one is still where it was
+        previous = path.with_name(path.stem + ".previous" + path.suffix)
+        shutil.copy2(path, previous)
     save_profile(profile, path)
     return previous
 
@@ -402,7 +408,7 @@ def _get(doc: dict[str, Any], dotted: str, kinds: tuple[type, ...], path: Path, 
             return None
         node = node[part]
     if kinds == (float,) and isinstance(node, int) and not isinstance(node, bool):
-        node = float(node)
+        node = _float(node, dotted, path)
     if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):
         raise ProfileError(f"Profile {path} has a bad `{dotted}`: {node!r}.")
     if isinstance(node, float) and not math.isfinite(node):
@@ -415,7 +421,17 @@ def _floats(values: Any, dotted: str, path: Path) -> tuple[float, ...]:
         return ()
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise ProfileError(f"Profile {path} has a bad `{dotted}`: it must be a list of numbers.")
-    return tuple(float(v) for v in values)
+    out = tuple(_float(v, dotted, path) for v in values)
+    if not all(math.isfinite(v) for v in out):
+        raise ProfileError(f"Profile {path} has a bad `{dotted}`: it must be a list of finite numbers.")
+    return out
+
+
+def _float(value: int | float, dotted: str, path: Path) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ProfileError(f"Profile {path} has a bad `{dotted}`: a number too large for a profile.") from None
 
 
 def profile_from_dict(doc: dict[str, Any], path: Path) -> Profile:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .atomic import write_atomically
-from .calibration import Profile, profile_from_dict, profile_to_dict
+from .calibration import Profile, ProfileError, profile_from_dict, profile_to_dict
 
 if TYPE_CHECKING:
     from .pipeline import Analysis, ScriptedAction
@@ -63,7 +63,7 @@ class SavedSession:
     """Its new sets and drill changes, to replay at their samples (pauses need nothing: paused audio was not recorded)."""
     target_cadence_per_min: float | None
     """Its cadence target, contacts per minute; None without one."""
-    profile_doc: dict[str, Any] | None
+    profile_doc: Any
     """The calibration profile it was scored against, as stored; None when it stored none."""
     plan_text: str | None = None
     """The plan its screen showed (``config.plan``: as ``SetPlan.describe`` writes it, or ``none``); None when the
@@ -71,7 +71,11 @@ class SavedSession:
 
     def profile(self) -> Profile | None:
         """That profile; raises :class:`~quietland.calibration.ProfileError` when it is damaged."""
-        return None if self.profile_doc is None else profile_from_dict(self.profile_doc, self.results_path)
+        if self.profile_doc is None:
+            return None
+        if not isinstance(self.profile_doc, dict):
+            raise ProfileError(f"Profile {self.results_path} has a bad `profile`: it is not a table of a profile's fields.")
+        return profile_from_dict(self.profile_doc, self.results_path)
 
 
 def saved_session(wav_path: str | Path) -> SavedSession | None:
@@ -108,7 +112,7 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
         drill=drill,
         script=script,
         target_cadence_per_min=float(target) if target_ok else None,
-        profile_doc=profile if isinstance(profile, dict) else None,
+        profile_doc=profile,
         plan_text=plan if isinstance(plan, str) else None,
     )
 

@@ -273,7 +273,7 @@ def format_table(analysis: Analysis) -> str:
         f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",
         f"median detect delay {_quantity(delay, '.1f', 'ms')}",
         f"median score        {_cell(median_score(analysis), '.0f')}"
-        + ("" if analysis.profile.calibrated else " (uncalibrated: no profile; run `quietland calibrate`)"),
+        + ("" if analysis.profile.calibrated else " (uncalibrated: `quietland calibrate` makes a profile, `--profile NAME` scores against it)"),
         f"double contacts     {double_contacts(analysis)}",
     ]
     for st in analysis.sets:

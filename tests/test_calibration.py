@@ -8,6 +8,7 @@ same profile from the guided steps as from the whole recording.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -81,6 +82,8 @@ def test_a_profile_survives_saving_and_loading(tmp_path, from_recording):
         (None, "is missing `anchors.normal_db`"),
         ("NORMAL_BELOW_QUIET", "at or below its quiet anchor"),
         ("BAD_RATE", "bad `device.sample_rate`"),
+        ("NAN_LANDING", "bad `anchors.quiet_landings_db`"),  # was accepted; a session's results then could not be saved
+        ("HUGE_FLOOR", "bad `floor.level_dbfs`"),  # was an OverflowError traceback
     ],
 )
 def test_a_bad_profile_is_refused_in_one_sentence_naming_the_file(tmp_path, from_recording, text, words):
@@ -91,6 +94,12 @@ def test_a_bad_profile_is_refused_in_one_sentence_naming_the_file(tmp_path, from
         text = good.replace(f"normal_db = {from_recording.normal_db!r}", "normal_db = -90.0")
     elif text == "BAD_RATE":
         text = good.replace("sample_rate = 44100", 'sample_rate = "fast"')
+    elif text == "NAN_LANDING":
+        text = re.sub(r"(?m)^quiet_landings_db = \[", "quiet_landings_db = [nan, ", good)
+        assert "nan" in text
+    elif text == "HUGE_FLOOR":
+        text = re.sub(r"(?m)^level_dbfs = .*$", "level_dbfs = " + "9" * 400, good)
+        assert "9" * 400 in text
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ProfileError) as err:
@@ -233,6 +242,40 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     first = saved.read_text()
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
+
+
+def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring(tmp_path, calibration_session):
+    """``--output`` onto a recording overwrote it with the profile, and ``--name ann.toml`` saved into the current
+    folder: both are refused at once, exit 2, and the file is untouched."""
+    s = calibration_session
+    wav = tmp_path / "cal.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    before = wav.read_bytes()
+    home = tmp_path / "home"
+    for args in (["--output", str(wav)], ["--output", str(tmp_path)], ["--name", "ann.toml"], ["--name", "-x"],
+                 ["--name", "a b"], ["--name", "default.previous"]):
+        p = quietland_cli("calibrate", "--from", str(wav), *args, env_home=home)
+        assert p.returncode == 2 and p.stderr.startswith("quietland: error: ") and p.stderr.count("\n") == 1, (args, p.stderr)
+    assert wav.read_bytes() == before and not (home / "profiles").exists()
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "Zoë_2-b", env_home=home)
+    assert p.returncode == 0 and (home / "profiles" / "Zoë_2-b.toml").exists(), p.stderr
+
+
+def test_a_profile_that_fails_to_save_leaves_the_earlier_one_in_place(tmp_path, from_recording, monkeypatch):
+    """The earlier profile was moved aside before the new one was written, so a full disk left none under the name."""
+    import quietland.calibration as calibration
+
+    path = tmp_path / "ann.toml"
+    save_profile(from_recording, path)
+    first = path.read_text()
+
+    def full_disk(profile, where):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(calibration, "save_profile", full_disk)
+    with pytest.raises(OSError):
+        calibration.save_new_profile(from_recording, path)
+    assert path.read_text() == first
 
 
 def test_a_profile_whose_normal_landings_are_no_louder_is_never_saved(tmp_path, calibration_session):

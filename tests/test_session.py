@@ -354,6 +354,19 @@ def test_a_bad_profile_is_reported_and_scoring_falls_back_to_uncalibrated(tmp_pa
     assert doc["warnings"] == [warnings[0].removeprefix("quietland: warning: ")]
 
 
+def test_a_recorded_session_whose_profile_is_no_table_is_warned_about(tmp_path, capsys):
+    """A results JSON whose ``profile`` is not an object (a list, a number) was scored uncalibrated in silence."""
+    wav = tmp_path / "rec.wav"
+    wav.write_bytes(DEMO.read_bytes())
+    (tmp_path / "rec.json").write_text(json.dumps({"drill": "line-hops", "actions": [], "profile": [1, 2]}))
+    assert main(["analyze", str(wav), "--json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["calibration"]["calibrated"] is False
+    assert len(doc["warnings"]) == 1 and "`profile`" in doc["warnings"][0] and str(tmp_path / "rec.json") in doc["warnings"][0]
+    assert captured.err.count("quietland: warning: ") == 1
+
+
 @pytest.mark.parametrize("drill, reps", [("jump-rope", 10), ("jump-rope", 5), ("jump-rope-alternate", 5), ("line-hops", 10)])
 def test_a_plan_splits_a_rhythm_that_goes_on_at_each_target_and_a_replay_repeats_it(drill, reps):
     """A plan of 6 sets over 60 contacts with no rest between them: every set is the target, none is lost (a new
