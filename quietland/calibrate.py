@@ -22,13 +22,14 @@ The guided steps, in order (each starts as soon as the previous one ends):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from .calibration import (
     ANCHOR_LANDINGS,
+    FloorMeter,
     Placement,
     Profile,
     anchors_from_levels,
@@ -239,12 +240,15 @@ def profile_from_audio(
     """
     pipeline = SessionPipeline(sample_rate, drill, counter_config=COUNTING)
     mix = Downmix(sample_rate)
-    kept: list[np.ndarray] = []
-    for block in [*map(mix, blocks), mix.flush()]:
-        kept.append(block)
+    floor = FloorMeter(sample_rate)  # the audio is measured as it passes, not kept: a long recording fits
+    def mixed() -> Iterator[np.ndarray]:
+        yield from map(mix, blocks)
+        yield mix.flush()
+
+    for block in mixed():
+        floor.feed(block)
         pipeline.process(block)
     _, analysis = pipeline.finish()
-    audio = np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32)
     reps = [r for r in analysis.reps if not r.inferred]
     _, _, quiet, others = anchors_from_levels([r.impact_db for r in reps])
     return make_profile(
@@ -252,21 +256,10 @@ def profile_from_audio(
         source=source,
         device=device,
         sample_rate=sample_rate,
-        floor_dbfs=room_floor_dbfs(audio, sample_rate),
+        floor_dbfs=floor.floor_dbfs(),
         quiet_landings_db=quiet,
         normal_landings_db=others,
         peak_dbfs=max(r.event.peak_dbfs for r in reps),
-        floor_spectrum=floor_spectrum_db(_quietest_fifth(audio), sample_rate),
+        floor_spectrum=floor.spectrum_db(quietest=0.2),
         placement=placement,
     )
-
-
-def _quietest_fifth(audio: np.ndarray, frame: int = 4096) -> np.ndarray:
-    """The quietest fifth of ``audio``'s frames of ``frame`` samples, joined (all of it when short)."""
-    n = audio.size // frame
-    if n < 5:
-        return audio
-    frames = audio[: n * frame].reshape(n, frame)
-    power = np.mean(frames.astype(np.float64) ** 2, axis=1)
-    keep = np.sort(np.argsort(power)[: max(1, n // 5)])
-    return frames[keep].reshape(-1)

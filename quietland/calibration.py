@@ -150,17 +150,9 @@ def frame_levels_dbfs(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
     Digital silence reads :data:`_SILENCE_DB`. Audio shorter than one frame gives one frame of all of it.
     """
-    x = np.asarray(audio, dtype=np.float64).reshape(-1)
-    n = max(1, int(round(FLOOR_FRAME_MS * sample_rate / 1000.0)))
-    hop = max(1, int(round(FLOOR_HOP_MS * sample_rate / 1000.0)))
-    if x.size == 0:
-        return np.array([_SILENCE_DB])
-    n = min(n, x.size)
-    csum = np.concatenate([[0.0], np.cumsum(x * x)])
-    starts = np.arange(0, x.size - n + 1, hop)
-    power = (csum[starts + n] - csum[starts]) / n
-    with np.errstate(divide="ignore"):
-        return np.maximum(_SILENCE_DB, 10.0 * np.log10(np.maximum(power, 0.0)))
+    meter = FloorMeter(sample_rate)
+    meter.feed(audio)
+    return meter.levels_dbfs()
 
 
 def room_floor_dbfs(audio: np.ndarray, sample_rate: int) -> float:
@@ -171,38 +163,106 @@ def room_floor_dbfs(audio: np.ndarray, sample_rate: int) -> float:
     silence (a muted input, a stream not started yet) say nothing about the
     room and are left out; all silence reads -120 dBFS.
     """
-    levels = frame_levels_dbfs(audio, sample_rate)
-    levels = levels[levels > _SILENCE_DB + 1.0]
-    return float(np.percentile(levels, FLOOR_PERCENTILE)) if levels.size else _SILENCE_DB
+    meter = FloorMeter(sample_rate)
+    meter.feed(audio)
+    return meter.floor_dbfs()
 
 
 def floor_spectrum_db(audio: np.ndarray, sample_rate: int) -> tuple[float, ...]:
     """Mean power of ``audio`` in each octave band of :data:`SPECTRUM_BANDS_HZ` below Nyquist, dB re full scale.
 
-    Averaged over Hann-windowed 4096-sample frames (half overlap); a band's
+    Averaged over Hann-windowed :data:`SPECTRUM_FRAME` frames (half overlap); a band's
     level is the mean power per bin times its number of bins, so bands add
     up to the total level.
     """
-    x = np.asarray(audio, dtype=np.float64).reshape(-1)
-    n = 4096
-    if x.size < n:
-        x = np.pad(x, (0, n - x.size))
-    starts = np.arange(0, x.size - n + 1, n // 2)
-    window = np.hanning(n)
-    spec = np.zeros(n // 2 + 1)
-    for s in starts:
-        spec += np.abs(np.fft.rfft(x[s : s + n] * window)) ** 2
-    spec /= len(starts) * np.sum(window**2) * n / 2.0
-    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
-    out = []
-    for centre in SPECTRUM_BANDS_HZ:
-        lo, hi = centre / math.sqrt(2.0), centre * math.sqrt(2.0)
-        if lo >= sample_rate / 2.0:
-            break
-        band = spec[(freqs >= lo) & (freqs < hi)]
-        power = float(band.sum()) if band.size else 0.0
-        out.append(round(10.0 * math.log10(power), 2) if power > 0 else _SILENCE_DB)
-    return tuple(out)
+    meter = FloorMeter(sample_rate)
+    meter.feed(audio)
+    return meter.spectrum_db()
+
+
+SPECTRUM_FRAME = 4096
+"""Samples in a frame of the floor spectrum (frames overlap by half)."""
+
+
+class FloorMeter:
+    """The room's floor and octave spectrum measured block by block, in memory that does not grow with the audio
+    (a few numbers per 4 ms): what :func:`room_floor_dbfs`, :func:`frame_levels_dbfs` and
+    :func:`floor_spectrum_db` give for the whole stream, and the spectrum of its quietest frames (a recording
+    with landings in it: ``calibrate --from``)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = int(sample_rate)
+        self._n = max(1, int(round(FLOOR_FRAME_MS * sample_rate / 1000.0)))
+        self._hop = max(1, int(round(FLOOR_HOP_MS * sample_rate / 1000.0)))
+        self._levels: list[np.ndarray] = []
+        self._carry = np.zeros(0)  # samples from the next level frame's start on
+        self._spec_carry = np.zeros(0)  # samples from the next spectrum frame's start on
+        self._powers: list[float] = []  # each spectrum frame's mean square
+        self._bands: list[np.ndarray] = []  # each spectrum frame's power in each band
+        self._window = np.hanning(SPECTRUM_FRAME)
+        freqs = np.fft.rfftfreq(SPECTRUM_FRAME, 1.0 / self.sample_rate)
+        self._band_masks = [
+            (freqs >= c / math.sqrt(2.0)) & (freqs < c * math.sqrt(2.0))
+            for c in SPECTRUM_BANDS_HZ if c / math.sqrt(2.0) < self.sample_rate / 2.0
+        ]
+        self._fed = 0
+
+    def feed(self, block: np.ndarray) -> None:
+        """Take the next mono block of samples."""
+        x = np.asarray(block, dtype=np.float64).reshape(-1)
+        self._fed += x.size
+        buf = np.concatenate([self._carry, x])
+        if buf.size >= self._n:
+            csum = np.concatenate([[0.0], np.cumsum(buf * buf)])
+            starts = np.arange(0, buf.size - self._n + 1, self._hop)
+            self._levels.append(_power_db((csum[starts + self._n] - csum[starts]) / self._n))
+            buf = buf[starts[-1] + self._hop :]
+        self._carry = buf
+        buf = np.concatenate([self._spec_carry, x])
+        while buf.size >= SPECTRUM_FRAME:
+            self._spectrum_frame(buf[:SPECTRUM_FRAME])
+            buf = buf[SPECTRUM_FRAME // 2 :]
+        self._spec_carry = buf
+
+    def levels_dbfs(self) -> np.ndarray:
+        """Every level frame's RMS level so far, dBFS (a stream shorter than a frame: one frame of all of it)."""
+        if self._levels:
+            return np.concatenate(self._levels)
+        if self._carry.size:
+            return _power_db(np.array([np.mean(self._carry**2)]))
+        return np.array([_SILENCE_DB])
+
+    def floor_dbfs(self) -> float:
+        """As :func:`room_floor_dbfs` of everything fed."""
+        levels = self.levels_dbfs()
+        levels = levels[levels > _SILENCE_DB + 1.0]
+        return float(np.percentile(levels, FLOOR_PERCENTILE)) if levels.size else _SILENCE_DB
+
+    def spectrum_db(self, quietest: float = 1.0) -> tuple[float, ...]:
+        """The octave spectrum of the ``quietest`` share of the spectrum frames (1: of all of them, as
+        :func:`floor_spectrum_db`; all of them when there are fewer than 5; a stream shorter than a frame is one
+        frame padded with zeros)."""
+        powers, bands = self._powers, self._bands
+        if not bands:
+            padded = np.pad(self._spec_carry, (0, SPECTRUM_FRAME - self._spec_carry.size))
+            powers, bands = [float(np.mean(padded**2))], [self._band_power(padded)]
+        count = len(powers) if len(powers) < 5 else max(1, int(len(powers) * quietest))
+        keep = np.argsort(np.asarray(powers), kind="stable")[:count]
+        mean = np.mean(np.asarray(bands)[keep], axis=0)
+        return tuple(round(10.0 * math.log10(p), 2) if p > 0 else _SILENCE_DB for p in mean)
+
+    def _spectrum_frame(self, frame: np.ndarray) -> None:
+        self._powers.append(float(np.mean(frame * frame)))
+        self._bands.append(self._band_power(frame))
+
+    def _band_power(self, frame: np.ndarray) -> np.ndarray:
+        spec = np.abs(np.fft.rfft(frame * self._window)) ** 2 / (np.sum(self._window**2) * SPECTRUM_FRAME / 2.0)
+        return np.array([float(spec[m].sum()) for m in self._band_masks])
+
+
+def _power_db(power: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.maximum(_SILENCE_DB, 10.0 * np.log10(np.maximum(power, 0.0)))
 
 
 def anchors_from_levels(levels_db: list[float]) -> tuple[float, float, tuple[float, ...], tuple[float, ...]]:
