@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 from .capture import device_argument
 from .reps import DRILLS
 
+DEFAULT_SILENCE_S = 5.0
+"""Seconds of room silence the guided steps measure unless ``--silence`` says otherwise."""
+
 if TYPE_CHECKING:
     from .calibration import Profile
 
@@ -68,8 +71,8 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--distance", type=distance, metavar="M", help="distance from the microphone to the landing spot, metres")
     p.add_argument("--surface", default="", metavar="TEXT", help="the floor surface, e.g. wood, concrete, gym mat")
     p.add_argument("--note", default="", metavar="TEXT", help="anything else about where the microphone is")
-    p.add_argument("--silence", type=silence, default=5.0, metavar="S",
-                   help="seconds of room silence measured in step 1 (default: %(default)g)")
+    p.add_argument("--silence", type=silence, metavar="S",
+                   help=f"seconds of room silence measured in step 1 (default: {DEFAULT_SILENCE_S:g}; not with --from)")
     p.add_argument("--headless", action="store_true",
                    help="no screen: the steps start at once and are announced on stderr; where the microphone is "
                    "comes from --distance, --surface and --note")
@@ -108,10 +111,15 @@ def _save_new_profile(profile: Profile, path: Path) -> None:
         raise CommandError(f"the profile cannot be saved to {path}: {exc.strerror or exc}.", EXIT_FILE) from None
 
 
+def _silence_s(args: argparse.Namespace) -> float:
+    return DEFAULT_SILENCE_S if args.silence is None else args.silence
+
+
 def _print_profile(profile: Profile, path: Path) -> None:
     print(
-        f"quietland: saved profile {path}: floor {profile.floor_dbfs:.1f} dBFS, quiet landings {profile.quiet_db:.1f} dB, "
-        f"normal landings {profile.normal_db:.1f} dB ({profile.normal_db - profile.quiet_db:.1f} dB apart).",
+        f"quietland: saved profile {path}: floor {profile.floor_dbfs:.1f} dBFS, quiet landings {profile.quiet_db:.1f} dB "
+        f"(median of {len(profile.quiet_landings_db)}), normal landings {profile.normal_db:.1f} dB "
+        f"(median of {len(profile.normal_landings_db)}), {profile.normal_db - profile.quiet_db:.1f} dB apart.",
         file=sys.stderr,
     )
     for warning in profile.warnings:
@@ -126,8 +134,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     output = _calibration_output(args)
     placement = Placement(distance_m=args.distance, surface=args.surface, note=args.note)
     if args.from_path:
-        if args.device or args.sample_rate or args.headless:
-            raise CommandError("--from reads a recording: it takes no --device, --sample-rate or --headless.", EXIT_USAGE)
+        if args.device or args.sample_rate or args.headless or args.silence is not None:
+            raise CommandError(
+                "--from reads a recording: it takes no --device, --sample-rate, --silence or --headless.", EXIT_USAGE
+            )
         return _calibrate_from(args, output, placement)
     from .calibrate import step_drill_problem
 
@@ -151,7 +161,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
         return run_calibration_app(
             source, name=args.name, output_path=output, device_label=source.description, placement=placement,
-            drill=args.drill, silence_s=args.silence,
+            drill=args.drill, silence_s=_silence_s(args),
         )
     finally:
         source.close()
@@ -188,7 +198,7 @@ def _calibrate_headless(args: argparse.Namespace, source, output: Path, placemen
     from .capture import CaptureError
     from .cli import EXIT_FILE, EXIT_INTERRUPTED, EXIT_OK, CommandError
 
-    steps = CalibrationSteps(source.sample_rate, drill=args.drill, silence_s=args.silence)
+    steps = CalibrationSteps(source.sample_rate, drill=args.drill, silence_s=_silence_s(args))
     told: set[str] = set()
     stop: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, frame: (stop.append(signum), source.stop()))

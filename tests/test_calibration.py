@@ -279,7 +279,7 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     saved = home / "profiles" / "ann.toml"
     profile = load_profile(saved)
     assert profile.source == "recording:cal.wav" and profile.placement == Placement(1.5, "wood", "")
-    assert f"saved profile {saved}" in p.stderr
+    assert f"saved profile {saved}" in p.stderr and "(median of 5)" in p.stderr and "(median of 8)" in p.stderr
     first = saved.read_text()
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
@@ -294,7 +294,7 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     before = wav.read_bytes()
     home = tmp_path / "home"
     for args in (["--output", str(wav)], ["--output", str(tmp_path)], ["--name", "ann.toml"], ["--name", "-x"],
-                 ["--name", "a b"], ["--name", "default.previous"]):
+                 ["--name", "a b"], ["--name", "default.previous"], ["--silence", "3"]):  # (--silence: no steps)
         p = quietland_cli("calibrate", "--from", str(wav), *args, env_home=home)
         assert p.returncode == 2 and p.stderr.startswith("quietland: error: ") and p.stderr.count("\n") == 1, (args, p.stderr)
     assert wav.read_bytes() == before and not (home / "profiles").exists()
