@@ -137,6 +137,7 @@ class SessionPipeline:
         self._cues: list[Cue] = []
         self._chunk_n = max(1, int(round(CHUNK_S * self.sample_rate)))
         self._floor_every = max(1, int(round(FLOOR_CHECK_S * self.sample_rate)))
+        self._next_floor_check = self._floor_every
         self._drill_changes: list[tuple[int, str]] = []
         self._events: list[OnsetEvent] = []
         self._n_samples = 0
@@ -192,7 +193,8 @@ class SessionPipeline:
         # the rep logic's clock: the sample through which the detector has said everything
         decided.extend(self.counter.advance(self.detector.complete_through))
         out = self._after_decisions(decided)
-        if self._n_samples % self._floor_every == 0:
+        if self._n_samples >= self._next_floor_check:  # (a chunk need not end on a whole second: 22.05 kHz)
+            self._next_floor_check += self._floor_every
             out.extend(self._note_cues(self._cue_watch.floor(self.detector.noise_floor_dbfs, self._n_samples)))
         return out + self._score_ready(final=False)
 

@@ -78,7 +78,7 @@ def rep_to_dict(rep: Rep) -> dict[str, Any]:
         "rhythm_dev_pct": _num(rep.rhythm_dev_pct, 1),
         "ramp_in": rep.ramp_in,
         "inferred": rep.inferred,
-        "detect_delay_ms": ev["detect_delay_ms"],
+        "detect_delay_ms": None if rep.inferred else ev["detect_delay_ms"],  # no sound was heard
         **score_fields(rep.score),
     }
 
@@ -132,15 +132,17 @@ def rejected_to_dict(rej: Rejected) -> dict[str, Any]:
         "sample": ev["sample"],
         "reason": rej.reason,
         "loudness_db": ev["loudness_db"],
+        "impact_db": ev["impact_db"],
         "peak_dbfs": ev["peak_dbfs"],
         "low_db": ev["low_db"],
         "high_db": ev["high_db"],
+        "detect_delay_ms": ev["detect_delay_ms"],
     }
 
 
 def median_detect_delay_ms(analysis: Analysis) -> float | None:
-    """Median detection delay over the counted reps, ms (None without reps)."""
-    delays = [rep.event.detect_delay_ms for rep in analysis.reps]
+    """Median detection delay over the counted reps that were heard (not inferred), ms (None without any)."""
+    delays = [rep.event.detect_delay_ms for rep in analysis.reps if not rep.inferred]
     return statistics.median(delays) if delays else None
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ REP_FIELDS = {
     "peak_dbfs", "low_db", "high_db", "rhythm_dev_pct", "ramp_in", "inferred", "detect_delay_ms", "score", "softness",
     "rhythm_score", "double_contact", "double_gap_ms",
 }
-REJECTED_FIELDS = {"t_s", "sample", "reason", "loudness_db", "peak_dbfs", "low_db", "high_db"}
+REJECTED_FIELDS = {"t_s", "sample", "reason", "loudness_db", "impact_db", "peak_dbfs", "low_db", "high_db", "detect_delay_ms"}
 SET_FIELDS = {"number", "reps", "start_s", "end_s", "cadence_per_min", "interval_cv", "median_loudness_db"}
 SUMMARY_FIELDS = {
     "reps", "sets", "rejected", "duration_s", "active_s", "cadence_per_min", "interval_cv", "median_loudness_db",
@@ -365,8 +366,8 @@ def test_report_rounds_orders_and_never_writes_non_finite_numbers():
     assert doc["reps"][1]["rhythm_dev_pct"] == 1.2
     assert doc["reps"][0]["high_db"] is None
     assert doc["rejected"] == [
-        {"t_s": 1.2, "sample": 1200, "reason": "rope", "loudness_db": -20.0, "peak_dbfs": -3.0, "low_db": -25.0,
-         "high_db": None}
+        {"t_s": 1.2, "sample": 1200, "reason": "rope", "loudness_db": -20.0, "impact_db": -17.0, "peak_dbfs": -3.0,
+         "low_db": -25.0, "high_db": None, "detect_delay_ms": 20.0}
     ]
     assert doc["summary"]["median_detect_delay_ms"] == 20.0
     assert doc["warnings"] == ["one warning"]
@@ -382,6 +383,25 @@ def test_report_rounds_orders_and_never_writes_non_finite_numbers():
     assert table.index("rejected: rope") < table.index("500.0")
     assert "interval CV         -\n" in table  # an unknown figure is a bare '-', with no unit after it
     assert "  set 1: 2 reps, 1.00-1.50 s, cadence 120.0 /min, interval CV -, median loudness -20.6 dB" in table
+
+
+def test_an_inferred_beat_has_no_detection_delay_and_stays_out_of_the_median():
+    """An inferred rope beat (no sound heard) reported 0.0 ms, which pulled the median down (20.0 for 35.1 on a
+    rope drill with 12 of 47 reps inferred)."""
+    beat = replace(event(1400), detect_delay_samples=0, loudness_db=float("nan"), impact_db=float("nan"))
+    reps = (
+        Rep(1, 1, 1, event(1000), None, None, None, True),
+        Rep(2, 1, 2, beat, 400.0, 150.0, None, True, inferred=True),
+        Rep(3, 1, 3, replace(event(1800), detect_delay_samples=40), 400.0, 150.0, 0.0, True),
+    )
+    analysis = Analysis(
+        sample_rate=1000, n_samples=3000, drill="jump-rope", events=(), reps=reps, rejected=(),
+        sets=(SetSummary(1, 3, 1.0, 1.8, 150.0, None, -20.0),),
+        summary=SessionSummary(3, 1, 0, 3.0, 0.8, 150.0, None, -20.0, -20.0), warnings=(),
+    )
+    doc = report.analysis_to_dict(analysis, file="x.wav", block_size=256)
+    assert [r["detect_delay_ms"] for r in doc["reps"]] == [20.0, None, 40.0]
+    assert doc["summary"]["median_detect_delay_ms"] == 30.0
 
 
 def test_the_table_says_a_one_rep_set_in_the_singular_with_its_time():

@@ -229,8 +229,10 @@ def test_form_fade_is_cued_in_a_session_whose_landings_get_harder():
     assert not analyse(steady.audio, steady.sample_rate, "pogo").cues
 
 
-def test_drift_is_cued_when_the_set_up_no_longer_matches_the_profile():
-    spec = SessionSpec(kind="landings", sets=(12,), cadence_per_min=100, snr_db=40.0, lead_in_s=4.0, seed=6)
+@pytest.mark.parametrize("rate", [44100, 22050])  # 22.05 kHz: its quarter-second chunks seldom end on a second
+def test_drift_is_cued_when_the_set_up_no_longer_matches_the_profile(rate):
+    spec = SessionSpec(sample_rate=rate, kind="landings", sets=(12,), cadence_per_min=100, snr_db=40.0, lead_in_s=4.0,
+                       seed=6)
     s = synthesize(spec)
     own = profile_from_audio([s.audio], s.sample_rate, name="x", source="recording:x", device="x", drill="pogo")
     assert analyse(s.audio, s.sample_rate, "pogo", own).cues == ()
