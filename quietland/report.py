@@ -164,6 +164,10 @@ def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[
         "file": file,
         "quietland_version": __version__,
         "drill": analysis.drill,
+        "drill_changes": [
+            {"t_s": _num(sample / analysis.sample_rate, TIME_DECIMALS), "sample": sample, "drill": drill}
+            for sample, drill in analysis.drill_changes
+        ],
         "sample_rate": analysis.sample_rate,
         "duration_s": _num(analysis.n_samples / analysis.sample_rate, TIME_DECIMALS),
         "block_size": block_size,

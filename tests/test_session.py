@@ -271,6 +271,9 @@ def test_new_set_and_drill_change_are_saved_so_a_replay_reproduces_them(tmp_path
     assert code == 0 and "counting as the recorded session did (drill line-hops, 2 new sets or drill changes)" in err
     printed = json.loads(out)
     assert [(r["sample"], r["set"]) for r in printed["reps"]] == [(r.sample, r.set_number) for r in analysis.reps]
+    assert printed["drill"] == "line-hops" and printed["drill_changes"] == [
+        {"t_s": round(140 * 500 / two_sets.sample_rate, 4), "sample": 140 * 500, "drill": "pogo"}
+    ]
     # an explicit --drill analyses the audio as told, ignoring the session
     assert main(["analyze", str(recorder.wav_path), "--json", "--drill", "line-hops"]) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["sets"] == 2
