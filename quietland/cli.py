@@ -756,10 +756,13 @@ def cmd_live(args: argparse.Namespace) -> int:
         if recorder is not None and not recorder.used:
             recorder.close()
         source.close()
-        if recorder is not None and recorder.used and recorder.results_path.exists():
+        if recorder is not None and recorder.used and (recorder.results_saved or recorder.final_results is not None):
             from .history import store_session_on_end
 
-            warning = store_session_on_end(recorder.results_path, args.athlete)
+            # the results on disk when they are the final ones; else what the session ended with (a full disk kept
+            # an earlier copy there, or none)
+            final = recorder.final_results if not recorder.results_saved else None
+            warning = store_session_on_end(final or recorder.results_path, args.athlete)
             if warning:
                 print(f"quietland: warning: {warning}", file=sys.stderr)
 
@@ -858,7 +861,9 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
         signals.append(signum)
         runner.stop()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP: the terminal or the SSH connection went away; the session still ends as Ctrl-C ends it
+    ending = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, on_signal) for sig in ending}
     failure = None
     try:
         try:
@@ -879,9 +884,10 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
     warn(w for w in analysis.warnings if w != failure)
     if recorder is not None:
         warn(recorder.warnings)
-        for path in (recorder.wav_path, recorder.results_path):
-            if path.exists():
-                print(f"quietland: saved {path}", file=sys.stderr)
+        if recorder.wav_path.exists():
+            print(f"quietland: saved {recorder.wav_path}", file=sys.stderr)
+        if recorder.results_saved:
+            print(f"quietland: saved {recorder.results_path}", file=sys.stderr)
     if failure is not None:
         raise CommandError(failure, EXIT_FILE)
     return EXIT_INTERRUPTED if signal.SIGINT in signals else EXIT_OK

@@ -585,9 +585,11 @@ class HistoryStore:
         without ``started_at`` unless ``fallback_start`` is given). "Already
         stored" means the same document (same SHA-256 of its canonical JSON),
         whatever athlete is given now, or a complete copy of the same recorded
-        session (same athlete and ``started_at``) when this one is incomplete.
-        An incomplete copy (``complete: false``, saved before the session
-        ended) is replaced by a later copy of the same session.
+        session (same athlete and ``started_at``) when this one is incomplete,
+        or a longer incomplete copy. An incomplete copy (``complete: false``,
+        saved before the session ended) is replaced by a complete or longer
+        copy of the same session; two different complete documents are two
+        sessions, even with the same start.
 
         A crash at any point leaves the whole session stored or none of it.
         Raises :class:`HistoryError` for a document that is not results, or a
@@ -622,15 +624,21 @@ class HistoryStore:
             replaced = False
             if parsed.own_start:
                 earlier = conn.execute(
-                    "SELECT id, complete FROM sessions WHERE athlete_id = ? AND started_at = ?",
+                    "SELECT id, complete, duration_s FROM sessions WHERE athlete_id = ? AND started_at = ?",
                     (athlete_id, parsed.started_at),
                 ).fetchall()
-                if any(complete for _, complete in earlier) and not s["complete"]:
+                # a complete copy is the session: an incomplete one never replaces it, nor one shorter than an
+                # incomplete copy already there (saved at an earlier set end); two different complete documents
+                # are two sessions (started in the same millisecond) and both stay
+                if not s["complete"] and any(
+                    complete or (duration or 0.0) > (s["duration_s"] or 0.0) for _, complete, duration in earlier
+                ):
                     conn.execute("ROLLBACK")
                     return None
-                for session_id, _ in earlier:
-                    conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-                    replaced = True
+                for session_id, complete, _ in earlier:
+                    if not complete:
+                        conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                        replaced = True
             columns = ["athlete_id", *s, "stored_at"]
             values = [athlete_id, *s.values(), datetime.now(timezone.utc).isoformat(timespec="seconds")]
             cur = conn.execute(

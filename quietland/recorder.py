@@ -261,6 +261,10 @@ class SessionRecorder:
         self._warnings: list[str] = []
         self._lock = threading.Lock()
         self._closed = False
+        self.final_results: dict[str, Any] | None = None
+        """The final results document once :meth:`close` was given the analysis (whether or not it was written)."""
+        self.results_saved = False
+        """Whether the last results document queued reached the disk (after :meth:`close`: the final one)."""
         self._used = False
         self._thread = threading.Thread(target=self._writer, name="quietland-recorder", daemon=True)
         self._thread.start()
@@ -296,7 +300,10 @@ class SessionRecorder:
         self._used = True
         if self._closed:
             return
-        self._queue.put(self.results_document(analysis, config=config, actions=actions, block_size=block_size, final=final))
+        doc = self.results_document(analysis, config=config, actions=actions, block_size=block_size, final=final)
+        if final:
+            self.final_results = doc
+        self._queue.put(doc)
 
     def results_document(
         self, analysis: Analysis, *, config: dict[str, Any], actions: list[dict[str, Any]], block_size: int,
@@ -392,7 +399,9 @@ class SessionRecorder:
         try:
             text = json.dumps(doc, indent=2, allow_nan=False) + "\n"  # a value JSON cannot hold fails here, not mid-file
             write_atomically(self.results_path, lambda fh: fh.write(text))
+            self.results_saved = True
         except (OSError, TypeError, ValueError) as exc:
+            self.results_saved = False
             self._warn(f"The results could not be saved to '{self.results_path}': {_reason(exc)}.")
 
     def _warn(self, sentence: str) -> None:

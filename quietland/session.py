@@ -558,7 +558,7 @@ class SessionRunner:
         finished = Finished(
             analysis=self.analysis,
             wav_path=None if recorder is None else recorder.wav_path,
-            results_path=None if recorder is None or not recorder.results_path.exists() else recorder.results_path,
+            results_path=None if recorder is None or not recorder.results_saved else recorder.results_path,
             warnings=warnings,
         )
         try:

@@ -210,7 +210,7 @@ def test_calibrating_through_the_microphone_gives_the_profile_of_the_recording(e
     assert live.warnings == () and live.calibrated
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 0), (signal.SIGINT, 130), (signal.SIGHUP, 0)])
 def test_a_signal_ends_the_session_and_saves_it(env, recording, tmp_path, sig, code):
     path, drill = recording
     p = start_live(env, tmp_path, "--drill", drill)

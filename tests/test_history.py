@@ -276,6 +276,29 @@ def test_an_incomplete_live_session_is_replaced_by_its_final_results(store, docs
     assert len(store.sessions()) == 1
 
 
+def test_copies_with_one_start_keep_the_longest_and_two_complete_sessions_stay_two(store, docs):
+    """Two complete documents with the same athlete and start (two sessions started in the same millisecond)
+    replaced each other, and re-importing flipped between them; an older, shorter incomplete copy replaced a
+    longer one (100 reps after 140)."""
+    start = "2026-11-22T07:00:00.250+01:00"
+    longer = recorded(docs["calibrated"], start, complete=False)
+    shorter = recorded(docs["calibrated"], start, complete=False)
+    shorter["reps"], shorter["duration_s"] = shorter["reps"][:5], longer["duration_s"] / 2
+    assert store.store_results(longer) is not None
+    assert store.store_results(shorter) is None
+    [row] = store.sessions()
+    assert row.reps == len(longer["reps"])
+
+    one = recorded(docs["calibrated"], start)
+    other = recorded(docs["uncalibrated"], start)
+    assert store.store_results(one).replaced  # the complete copy replaces the incomplete one
+    stored = store.store_results(other)
+    assert stored is not None and not stored.replaced
+    assert sorted(r.reps for r in store.sessions()) == sorted([len(one["reps"]), len(other["reps"])])
+    assert store.store_results(one) is None and store.store_results(other) is None
+    assert len(store.sessions()) == 2
+
+
 def test_import_reports_a_damaged_file_in_one_sentence_and_imports_the_rest(store, docs, tmp_path):
     good1 = write_json(tmp_path / "quietland-1.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
     cut = tmp_path / "cut.json"

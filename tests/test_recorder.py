@@ -228,6 +228,9 @@ def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch, session
     assert any(w.startswith("The results could not be saved") and "disk is full" in w for w in rec.warnings)
     assert replaced and all(a.parent == b.parent == tmp_path and b == rec.results_path for a, b in replaced)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([rec.wav_path.name, rec.results_path.name]), "no temporary files left"
+    # what the session ended with is still at hand (the history stores it: the copy on disk had 0 reps)
+    assert not rec.results_saved and rec.final_results is not None and rec.final_results["complete"] is True
+    assert rec.final_results["summary"]["reps"] == runner.analysis.summary.reps > 0
 
 
 def test_a_session_that_never_started_leaves_nothing_behind(tmp_path):

@@ -22,6 +22,7 @@ saved.
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -161,6 +162,8 @@ class QuietlandApp(App[int]):
         self.session_done = threading.Event()
         """Set when the runner's ``run()`` has returned (or raised): its recording is saved."""
         self._posting_loop: asyncio.AbstractEventLoop | None = None  # the loop messages are posted through, from mount on
+        self.ending_signal: int | None = None
+        """A signal that asked the session to end (SIGTERM, SIGHUP; see :func:`run_live_app`), or None."""
         self._bridge = UpdateBridge(self._post_in_order)
         self._quit_requested = False
         self._source_text = "starting…"
@@ -249,6 +252,8 @@ class QuietlandApp(App[int]):
         if self.autostart:
             self._start()
         self._show_status()
+        if self.ending_signal:
+            self.action_interrupt()  # a SIGTERM or SIGHUP came while the screen was opening
 
     def on_unmount(self) -> None:
         self.stop_session()
@@ -514,6 +519,21 @@ class QuietlandApp(App[int]):
             self._show_status()
 
 
+ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""Signals that end a session on the screen as q does (its terminal closed, a service manager stopping it): the
+recording is completed and the results saved, not lost with the process."""
+
+
+def _ends_session(app: QuietlandApp) -> Callable[[int, object], None]:
+    def on_signal(signum: int, frame: object) -> None:
+        app.ending_signal = signum
+        loop = app._posting_loop
+        if loop is not None:  # else the screen is opening: it ends the session once up (on_mount)
+            loop.call_soon_threadsafe(app.action_interrupt)
+
+    return on_signal
+
+
 def run_live_app(
     source,
     drill: str,
@@ -554,9 +574,12 @@ def run_live_app(
         target_cadence=target_cadence,
         notices=notices,
     )
+    previous = {sig: signal.signal(sig, _ends_session(app)) for sig in ENDING_SIGNALS}
     try:
         code = app.run()
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         app.stop_session()
         if app.session_started and not app.session_done.wait(STOP_WAIT_S):
             print("quietland: error: the session did not stop in time; its recording may be incomplete.", file=sys.stderr)
