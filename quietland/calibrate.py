@@ -7,7 +7,7 @@ Textual flow in :mod:`quietland.ui.calibrate` only shows it): blocks of audio
 in, step progress out. :func:`profile_from_audio` makes a profile from a
 whole recording with no steps. Both count landings with the same
 :class:`~quietland.pipeline.SessionPipeline`, drill and settings (:data:`COUNTING`), and measure the floor
-with :func:`~quietland.calibration.room_floor_dbfs`. numpy only.
+with a :class:`~quietland.calibration.FloorMeter`. numpy only.
 
 The guided steps, in order (each starts as soon as the previous one ends):
 
@@ -34,10 +34,8 @@ from .calibration import (
     Profile,
     anchors_from_levels,
     clipping_warning,
-    floor_spectrum_db,
     floor_warning,
     make_profile,
-    room_floor_dbfs,
 )
 from .downmix import Downmix
 from .events import Rep
@@ -120,7 +118,7 @@ class CalibrationSteps:
         """Warnings raised so far."""
         self._silence_n = max(1, int(round(self.silence_s * self.sample_rate)))
         self._mix = Downmix(self.sample_rate)
-        self._silence: list[np.ndarray] = []
+        self._room = FloorMeter(self.sample_rate)  # the silence step's audio, measured as it comes
         self._silence_got = 0
         self.floor_dbfs: float | None = None
         """The room floor, once the silence step is over, dBFS."""
@@ -148,13 +146,11 @@ class CalibrationSteps:
         if self.step == "silence":
             take = block[: self._silence_n - self._silence_got]
             before = self._silence_got // self.sample_rate
-            self._silence.append(take)
+            self._room.feed(take)
             self._silence_got += take.size
             if self._silence_got >= self._silence_n:
-                audio = np.concatenate(self._silence)
-                self.floor_dbfs = room_floor_dbfs(audio, self.sample_rate)
-                self.floor_spectrum = floor_spectrum_db(audio, self.sample_rate)
-                self._silence = []
+                self.floor_dbfs = self._room.floor_dbfs()
+                self.floor_spectrum = self._room.spectrum_db()
                 self.step = "headroom"
                 out.append(self._progress())
             elif self._silence_got // self.sample_rate > before:
@@ -241,6 +237,7 @@ def profile_from_audio(
     pipeline = SessionPipeline(sample_rate, drill, counter_config=COUNTING)
     mix = Downmix(sample_rate)
     floor = FloorMeter(sample_rate)  # the audio is measured as it passes, not kept: a long recording fits
+
     def mixed() -> Iterator[np.ndarray]:
         yield from map(mix, blocks)
         yield mix.flush()

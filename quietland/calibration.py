@@ -150,7 +150,7 @@ def frame_levels_dbfs(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
     Digital silence reads :data:`_SILENCE_DB`. Audio shorter than one frame gives one frame of all of it.
     """
-    meter = FloorMeter(sample_rate)
+    meter = FloorMeter(sample_rate, spectrum=False)
     meter.feed(audio)
     return meter.levels_dbfs()
 
@@ -163,7 +163,7 @@ def room_floor_dbfs(audio: np.ndarray, sample_rate: int) -> float:
     silence (a muted input, a stream not started yet) say nothing about the
     room and are left out; all silence reads -120 dBFS.
     """
-    meter = FloorMeter(sample_rate)
+    meter = FloorMeter(sample_rate, spectrum=False)
     meter.feed(audio)
     return meter.floor_dbfs()
 
@@ -188,10 +188,11 @@ class FloorMeter:
     """The room's floor and octave spectrum measured block by block, in memory that does not grow with the audio
     (a few numbers per 4 ms): what :func:`room_floor_dbfs`, :func:`frame_levels_dbfs` and
     :func:`floor_spectrum_db` give for the whole stream, and the spectrum of its quietest frames (a recording
-    with landings in it: ``calibrate --from``)."""
+    with landings in it: ``calibrate --from``). ``spectrum=False``: the levels only (no FFTs)."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, *, spectrum: bool = True) -> None:
         self.sample_rate = int(sample_rate)
+        self._spectrum = spectrum
         self._n = max(1, int(round(FLOOR_FRAME_MS * sample_rate / 1000.0)))
         self._hop = max(1, int(round(FLOOR_HOP_MS * sample_rate / 1000.0)))
         self._levels: list[np.ndarray] = []
@@ -218,6 +219,8 @@ class FloorMeter:
             self._levels.append(_power_db((csum[starts + self._n] - csum[starts]) / self._n))
             buf = buf[starts[-1] + self._hop :]
         self._carry = buf
+        if not self._spectrum:
+            return
         buf = np.concatenate([self._spec_carry, x])
         while buf.size >= SPECTRUM_FRAME:
             self._spectrum_frame(buf[:SPECTRUM_FRAME])
@@ -241,7 +244,9 @@ class FloorMeter:
     def spectrum_db(self, quietest: float = 1.0) -> tuple[float, ...]:
         """The octave spectrum of the ``quietest`` share of the spectrum frames (1: of all of them, as
         :func:`floor_spectrum_db`; all of them when there are fewer than 5; a stream shorter than a frame is one
-        frame padded with zeros)."""
+        frame padded with zeros). Raises RuntimeError for a meter made with ``spectrum=False``."""
+        if not self._spectrum:
+            raise RuntimeError("this FloorMeter measures no spectrum")
         powers, bands = self._powers, self._bands
         if not bands:
             padded = np.pad(self._spec_carry, (0, SPECTRUM_FRAME - self._spec_carry.size))

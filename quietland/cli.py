@@ -756,13 +756,15 @@ def cmd_live(args: argparse.Namespace) -> int:
         if recorder is not None and not recorder.used:
             recorder.close()
         source.close()
-        if recorder is not None and recorder.used and (recorder.results_saved or recorder.final_results is not None):
+        # the results file when the last save reached it; else what the session ended with (a full disk kept an
+        # earlier copy there, or none)
+        results = None if recorder is None or not recorder.used else (
+            recorder.results_path if recorder.results_saved else recorder.final_results
+        )
+        if results is not None:
             from .history import store_session_on_end
 
-            # the results on disk when they are the final ones; else what the session ended with (a full disk kept
-            # an earlier copy there, or none)
-            final = recorder.final_results if not recorder.results_saved else None
-            warning = store_session_on_end(final or recorder.results_path, args.athlete)
+            warning = store_session_on_end(results, args.athlete)
             if warning:
                 print(f"quietland: warning: {warning}", file=sys.stderr)
 
@@ -803,7 +805,7 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
     from . import report
     from .capture import CaptureError
     from .events import Rep
-    from .session import Cued, Decided, Level, Scored, SessionRunner, Started, Status
+    from .session import ENDING_SIGNALS, Cued, Decided, Level, Scored, SessionRunner, Started, Status
 
     told: set[str] = set()
     started: list = []
@@ -861,9 +863,7 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
         signals.append(signum)
         runner.stop()
 
-    # SIGHUP: the terminal or the SSH connection went away; the session still ends as Ctrl-C ends it
-    ending = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    previous = {sig: signal.signal(sig, on_signal) for sig in ending}
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, *ENDING_SIGNALS)}
     failure = None
     try:
         try:

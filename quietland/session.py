@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ SILENCE_DBFS = -120.0
 """Level reported for digital silence, dBFS."""
 SET_END_MARGIN_S = 0.05
 """Extra audio past the last moment a set could still continue before :class:`SetEnded` is sent, s."""
+ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""Signals that end a live session as its quit key does (a service manager stopping it, its terminal or SSH
+connection gone): the recording is completed and the results saved, not lost with the process."""
 
 
 class BlockSource(Protocol):

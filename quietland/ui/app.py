@@ -36,7 +36,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ..events import Cue, Rep, RepScore
-from ..session import SessionRunner
+from ..session import ENDING_SIGNALS, SessionRunner
 from ..training import Metronome, PlanLike, PlanState, PlanTracker, SetLog, session_report
 from .drill_picker import DrillPicker
 from .formatting import (
@@ -517,11 +517,6 @@ class QuietlandApp(App[int]):
             self.state = STOPPING
             self.runner.stop()
             self._show_status()
-
-
-ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-"""Signals that end a session on the screen as q does (its terminal closed, a service manager stopping it): the
-recording is completed and the results saved, not lost with the process."""
 
 
 def _ends_session(app: QuietlandApp) -> Callable[[int, object], None]:
