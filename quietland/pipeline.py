@@ -16,6 +16,7 @@ stream, so every figure, cue and its sample is the same for any block size.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -132,8 +133,8 @@ class SessionPipeline:
         """Contacts per minute the rhythm is scored against; None: against each set's running median interval."""
         self._contacts = DoubleContactFinder(self.sample_rate)
         self._cue_watch = CueWatch(self.profile, self.sample_rate, self.score_config)
-        self._unscored: list[tuple[Rep, bool]] = []  # counted reps waiting for their audio, with "two-foot drill"
-        self._scores: dict[int, RepScore] = {}
+        self._unscored: deque[tuple[Rep, bool]] = deque()  # counted reps waiting for their audio, with "two-foot drill"
+        self._scored: list[Rep] = []  # the first reps counted, each with its score (reps are scored in order)
         self._cues: list[Cue] = []
         self._chunk_n = max(1, int(round(CHUNK_S * self.sample_rate)))
         self._floor_every = max(1, int(round(FLOOR_CHECK_S * self.sample_rate)))
@@ -220,12 +221,17 @@ class SessionPipeline:
         """Score the queued reps whose audio is in (all of them when ``final``), in order."""
         out: list[RepScore] = []
         while self._unscored and (final or self._contacts.ready(self._unscored[0][0].sample)):
-            rep, two_foot = self._unscored.pop(0)
+            rep, two_foot = self._unscored.popleft()
             gap = self._contacts.gap_ms(rep.sample) if two_foot and not rep.inferred else None
             score = rep_score(rep, self.profile, gap, self.score_config, self.target_cadence_per_min)
-            self._scores[rep.number] = score
+            self._scored.append(replace(rep, score=score))
             out.append(score)
         return out
+
+    @property
+    def decisions(self) -> tuple[int, ...]:
+        """How many reps were counted, sounds rejected, reps scored and cues given so far (a new decision changes it)."""
+        return (len(self.counter.reps), len(self.counter.rejected), len(self._scored), len(self._cues))
 
     @property
     def noise_floor_dbfs(self) -> float:
@@ -265,11 +271,8 @@ class SessionPipeline:
         self._clipped_samples += sum(x for x in lengths if x >= CLIP_RUN)
 
     def scored_reps(self) -> tuple[Rep, ...]:
-        """The reps counted so far, each with its score once it has one."""
-        return tuple(
-            rep if rep.number not in self._scores else replace(rep, score=self._scores[rep.number])
-            for rep in self.counter.reps
-        )
+        """The reps counted so far, each with its score once it has one (a scored rep is the same object each time)."""
+        return (*self._scored, *self.counter.reps[len(self._scored):])
 
     def finish(self) -> tuple[list[Item], Analysis]:
         """End the stream: flush the detector and rep logic; return the last decisions and scores, and the analysis."""

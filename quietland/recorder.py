@@ -12,7 +12,11 @@ was captured. :class:`SessionRecorder` owns one pair of files:
 - the same name with ``.json``: the session's results (the ``analyze --json``
   document plus configuration, athlete, times and user actions), replaced
   atomically (temporary file + ``os.replace``) whenever the session asks
-  (at each set end and at the end), so it is always a whole document.
+  (every few seconds while reps come, at each set end and at the end), so it
+  is always a whole document. Between saves each rep is converted to text
+  once (:class:`~quietland.report.EntryTexts`), and the document is written
+  piece by piece: saving often costs neither time nor memory as a session
+  grows.
 
 A write that fails (disk full) stops the recording, not the session: the
 WAV keeps what was written, a sentence goes into :attr:`SessionRecorder.warnings`
@@ -266,6 +270,13 @@ class SessionRecorder:
         self.results_saved = False
         """Whether the last results document queued reached the disk (after :meth:`close`: the final one)."""
         self._used = False
+        from . import report
+
+        self._entry_texts = {
+            "reps": report.EntryTexts(report.rep_to_dict),
+            "rejected": report.EntryTexts(report.rejected_to_dict),
+            "cues": report.EntryTexts(lambda cue: report.cue_to_dict(cue, self.sample_rate)),  # (the analysis' rate)
+        }
         self._thread = threading.Thread(target=self._writer, name="quietland-recorder", daemon=True)
         self._thread.start()
 
@@ -296,23 +307,41 @@ class SessionRecorder:
         self, analysis: Analysis, *, config: dict[str, Any], actions: list[dict[str, Any]], block_size: int,
         final: bool = False,
     ) -> None:
-        """Queue the results document for ``analysis`` (written atomically by the writer thread)."""
+        """Queue the results document for ``analysis`` (written atomically by the writer thread).
+
+        The final document is kept whole (:attr:`final_results`); the others go as text pieces
+        (:func:`~quietland.report.json_pieces`), each rep's text made once.
+        """
+        from . import report
+
         self._used = True
         if self._closed:
             return
-        doc = self.results_document(analysis, config=config, actions=actions, block_size=block_size, final=final)
         if final:
+            doc = self.results_document(analysis, config=config, actions=actions, block_size=block_size, final=True)
             self.final_results = doc
-        self._queue.put(doc)
+            self._queue.put(doc)
+            return
+        try:
+            head = self.results_document(analysis, config=config, actions=actions, block_size=block_size, entries=False)
+            texts = {
+                "reps": self._entry_texts["reps"].update(analysis.reps),
+                "rejected": self._entry_texts["rejected"].update(analysis.rejected),
+                "cues": self._entry_texts["cues"].update(analysis.cues),
+            }
+            self._queue.put(_Pieces(report.json_pieces(head, texts)))
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold: the writer says so, as for a failed write
+            self._queue.put(exc)
 
     def results_document(
         self, analysis: Analysis, *, config: dict[str, Any], actions: list[dict[str, Any]], block_size: int,
-        final: bool = False,
+        final: bool = False, entries: bool = True,
     ) -> dict[str, Any]:
-        """The results JSON: the ``analyze --json`` document of ``analysis`` plus the session's metadata."""
+        """The results JSON: the ``analyze --json`` document of ``analysis`` plus the session's metadata
+        (``entries=False``: with the reps, rejected and cues lists left empty)."""
         from . import report
 
-        doc = report.analysis_to_dict(analysis, file=self.wav_path.name, block_size=block_size)
+        doc = report.analysis_to_dict(analysis, file=self.wav_path.name, block_size=block_size, entries=entries)
         doc.update(
             athlete=self.athlete,
             started_at=self.started_at.isoformat(timespec="milliseconds"),  # (which session it is, for the history)
@@ -348,7 +377,7 @@ class SessionRecorder:
                 item = self._queue.get()
                 if item is _CLOSE:
                     return
-                if isinstance(item, dict):
+                if isinstance(item, (dict, _Pieces, Exception)):
                     self._write_results(item)
                     continue
                 if self._wav is None:
@@ -394,11 +423,14 @@ class SessionRecorder:
         if wav is not None and wav.frames == 0 and not self.results_path.exists():
             self.wav_path.unlink(missing_ok=True)  # a session that never started leaves nothing behind
 
-    def _write_results(self, doc: dict[str, Any]) -> None:
+    def _write_results(self, doc: dict[str, Any] | _Pieces | Exception) -> None:
         """Replace the results JSON atomically; on failure keep the previous one and warn once."""
         try:
-            text = json.dumps(doc, indent=2, allow_nan=False) + "\n"  # a value JSON cannot hold fails here, not mid-file
-            write_atomically(self.results_path, lambda fh: fh.write(text))
+            if isinstance(doc, Exception):
+                raise doc
+            # a value JSON cannot hold fails here, not mid-file
+            pieces = doc if isinstance(doc, _Pieces) else (json.dumps(doc, indent=2, allow_nan=False) + "\n",)
+            write_atomically(self.results_path, lambda fh: fh.writelines(pieces))
             self.results_saved = True
         except (OSError, TypeError, ValueError) as exc:
             self.results_saved = False
@@ -408,6 +440,10 @@ class SessionRecorder:
         with self._lock:
             if sentence not in self._warnings:
                 self._warnings.append(sentence)
+
+
+class _Pieces(list):
+    """A results document as text pieces (see :func:`quietland.report.json_pieces`)."""
 
 
 def _reason(exc: Exception) -> str:

@@ -10,6 +10,7 @@ The README documents every field this module writes.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import statistics
 from collections import Counter
@@ -157,8 +158,15 @@ def median_score(analysis: Analysis) -> float | None:
     return statistics.median(scores) if scores else None
 
 
-def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[str, Any]:
-    """The ``analyze --json`` document for ``analysis`` of ``file`` fed in blocks of ``block_size``."""
+ENTRY_LISTS = ("reps", "rejected", "cues")
+"""The document's lists with an entry per event (they grow with the session; see :class:`EntryTexts`)."""
+
+
+def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int, entries: bool = True) -> dict[str, Any]:
+    """The ``analyze --json`` document for ``analysis`` of ``file`` fed in blocks of ``block_size``.
+
+    ``entries=False`` leaves the lists in :data:`ENTRY_LISTS` empty (for :func:`json_pieces`).
+    """
     s = analysis.summary
     return {
         "file": file,
@@ -171,8 +179,8 @@ def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[
         "sample_rate": analysis.sample_rate,
         "duration_s": _num(analysis.n_samples / analysis.sample_rate, TIME_DECIMALS),
         "block_size": block_size,
-        "reps": [rep_to_dict(r) for r in analysis.reps],
-        "rejected": [rejected_to_dict(r) for r in analysis.rejected],
+        "reps": [rep_to_dict(r) for r in analysis.reps] if entries else [],
+        "rejected": [rejected_to_dict(r) for r in analysis.rejected] if entries else [],
         "sets": [
             {
                 "number": st.number,
@@ -201,9 +209,58 @@ def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int) -> dict[
         },
         "calibration": calibration_to_dict(analysis.profile),
         "target_cadence_per_min": analysis.target_cadence_per_min,
-        "cues": [cue_to_dict(c, analysis.sample_rate) for c in analysis.cues],
+        "cues": [cue_to_dict(c, analysis.sample_rate) for c in analysis.cues] if entries else [],
         "warnings": list(analysis.warnings),
     }
+
+
+class EntryTexts:
+    """The JSON text of each entry of one of a session's growing lists (reps, rejected, cues), made once per entry.
+
+    :meth:`update` takes the list as it is now and returns each entry's text as
+    ``json.dumps(doc, indent=2)`` writes it inside the document's list. An entry's
+    text is kept while the list holds the same object at its place: the pipeline's
+    entries are frozen, and a rep that gains its score is a new object. A session
+    saved every few seconds thus converts each entry about once, instead of the
+    whole document each time (an hour's document is several MB).
+    """
+
+    def __init__(self, to_dict) -> None:
+        self._to_dict = to_dict
+        self._entries: list[Any] = []
+        self._texts: list[str] = []
+
+    def update(self, entries: Sequence[Any]) -> list[str]:
+        del self._entries[len(entries):], self._texts[len(entries):]
+        for i, entry in enumerate(entries):
+            if i < len(self._entries):
+                if self._entries[i] is entry:
+                    continue
+                self._entries[i], self._texts[i] = entry, self._text(entry)
+            else:
+                self._entries.append(entry)
+                self._texts.append(self._text(entry))
+        return list(self._texts)
+
+    def _text(self, entry: Any) -> str:
+        return "    " + json.dumps(self._to_dict(entry), indent=2, allow_nan=False).replace("\n", "\n    ")
+
+
+def json_pieces(doc: dict[str, Any], entries: dict[str, list[str]]) -> list[str]:
+    """``json.dumps(doc, indent=2) + "\n"`` in pieces, with ``entries[key]`` (texts from :class:`EntryTexts`) as the
+    list under each such key. Written piece by piece, a long session's document is never one string in memory."""
+    out = ["{"]
+    for i, (key, value) in enumerate(doc.items()):
+        out.append(("," if i else "") + "\n  " + json.dumps(key) + ": ")
+        texts = entries.get(key)
+        if texts:
+            out.append("[\n")
+            out.extend(piece for text in texts for piece in (text, ",\n"))
+            out[-1] = "\n  ]"
+        else:
+            out.append(json.dumps(value, indent=2, allow_nan=False).replace("\n", "\n  "))
+    out.append("\n}\n")
+    return out
 
 
 def _events_in_time_order(analysis: Analysis) -> list[Rep | Rejected]:

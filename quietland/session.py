@@ -57,6 +57,9 @@ LEVEL_INTERVAL_S = 0.02
 """Audio between two :class:`Level` updates, s."""
 STATUS_INTERVAL_S = 1.0
 """Audio between two routine :class:`Status` updates, s (a change of overflows or warnings is sent at once)."""
+SAVE_INTERVAL_S = 5.0
+"""Audio between two saves of the results while anything new was decided, s: a session killed mid-set (power cut,
+SIGKILL) loses at most this much from its JSON. Sets' ends and the session's end are saved as well."""
 SILENCE_DBFS = -120.0
 """Level reported for digital silence, dBFS."""
 SET_END_MARGIN_S = 0.05
@@ -282,6 +285,9 @@ class SessionRunner:
         self._level_every = max(1, int(round(LEVEL_INTERVAL_S * self.sample_rate)))
         self._status_every = max(1, int(round(STATUS_INTERVAL_S * self.sample_rate)))
         self._next_status = self._status_every
+        self._save_every = max(1, int(round(SAVE_INTERVAL_S * self.sample_rate)))
+        self._next_save = self._save_every
+        self._saved_decisions: tuple[int, ...] | None = None
         self._last_status: tuple[int, tuple[str, ...]] | None = None
 
     # ------------------------------------------------------------ controls
@@ -399,6 +405,10 @@ class SessionRunner:
             if self._plan.tick(self.pipeline.n_samples).round_over:
                 self._plan_says_new_set(self.pipeline.n_samples)
         self._check_set_over()
+        if self.pipeline.n_samples >= self._next_save:
+            self._next_save = self.pipeline.n_samples + self._save_every
+            if self.pipeline.decisions != self._saved_decisions:
+                self._save_results()
         self._measure_level(block)
         if self.pipeline.n_samples >= self._next_status:
             self._next_status += self._status_every
@@ -593,6 +603,7 @@ class SessionRunner:
 
     def _save_results(self) -> None:
         if self.recorder is not None:
+            self._saved_decisions = self.pipeline.decisions
             analysis = self.analysis_so_far()
             self.recorder.save_results(analysis, config=self.config, actions=self.actions, block_size=self.block_size)
 

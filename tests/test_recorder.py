@@ -238,3 +238,83 @@ def test_a_session_that_never_started_leaves_nothing_behind(tmp_path):
     assert rec.wav_path.exists() and not rec.used
     rec.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def _saved_text(rec: SessionRecorder, analysis, runner) -> str:
+    """Save ``analysis`` as a session does between sets, wait for the writer and read the file back."""
+    before = rec.results_path.stat().st_mtime_ns if rec.results_path.exists() else None
+    rec.save_results(analysis, config=runner.config, actions=[], block_size=4000)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if rec.results_path.exists() and rec.results_path.stat().st_mtime_ns != before:
+            break
+        time.sleep(0.01)
+    time.sleep(0.05)  # (os.replace is atomic: the file read is one document or the other)
+    return rec.results_path.read_text()
+
+
+def test_a_save_between_sets_writes_the_document_json_would_write(tmp_path, session):
+    """Saves between sets make each entry's text once and write the document in pieces; the file is, to the byte,
+    what json.dumps(indent=2) makes of the whole document, also once reps gain their scores and entries are added."""
+    import dataclasses
+
+    from quietland.events import Cue
+
+    runner = SessionRunner(_blocks_of(session), "line-hops", None, lambda u: None)
+    full = runner.run()
+    assert full.reps and full.rejected is not None and all(r.score is not None for r in full.reps)
+    cues = (Cue(full.reps[3].sample, "form-fade", "Form fading: end the set.", set_number=1, rep_number=4),)
+    unscored = tuple(dataclasses.replace(r, score=None) for r in full.reps[:8])
+    early = dataclasses.replace(full, reps=unscored, rejected=full.rejected[:2], cues=())
+    later = dataclasses.replace(full, reps=(*full.reps[:6], *unscored[6:]), cues=cues)
+    rec = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    for analysis in (early, later, full):
+        text = _saved_text(rec, analysis, runner)
+        whole = rec.results_document(analysis, config=runner.config, actions=[], block_size=4000)
+        assert text == json.dumps(whole, indent=2) + "\n"
+    doc = json.loads(text)
+    assert doc["complete"] is False and len(doc["reps"]) == len(full.reps) and doc["reps"][0]["score"] is not None
+    rec.close()
+
+
+def _blocks_of(session, block: int = 4000):
+    class Blocks:
+        sample_rate = session.sample_rate
+        description = "synthetic"
+
+        def blocks(self):
+            yield from (session.audio[i : i + block] for i in range(0, session.audio.size, block))
+
+    return Blocks()
+
+
+def test_the_results_on_disk_follow_a_set_as_it_goes(tmp_path):
+    """A session killed mid-set (power cut, SIGKILL) keeps in its JSON the reps up to a few seconds before the end:
+    the results are saved every SAVE_INTERVAL_S while reps come, not only at set ends."""
+    from quietland.session import SAVE_INTERVAL_S, Level
+
+    spec = SessionSpec(sample_rate=16000, kind="landings", sets=(60,), cadence_per_min=150, snr_db=35.0, seed=7,
+                       lead_in_s=1.0)
+    long_set = synthesize(spec)
+    rec = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    seen: list[dict] = []
+    check_at = int(3.2 * SAVE_INTERVAL_S * 16000)
+
+    def look(update):
+        if isinstance(update, Level) and update.sample >= check_at and not seen:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                doc = json.loads(rec.results_path.read_text())
+                if doc["duration_s"] >= 3 * SAVE_INTERVAL_S:
+                    seen.append(doc)
+                    return
+                time.sleep(0.01)
+
+    SessionRunner(_blocks_of(long_set, 320), "line-hops", rec, look).run()
+    assert seen, "a results document covering the first three save intervals was written"
+    doc = seen[0]
+    landings = [t for t in long_set.landing_times_s if t < doc["duration_s"] - 0.5]
+    assert doc["complete"] is False
+    assert len(doc["reps"]) >= len(landings) >= 30
+    final = json.loads(rec.results_path.read_text())
+    assert final["complete"] is True and final["summary"]["reps"] == 60
