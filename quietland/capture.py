@@ -16,6 +16,7 @@ delivered, then raises, so nothing captured is lost.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ POLL_S = 0.05
 """How often :meth:`MicrophoneSource.blocks` checks for a stop request or a dead stream while no block arrives."""
 STALL_TIMEOUT_S = 3.0
 """No block for this long from a running stream means the device has gone away."""
+RELEASE_TIMEOUT_S = 2.0
+"""Longest wait for the device to stop or close, s. A sound server that stopped answering (suspended, hung) blocks
+PortAudio's stop and close for as long as it does; the session is saved without waiting for them."""
 
 # PortAudio's PaErrorCode values (portaudio.h); stable across versions.
 PA_UNANTICIPATED_HOST_ERROR = -9999
@@ -149,6 +153,14 @@ def find_device(device: int | str | None) -> InputDevice:
     raise CaptureError(f"{device!r} matches several input devices ({names}); give its id instead.")
 
 
+_hung: list[str] = []  # devices this process could not release
+
+
+def device_hung() -> bool:
+    """True once a device this process opened could not be stopped or closed (:attr:`MicrophoneSource.hung`)."""
+    return bool(_hung)
+
+
 class MicrophoneSource:
     """Blocks from an audio input device, as float32 arrays of shape ``(n, channels)``.
 
@@ -193,6 +205,12 @@ class MicrophoneSource:
         self._queue: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         self._stop_requested = False
         self._stream = None
+        self.warnings: list[str] = []
+        """Sentences about the device for the session's results (it could not be released)."""
+        self.hung = False
+        """True when stopping or closing the stream did not return within :data:`RELEASE_TIMEOUT_S` (see
+        :meth:`_release`): PortAudio is stuck in the sound server, and the process should end without the
+        interpreter's clean-up (``os._exit``), which would wait for it too (:func:`device_hung`)."""
         last_error = None
         for channels in (2, 1) if info.channels > 1 else (1,):
             try:
@@ -254,8 +272,8 @@ class MicrophoneSource:
                     if not stream.active or silent_s > STALL_TIMEOUT_S:
                         yield from self._drain()
                         raise CaptureError(
-                            f"The input device {self.device.name!r} stopped delivering audio (unplugged or taken "
-                            "by another program); the session ended there."
+                            f"The input device {self.device.name!r} stopped delivering audio (unplugged, taken by "
+                            "another program, or its sound server stopped answering); the session ended there."
                         ) from None
                     continue
                 last_block_t = time.monotonic()
@@ -281,24 +299,47 @@ class MicrophoneSource:
 
     def _halt(self) -> None:
         """Stop the stream so no more blocks arrive (the callback's last block is on the queue when this returns)."""
-        if self._stream is None:
-            return
-        try:
-            self._stream.stop()
-        except Exception:  # noqa: BLE001 - a device that is gone cannot be stopped; it has stopped
-            pass
+        if self._stream is not None:
+            self._release(self._stream.stop)
 
     def close(self) -> None:
-        """Stop and release the device. Idempotent."""
+        """Stop and release the device. Idempotent; returns within :data:`RELEASE_TIMEOUT_S` even when the sound
+        server does not answer."""
         stream, self._stream = self._stream, None
         if stream is None:
             return
-        try:
+
+        def abort_and_close() -> None:
             if stream.active:
                 stream.abort()
             stream.close()
-        except Exception:  # noqa: BLE001 - closing a device that is gone
-            pass
+
+        self._release(abort_and_close)
+
+    def _release(self, call) -> None:
+        """Run ``call`` (stopping or closing the stream) on a helper thread, waiting for it at most
+        :data:`RELEASE_TIMEOUT_S`; errors are ignored (a device that is gone has stopped). When it does not return,
+        the device is :attr:`hung`: later calls are skipped and a warning goes with the results."""
+        if self.hung:
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                call()
+            except Exception:  # noqa: BLE001 - stopping or closing a device that is gone
+                pass
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="quietland-release-device", daemon=True).start()
+        if not done.wait(RELEASE_TIMEOUT_S):
+            self.hung = True
+            _hung.append(self.device.name)
+            self.warnings.append(
+                f"The input device {self.device.name!r} did not stop within {RELEASE_TIMEOUT_S:g} s (the sound "
+                "server is not answering); the session was saved without waiting for it."
+            )
 
     # --------------------------------------------------------------- errors
     def _open_error(self, exc) -> str:

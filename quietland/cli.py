@@ -912,7 +912,22 @@ def _keep_freed_memory() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    When an audio device could not be released (its sound server stopped answering; see
+    :attr:`quietland.capture.MicrophoneSource.hung`), the process ends here, once the command has saved and said
+    everything: the interpreter's own clean-up would wait for PortAudio for as long as the server does.
+    """
+    rc = _main(argv)
+    capture = sys.modules.get("quietland.capture")
+    if capture is not None and capture.device_hung():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    return rc
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _keep_freed_memory()
     parser = build_parser()
     try:

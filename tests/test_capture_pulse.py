@@ -224,3 +224,42 @@ def test_a_signal_ends_the_session_and_saves_it(env, recording, tmp_path, sig, c
     assert doc["complete"] is True and doc["summary"] == final["summary"]
     assert sf.info(wav).frames == round(final["duration_s"] * final["sample_rate"])
     assert final["summary"]["reps"] >= 1
+
+
+def server_pid(env) -> int:
+    """The pid of the PulseAudio server ``env`` reaches (found by the socket on its command line)."""
+    socket = env.get("PULSE_SERVER", "").removeprefix("unix:")
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"pulseaudio") and f"socket={socket}".encode() in b" ".join(cmdline):
+            return int(proc.name)
+    skip_or_fail(f"the PulseAudio server with the socket {socket!r} was not found among the processes")
+
+
+def test_a_sound_server_that_stops_answering_ends_the_session_saved(env, recording, tmp_path):
+    """The server suspended mid-session (SIGSTOP): the session ends 3 s after the last block, and although PortAudio
+    cannot stop the stream, the results are saved and the process exits instead of waiting for the server.
+    (Last in this file: the server is resumed at the end, but nothing else should run while it is stopped.)"""
+    pid = server_pid(env)
+    path, drill = recording
+    p = start_live(env, tmp_path, "--drill", drill)
+    player = subprocess.Popen(["paplay", str(path)], env=env)
+    time.sleep(4.0)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        returncode, lines, err = finish(p, timeout=30)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        if p.poll() is None:
+            p.kill()
+        player.wait(timeout=60)
+    assert returncode == 1, err
+    assert "stopped delivering audio" in err and "did not stop within 2 s" in err and "Traceback" not in err
+    final = json.loads(lines[-1])
+    wav, doc = saved_pair(tmp_path)
+    assert doc["complete"] is True and doc["summary"] == final["summary"] and final["summary"]["reps"] >= 1
+    assert any("did not stop within 2 s" in w for w in doc["warnings"])
+    assert sf.info(wav).frames == round(final["duration_s"] * final["sample_rate"])

@@ -39,7 +39,7 @@ class ListSource:
             if i in self.hooks:
                 self.hooks[i]()
             if i == self.fail_at:
-                raise CaptureError("The input device 'test' stopped delivering audio (unplugged or taken by another program); the session ended there.")
+                raise CaptureError("The input device 'test' stopped delivering audio (unplugged, taken by another program, or its sound server stopped answering); the session ended there.")
             self.handed += 1
             yield block
 

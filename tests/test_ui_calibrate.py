@@ -277,7 +277,7 @@ def test_distance_parsing():
 def test_failure_sentences():
     assert failure_sentence(RuntimeError("device unplugged")) == "The audio input stopped: device unplugged."
     assert failure_sentence(OSError()) == "The audio input stopped: OSError."
-    gone = "The input device 'USB mic' stopped delivering audio (unplugged or taken by another program); the session ended there."
+    gone = "The input device 'USB mic' stopped delivering audio (unplugged, taken by another program, or its sound server stopped answering); the session ended there."
     assert failure_sentence(CaptureError(gone)) == gone
 
 
