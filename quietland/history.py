@@ -304,7 +304,8 @@ class ImportOutcome:
     """The path as given."""
     status: str
     """``stored``, ``replaced`` (an incomplete copy of the session was replaced), ``already`` (already in the
-    history: nothing done) or ``failed``."""
+    history: nothing done), ``empty`` (an incomplete live session with no rep, left by a session stopped or killed
+    before its first rep: nothing done, as a live session with no rep is not stored) or ``failed``."""
     sentence: str
     """One sentence saying what happened (for ``failed``: why, naming the file)."""
     session: StoredSession | None = None
@@ -684,6 +685,11 @@ class HistoryStore:
         """Store one results file; what came of it."""
         try:
             doc, file = read_results_file(given)
+            if doc.get("complete") is False and doc.get("reps") == []:
+                return ImportOutcome(
+                    str(given), "empty",
+                    f"'{file}': left out: a live session's copy from before its first rep (incomplete, no reps).",
+                )
             stored = self.store_results(doc, athlete=athlete, source=file)
         except HistoryError as exc:
             return ImportOutcome(str(given), "failed", str(exc))

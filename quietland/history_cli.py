@@ -185,8 +185,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except HistoryError as exc:
         raise _command_error(str(exc)) from None
     new = report.count("stored") + report.count("replaced")
+    empty = report.count("empty")
     print(f"{new} session{'s' if new != 1 else ''} added, {report.count('already')} already there, "
-          f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")
+          + (f"{empty} empty left out, " if empty else "")
+          + f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")
     return 1 if report.failed else 0
 
 

@@ -395,6 +395,24 @@ def test_import_on_the_command_line(run, docs, tmp_path):
     assert code == 0 and err == "" and "already in the history" in out and "0 sessions added, 1 already there" in out
 
 
+def test_import_leaves_out_a_copy_saved_before_the_first_rep(run, docs, tmp_path):
+    """A live session stopped or killed before its first rep leaves a 0-rep incomplete JSON; import stored it as a
+    session of 0 reps (a live session with no rep is not stored)."""
+    empty = recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", complete=False)
+    empty["reps"], empty["sets"], empty["duration_s"] = [], [], 0.2
+    path = write_json(tmp_path / "quietland-20261120-180000.json", empty)
+    code, out, err = run("import", str(path))
+    assert code == 0 and err == ""
+    assert f"'{path}': left out: a live session's copy from before its first rep (incomplete, no reps)." in out
+    assert "0 sessions added, 0 already there, 1 empty left out, 0 files skipped" in out
+    code, out, err = run("history", "--json")
+    assert json.loads(out)["sessions"] == []
+    # a finished session with no rep (analyze --json of a silent file) is still a session
+    done = write_json(tmp_path / "silent.json", {**empty, "complete": True})
+    code, out, err = run("import", str(done))
+    assert code == 0 and "1 session added" in out
+
+
 def test_store_session_on_end_stores_and_never_raises(monkeypatch, tmp_path, docs):
     monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
     results = write_json(tmp_path / "quietland-20261120-180000.json",
