@@ -716,9 +716,6 @@ def _drill_card(preset: DrillPreset) -> str:
 
 def cmd_live(args: argparse.Namespace) -> int:
     """``quietland live``: listen through a microphone, on the screen or headless."""
-    from .capture import CaptureError, MicrophoneSource
-    from .recorder import RecordingError, SessionRecorder, default_recordings_dir
-
     if args.json and not args.headless:
         raise CommandError("--json needs --headless (the screen shows the results)", EXIT_USAGE)
     if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -727,12 +724,36 @@ def cmd_live(args: argparse.Namespace) -> int:
             "to listen without one.",
             EXIT_USAGE,
         )
+    import signal
+
+    from .session import ENDING_SIGNALS
+
+    # a SIGTERM or SIGHUP while the device and files are being opened ends the session as soon as it starts (the
+    # default action would leave a WAV with no audio behind); the session's own handlers take over from here
+    early: list[int] = []
+    before = {sig: signal.signal(sig, lambda signum, frame: early.append(signum)) for sig in ENDING_SIGNALS}
+    try:
+        return _live(args, early)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _live(args: argparse.Namespace, early: list[int]) -> int:
+    from .capture import CaptureError, MicrophoneSource
+    from .recorder import RecordingError, SessionRecorder, default_recordings_dir
+
     notices: list[str] = []
     profile = _choose_profile(args.profile, named_default=True, notices=notices)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)
     except CaptureError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
+    if early:
+        source.close()
+        print(f"quietland: {signal_name(early[0])} came before the session started; nothing was recorded.",
+              file=sys.stderr)
+        return EXIT_OK
     recorder = None
     if not args.no_record:
         try:
@@ -744,12 +765,13 @@ def cmd_live(args: argparse.Namespace) -> int:
             raise CommandError(str(exc), EXIT_FILE) from None
     try:
         if args.headless:
-            return _live_headless(args, source, recorder, profile)
+            return _live_headless(args, source, recorder, profile, early)
         from .ui import run_live_app
 
         return run_live_app(
             source, args.drill, recorder, duration_s=args.duration, profile=profile,
             plan=_choose_plan(args.plan, args.drill), target_cadence=args.target_cadence, notices=tuple(notices),
+            early_signals=early,
         )
     finally:
         # the session closes both; this is for a screen that failed before its session started
@@ -793,7 +815,17 @@ def _score_line(score: RepScore) -> str:
     )
 
 
-def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile) -> int:
+def signal_name(signum: int) -> str:
+    """``SIGTERM`` for 15, and so on."""
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile, early: list[int]) -> int:
     """Run a live session with no screen: reps on stdout as they happen, then the results.
 
     SIGINT (Ctrl-C) and SIGTERM end the session; what was captured is analysed
@@ -864,6 +896,8 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile)
         runner.stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, *ENDING_SIGNALS)}
+    if early:  # a signal came while the device and files were being opened
+        on_signal(early[0], None)
     failure = None
     try:
         try:

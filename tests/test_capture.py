@@ -7,6 +7,8 @@ is tested against a virtual microphone in test_capture_pulse.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -17,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from quietland import capture
+from quietland import recorder as recorder_module
 from quietland.capture import CaptureError, MicrophoneSource, find_device, list_devices
 from quietland.cli import main
 
@@ -282,6 +285,65 @@ def test_live_headless_with_an_unplugged_device_saves_everything_and_exits_1(use
     assert doc["complete"] is True and doc["athlete"] == "Sam" and doc["duration_s"] == 1.5
     assert doc["config"]["device"] == "USB Mic: Audio (hw:1,0) (device 2, ALSA)"
     assert any("stopped delivering audio" in w for w in doc["warnings"])
+
+
+def test_a_signal_while_the_device_opens_ends_live_before_anything_is_recorded(use_fake, capsys, tmp_path):
+    """SIGTERM's default action killed a live session that was still opening; after the WAV was made, it left an
+    empty WAV behind."""
+    sd = use_fake(blocks=100)
+    opening = sd.InputStream
+
+    def open_and_be_stopped(**kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return opening(**kwargs)
+
+    sd.InputStream = open_and_be_stopped
+    code = main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and out == ""
+    assert err == "quietland: SIGTERM came before the session started; nothing was recorded.\n"
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_the_files_are_made_ends_the_session_as_it_starts(use_fake, capsys, tmp_path, monkeypatch, sig):
+    use_fake(blocks=100)
+    making = recorder_module.SessionRecorder.__init__
+
+    def make_and_be_stopped(self, *args, **kwargs):
+        making(self, *args, **kwargs)
+        os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(recorder_module.SessionRecorder, "__init__", make_and_be_stopped)
+    code = main(["live", "--headless", "--json", "--device", "usb", "--recordings-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "Traceback" not in err
+    final = json.loads(out.strip().splitlines()[-1])
+    wav = next(tmp_path.glob("quietland-*.wav"))
+    doc = json.loads(wav.with_suffix(".json").read_text())
+    assert doc["complete"] is True and doc["summary"] == final["summary"]
+    assert sf.info(wav).frames == round(final["duration_s"] * final["sample_rate"])
+
+
+def test_a_device_that_does_not_stop_is_left_behind_after_a_wait(use_fake, monkeypatch):
+    """A sound server that stops answering blocks PortAudio's stop and close; the source waits RELEASE_TIMEOUT_S."""
+    use_fake(blocks=5)
+    monkeypatch.setattr(capture, "RELEASE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(capture, "_hung", [])  # (else main() ends the pytest process)
+    mic = MicrophoneSource("usb")
+    forever = threading.Event()
+    mic._stream.abort = mic._stream.stop = lambda: forever.wait()
+    blocks = mic.blocks()
+    next(blocks)
+    mic.stop()
+    started = time.monotonic()
+    rest = list(blocks)  # stop() blocks, then close()'s abort(): one wait, then the device is left alone
+    assert time.monotonic() - started < 1.0 and len(rest) <= 4
+    assert mic.hung and capture.device_hung()
+    assert mic.warnings == ["The input device 'USB Mic: Audio (hw:1,0)' did not stop within 0.2 s (the sound server "
+                            "is not answering); the session was saved without waiting for it."]
+    forever.set()
 
 
 def test_live_without_a_terminal_needs_headless(use_fake, capsys, monkeypatch):

@@ -226,6 +226,62 @@ def test_a_signal_ends_the_session_and_saves_it(env, recording, tmp_path, sig, c
     assert final["summary"]["reps"] >= 1
 
 
+def run_screen_in_pty(env, tmp_path: Path, drill: str, action) -> tuple[int, bytes]:
+    """`quietland live` with its screen in a pseudo-terminal; ``action(pid)`` runs once the session is recording.
+    Returns the exit code and what the screen wrote."""
+    import pty
+    import select
+
+    argv = [sys.executable, "-m", "quietland", "live", "--device", "pulse", "--recordings-dir", str(tmp_path),
+            "--drill", drill]
+    child_env = {**env, "QUIETLAND_HOME": str(tmp_path / "home"), "TERM": "xterm-256color", "COLUMNS": "100",
+                 "LINES": "32"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec at once (no Python clean-up of the test process in it)
+        try:
+            os.execve(argv[0], argv, child_env)
+        finally:
+            os._exit(127)
+    screen = bytearray()
+    acted = False
+    deadline = time.monotonic() + LISTEN_TIMEOUT_S + 60
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    screen += os.read(fd, 65536)
+                except OSError:  # the child is gone
+                    pass
+            wavs = list(tmp_path.glob("quietland-*.wav"))
+            if not acted and wavs and wavs[0].stat().st_size > 48000:  # a second or so of audio is recorded
+                acted = True
+                action(pid)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), bytes(screen)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail(f"the screen did not end (acted: {acted}); it showed: {bytes(screen[-2000:])!r}")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_ends_the_session_on_the_screen_and_saves_it(env, recording, tmp_path, sig):
+    """A service manager's SIGTERM, or SIGHUP from a closed terminal, ends the screen's session as q does."""
+    path, drill = recording
+
+    def play_then_signal(pid: int) -> None:
+        subprocess.run(["paplay", str(path)], env=env, check=True, timeout=60)
+        os.kill(pid, sig)
+
+    code, screen = run_screen_in_pty(env, tmp_path, drill, play_then_signal)
+    assert code == 0, screen[-2000:]
+    wav, doc = saved_pair(tmp_path)
+    assert doc["complete"] is True and doc["summary"]["reps"] >= 1
+    assert sf.info(wav).frames == round(doc["duration_s"] * doc["sample_rate"])
+
+
 def server_pid(env) -> int:
     """The pid of the PulseAudio server ``env`` reaches (found by the socket on its command line)."""
     socket = env.get("PULSE_SERVER", "").removeprefix("unix:")

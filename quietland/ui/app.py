@@ -539,6 +539,7 @@ def run_live_app(
     plan_ends_sets: bool = True,
     target_cadence: float | None = None,
     notices: tuple[str, ...] = (),
+    early_signals: list[int] | None = None,
     **runner_options,
 ) -> int:
     """Run the screen on this terminal for a session on ``source``; return the exit status.
@@ -547,7 +548,10 @@ def run_live_app(
     :class:`QuietlandApp` takes them. ``target_cadence``:
     contacts per minute; the session scores rhythm against it (the runner's
     ``target_cadence_per_min``) and the screen shows a metronome. ``notices``:
-    sentences said on stderr before the screen opened, shown on it too.
+    sentences said on stderr before the screen opened, shown on it too. ``early_signals``: the ending signals
+    (:data:`~quietland.session.ENDING_SIGNALS`) that came while the device and files were being opened; the
+    list's owner keeps adding to it until this function's handlers are in place, and the first ends the session
+    as soon as the screen is up.
 
     The session is stopped and its recording saved whatever happens to the
     screen; afterwards its saved paths, warnings or error are printed as
@@ -570,6 +574,8 @@ def run_live_app(
         notices=notices,
     )
     previous = {sig: signal.signal(sig, _ends_session(app)) for sig in ENDING_SIGNALS}
+    if early_signals:
+        app.ending_signal = early_signals[0]  # (on_mount ends the session)
     try:
         code = app.run()
     finally:
