@@ -549,7 +549,7 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
     """Read a profile; raises :class:`ProfileError` (one sentence naming the file) for anything unusable."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (an editor's byte-order mark is not TOML)
     except FileNotFoundError:
         raise ProfileError(f"Profile {path} does not exist.") from None
     except IsADirectoryError:

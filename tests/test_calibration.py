@@ -74,6 +74,9 @@ def test_a_profile_survives_saving_and_loading(tmp_path, from_recording):
     text = path.read_text()
     assert f"schema_version = {SCHEMA_VERSION}" in text and "[anchors]" in text and "quiet_db = " in text
     assert not list(path.parent.glob("*.tmp")), "the temporary file is renamed, never left behind"
+    # edited and saved by an editor that starts the file with a UTF-8 byte-order mark (it was refused as bad TOML)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_profile(path) == profile
 
 
 @pytest.mark.parametrize(
