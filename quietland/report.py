@@ -236,10 +236,12 @@ class EntryTexts:
             if i < len(self._entries):
                 if self._entries[i] is entry:
                     continue
-                self._entries[i], self._texts[i] = entry, self._text(entry)
+                text = self._text(entry)  # (first: an entry JSON cannot hold leaves the cache as it was)
+                self._entries[i], self._texts[i] = entry, text
             else:
+                text = self._text(entry)
                 self._entries.append(entry)
-                self._texts.append(self._text(entry))
+                self._texts.append(text)
         return list(self._texts)
 
     def _text(self, entry: Any) -> str:

@@ -58,8 +58,8 @@ LEVEL_INTERVAL_S = 0.02
 STATUS_INTERVAL_S = 1.0
 """Audio between two routine :class:`Status` updates, s (a change of overflows or warnings is sent at once)."""
 SAVE_INTERVAL_S = 5.0
-"""Audio between two saves of the results while anything new was decided, s: a session killed mid-set (power cut,
-SIGKILL) loses at most this much from its JSON. Sets' ends and the session's end are saved as well."""
+"""Audio between two saves of the results while anything new was decided or done (a new set, a drill change), s: a session killed mid-set (power cut,
+SIGKILL) loses about this much from its JSON. Sets' ends and the session's end are saved as well."""
 SILENCE_DBFS = -120.0
 """Level reported for digital silence, dBFS."""
 SET_END_MARGIN_S = 0.05
@@ -407,7 +407,7 @@ class SessionRunner:
         self._check_set_over()
         if self.pipeline.n_samples >= self._next_save:
             self._next_save = self.pipeline.n_samples + self._save_every
-            if self.pipeline.decisions != self._saved_decisions:
+            if (*self.pipeline.decisions, len(self.actions)) != self._saved_decisions:
                 self._save_results()
         self._measure_level(block)
         if self.pipeline.n_samples >= self._next_status:
@@ -603,7 +603,7 @@ class SessionRunner:
 
     def _save_results(self) -> None:
         if self.recorder is not None:
-            self._saved_decisions = self.pipeline.decisions
+            self._saved_decisions = (*self.pipeline.decisions, len(self.actions))
             analysis = self.analysis_so_far()
             self.recorder.save_results(analysis, config=self.config, actions=self.actions, block_size=self.block_size)
 
