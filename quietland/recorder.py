@@ -14,9 +14,9 @@ was captured. :class:`SessionRecorder` owns one pair of files:
   atomically (temporary file + ``os.replace``) whenever the session asks
   (every few seconds while reps come, at each set end and at the end), so it
   is always a whole document. Between saves each rep is converted to text
-  once (:class:`~quietland.report.EntryTexts`), and the document is written
-  piece by piece: saving often costs neither time nor memory as a session
-  grows.
+  once (:class:`~quietland.report.EntryTexts`) and the document is written
+  piece by piece, so saving often costs little time (a few ms at thousands of
+  reps) and leaves no memory behind.
 
 A write that fails (disk full) stops the recording, not the session: the
 WAV keeps what was written, a sentence goes into :attr:`SessionRecorder.warnings`
