@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from .capture import device_argument
 from .reps import DRILLS
 
+DEFAULT_DRILL = "single"
+"""How calibration landings are counted unless --drill (or, with --from, the recorded session) says otherwise."""
 DEFAULT_SILENCE_S = 5.0
 """Seconds of room silence the guided steps measure unless ``--silence`` says otherwise."""
 
@@ -64,10 +66,11 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="PATH",
                    help="where to save the profile, a file name ending in .toml (default: profiles/NAME.toml in "
                    "quietland's data directory; an existing profile there is kept as NAME.previous.toml)")
-    p.add_argument("--drill", choices=DRILLS, default="single", metavar="NAME",
-                   help="how the calibration landings are counted (default: %(default)s, one hop at a time). The "
+    p.add_argument("--drill", choices=DRILLS, default=None, metavar="NAME",
+                   help=f"how the calibration landings are counted (default: {DEFAULT_DRILL}, one hop at a time). The "
                    "guided steps take a discrete drill (single, squat-jumps, box-jumps, ...: take-off and settling "
-                   "are not landings); with --from, any drill: the one the recording is of")
+                   "are not landings); with --from, any drill: the one the recording is of (default: for a "
+                   "recording quietland made, its session's drill)")
     p.add_argument("--distance", type=distance, metavar="M", help="distance from the microphone to the landing spot, metres")
     p.add_argument("--surface", default="", metavar="TEXT", help="the floor surface, e.g. wood, concrete, gym mat")
     p.add_argument("--note", default="", metavar="TEXT", help="anything else about where the microphone is")
@@ -138,9 +141,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise CommandError(
                 "--from reads a recording: it takes no --device, --sample-rate, --silence or --headless.", EXIT_USAGE
             )
+        args.drill = _from_drill(args.from_path, args.drill)
         return _calibrate_from(args, output, placement)
     from .calibrate import step_drill_problem
 
+    args.drill = args.drill or DEFAULT_DRILL
     if (problem := step_drill_problem(args.drill)) is not None:
         raise CommandError(f"--drill {args.drill}: {problem}", EXIT_USAGE)
     if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -165,6 +170,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
     finally:
         source.close()
+
+
+def _from_drill(recording: str, given: str | None) -> str:
+    """The drill a recording's landings are counted by: ``given`` (``--drill``), else the drill of the session
+    quietland recorded in it (its results JSON), else :data:`DEFAULT_DRILL`. A drill given that is not the
+    session's is warned about (its take-off or rope sounds may be taken for landings, or its landings missed)."""
+    from .recorder import saved_session
+
+    session = saved_session(recording)
+    own = session.drill if session is not None else None
+    if given is None:
+        if own is not None:
+            print(f"quietland: counting the landings as the session did, by drill {own!r} (from "
+                  f"{session.results_path.name}); --drill NAME counts them otherwise.", file=sys.stderr)
+        return own or DEFAULT_DRILL
+    if own is not None and own != given:
+        print(f"quietland: warning: the session in {Path(recording).name} was of drill {own!r}; its landings are "
+              f"counted as {given!r}, as --drill says.", file=sys.stderr)
+    return given
 
 
 def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:

@@ -7,6 +7,7 @@ same profile from the guided steps as from the whole recording.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -286,6 +287,25 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     first = saved.read_text()
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
+
+
+def test_calibrate_from_a_session_counts_by_its_drill_unless_told(tmp_path, calibration_session):
+    """``--from`` a recording quietland made counted its landings as single hops whatever the session's drill was."""
+    s = calibration_session
+    wav = tmp_path / "quietland-20261120-180000.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    wav.with_suffix(".json").write_text(json.dumps({"drill": "generic", "actions": []}))
+    home = tmp_path / "home"
+    own = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
+    assert own.returncode == 0, own.stderr
+    assert "counting the landings as the session did, by drill 'generic' (from quietland-20261120-180000.json)" in own.stderr
+    told = quietland_cli("calibrate", "--from", str(wav), "--name", "bo", "--drill", "single", env_home=home)
+    assert told.returncode == 0, told.stderr
+    assert ("warning: the session in quietland-20261120-180000.wav was of drill 'generic'; its landings are counted "
+            "as 'single', as --drill says.") in told.stderr
+    # the generic drill takes every impact (take-offs, settling) for a landing: other anchors than single hops'
+    assert load_profile(home / "profiles" / "ann.toml").normal_landings_db != load_profile(home / "profiles" / "bo.toml").normal_landings_db
+    assert "(median of 8)" in told.stderr and "(median of 8)" not in own.stderr
 
 
 def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring(tmp_path, calibration_session):
