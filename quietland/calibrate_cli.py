@@ -215,18 +215,20 @@ def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:
 
 
 def _calibrate_headless(args: argparse.Namespace, source, output: Path, placement) -> int:
-    """The guided steps with no screen: each instruction and landing on stderr; Ctrl-C abandons (nothing saved)."""
+    """The guided steps with no screen: each instruction and landing on stderr; Ctrl-C, SIGTERM or SIGHUP abandons
+    (nothing saved, the device closed)."""
     import signal
 
     from .calibrate import STEP_TEXT, STEPS, CalibrationSteps
     from .capture import CaptureError
     from .cli import EXIT_FILE, EXIT_INTERRUPTED, EXIT_OK, CommandError
+    from .session import ENDING_SIGNALS
 
     steps = CalibrationSteps(source.sample_rate, drill=args.drill, silence_s=_silence_s(args))
     told: set[str] = set()
     stop: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, frame: (stop.append(signum), source.stop()))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+                for sig in (signal.SIGINT, *ENDING_SIGNALS)}  # (SIGHUP: the terminal or SSH connection is gone)
     print(f"quietland: calibrating with {source.description} at {source.sample_rate} Hz. Step 1 of 4: "
           f"{STEP_TEXT['silence']}", file=sys.stderr, flush=True)
     try:

@@ -346,6 +346,18 @@ def test_a_device_that_does_not_stop_is_left_behind_after_a_wait(use_fake, monke
     forever.set()
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 1), (signal.SIGHUP, 1), (signal.SIGINT, 130)])
+def test_a_signal_abandons_a_headless_calibration_in_one_sentence(use_fake, capsys, tmp_path, sig, code):
+    """SIGHUP (an SSH connection dropped) killed a headless calibration; it now abandons it as SIGTERM does."""
+    use_fake(blocks=10_000, speed=1.0)
+    threading.Timer(0.5, os.kill, (os.getpid(), sig)).start()
+    assert main(["calibrate", "--headless", "--device", "usb", "--output", str(tmp_path / "p.toml")]) == code
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == ("quietland: error: calibration stopped in step 'silence' before it was finished; "
+                                    "nothing was saved.")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_live_without_a_terminal_needs_headless(use_fake, capsys, monkeypatch):
     use_fake()
     monkeypatch.setattr(sys, "stdin", open("/dev/null"))
