@@ -30,6 +30,8 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[str]], No
         old_mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
         old_mode = None
+    if old_mode is not None and stat.S_ISDIR(old_mode):
+        raise OSError("it is a folder, so it is not replaced")
     if old_mode is not None and not stat.S_ISREG(old_mode):
         raise OSError("not a regular file (a device or a pipe), so it is not replaced")
     folder = path.parent

@@ -143,13 +143,16 @@ class FileSource:
             raise AudioFileError(f"{self.name} is a directory, not an audio file.")
         try:
             with open(self.path, "rb") as fh:
-                regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+                st = os.fstat(fh.fileno())
+                regular = stat.S_ISREG(st.st_mode)
         except FileNotFoundError:
             raise AudioFileError(f"{self.name} does not exist.") from None
         except OSError as exc:
             raise AudioFileError(f"{self.name} cannot be read: {exc.strerror or exc}.") from None
         if not regular:  # a pipe or a device: it is read more than once (the header, then the audio)
             raise AudioFileError(f"{self.name} is not a file but a pipe or a device; save the audio to a file first.")
+        if st.st_size == 0:
+            raise AudioFileError(f"{self.name} is empty (0 bytes): it holds no audio.")
 
     def _check_wav_length(self) -> None:
         """For a RIFF WAV, compare the data length its header declares with the bytes present.

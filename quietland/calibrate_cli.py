@@ -182,7 +182,7 @@ def _from_drill(recording: str, given: str | None) -> str:
     own = session.drill if session is not None else None
     if given is None:
         if own is not None:
-            print(f"quietland: counting the landings as the session did, by drill {own!r} (from "
+            print(f"quietland: note: counting the landings as the session did, by drill {own!r} (from "
                   f"{session.results_path.name}); --drill NAME counts them otherwise.", file=sys.stderr)
         return own or DEFAULT_DRILL
     if own is not None and own != given:

@@ -163,7 +163,8 @@ def _add_plan_argument(p: argparse.ArgumentParser) -> None:
         metavar="PLAN",
         help="the session's plan, shown with countdowns and rests: SETSxREPS (3x10) or SETSxSECONDSs (3x30s, "
         "timed rounds), with an optional rest in seconds (3x10/90; default 60). A set ends by itself when its "
-        "target or round is reached. Default: the drill preset's structure ('quietland drills'); 'none' for no plan",
+        "target or round is reached. Default: the drill preset's structure ('quietland drills'; a drill without a "
+        "preset, such as line-hops, has none); 'none' for no plan",
     )
 
 
@@ -388,8 +389,8 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help="with --headless: one JSON object per rep as it happens, then the 'analyze --json' document "
-        "as the last line",
+        help="with --headless: one JSON object per event as it happens (\"event\": \"rep\", \"score\" or "
+        "\"cue\"), then the 'analyze --json' document as the last line",
     )
     p.set_defaults(func=cmd_live)
 
@@ -744,6 +745,9 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     from .recorder import RecordingError, SessionRecorder, default_recordings_dir
 
     notices: list[str] = []
+    if args.headless and args.plan is not None:
+        print("quietland: note: --plan is not used with --headless: only the screen shows and follows a plan.",
+              file=sys.stderr)
     profile = _choose_profile(args.profile, named_default=True, notices=notices)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)

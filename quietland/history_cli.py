@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from . import __version__
 from .atomic import write_atomically
+from .reps import DRILLS
 from .history import (
     EXPORT_COLUMNS,
     HistoryError,
@@ -112,7 +113,8 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions (case is ignored)")
-    p.add_argument("--drill", metavar="NAME", help="only sessions of this drill, as 'quietland analyze --help' lists them")
+    p.add_argument("--drill", metavar="NAME", choices=DRILLS,
+                   help="only sessions of this drill, as 'quietland analyze --help' lists them")
 
 
 # ------------------------------------------------------------------ errors

@@ -358,6 +358,14 @@ def test_a_signal_abandons_a_headless_calibration_in_one_sentence(use_fake, caps
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_plan_given_to_a_headless_session_is_said_to_be_unused(use_fake, capsys, tmp_path):
+    """--plan with --headless was accepted in silence (only the screen follows a plan)."""
+    use_fake(blocks=5)
+    assert main(["live", "--headless", "--plan", "3x10", "--device", "usb", "--no-record", "--duration", "0.05"]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == "quietland: note: --plan is not used with --headless: only the screen shows and follows a plan."
+
+
 def test_live_without_a_terminal_needs_headless(use_fake, capsys, monkeypatch):
     use_fake()
     monkeypatch.setattr(sys, "stdin", open("/dev/null"))

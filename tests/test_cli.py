@@ -101,6 +101,7 @@ BAD_FILES = {
     "directory": lambda tmp: str(tmp),
     "text renamed .wav": lambda tmp: put(tmp / "notes.wav", b"pogo 3x20\n" * 30),
     "empty wav": lambda tmp: write(tmp / "empty.wav", np.zeros(0), 44100),
+    "empty file": lambda tmp: put(tmp / "nothing.wav", b""),
     "header only": lambda tmp: put(tmp / "hdr.wav", wav_bytes(tmp)[:44]),
     "cut inside header": lambda tmp: put(tmp / "cut.wav", wav_bytes(tmp)[:30]),
     "4 kHz": lambda tmp: write(tmp / "low.wav", np.zeros(4000), 4000),
@@ -115,6 +116,8 @@ def test_bad_file_is_one_error_line_and_exit_1(tmp_path, run, case):
     assert code == 1
     assert out == ""
     assert_one_error_line(err, path)
+    if case == "empty file":  # (was: "not an audio file quietland can read")
+        assert "is empty (0 bytes): it holds no audio." in err
 
 
 @pytest.mark.parametrize(

@@ -597,6 +597,10 @@ def test_history_errors_are_one_sentence(run, docs, tmp_path):
     one_error_line(err, "no sessions of 'zed'", "athletes: ann, bo")
     code, out, err = run("history", "--drill", "bounding")
     assert code == 0 and "No sessions of drill 'bounding' are stored (drills stored: pogo)." in out
+    for command in (["history"], ["export", "--format", "json"]):  # a drill no session can have: as analyze says
+        code, out, err = run(*command, "--drill", "bouncing")
+        assert code == 2 and out == ""
+        one_error_line(err, "--drill", "invalid choice: 'bouncing'")
     (tmp_path / "home" / HISTORY_FILE).write_bytes(b"x" * 4096)
     for name in ("history.sqlite3-wal", "history.sqlite3-shm"):
         (tmp_path / "home" / name).unlink(missing_ok=True)
@@ -655,6 +659,11 @@ def test_export_through_a_link_writes_its_target_keeps_its_mode_and_never_replac
     code, _, err = run("export", "--format", "csv", "--output", str(fifo))
     assert code == 1 and stat.S_ISFIFO(fifo.stat().st_mode)
     one_error_line(err, str(fifo), "not a regular file")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    code, _, err = run("export", "--format", "csv", "--output", str(folder))
+    assert code == 1 and folder.is_dir()
+    one_error_line(err, str(folder), "it is a folder, so it is not replaced")  # (was: "a device or a pipe")
     new = tmp_path / "new.csv"  # a new file gets what the umask gives, not the temporary file's 0600
     umask = os.umask(0o022)
     try:
