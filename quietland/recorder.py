@@ -269,6 +269,8 @@ class SessionRecorder:
         """The final results document once :meth:`close` was given the analysis (whether or not it was written)."""
         self.results_saved = False
         """Whether the last results document queued reached the disk (after :meth:`close`: the final one)."""
+        self.results_size = 0
+        """Characters (bytes: the JSON is ASCII) of the last results document queued before the final one."""
         self._used = False
         from . import report
 
@@ -329,7 +331,9 @@ class SessionRecorder:
                 "rejected": self._entry_texts["rejected"].update(analysis.rejected),
                 "cues": self._entry_texts["cues"].update(analysis.cues),
             }
-            self._queue.put(_Pieces(report.json_pieces(head, texts)))
+            pieces = _Pieces(report.json_pieces(head, texts))
+            self.results_size = sum(map(len, pieces))
+            self._queue.put(pieces)
         except (TypeError, ValueError) as exc:  # a value JSON cannot hold: the writer says so, as for a failed write
             self._queue.put(exc)
 

@@ -58,8 +58,11 @@ LEVEL_INTERVAL_S = 0.02
 STATUS_INTERVAL_S = 1.0
 """Audio between two routine :class:`Status` updates, s (a change of overflows or warnings is sent at once)."""
 SAVE_INTERVAL_S = 5.0
-"""Audio between two saves of the results while anything new was decided or done (a new set, a drill change), s: a session killed mid-set (power cut,
-SIGKILL) loses about this much from its JSON. Sets' ends and the session's end are saved as well."""
+"""Audio between two saves of the results while anything new was decided or done (a new set, a drill change), s:
+a session killed mid-set (power cut, SIGKILL) loses about this much from its JSON. Each save rewrites the whole
+document, so once it is larger than this much of the WAV (4 bytes a sample; about 1 MB, 1,000 reps, at 44.1 kHz)
+the interval grows with it: the JSON saved never adds up to more than the audio recorded. Sets' ends and the
+session's end are saved as well."""
 SILENCE_DBFS = -120.0
 """Level reported for digital silence, dBFS."""
 SET_END_MARGIN_S = 0.05
@@ -409,6 +412,8 @@ class SessionRunner:
             self._next_save = self.pipeline.n_samples + self._save_every
             if (*self.pipeline.decisions, len(self.actions)) != self._saved_decisions:
                 self._save_results()
+                if self.recorder is not None:  # (the recorder writes 4 bytes a sample: float32 mono)
+                    self._next_save = self.pipeline.n_samples + max(self._save_every, self.recorder.results_size // 4)
         self._measure_level(block)
         if self.pipeline.n_samples >= self._next_status:
             self._next_status += self._status_every

@@ -368,3 +368,29 @@ def test_a_drill_change_with_no_rep_after_it_is_saved_within_the_interval(tmp_pa
     runner.run()
     assert seen and seen[0]["complete"] is False
     assert [a["action"] for a in seen[0]["actions"]] == ["change-drill"] and seen[0]["summary"]["reps"] == 10
+
+
+def test_the_json_saved_during_a_long_set_adds_up_to_no_more_than_its_audio(tmp_path):
+    """Each save rewrites the whole document: every 5 s, a long busy set wrote more JSON than audio (a 20-minute
+    rope session of 3,900 reps: 428 MB of JSON for a 208 MB WAV). Once the document is larger than 5 s of the WAV,
+    the saves come as far apart as the document is large."""
+    from quietland.recorder import _Pieces
+
+    spec = SessionSpec(sample_rate=8000, kind="landings", sets=(500,), cadence_per_min=240, snr_db=35.0, seed=9,
+                       lead_in_s=1.0)
+    long_set = synthesize(spec)
+    rec = SessionRecorder(tmp_path, 8000, started_at=WHEN)
+    sizes: list[int] = []
+    write = rec._write_results
+
+    def measured(doc):
+        write(doc)
+        if isinstance(doc, _Pieces):
+            sizes.append(rec.results_path.stat().st_size)
+
+    rec._write_results = measured
+    SessionRunner(_blocks_of(long_set, 800), "line-hops", rec, lambda u: None).run()
+    wav_bytes = 4 * long_set.audio.size
+    assert sizes[-1] > 4 * 5 * 8000, "the document outgrew 5 s of audio (else this test shows nothing)"
+    assert sum(sizes) <= wav_bytes, (len(sizes), sum(sizes), wav_bytes)
+    assert json.loads(rec.results_path.read_text())["summary"]["reps"] == 500
