@@ -48,6 +48,9 @@ CLIP_PEAK_DBFS = -0.5
 """A landing peaking at or above this has clipped (or nearly): headroom warning."""
 MIN_HEADROOM_ABOVE_FLOOR_DB = 15.0
 """A normal landing less than this far above the room floor is too close to it: headroom warning."""
+MIN_QUIET_ABOVE_FLOOR_DB = 6.0
+"""A quiet anchor less than this far above the room floor is suspect: the counting may have taken room sounds for
+landings (a rope drill's rule on single hops put it 2-4 dB over the floor; single hops' own rule, 30 dB)."""
 _SILENCE_DB = -120.0
 
 
@@ -312,6 +315,12 @@ def calibration_warnings(floor_dbfs: float, quiet_db: float, normal_db: float, p
     out = [clipping_warning(peak_dbfs), floor_warning(normal_db, floor_dbfs)]
     if floor_dbfs <= _SILENCE_DB + 1.0:
         out.append("The input was digital silence between landings: is the microphone muted or the wrong device?")
+    if quiet_db - floor_dbfs < MIN_QUIET_ABOVE_FLOOR_DB:
+        out.append(
+            f"Quiet landings are only {quiet_db - floor_dbfs:.1f} dB above the room's noise: some may be room sounds "
+            "counted as landings (is the drill the one performed?); calibrate again with quiet landings the "
+            "microphone still hears clearly."
+        )
     if normal_db - quiet_db < MIN_SPAN_DB:
         out.append(
             f"Quiet and normal landings differ by only {normal_db - quiet_db:.1f} dB: scores will not tell them apart well; "

@@ -308,6 +308,17 @@ def test_calibrate_from_a_session_counts_by_its_drill_unless_told(tmp_path, cali
     assert "(median of 8)" in told.stderr and "(median of 8)" not in own.stderr
 
 
+def test_landings_barely_over_the_room_are_warned_about(calibration_session):
+    """A rope drill's rule on single hops took faint room sounds for landings (quiet anchor 2.8 dB over the floor)
+    and the profile was saved with no warning."""
+    s = calibration_session
+    rope = profile_from_audio([s.audio], s.sample_rate, name="x", source="t", device="t", drill="jump-rope")
+    assert rope.quiet_db - rope.floor_dbfs < 6.0
+    assert any(w.startswith("Quiet landings are only ") and "above the room's noise" in w for w in rope.warnings)
+    single = profile_from_audio([s.audio], s.sample_rate, name="x", source="t", device="t", drill="single")
+    assert single.quiet_db - single.floor_dbfs > 20.0 and single.warnings == ()
+
+
 def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring(tmp_path, calibration_session):
     """``--output`` onto a recording overwrote it with the profile, and ``--name ann.toml`` saved into the current
     folder: both are refused at once, exit 2, and the file is untouched."""
