@@ -18,6 +18,7 @@ import ctypes
 import dataclasses
 import json
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -725,7 +726,6 @@ def cmd_live(args: argparse.Namespace) -> int:
             "to listen without one.",
             EXIT_USAGE,
         )
-    import signal
 
     from .session import ENDING_SIGNALS
 
@@ -755,7 +755,7 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
         raise CommandError(str(exc), EXIT_FILE) from None
     if early:
         source.close()
-        print(f"quietland: {signal_name(early[0])} came before the session started; nothing was recorded.",
+        print(f"quietland: {signal.Signals(early[0]).name} came before the session started; nothing was recorded.",
               file=sys.stderr)
         return EXIT_OK
     recorder = None
@@ -819,24 +819,13 @@ def _score_line(score: RepScore) -> str:
     )
 
 
-def signal_name(signum: int) -> str:
-    """``SIGTERM`` for 15, and so on."""
-    import signal
-
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
 def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile, early: list[int]) -> int:
     """Run a live session with no screen: reps on stdout as they happen, then the results.
 
-    SIGINT (Ctrl-C) and SIGTERM end the session; what was captured is analysed
-    and saved. Exit 0 (ended by --duration or SIGTERM), 130 (Ctrl-C) or 1
+    SIGINT (Ctrl-C), SIGTERM and SIGHUP end the session; what was captured is analysed
+    and saved. Exit 0 (ended by --duration, SIGTERM or SIGHUP), 130 (Ctrl-C) or 1
     (the device stopped working; results so far are still printed and saved).
     """
-    import signal
 
     from . import report
     from .capture import CaptureError

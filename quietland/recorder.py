@@ -274,11 +274,12 @@ class SessionRecorder:
         self._used = False
         from . import report
 
-        self._entry_texts = {
-            "reps": report.EntryTexts(report.rep_to_dict),
-            "rejected": report.EntryTexts(report.rejected_to_dict),
-            "cues": report.EntryTexts(lambda cue: report.cue_to_dict(cue, self.sample_rate)),  # (the analysis' rate)
+        to_dict = {
+            "reps": report.rep_to_dict,
+            "rejected": report.rejected_to_dict,
+            "cues": lambda cue: report.cue_to_dict(cue, self.sample_rate),  # (the analysis' rate)
         }
+        self._entry_texts = {key: report.EntryTexts(to_dict[key]) for key in report.ENTRY_LISTS}
         self._thread = threading.Thread(target=self._writer, name="quietland-recorder", daemon=True)
         self._thread.start()
 
@@ -326,11 +327,7 @@ class SessionRecorder:
             return
         try:
             head = self.results_document(analysis, config=config, actions=actions, block_size=block_size, entries=False)
-            texts = {
-                "reps": self._entry_texts["reps"].update(analysis.reps),
-                "rejected": self._entry_texts["rejected"].update(analysis.rejected),
-                "cues": self._entry_texts["cues"].update(analysis.cues),
-            }
+            texts = {key: self._entry_texts[key].update(getattr(analysis, key)) for key in report.ENTRY_LISTS}
             pieces = _Pieces(report.json_pieces(head, texts))
             self.results_size = sum(map(len, pieces))
             self._queue.put(pieces)

@@ -159,7 +159,8 @@ def median_score(analysis: Analysis) -> float | None:
 
 
 ENTRY_LISTS = ("reps", "rejected", "cues")
-"""The document's lists with an entry per event (they grow with the session; see :class:`EntryTexts`)."""
+"""The document's lists with an entry per event, each an :class:`Analysis` field of the same name (they grow with
+the session; see :class:`EntryTexts`)."""
 
 
 def analysis_to_dict(analysis: Analysis, *, file: str, block_size: int, entries: bool = True) -> dict[str, Any]:

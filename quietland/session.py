@@ -290,7 +290,7 @@ class SessionRunner:
         self._next_status = self._status_every
         self._save_every = max(1, int(round(SAVE_INTERVAL_S * self.sample_rate)))
         self._next_save = self._save_every
-        self._saved_decisions: tuple[int, ...] | None = None
+        self._saved_progress: tuple[int, ...] | None = None  # _progress() at the last save
         self._last_status: tuple[int, tuple[str, ...]] | None = None
 
     # ------------------------------------------------------------ controls
@@ -409,11 +409,12 @@ class SessionRunner:
                 self._plan_says_new_set(self.pipeline.n_samples)
         self._check_set_over()
         if self.pipeline.n_samples >= self._next_save:
-            self._next_save = self.pipeline.n_samples + self._save_every
-            if (*self.pipeline.decisions, len(self.actions)) != self._saved_decisions:
+            wait = self._save_every
+            if self._progress() != self._saved_progress:
                 self._save_results()
                 if self.recorder is not None:  # (the recorder writes 4 bytes a sample: float32 mono)
-                    self._next_save = self.pipeline.n_samples + max(self._save_every, self.recorder.results_size // 4)
+                    wait = max(wait, self.recorder.results_size // 4)
+            self._next_save = self.pipeline.n_samples + wait
         self._measure_level(block)
         if self.pipeline.n_samples >= self._next_status:
             self._next_status += self._status_every
@@ -606,9 +607,13 @@ class SessionRunner:
             out.append(str(error))
         return tuple(dict.fromkeys(out))
 
+    def _progress(self) -> tuple[int, ...]:
+        """What a save would hold new: the pipeline's decisions and the user's actions, counted."""
+        return (*self.pipeline.decisions, len(self.actions))
+
     def _save_results(self) -> None:
         if self.recorder is not None:
-            self._saved_decisions = (*self.pipeline.decisions, len(self.actions))
+            self._saved_progress = self._progress()
             analysis = self.analysis_so_far()
             self.recorder.save_results(analysis, config=self.config, actions=self.actions, block_size=self.block_size)
 
