@@ -191,20 +191,26 @@ def test_a_full_disk_stops_the_recording_and_measuring_goes_on(tmp_path, monkeyp
     assert doc["summary"]["reps"] == 12 and stopped[0] in doc["warnings"]
 
 
+def _blocks_of(audio: np.ndarray, sample_rate: int, block: int = 4000):
+    """A session source handing ``audio`` over in blocks of ``block`` samples."""
+
+    class Blocks:
+        description = "synthetic"
+
+        def blocks(self):
+            yield from (audio[i : i + block] for i in range(0, audio.size, block))
+
+    Blocks.sample_rate = sample_rate
+    return Blocks()
+
+
 def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch, session):
     rec = SessionRecorder(tmp_path, 16000)
     replaced = []
     real_replace = os.replace
     monkeypatch.setattr(recorder_module.os, "replace", lambda a, b: (replaced.append((Path(a), Path(b))), real_replace(a, b)))
 
-    class Blocks:
-        sample_rate = 16000
-        description = "synthetic"
-
-        def blocks(self):
-            yield from (session.audio[i : i + 4000] for i in range(0, session.audio.size, 4000))
-
-    runner = SessionRunner(Blocks(), "line-hops", rec, lambda u: None)
+    runner = SessionRunner(_blocks_of(session.audio, 16000), "line-hops", rec, lambda u: None)
     first = runner.analysis_so_far()
     rec.save_results(first, config=runner.config, actions=[], block_size=4000)
     deadline = time.monotonic() + 10
@@ -260,7 +266,7 @@ def test_a_save_between_sets_writes_the_document_json_would_write(tmp_path, sess
 
     from quietland.events import Cue
 
-    runner = SessionRunner(_blocks_of(session), "line-hops", None, lambda u: None)
+    runner = SessionRunner(_blocks_of(session.audio, session.sample_rate), "line-hops", None, lambda u: None)
     full = runner.run()
     assert full.reps and full.rejected is not None and all(r.score is not None for r in full.reps)
     cues = (Cue(full.reps[3].sample, "form-fade", "Form fading: end the set.", set_number=1, rep_number=4),)
@@ -275,17 +281,6 @@ def test_a_save_between_sets_writes_the_document_json_would_write(tmp_path, sess
     doc = json.loads(text)
     assert doc["complete"] is False and len(doc["reps"]) == len(full.reps) and doc["reps"][0]["score"] is not None
     rec.close()
-
-
-def _blocks_of(session, block: int = 4000):
-    class Blocks:
-        sample_rate = session.sample_rate
-        description = "synthetic"
-
-        def blocks(self):
-            yield from (session.audio[i : i + block] for i in range(0, session.audio.size, block))
-
-    return Blocks()
 
 
 def test_the_results_on_disk_follow_a_set_as_it_goes(tmp_path):
@@ -310,7 +305,7 @@ def test_the_results_on_disk_follow_a_set_as_it_goes(tmp_path):
                     return
                 time.sleep(0.01)
 
-    SessionRunner(_blocks_of(long_set, 320), "line-hops", rec, look).run()
+    SessionRunner(_blocks_of(long_set.audio, 16000, 320), "line-hops", rec, look).run()
     assert seen, "a results document covering the first three save intervals was written"
     doc = seen[0]
     landings = [t for t in long_set.landing_times_s if t < doc["duration_s"] - 0.5]
@@ -363,8 +358,7 @@ def test_a_drill_change_with_no_rep_after_it_is_saved_within_the_interval(tmp_pa
                     seen.append(doc)
                 time.sleep(0.01)
 
-    runner = SessionRunner(_blocks_of(type("S", (), {"audio": audio, "sample_rate": 16000})(), 320), "line-hops",
-                           rec, on_update)
+    runner = SessionRunner(_blocks_of(audio, 16000, 320), "line-hops", rec, on_update)
     runner.run()
     assert seen and seen[0]["complete"] is False
     assert [a["action"] for a in seen[0]["actions"]] == ["change-drill"] and seen[0]["summary"]["reps"] == 10
@@ -389,7 +383,7 @@ def test_the_json_saved_during_a_long_set_adds_up_to_no_more_than_its_audio(tmp_
             sizes.append(rec.results_path.stat().st_size)
 
     rec._write_results = measured
-    SessionRunner(_blocks_of(long_set, 800), "line-hops", rec, lambda u: None).run()
+    SessionRunner(_blocks_of(long_set.audio, 8000, 800), "line-hops", rec, lambda u: None).run()
     wav_bytes = 4 * long_set.audio.size
     assert sizes[-1] > 4 * 5 * 8000, "the document outgrew 5 s of audio (else this test shows nothing)"
     assert sum(sizes) <= wav_bytes, (len(sizes), sum(sizes), wav_bytes)
