@@ -31,6 +31,7 @@ from .history import (
     HistoryStore,
     SessionRow,
     history_path,
+    schema_version_known,
     session_to_dict,
     store_session_on_end,
 )
@@ -100,7 +101,8 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         description=_fill(
             "Write the stored sessions out, oldest first: CSV with one row per session (its summary figures), or "
             "JSON with every session and its sets and reps. With --output the file is written whole or not at all "
-            "(a temporary file renamed over it); without it, to stdout. " + _DATABASE_TEXT
+            "(a temporary file renamed over it); without it, to stdout. With no history yet, the export holds no "
+            "sessions (CSV: the header row only) and says so on stderr. " + _DATABASE_TEXT
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -341,11 +343,14 @@ def write_csv(rows: Sequence[dict[str, Any]], stream: IO[str]) -> None:
                          for k in EXPORT_COLUMNS})
 
 
-def write_json(store: HistoryStore, stream: IO[str], athlete: str | None, drill: str | None) -> None:
-    """One JSON document: database facts and every session with its sets and reps, written session by session."""
-    head = {"quietland_version": __version__, "schema_version": store.schema_version, "athlete": athlete, "drill": drill}
+def write_json(store: HistoryStore | None, stream: IO[str], athlete: str | None, drill: str | None) -> None:
+    """One JSON document: database facts and every session with its sets and reps, written session by session
+    (``store`` None: no history yet, no sessions)."""
+    version = store.schema_version if store is not None else schema_version_known()
+    head = {"quietland_version": __version__, "schema_version": version, "athlete": athlete, "drill": drill}
     stream.write(json.dumps(head, indent=2)[:-2] + ',\n  "sessions": [')
-    for i, session in enumerate(store.export_sessions(athlete, drill)):
+    sessions = store.export_sessions(athlete, drill) if store is not None else ()
+    for i, session in enumerate(sessions):
         stream.write(("," if i else "") + "\n    " + json.dumps(session, allow_nan=False))
     stream.write("\n  ]\n}\n")
 
@@ -355,32 +360,45 @@ def _write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
     write_atomically(path, write, newline="")
 
 
-def export(store: HistoryStore, stream: IO[str], fmt: str, athlete: str | None = None, drill: str | None = None) -> None:
-    """Write the sessions (of ``athlete``, of ``drill``) to ``stream`` as ``fmt``: ``csv`` or ``json``."""
+def export(store: HistoryStore | None, stream: IO[str], fmt: str, athlete: str | None = None,
+           drill: str | None = None) -> None:
+    """Write the sessions (of ``athlete``, of ``drill``) to ``stream`` as ``fmt``: ``csv`` or ``json``
+    (``store`` None: no history yet, no sessions)."""
     if fmt == "csv":
-        write_csv(store.export_rows(athlete, drill), stream)
+        write_csv(store.export_rows(athlete, drill) if store is not None else [], stream)
     else:
         write_json(store, stream, athlete, drill)
 
 
 @_database_errors
 def cmd_export(args: argparse.Namespace) -> int:
-    """``quietland export``: CSV or JSON to ``--output`` (atomically) or stdout."""
+    """``quietland export``: CSV or JSON to ``--output`` (atomically) or stdout; with no history yet, no sessions."""
     store = _open_existing()
     if store is None:
-        raise _command_error(f"there is no training history yet ({history_path()}); 'quietland import PATH...' "
-                             "adds saved sessions.")
+        # as 'history' does: no history is no sessions, not an error (a nightly export keeps working)
+        output = _write_export(args, None, args.athlete)
+        to = f" to {output}" if output is not None else ""
+        print(f"quietland: exported 0 sessions{to}: there is no training history yet ({history_path()}). "
+              "'quietland import PATH...' adds saved sessions.", file=sys.stderr)
+        return 0
     with store:
         athlete = _athlete_filter(store, args.athlete)
-        if args.output is None:
-            export(store, sys.stdout, args.format, athlete, args.drill)
-            sys.stdout.flush()
-            return 0
-        output = Path(args.output).expanduser()
-        try:
-            _write_atomically(output, lambda fh: export(store, fh, args.format, athlete, args.drill))
-        except OSError as exc:
-            raise _command_error(f"the export cannot be written to '{output}': {exc.strerror or exc}.") from None
-        n = len(store.sessions(athlete, args.drill))
-    print(f"quietland: exported {n} session{'s' if n != 1 else ''} to {output}", file=sys.stderr)
+        output = _write_export(args, store, athlete)
+        if output is not None:
+            n = len(store.sessions(athlete, args.drill))
+            print(f"quietland: exported {n} session{'s' if n != 1 else ''} to {output}", file=sys.stderr)
     return 0
+
+
+def _write_export(args: argparse.Namespace, store: HistoryStore | None, athlete: str | None) -> Path | None:
+    """The export to stdout, or whole to ``--output`` (returned)."""
+    if args.output is None:
+        export(store, sys.stdout, args.format, athlete, args.drill)
+        sys.stdout.flush()
+        return None
+    output = Path(args.output).expanduser()
+    try:
+        _write_atomically(output, lambda fh: export(store, fh, args.format, athlete, args.drill))
+    except OSError as exc:
+        raise _command_error(f"the export cannot be written to '{output}': {exc.strerror or exc}.") from None
+    return output

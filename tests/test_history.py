@@ -32,6 +32,7 @@ import quietland.cli as cli
 import quietland.history as history
 from quietland.calibration import Profile, save_profile
 from quietland.history import (
+    EXPORT_COLUMNS,
     HISTORY_FILE,
     HistoryError,
     HistoryStore,
@@ -611,9 +612,15 @@ def test_history_errors_are_one_sentence(run, docs, tmp_path):
 
 # ---------------------------------------------------------------- export
 def test_export_csv_and_json_parse_back(run, docs, tmp_path):
-    code, _, err = run("export", "--format", "csv")
-    assert code == 1
-    one_error_line(err, "no training history yet")
+    code, out, err = run("export", "--format", "csv")  # no history yet: no sessions, as 'history' says
+    assert code == 0 and out == ",".join(EXPORT_COLUMNS) + "\n"
+    assert "exported 0 sessions: there is no training history yet" in err and len(err.splitlines()) == 1
+    empty = tmp_path / "empty.json"
+    code, out, err = run("export", "--format", "json", "--output", str(empty), "--athlete", "ann")
+    assert code == 0 and out == "" and f"exported 0 sessions to {empty}: there is no" in err
+    doc = json.loads(empty.read_text())
+    assert doc["sessions"] == [] and doc["schema_version"] == schema_version_known() and doc["athlete"] == "ann"
+    assert not (tmp_path / "home" / HISTORY_FILE).exists()  # reading commands never create the history
     stored_history(tmp_path / "home", docs)
     code, out, err = run("export", "--format", "csv", "--athlete", "ann")
     assert code == 0 and err == ""
