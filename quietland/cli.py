@@ -413,12 +413,13 @@ def add_drills_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = p.add_mutually_exclusive_group()
-    which.add_argument("name", nargs="?", choices=tuple(PRESETS), metavar="NAME",
-                       help="show one preset in full: what it is, what counts as a rep, its rate and structure")
+    which.add_argument("name", nargs="?", choices=DRILLS, metavar="NAME",
+                       help="show one preset in full: what it is, what counts as a rep, its rate and structure; "
+                       "a counting rule's name (generic, single, line-hops) shows the rule and the presets it counts")
     which.add_argument("--level", choices=LEVELS, help="list only the presets of this level")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document instead: {\"presets\": [...]}, each with every field and the "
-                   "structure written out (structure_text)")
+                   "structure written out (structure_text); with a counting rule's name, the presets it counts")
     p.set_defaults(func=cmd_drills)
 
 
@@ -670,11 +671,15 @@ def cmd_drills(args: argparse.Namespace) -> int:
     """``quietland drills``: list the drill presets (or show one), as a table or JSON."""
     from .presets import LEVELS, PRESETS
 
-    chosen = [p for p in PRESETS.values() if (args.name is None or p.name == args.name)
+    rule_only = args.name is not None and args.name not in PRESETS  # a counting rule's name: the presets it counts
+    chosen = [p for p in PRESETS.values() if (args.name is None or p.name == args.name or (rule_only and p.rule == args.name))
               and (args.level is None or p.level == args.level)]
     if args.json:
         doc = {"presets": [{**dataclasses.asdict(p), "structure_text": p.structure.describe()} for p in chosen]}
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return EXIT_OK
+    if rule_only:
+        print(_rule_card(args.name, chosen))
         return EXIT_OK
     if args.name is not None:
         print(_drill_card(chosen[0]))
@@ -714,6 +719,19 @@ def _drill_card(preset: DrillPreset) -> str:
     table = [textwrap.fill(text, HELP_WIDTH, initial_indent=f"  {key + ':':<12}", subsequent_indent=" " * 14)
              for key, text in rows]
     return "\n".join([head, note, *table])
+
+
+def _rule_card(name: str, presets: list[DrillPreset]) -> str:
+    """A counting rule that is no preset (``generic``, ``single``, ``line-hops``), for ``quietland drills NAME``."""
+    rows = [("counts", DRILL_RULES[name].summary)]
+    if presets:
+        rows.append(("presets", ", ".join(p.name for p in presets) + " (each with its rate and structure: "
+                     "'quietland drills PRESET')"))
+    rows.append(("use", f"quietland live --drill {name}"))
+    head = f"{name}: a counting rule, with no rate or default structure of its own"
+    table = [textwrap.fill(text, HELP_WIDTH, initial_indent=f"  {key + ':':<12}", subsequent_indent=" " * 14)
+             for key, text in rows]
+    return "\n".join([head, *table])
 
 
 def cmd_live(args: argparse.Namespace) -> int:

@@ -295,6 +295,18 @@ def test_drills_name_shows_one_preset(capsys):
     assert max(len(line) for line in out.splitlines()) <= 80
 
 
+@pytest.mark.parametrize("rule", ["generic", "single", "line-hops"])
+def test_drills_name_of_a_counting_rule_shows_the_rule_and_its_presets(capsys, rule):
+    counted = [p.name for p in PRESETS.values() if p.rule == rule]
+    code, out, err = run(capsys, rule)
+    assert code == 0 and err == ""
+    assert out.startswith(f"{rule}: a counting rule") and DRILL_RULES[rule].summary.split()[0] in out
+    assert all(name in " ".join(out.split()) for name in counted) and f"quietland live --drill {rule}" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    code, out, _ = run(capsys, rule, "--json")
+    assert code == 0 and [p["name"] for p in json.loads(out)["presets"]] == counted
+
+
 @pytest.mark.parametrize("args", [["--level", "expert"], ["hopscotch"], ["pogo", "--level", "beginner"]])
 def test_drills_bad_command_line(capsys, args):
     code, out, err = run(capsys, *args)
