@@ -305,23 +305,27 @@ def _quantity(value: float | None, fmt: str, unit: str) -> str:
 def format_table(analysis: Analysis) -> str:
     """A plain-text table of reps and rejections in time order, then a summary block."""
     header = (
-        f"{'rep':>5} {'set':>4} {'time s':>9} {'interval ms':>12} {'cadence/min':>12} {'loudness dB':>12} "
-        f"{'rhythm dev %':>13} {'score':>6}"
+        f"{'rep':>4} {'set':>3} {'time s':>9} {'interval ms':>11} {'cadence/min':>11} {'loudness dB':>11} "
+        f"{'rhythm dev %':>12} {'score':>5}  notes"
     )
     lines = [header, "-" * len(header)]
     for item in _events_in_time_order(analysis):
         if isinstance(item, Rep):
+            notes = [
+                *(["ramp-in"] if item.ramp_in else []),
+                *(["inferred"] if item.inferred else []),
+                *(["double contact"] if item.score is not None and item.score.double_contact else []),
+            ]
             lines.append(
-                f"{item.number:>5} {item.set_number:>4} {item.t_s:>9.3f} {_cell(item.interval_ms, '.1f'):>12} "
-                f"{_cell(item.cadence_per_min, '.1f'):>12} {_cell(item.loudness_db, '.1f'):>12} "
-                f"{_cell(item.rhythm_dev_pct, '+.1f'):>13} {_cell(item.score and item.score.score, '.0f'):>6}"
-                f"{'  ramp-in' if item.ramp_in else ''}{'  inferred' if item.inferred else ''}"
-                f"{'  double contact' if item.score is not None and item.score.double_contact else ''}"
+                f"{item.number:>4} {item.set_number:>3} {item.t_s:>9.3f} {_cell(item.interval_ms, '.1f'):>11} "
+                f"{_cell(item.cadence_per_min, '.1f'):>11} {_cell(item.loudness_db, '.1f'):>11} "
+                f"{_cell(item.rhythm_dev_pct, '+.1f'):>12} {_cell(item.score and item.score.score, '.0f'):>5}"
+                + "".join(f"  {note}" for note in notes)
             )
         else:
             lines.append(
-                f"{'-':>5} {'-':>4} {item.t_s:>9.3f} {'':>12} {'':>12} {_cell(item.event.loudness_db, '.1f'):>12} "
-                f"{'':>13} {'':>6}  rejected: {item.reason}"
+                f"{'-':>4} {'-':>3} {item.t_s:>9.3f} {'':>11} {'':>11} {_cell(item.event.loudness_db, '.1f'):>11} "
+                f"{'':>12} {'':>5}  rejected: {item.reason}"
             )
     if not analysis.reps and not analysis.rejected:
         lines.append("(no landings found)")
@@ -339,7 +343,7 @@ def format_table(analysis: Analysis) -> str:
         f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",
         f"median detect delay {_quantity(delay, '.1f', 'ms')}",
         f"median score        {_cell(median_score(analysis), '.0f')}"
-        + ("" if analysis.profile.calibrated else " (uncalibrated: `quietland calibrate` makes a profile, `--profile NAME` scores against it)"),
+        + ("" if analysis.profile.calibrated else " (uncalibrated: 'quietland calibrate' makes a profile)"),
         f"double contacts     {double_contacts(analysis)}",
     ]
     for st in analysis.sets:

@@ -280,6 +280,14 @@ def test_table_is_the_default_output(hops_wav, capsys):
     assert code == 0 and err == ""
     assert "interval ms" in out and "reps" in out
     assert not out.lstrip().startswith("{")
+    header, rule, *rows = out.split("\n\n")[0].splitlines()  # the table, before the summary block
+    assert len(header) <= 80 and header.endswith("  notes") and rule == "-" * len(header)
+    noted = [row for row in rows if len(row) > len(header) - len("notes")]
+    assert any("ramp-in" in row for row in noted) and any("rejected:" in row for row in noted)
+    notes_at = header.index("notes")
+    for row in noted:  # every note starts under the notes heading
+        assert row[notes_at - 2 : notes_at] == "  " and row[notes_at] != " ", row
+    assert "'quietland calibrate'" in out and "`" not in out  # plain text: no Markdown quoting
 
 
 def test_table_summary_counts_the_rejected_sounds_by_reason(hops_wav, capsys):
