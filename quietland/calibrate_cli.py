@@ -111,7 +111,7 @@ def _save_new_profile(profile: Profile, path: Path) -> None:
     except ProfileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
     except OSError as exc:
-        raise CommandError(f"the profile cannot be saved to {path}: {exc.strerror or exc}.", EXIT_FILE) from None
+        raise CommandError(f"the profile cannot be saved to '{path}': {exc.strerror or exc}.", EXIT_FILE) from None
 
 
 def _silence_s(args: argparse.Namespace) -> float:
@@ -183,10 +183,10 @@ def _from_drill(recording: str, given: str | None) -> str:
     if given is None:
         if own is not None:
             print(f"quietland: note: counting the landings as the session did, by drill {own!r} (from "
-                  f"{session.results_path.name}); --drill NAME counts them otherwise.", file=sys.stderr)
+                  f"'{session.results_path.name}'); --drill NAME counts them otherwise.", file=sys.stderr)
         return own or DEFAULT_DRILL
     if own is not None and own != given:
-        print(f"quietland: warning: the session in {Path(recording).name} was of drill {own!r}; its landings are "
+        print(f"quietland: warning: the session in '{Path(recording).name}' was of drill {own!r}; its landings are "
               f"counted as {given!r}, as --drill says.", file=sys.stderr)
     return given
 
@@ -206,7 +206,7 @@ def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
     except ValueError as exc:
-        raise CommandError(f"{args.from_path}: {exc}.", EXIT_FILE) from None
+        raise CommandError(f"'{args.from_path}': {exc}.", EXIT_FILE) from None
     for warning in source.warnings:
         print(f"quietland: warning: {warning}", file=sys.stderr)
     _save_new_profile(profile, output)

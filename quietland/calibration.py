@@ -473,20 +473,25 @@ def save_new_profile(profile: Profile, path: str | os.PathLike[str]) -> Path | N
     return previous
 
 
+def _named(path: Path) -> str:
+    """How a message names the profile at ``path``: its own TOML file, or the one saved in a results JSON."""
+    return f"The profile '{path}'" if path.suffix.lower() == ".toml" else f"The profile in '{path}'"
+
+
 def _get(doc: dict[str, Any], dotted: str, kinds: tuple[type, ...], path: Path, required: bool = True) -> Any:
     node: Any = doc
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
             if required:
-                raise ProfileError(f"Profile {path} is missing `{dotted}`.")
+                raise ProfileError(f"{_named(path)} is missing '{dotted}'.")
             return None
         node = node[part]
     if kinds == (float,) and isinstance(node, int) and not isinstance(node, bool):
         node = _float(node, dotted, path)
     if not isinstance(node, kinds) or (isinstance(node, bool) and bool not in kinds):
-        raise ProfileError(f"Profile {path} has a bad `{dotted}`: {node!r}.")
+        raise ProfileError(f"{_named(path)} has a bad '{dotted}': {node!r}.")
     if isinstance(node, float) and not math.isfinite(node):
-        raise ProfileError(f"Profile {path} has a bad `{dotted}`: {node!r}.")
+        raise ProfileError(f"{_named(path)} has a bad '{dotted}': {node!r}.")
     return node
 
 
@@ -494,10 +499,10 @@ def _floats(values: Any, dotted: str, path: Path) -> tuple[float, ...]:
     if values is None:
         return ()
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise ProfileError(f"Profile {path} has a bad `{dotted}`: it must be a list of numbers.")
+        raise ProfileError(f"{_named(path)} has a bad '{dotted}': it must be a list of numbers.")
     out = tuple(_float(v, dotted, path) for v in values)
     if not all(math.isfinite(v) for v in out):
-        raise ProfileError(f"Profile {path} has a bad `{dotted}`: it must be a list of finite numbers.")
+        raise ProfileError(f"{_named(path)} has a bad '{dotted}': it must be a list of finite numbers.")
     return out
 
 
@@ -505,32 +510,32 @@ def _float(value: int | float, dotted: str, path: Path) -> float:
     try:
         return float(value)
     except OverflowError:
-        raise ProfileError(f"Profile {path} has a bad `{dotted}`: a number too large for a profile.") from None
+        raise ProfileError(f"{_named(path)} has a bad '{dotted}': a number too large for a profile.") from None
 
 
 def profile_from_dict(doc: dict[str, Any], path: Path) -> Profile:
     """A profile from its TOML dict; raises :class:`ProfileError` naming ``path`` for anything wrong."""
     version = doc.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ProfileError(f"Profile {path} has no valid `schema_version`; it is not a quietland profile.")
+        raise ProfileError(f"{_named(path)} has no valid 'schema_version'; it is not a quietland profile.")
     if version > SCHEMA_VERSION:
         raise ProfileError(
-            f"Profile {path} uses format version {version}, newer than this quietland reads ({SCHEMA_VERSION}); "
+            f"{_named(path)} uses format version {version}, newer than this quietland reads ({SCHEMA_VERSION}); "
             "upgrade quietland or calibrate again."
         )
     if version < 1:
-        raise ProfileError(f"Profile {path} has an invalid `schema_version` {version}.")
+        raise ProfileError(f"{_named(path)} has an invalid 'schema_version' {version}.")
     quiet = _get(doc, "anchors.quiet_db", (float,), path)
     normal = _get(doc, "anchors.normal_db", (float,), path)
     if normal <= quiet:
-        raise ProfileError(f"Profile {path} has its normal anchor ({normal} dB) at or below its quiet anchor ({quiet} dB).")
+        raise ProfileError(f"{_named(path)} has its normal anchor ({normal} dB) at or below its quiet anchor ({quiet} dB).")
     rate = _get(doc, "device.sample_rate", (int,), path)
     if not 1000 <= rate <= 384000:
-        raise ProfileError(f"Profile {path} has a bad `device.sample_rate`: {rate}.")
+        raise ProfileError(f"{_named(path)} has a bad 'device.sample_rate': {rate}.")
     distance = _get(doc, "placement.distance_m", (float,), path, required=False)
     warnings = doc.get("warnings", [])
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
-        raise ProfileError(f"Profile {path} has a bad `warnings`: it must be a list of sentences.")
+        raise ProfileError(f"{_named(path)} has a bad 'warnings': it must be a list of sentences.")
     return Profile(
         name=_get(doc, "name", (str,), path),
         calibrated=_get(doc, "calibrated", (bool,), path),
@@ -560,15 +565,15 @@ def load_profile(path: str | os.PathLike[str]) -> Profile:
     try:
         text = path.read_text(encoding="utf-8-sig")  # (an editor's byte-order mark is not TOML)
     except FileNotFoundError:
-        raise ProfileError(f"Profile {path} does not exist.") from None
+        raise ProfileError(f"{_named(path)} does not exist.") from None
     except IsADirectoryError:
-        raise ProfileError(f"Profile {path} is a folder, not a file.") from None
+        raise ProfileError(f"{_named(path)} is a folder, not a file.") from None
     except UnicodeDecodeError:
-        raise ProfileError(f"Profile {path} is not a text file.") from None
+        raise ProfileError(f"{_named(path)} is not a text file.") from None
     except OSError as exc:
-        raise ProfileError(f"Profile {path} cannot be read: {exc.strerror or exc}.") from None
+        raise ProfileError(f"{_named(path)} cannot be read: {exc.strerror or exc}.") from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"Profile {path} is not valid TOML ({exc}).") from None
+        raise ProfileError(f"{_named(path)} is not valid TOML ({exc}).") from None
     return profile_from_dict(doc, path)

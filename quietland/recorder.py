@@ -78,7 +78,7 @@ class SavedSession:
         if self.profile_doc is None:
             return None
         if not isinstance(self.profile_doc, dict):
-            raise ProfileError(f"Profile {self.results_path} has a bad `profile`: it is not a table of a profile's fields.")
+            raise ProfileError(f"The results '{self.results_path}' have a bad 'profile': it is not a table of a profile's fields.")
         return profile_from_dict(self.profile_doc, self.results_path)
 
 

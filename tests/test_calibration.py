@@ -85,12 +85,12 @@ def test_a_profile_survives_saving_and_loading(tmp_path, from_recording):
     [
         ("this is [not toml", "is not valid TOML"),
         ("schema_version = 99\n", "format version 99, newer than this quietland reads"),
-        ("name = 'x'\n", "no valid `schema_version`"),
-        (None, "is missing `anchors.normal_db`"),
+        ("name = 'x'\n", "no valid 'schema_version'"),
+        (None, "is missing 'anchors.normal_db'"),
         ("NORMAL_BELOW_QUIET", "at or below its quiet anchor"),
-        ("BAD_RATE", "bad `device.sample_rate`"),
-        ("NAN_LANDING", "bad `anchors.quiet_landings_db`"),  # was accepted; a session's results then could not be saved
-        ("HUGE_FLOOR", "bad `floor.level_dbfs`"),  # was an OverflowError traceback
+        ("BAD_RATE", "bad 'device.sample_rate'"),
+        ("NAN_LANDING", "bad 'anchors.quiet_landings_db'"),  # was accepted; a session's results then could not be saved
+        ("HUGE_FLOOR", "bad 'floor.level_dbfs'"),  # was an OverflowError traceback
     ],
 )
 def test_a_bad_profile_is_refused_in_one_sentence_naming_the_file(tmp_path, from_recording, text, words):
@@ -112,7 +112,8 @@ def test_a_bad_profile_is_refused_in_one_sentence_naming_the_file(tmp_path, from
     with pytest.raises(ProfileError) as err:
         load_profile(path)
     message = str(err.value)
-    assert str(path) in message and words in message and "\n" not in message
+    assert message.startswith(f"The profile '{path}' ") and words in message and "\n" not in message
+    assert "`" not in message  # plain text for a terminal: quoted as paths are, no Markdown
 
 
 def test_missing_and_binary_profiles_are_refused(tmp_path):
@@ -298,10 +299,10 @@ def test_calibrate_from_a_session_counts_by_its_drill_unless_told(tmp_path, cali
     home = tmp_path / "home"
     own = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
     assert own.returncode == 0, own.stderr
-    assert "counting the landings as the session did, by drill 'generic' (from quietland-20261120-180000.json)" in own.stderr
+    assert "counting the landings as the session did, by drill 'generic' (from 'quietland-20261120-180000.json')" in own.stderr
     told = quietland_cli("calibrate", "--from", str(wav), "--name", "bo", "--drill", "single", env_home=home)
     assert told.returncode == 0, told.stderr
-    assert ("warning: the session in quietland-20261120-180000.wav was of drill 'generic'; its landings are counted "
+    assert ("warning: the session in 'quietland-20261120-180000.wav' was of drill 'generic'; its landings are counted "
             "as 'single', as --drill says.") in told.stderr
     # the generic drill takes every impact (take-offs, settling) for a landing: other anchors than single hops'
     assert load_profile(home / "profiles" / "ann.toml").normal_landings_db != load_profile(home / "profiles" / "bo.toml").normal_landings_db

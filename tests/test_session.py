@@ -366,7 +366,7 @@ def test_a_recorded_session_whose_profile_is_no_table_is_warned_about(tmp_path, 
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
     assert doc["calibration"]["calibrated"] is False
-    assert len(doc["warnings"]) == 1 and "`profile`" in doc["warnings"][0] and str(tmp_path / "rec.json") in doc["warnings"][0]
+    assert len(doc["warnings"]) == 1 and "'profile'" in doc["warnings"][0] and str(tmp_path / "rec.json") in doc["warnings"][0]
     assert captured.err.count("quietland: warning: ") == 1
 
 

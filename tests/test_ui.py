@@ -567,7 +567,7 @@ async def test_rhythm_strip_draws_the_current_set_only():
 
 @pytest.mark.asyncio
 async def test_a_profile_problem_said_before_the_screen_opened_is_shown_on_it():
-    sentence = "Profile /tmp/x.toml is not valid TOML (line 1); scoring uncalibrated instead."
+    sentence = "The profile '/tmp/x.toml' is not valid TOML (line 1); scoring uncalibrated instead."
     source = PacedSource(FileSource(DEMO), None)
     app = QuietlandApp(runner_factory(source, DEMO_DRILL), drill=DEMO_DRILL, autostart=False, notices=(sentence,))
     async with app.run_test(size=SIZE) as pilot:
