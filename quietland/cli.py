@@ -397,7 +397,7 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_drills_parser(subparsers: argparse._SubParsersAction) -> None:
-    from .presets import LEVELS, PRESETS
+    from .presets import LEVELS
 
     p = subparsers.add_parser(
         "drills",
