@@ -57,12 +57,12 @@ LEVEL_INTERVAL_S = 0.02
 """Audio between two :class:`Level` updates, s."""
 STATUS_INTERVAL_S = 1.0
 """Audio between two routine :class:`Status` updates, s (a change of overflows or warnings is sent at once)."""
-SAVE_INTERVAL_S = 5.0
-"""Audio between two saves of the results while anything new was decided or done (a new set, a drill change), s:
-a session killed mid-set (power cut, SIGKILL) loses about this much from its JSON. Each save rewrites the whole
-document, so once it is larger than this much of the WAV (4 bytes a sample; about 1 MB, 1,000 reps, at 44.1 kHz)
-the interval grows with it: the JSON saved never adds up to more than the audio recorded. Sets' ends and the
-session's end are saved as well."""
+SAVE_INTERVAL_S = 1.0
+"""Least audio between two saves of the results while anything new was decided or done (a new set, a drill
+change), s: a session killed mid-set (power cut, SIGKILL) loses about this much from its JSON. Each save rewrites
+the whole document, so once it is larger than this much of the WAV (4 bytes a sample; about 180 kB, 200 reps, at
+44.1 kHz) the interval grows with it: the JSON saved never adds up to more than the audio recorded. Sets' ends and
+the session's end are saved as well."""
 SILENCE_DBFS = -120.0
 """Level reported for digital silence, dBFS."""
 SET_END_MARGIN_S = 0.05
