@@ -326,7 +326,22 @@ def test_run_calibration_app_saves_and_says_where(recording, tmp_path, monkeypat
     code = run_calibration_app(SynthSource(recording, delay_s=0.0), name="ana", output_path=path,
                                device_label="synthetic mic", placement=Placement(2.0, "mat", ""))
     assert code == 0 and load_profile(path).placement == Placement(2.0, "mat", "")
-    assert f"quietland: saved profile {path}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"quietland: saved profile {path}" in err and "earlier profile" not in err
+    first = path.read_bytes()
+    shown = []
+
+    async def again(pilot):  # a second calibration over the first: where the first went is on the screen too
+        await drive(pilot)
+        shown.append(text(pilot.app, "#result"))
+
+    monkeypatch.setattr(CalibrationApp, "run", lambda self: App.run(self, headless=True, size=SIZE, auto_pilot=again))
+    code = run_calibration_app(SynthSource(recording, delay_s=0.0), name="ana", output_path=path,
+                               device_label="synthetic mic", placement=Placement(1.0, "mat", ""))
+    kept = tmp_path / "p.previous.toml"
+    assert code == 0 and kept.read_bytes() == first and load_profile(path).placement.distance_m == 1.0
+    assert f"The earlier profile is kept as {kept}" in " ".join(shown[0].split())
+    assert f"quietland: the earlier profile is kept as {kept}\nquietland: saved profile {path}" in capsys.readouterr().err
 
 
 def test_run_calibration_app_reports_a_failure(recording, tmp_path, monkeypatch, capsys):

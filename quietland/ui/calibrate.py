@@ -164,6 +164,8 @@ class CalibrationApp(App[int]):
         """The steps being measured (replaced by ``r``); the worker feeds whichever is current."""
         self.saved_profile: Profile | None = None
         self.saved_path: Path | None = None
+        self.previous_path: Path | None = None
+        """Where the profile the save replaced was kept (None when there was none)."""
         self.error: str | None = None
         """Why the source failed, as one sentence, or None."""
         self._reading_stopped = False
@@ -378,13 +380,13 @@ class CalibrationApp(App[int]):
                               self.query_one("#note", Input).value.strip())
         profile = self.steps.profile(name=self.profile_name, device=self.device_label, placement=placement)
         try:
-            save_new_profile(profile, self.output_path)
+            self.previous_path = save_new_profile(profile, self.output_path)
             self.saved_path = self.output_path
         except ProfileError as exc:
             error.update(str(exc))
             return
         except OSError as exc:
-            error.update(f"The profile could not be written to {self.output_path}: {exc.strerror or exc}.")
+            error.update(f"The profile could not be written to '{self.output_path}': {exc.strerror or exc}.")
             return
         self.saved_profile, self.phase = profile, SAVED
         self.set_focus(None)
@@ -440,6 +442,7 @@ class CalibrationApp(App[int]):
         if profile is None:
             return ""
         lines = [f"Saved {self.saved_path}",
+                 *([f"The earlier profile is kept as {self.previous_path}"] if self.previous_path else []),
                  f"quiet {profile.quiet_db:.1f} dB · normal {profile.normal_db:.1f} dB · floor {profile.floor_dbfs:.1f} dBFS"]
         return "\n".join(lines + [f"Warning: {w}" for w in profile.warnings])
 
@@ -448,7 +451,8 @@ def run_calibration_app(source, *, name: str, output_path: Path, device_label: s
                         drill: str = "single", silence_s: float = 5.0, autostart: bool = False) -> int:
     """Run the guided calibration on this terminal; return its exit code (0: saved, 1: quit or failed).
 
-    After a save, ``quietland: saved profile PATH`` is printed on stderr; after a failure, the sentence.
+    After a save, ``quietland: saved profile PATH`` is printed on stderr (after where an earlier profile there was
+    kept); after a failure, the sentence.
     """
     app = CalibrationApp(source, name=name, output_path=output_path, device_label=device_label,
                          placement=placement, drill=drill, silence_s=silence_s, autostart=autostart)
@@ -457,6 +461,8 @@ def run_calibration_app(source, *, name: str, output_path: Path, device_label: s
     finally:
         app.stop_reading()
     if app.saved_path is not None:
+        if app.previous_path is not None:
+            print(f"quietland: the earlier profile is kept as {app.previous_path}", file=sys.stderr)
         print(f"quietland: saved profile {app.saved_path}", file=sys.stderr)
         return 0
     if app.error:
