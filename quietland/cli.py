@@ -496,12 +496,15 @@ def _choose_profile(
     """The profile to score against: ``--profile`` if given, else the recorded session's own (``saved``),
     else (``named_default``) the saved profile named 'default', else the built-in uncalibrated one.
 
-    A profile that cannot be used is a warning, one sentence naming the file: added to ``notices`` (for a
-    screen to show again, or ``analyze`` to put in its results) and, with ``echo``, printed on stderr; scoring
-    falls back to uncalibrated.
+    A ``--profile`` that names no profile at all (a typo) is a bad command line, raised before anything starts.
+    A profile that cannot be used (damaged, a newer format) is a warning, one sentence naming the file: added to
+    ``notices`` (for a screen to show again, or ``analyze`` to put in its results) and, with ``echo``, printed on
+    stderr; scoring falls back to uncalibrated.
     """
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
 
+    if arg and not os.path.lexists(profile_path(arg)):
+        raise CommandError(_no_profile(arg), EXIT_USAGE)
     try:
         if arg:
             return load_profile(profile_path(arg))
@@ -517,6 +520,19 @@ def _choose_profile(
         if notices is not None:
             notices.append(sentence)
     return DEFAULT_PROFILE
+
+
+def _no_profile(arg: str) -> str:
+    """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
+    from .calibration import profile_path, profiles_dir
+
+    path = profile_path(arg)
+    if path.parent != profiles_dir():
+        return f"--profile '{arg}': there is no such file."
+    saved = sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(".previous"))
+    known = f"saved profiles: {', '.join(saved)}" if saved else "no profile is saved yet"
+    return (f"--profile '{arg}': there is no profile of that name ({known}, in '{profiles_dir()}'); "
+            f"'quietland calibrate --name {arg}' makes one.")
 
 
 def analyze_source(

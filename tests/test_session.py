@@ -357,6 +357,30 @@ def test_a_bad_profile_is_reported_and_scoring_falls_back_to_uncalibrated(tmp_pa
     assert doc["warnings"] == [warnings[0].removeprefix("quietland: warning: ")]
 
 
+def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, monkeypatch):
+    """A typo in --profile scored a whole session uncalibrated, with one warning line; it now stops before
+    anything starts, saying which profiles there are."""
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    saved = tmp_path / "home" / "profiles"
+    saved.mkdir(parents=True)
+    from quietland.calibration import save_profile
+
+    profile = replace(DEFAULT_PROFILE, calibrated=True)
+    for name in ("ann", "ann.previous", "bo"):
+        save_profile(replace(profile, name=name), saved / f"{name}.toml")
+    for args, words in (
+        (["--profile", "an"], ["--profile 'an': there is no profile of that name (saved profiles: ann, bo, in",
+                               "'quietland calibrate --name an' makes one."]),
+        (["--profile", str(tmp_path / "none.toml")], [f"--profile '{tmp_path / 'none.toml'}': there is no such file."]),
+    ):
+        assert main(["analyze", str(DEMO), "--json", *args]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1 and captured.err.startswith("quietland: error: ")
+        assert all(w in captured.err for w in words), captured.err
+    assert main(["analyze", str(DEMO), "--json", "--profile", "bo"]) == 0  # a saved name is found
+    assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
+
+
 def test_a_recorded_session_whose_profile_is_no_table_is_warned_about(tmp_path, capsys):
     """A results JSON whose ``profile`` is not an object (a list, a number) was scored uncalibrated in silence."""
     wav = tmp_path / "rec.wav"
