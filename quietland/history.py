@@ -489,11 +489,14 @@ def read_results_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Pat
     given = Path(path)
     file = results_file_for(given)
     try:
+        if file.exists() and not file.is_file() and not file.is_dir():  # (reading a pipe waits for a writer)
+            raise HistoryError(f"'{file}' is not a file but a pipe or a device; save the results to a file first.")
         text = file.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some Windows editors write, is no error)
     except FileNotFoundError:
         if file != given:
             raise HistoryError(f"'{given}' has no results JSON beside it ('{file.name}'); 'quietland analyze "
-                               f"{given} --json > {file}' makes one.") from None
+                               f"{given} --drill DRILL --json > {file}' makes one (with --profile NAME, scored "
+                               "against a calibration).") from None
         raise HistoryError(f"'{file}' does not exist.") from None
     except IsADirectoryError:
         raise HistoryError(f"'{file}' is a folder; give the results files in it (e.g. '{file}/*.json').") from None
@@ -556,7 +559,8 @@ class HistoryStore:
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
-            raise HistoryError(f"'{path}' cannot be opened as a quietland history: {exc}.") from None
+            raise HistoryError(f"'{path}' cannot be opened as a quietland history ({exc}): if it is a damaged "
+                               "history, move it aside (quietland then starts a new one) or put back a copy.") from None
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -609,6 +613,8 @@ class HistoryStore:
             )
             return self._insert(parsed)
         except sqlite3.Error as exc:
+            if type(exc) is sqlite3.DatabaseError:  # a damaged database (SQLITE_CORRUPT, NOTADB): not this file's
+                raise
             raise HistoryError(f"{where} could not be stored in the history '{self.path}': {exc}.") from None
         except (OverflowError, ValueError, RecursionError) as exc:  # (a number or a date no session has)
             raise HistoryError(f"{where} holds a value no quietland session has ({exc}); it was not stored.") from None
@@ -672,10 +678,17 @@ class HistoryStore:
         """Store the results files ``paths`` (a recording's path means the ``.json`` beside it), each on its own.
 
         A file that cannot be read or is not results is reported in one
-        sentence and skipped; the others are still imported. ``on_outcome`` hears of each file as it is done.
+        sentence and skipped; the others are still imported. A results file given twice (also through its
+        recording) is imported once. ``on_outcome`` hears of each file as it is done. A damaged database
+        raises ``sqlite3.DatabaseError`` (no file is to blame).
         """
         outcomes: list[ImportOutcome] = []
+        seen: set[Path] = set()
         for given in paths:
+            file = results_file_for(given).resolve()
+            if file in seen:  # a recording and its JSON given together (rec/*): one session, imported once
+                continue
+            seen.add(file)
             outcomes.append(self._import_one(given, athlete))
             if on_outcome is not None:
                 on_outcome(outcomes[-1])
@@ -685,11 +698,10 @@ class HistoryStore:
         """Store one results file; what came of it."""
         try:
             doc, file = read_results_file(given)
-            if doc.get("complete") is False and doc.get("reps") == []:
-                return ImportOutcome(
-                    str(given), "empty",
-                    f"'{file}': left out: a live session's copy from before its first rep (incomplete, no reps).",
-                )
+            if doc.get("reps") == []:  # as a live session with no rep is not stored when it ends
+                what = ("a live session's copy from before its first rep (incomplete, no reps)"
+                        if doc.get("complete") is False else "a session with no reps")
+                return ImportOutcome(str(given), "empty", f"'{file}': left out: {what}.")
             stored = self.store_results(doc, athlete=athlete, source=file)
         except HistoryError as exc:
             return ImportOutcome(str(given), "failed", str(exc))
@@ -712,7 +724,7 @@ class HistoryStore:
 
     def find_athlete(self, name: str) -> str | None:
         """The stored spelling of athlete ``name`` (case ignored), or None."""
-        row = self._conn.execute("SELECT name FROM athletes WHERE name = ?", (name.strip(),)).fetchone()
+        row = self._conn.execute("SELECT name FROM athletes WHERE name = ?", (_name(name) or "",)).fetchone()
         return None if row is None else row[0]
 
     def drills(self, athlete: str | None = None) -> list[str]:

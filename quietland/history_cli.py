@@ -188,9 +188,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             report = store.import_paths(args.paths, athlete=args.athlete, on_outcome=say)
     except HistoryError as exc:
         raise _command_error(str(exc)) from None
-    new = report.count("stored") + report.count("replaced")
-    empty = report.count("empty")
-    print(f"{new} session{'s' if new != 1 else ''} added, {report.count('already')} already there, "
+    new, replaced, empty = report.count("stored"), report.count("replaced"), report.count("empty")
+    print(f"{new} session{'s' if new != 1 else ''} added, "
+          + (f"{replaced} incomplete cop{'ies' if replaced != 1 else 'y'} completed, " if replaced else "")
+          + f"{report.count('already')} already there, "
           + (f"{empty} empty left out, " if empty else "")
           + f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")
     return 1 if report.failed else 0

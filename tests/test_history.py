@@ -363,6 +363,8 @@ def test_control_characters_in_a_name_are_stored_as_spaces(store, docs):
     """A newline or a terminal escape in an athlete's name would break every table and line it is printed in."""
     stored = store.store_results(recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete="Ann\n\x1b[31m  B\tC "))
     assert stored.athlete == "Ann [31m B C" and store.athletes() == ["Ann [31m B C"]
+    # found by the name as typed: the filter reads it as storing does (a double space was not found)
+    assert store.find_athlete("ann\n\x1b[31m  b\tc") == store.find_athlete(" Ann  [31m B C ") == "Ann [31m B C"
 
 
 def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
@@ -408,10 +410,56 @@ def test_import_leaves_out_a_copy_saved_before_the_first_rep(run, docs, tmp_path
     assert "0 sessions added, 0 already there, 1 empty left out, 0 files skipped" in out
     code, out, err = run("history", "--json")
     assert json.loads(out)["sessions"] == []
-    # a finished session with no rep (analyze --json of a silent file) is still a session
+    # a finished session with no rep (a live session's JSON, analyze --json of a silent file) is no session either:
+    # stored, it blocked the readiness verdict with four reasons (0 reps, no score, no rhythm, no impact level)
     done = write_json(tmp_path / "silent.json", {**empty, "complete": True})
     code, out, err = run("import", str(done))
-    assert code == 0 and "1 session added" in out
+    assert code == 0 and err == "" and f"'{done}': left out: a session with no reps." in out
+    assert "0 sessions added, 0 already there, 1 empty left out, 0 files skipped" in out
+    assert json.loads(run("history", "--json")[1])["sessions"] == []
+
+
+def test_a_recording_and_its_json_given_together_are_imported_once(run, docs, tmp_path):
+    """'import rec/*' names each session twice (its WAV stands for its JSON): it said '1 already there' of a
+    session nothing had stored before."""
+    path = write_json(tmp_path / "quietland-20261120-180000.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+    wav = path.with_suffix(".wav")
+    wav.write_bytes(b"RIFF")
+    code, out, err = run("import", str(wav), str(path), str(tmp_path / "." / path.name))
+    assert code == 0 and err == "" and out.count("stored: ann, pogo") == 1
+    assert out.splitlines()[-1].startswith("1 session added, 0 already there, 0 files skipped")
+
+
+def test_an_import_into_a_damaged_history_blames_the_history_not_each_file(run, docs, tmp_path):
+    for day in range(1, 41):
+        assert run("import", str(write_json(tmp_path / f"d{day}.json",
+                                            recorded(docs["calibrated"], f"2026-10-{day % 28 + 1:02d}T{day % 24:02d}:00:00+01:00"))))[0] == 0
+    db = tmp_path / "home" / HISTORY_FILE
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sessions'").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(db.read_bytes())
+    data[(page - 1) * size : page * size] = b"\x5a" * size
+    db.write_bytes(bytes(data))
+    new = [write_json(tmp_path / f"n{i}.json", recorded(docs["calibrated"], f"2026-11-0{i}T08:00:00+01:00")) for i in (1, 2)]
+    code, out, err = run("import", *map(str, new))
+    assert code == 1 and "skipped" not in out
+    one_error_line(err, str(db), "is damaged", "move it aside")
+    db.write_bytes(b"x" * 4096)  # its header too: not a database at all
+    for name in ("history.sqlite3-wal", "history.sqlite3-shm"):
+        (tmp_path / "home" / name).unlink(missing_ok=True)
+    code, out, err = run("import", *map(str, new))
+    assert code == 1
+    one_error_line(err, str(db), "cannot be opened as a quietland history", "move it aside")
+
+
+def test_import_refuses_a_pipe_instead_of_waiting_for_a_writer(run, tmp_path):
+    fifo = tmp_path / "results.json"
+    os.mkfifo(fifo)
+    code, out, err = run("import", str(fifo))
+    assert code == 1
+    one_error_line(err, str(fifo), "is not a file but a pipe")
 
 
 def test_store_session_on_end_stores_and_never_raises(monkeypatch, tmp_path, docs):
