@@ -403,6 +403,18 @@ def _start_time(text: str, where: str) -> tuple[str, float]:
     return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds"), moment.timestamp()
 
 
+def _drills_label(first: str, changes: Any) -> str:
+    """The drill a session is stored under: its drill, or for a session whose drill was changed every drill in
+    order, joined by '+' (``pogo+line-hops``), so its reps count toward no single drill's verdict."""
+    drills = [first]
+    if isinstance(changes, list):
+        for change in changes:
+            name = _text(change.get("drill")) if isinstance(change, dict) else None
+            if name is not None and name != drills[-1]:
+                drills.append(name)
+    return "+".join(drills)
+
+
 def parse_results(
     doc: Any, *, athlete: str | None = None, fallback_start: datetime | None = None, source_file: str | None = None,
     where: str = "The results document",
@@ -425,6 +437,7 @@ def parse_results(
     drill = _text(doc.get("drill"))
     if drill is None:
         raise HistoryError(f"{where} is not a quietland results document (it names no drill).")
+    drill = _drills_label(drill, doc.get("drill_changes"))
     who = _name(doc.get("athlete")) or _name(athlete) or UNKNOWN_ATHLETE
     own = _text(doc.get("started_at"))
     if own is not None:

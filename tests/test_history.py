@@ -419,6 +419,24 @@ def test_import_leaves_out_a_copy_saved_before_the_first_rep(run, docs, tmp_path
     assert json.loads(run("history", "--json")[1])["sessions"] == []
 
 
+def test_a_session_whose_drill_changed_counts_toward_no_single_drill(run, docs, tmp_path):
+    """A session begun as pogo and changed to line hops was stored as pogo, all its reps counting toward pogo's
+    readiness verdict."""
+    pogo = [write_json(tmp_path / f"p{d}.json", recorded(docs["calibrated"], f"2026-11-0{d}T08:00:00+01:00")) for d in (1, 2)]
+    changed = recorded(docs["calibrated"], "2026-11-03T08:00:00+01:00")
+    changed["drill_changes"] = [{"t_s": 3.0, "sample": 132300, "drill": "line-hops"},
+                                {"t_s": 6.0, "sample": 264600, "drill": "line-hops"}]
+    mixed = write_json(tmp_path / "mixed.json", changed)
+    code, out, _ = run("import", *map(str, pogo), str(mixed))
+    assert code == 0 and "stored: ann, pogo+line-hops, 2026-11-03 08:00" in out
+    code, out, _ = run("history", "--json")
+    assert [s["drill"] for s in json.loads(out)["sessions"]] == ["pogo", "pogo", "pogo+line-hops"]
+    code, out, _ = run("history", "--drill", "pogo", "--json")
+    assert [s["started_at"][:10] for s in json.loads(out)["sessions"]] == ["2026-11-01", "2026-11-02"]
+    code, out, _ = run("history")
+    assert "ann, pogo: 2 sessions" in out and "ann, pogo+line-hops: 1 session" in out
+
+
 def test_a_recording_and_its_json_given_together_are_imported_once(run, docs, tmp_path):
     """'import rec/*' names each session twice (its WAV stands for its JSON): it said '1 already there' of a
     session nothing had stored before."""
