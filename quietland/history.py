@@ -677,7 +677,8 @@ class HistoryStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return StoredSession(session_id, parsed.athlete, s["drill"], parsed.started_at, s["reps"], s["sets"], replaced)
+        stored_name = conn.execute("SELECT name FROM athletes WHERE id = ?", (athlete_id,)).fetchone()[0]
+        return StoredSession(session_id, stored_name, s["drill"], parsed.started_at, s["reps"], s["sets"], replaced)
 
     def _athlete_id(self, name: str) -> int:
         """The athlete's id, adding them first if new (inside the caller's transaction). Names ignore case."""

@@ -213,7 +213,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = store.sessions(athlete, args.drill)
         drills = store.drills(athlete)
     if args.json:
-        _print_json(_history_document(store.path, args, rows))
+        _print_json(_history_document(store.path, args, rows, athlete))
     elif not rows and args.drill is not None:
         whose = f" of {athlete}" if athlete else ""
         print(f"No sessions of drill '{args.drill}'{whose} are stored (drills stored: {', '.join(drills) or 'none'}).")
@@ -228,12 +228,13 @@ def _print_json(doc: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
 
 
-def _history_document(path: Path | None, args: argparse.Namespace, rows: Sequence[SessionRow]) -> dict[str, Any]:
-    """The ``history --json`` document."""
+def _history_document(path: Path | None, args: argparse.Namespace, rows: Sequence[SessionRow],
+                      athlete: str | None = None) -> dict[str, Any]:
+    """The ``history --json`` document; ``athlete``: the stored spelling of ``--athlete`` (as ``export`` writes)."""
     return {
         "database": str(path if path is not None else history_path()),
         "quietland_version": __version__,
-        "athlete": args.athlete,
+        "athlete": athlete or args.athlete,
         "drill": args.drill,
         "sessions": [session_to_dict(r) for r in rows],
         "progress": [

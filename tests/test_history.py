@@ -437,6 +437,18 @@ def test_a_session_whose_drill_changed_counts_toward_no_single_drill(run, docs, 
     assert "ann, pogo: 2 sessions" in out and "ann, pogo+line-hops: 1 session" in out
 
 
+def test_an_athlete_is_shown_in_the_spelling_stored_first(run, docs, tmp_path):
+    """'import --athlete ann' said 'stored: ann' of a session the history shows under 'ANN', and history --json
+    named the athlete as typed where export named the stored spelling."""
+    first = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-01T08:00:00+01:00", athlete="ANN"))
+    plain = write_json(tmp_path / "b.json", {**docs["calibrated"], "file": "other.wav"})
+    code, out, _ = run("import", str(first))
+    code, out, _ = run("import", str(plain), "--athlete", "ann")
+    assert code == 0 and "stored: ANN, pogo" in out
+    assert json.loads(run("history", "--athlete", "ann", "--json")[1])["athlete"] == "ANN"
+    assert json.loads(run("export", "--format", "json", "--athlete", "ann")[1])["athlete"] == "ANN"
+
+
 def test_a_recording_and_its_json_given_together_are_imported_once(run, docs, tmp_path):
     """'import rec/*' names each session twice (its WAV stands for its JSON): it said '1 already there' of a
     session nothing had stored before."""
