@@ -329,7 +329,8 @@ def format_history(rows: Sequence[SessionRow]) -> str:
         n = len(p.sessions)
         first, last = p.sessions[0].started_at[:10], p.sessions[-1].started_at[:10]
         shown = f", the last {PLOT_WIDTH} plotted" if n > PLOT_WIDTH else ""
-        out.append(f"\n{p.athlete}, {p.drill}: {n} session{'s' if n != 1 else ''}, {first} to {last}{shown}\n")
+        when = f"on {first}" if first == last else f"{first} to {last}"
+        out.append(f"\n{p.athlete}, {p.drill}: {n} session{'s' if n != 1 else ''}, {when}{shown}\n")
         out.append("\n".join(format_plots(p.sessions)) + "\n")
         out.append(_fill(p.readiness.sentence) + "\n")
     return "".join(out)

@@ -434,7 +434,7 @@ def test_a_session_whose_drill_changed_counts_toward_no_single_drill(run, docs, 
     code, out, _ = run("history", "--drill", "pogo", "--json")
     assert [s["started_at"][:10] for s in json.loads(out)["sessions"]] == ["2026-11-01", "2026-11-02"]
     code, out, _ = run("history")
-    assert "ann, pogo: 2 sessions" in out and "ann, pogo+line-hops: 1 session" in out
+    assert "ann, pogo: 2 sessions, 2026-11-01 to 2026-11-02" in out and "ann, pogo+line-hops: 1 session, on 2026-11-03\n" in out
 
 
 def test_an_athlete_is_shown_in_the_spelling_stored_first(run, docs, tmp_path):
