@@ -114,9 +114,14 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
     last = list(rows[-READY_SESSIONS:])
     drill = last[0].drill
     reasons: list[str] = []
+    uncalibrated = [_day(r) for r in last if not r.calibrated]
+    if uncalibrated:  # one reason for them all: the same remedy
+        which = ("the session of " + uncalibrated[0] + " was" if len(uncalibrated) == 1
+                 else "the sessions of " + ", ".join(uncalibrated[:-1]) + " and " + uncalibrated[-1] + " were")
+        reasons.append(f"{which} scored uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze "
+                       "RECORDING --profile NAME' scores a recording against it)")
     for r in last:
         if not r.calibrated:
-            reasons.append(f"the session of {_day(r)} was scored uncalibrated (run 'quietland calibrate')")
             continue
         if r.reps < READY_MIN_REPS:
             reasons.append(f"the session of {_day(r)} had only {r.reps} reps ({READY_MIN_REPS} needed)")
@@ -148,8 +153,10 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
     return Readiness(
         True,
         f"Ready to move up from {drill}: the last {READY_SESSIONS} sessions were calibrated, scored a median "
-        f"{_span(scores, 0)}, kept the interval CV at {_span(cvs, 1)}% with at most {doubles:.0f}% double contacts, "
-        f"and landings did not get louder ({rise:+.1f} dB against baseline).",
+        f"{_span(scores, 0)}, kept the interval CV at {_span(cvs, 1)}% with "
+        + ("no double contacts" if doubles == 0 else f"at most {doubles:.0f}% double contacts")
+        + f", and landings did not get louder (the median impact level against baseline changed {rise:+.1f} dB "
+        f"from {_day(last[0])} to {_day(last[-1])}).",
     )
 
 

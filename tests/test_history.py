@@ -535,7 +535,8 @@ def test_readiness_when_every_condition_holds():
     assert verdict.ready
     assert verdict.sentence == (
         "Ready to move up from pogo: the last 3 sessions were calibrated, scored a median 80, kept the interval "
-        "CV at 4.0% with at most 5% double contacts, and landings did not get louder (+0.0 dB against baseline)."
+        "CV at 4.0% with at most 5% double contacts, and landings did not get louder (the median impact level "
+        "against baseline changed +0.0 dB from 2026-11-01 18:00 to 2026-11-03 18:00)."
     )
 
 
@@ -561,6 +562,17 @@ def test_readiness_names_the_condition_that_fails(changes, needle):
     assert verdict.sentence.startswith("Not ready to move up in pogo yet: ") and needle in verdict.sentence
 
 
+def test_readiness_names_the_uncalibrated_sessions_in_one_reason():
+    """Three uncalibrated sessions gave the same reason, with the same remedy, three times."""
+    rows = [replace(r, calibrated=False) for r in good()]
+    sentence = readiness(rows).sentence
+    assert sentence.count("uncalibrated") == 1 and sentence.count("quietland calibrate") == 1
+    assert "the sessions of 2026-11-01 18:00, 2026-11-02 18:00 and 2026-11-03 18:00 were scored uncalibrated" in sentence
+    assert "--profile NAME" in sentence
+    clean = [replace(r, double_contacts=0) for r in good()]
+    assert "with no double contacts, and" in readiness(clean).sentence  # not 'at most 0% double contacts'
+
+
 def test_readiness_louder_landings_fail_and_a_small_rise_does_not():
     rows = good()
     rows[2] = replace(rows[2], median_impact_db=-23.5)  # +1.5 dB against the same baseline
@@ -575,7 +587,7 @@ def test_readiness_compares_loudness_against_the_baseline_across_a_recalibration
     rows = good()
     rows[2] = replace(rows[2], normal_db=-15.0, median_impact_db=-21.0)  # louder set-up, quieter landing vs baseline
     verdict = readiness(rows)
-    assert verdict.ready and "(-1.0 dB against baseline)" in verdict.sentence
+    assert verdict.ready and "against baseline changed -1.0 dB from" in verdict.sentence
 
 
 def test_readiness_looks_only_at_the_last_three_and_lists_every_failure():
