@@ -305,6 +305,12 @@ PLOTS: tuple[tuple[str, Callable[[SessionRow], float | None], str | Callable[[fl
 direction means."""
 
 
+def _finer(fmt: str) -> str:
+    """``fmt`` with one more decimal: ``.0f`` -> ``.1f``, ``+.1f`` -> ``+.2f``."""
+    head, digits = fmt[:-1].rsplit(".", 1)
+    return f"{head}.{int(digits) + 1}f"
+
+
 def format_plots(rows: Sequence[SessionRow]) -> list[str]:
     """A sparkline per measure over ``rows`` (the latest :data:`PLOT_WIDTH`), with min and max labels."""
     shown = list(rows[-PLOT_WIDTH:])
@@ -317,6 +323,9 @@ def format_plots(rows: Sequence[SessionRow]) -> list[str]:
         values = [value(r) for r in shown]
         known = [v for v in values if v is not None]
         text = fmt if callable(fmt) else (lambda v, fmt=fmt: format(v, fmt))
+        if known and not callable(fmt) and min(known) != max(known) and text(min(known)) == text(max(known)):
+            # the bars span min to max: labels that read the same would hide how small the change is
+            text = lambda v, fmt=_finer(fmt): format(v, fmt)  # noqa: E731
         span = f"min {text(min(known))}  max {text(max(known))}" if known else "no values"
         lines.append(f"  {label:<{label_width}}  {sparkline(values)}  {span}" + (f"  ({meaning})" if meaning else ""))
     return lines

@@ -627,6 +627,16 @@ def test_a_score_just_under_the_readiness_limit_is_never_shown_as_the_limit():
     assert "min 70  max 80" in format_history(rows)
 
 
+def test_plot_labels_that_would_read_the_same_get_a_decimal_more():
+    """Cadence 11.9-12.2 was labelled 'min 12  max 12' under bars spanning the whole range."""
+    rows = [replace(r, cadence_per_min=c) for r, c in zip(good(), (11.9, 12.2, 12.0))]
+    plot = next(line for line in format_history(rows).splitlines() if "cadence /min" in line)
+    assert "min 11.9  max 12.2" in plot
+    rows = [replace(r, cadence_per_min=c) for r, c in zip(good(), (118.0, 131.0, 125.0))]
+    plot = next(line for line in format_history(rows).splitlines() if "cadence /min" in line)
+    assert "min 118  max 131" in plot  # apart already: whole numbers
+
+
 def stored_history(home: Path, docs: dict) -> None:
     """ann: three calibrated pogo sessions (ready); bo: one uncalibrated one."""
     with HistoryStore.open(home / HISTORY_FILE) as s:
