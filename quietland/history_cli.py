@@ -63,8 +63,10 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         description=_fill(
             "Add sessions to the training history from their results: the JSON a live session saves beside its "
             "recording, or the output of 'quietland analyze --json'. A recording's path (.wav) stands for the "
-            "JSON beside it. Importing the same results again changes nothing, and a complete copy of a live "
-            "session replaces an incomplete one saved before it ended. A damaged file is reported in one "
+            "JSON beside it. A session is dated by its own start time; an 'analyze --json' document, which has "
+            "none, by its file's modification time. Importing the same results again changes nothing, and a "
+            "complete copy of a live session replaces an incomplete one saved before it ended. A document with "
+            "no reps is left out. A damaged file is reported in one "
             "sentence and skipped; the others are still imported (exit code 1 if any was skipped). Live sessions "
             "are added by themselves when they end. " + _DATABASE_TEXT
         ),
@@ -114,7 +116,7 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions (case is ignored)")
+    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions (the case of A-Z is ignored)")
     p.add_argument("--drill", metavar="NAME", choices=DRILLS,
                    help="only sessions of this drill, as 'quietland analyze --help' lists them")
 
