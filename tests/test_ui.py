@@ -32,6 +32,7 @@ from quietland.ui.app import runner_factory
 from quietland.ui.drill_picker import DrillPicker
 from quietland.ui.messages import LevelChanged, RepsDecided, SessionFinished, SetFinished, StatusChanged, UpdateBridge
 from quietland.ui.formatting import LastRepCard
+from quietland.ui import widgets
 from quietland.ui.widgets import CountPanel, LevelMeter, RepTable, RhythmStrip, ScoreCard, StatusLine, SummaryCard
 from ui_support import DEMO, demo_app, wait_until
 
@@ -537,7 +538,8 @@ async def test_score_card_takes_a_calibrated_score_coloured_by_band():
 
 
 @pytest.mark.asyncio
-async def test_meter_holds_a_clipping_warning_and_marks_the_floor():
+async def test_meter_holds_a_clipping_warning_and_marks_the_floor(monkeypatch):
+    monkeypatch.setattr(widgets, "CLIP_HOLD_S", 0.5)
     app = WidgetsApp()
     async with app.run_test(size=(80, 12)) as pilot:
         meter = app.query_one(LevelMeter)
@@ -548,7 +550,14 @@ async def test_meter_holds_a_clipping_warning_and_marks_the_floor():
         assert bar.index("│") == round(20 / 80 * len(bar)) and bar.count("█") == round(40 / 80 * len(bar)) - 1
         meter.show(-1.0, -60.0, clipped=True)
         meter.show(-30.0, -60.0, clipped=False)  # a later block that did not clip keeps the warning up
-        assert "CLIPPING" in meter.render().plain
+        head, bar = meter.render().plain.splitlines()
+        assert "CLIPPING: lower the input gain" in head and len(head) <= meter.size.width  # on one line, over the bar
+        assert len(bar) == meter.size.width and bar.count("█") > 0
+        # with no level after it (the session ended), the warning is still taken down once its time is over
+        repaints = []
+        monkeypatch.setattr(meter, "refresh", lambda *a, **k: repaints.append(meter.clipping))
+        await pilot.pause(widgets.CLIP_HOLD_S + 0.5)
+        assert repaints == [False] and "CLIPPING" not in meter.render().plain and meter._clip_timer is None
 
 
 @pytest.mark.asyncio

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Digits, Static
@@ -40,6 +41,9 @@ METER_HOT_DBFS = -3.0
 """The meter turns red above this level, dBFS."""
 CLIP_HOLD_S = 2.0
 """How long the clipping warning stays up after the last clipped block, s."""
+CLIP_WARNINGS = ("CLIPPING: lower the input gain or move the microphone away", "CLIPPING: lower the input gain",
+                 "CLIPPING")
+"""The clipping warning, longest first: the meter shows the longest that fits beside the levels."""
 RHYTHM_FULL_SCALE_PCT = 25.0
 """Rhythm deviation that fills a rhythm bar (or empties it), %."""
 RHYTHM_STEADY_PCT = 5.0
@@ -142,6 +146,7 @@ class LevelMeter(Widget):
         self.level_dbfs: float | None = None
         self.floor_dbfs: float | None = None
         self._clip_until = 0.0
+        self._clip_timer: Timer | None = None
 
     def show(self, level_dbfs: float | None, floor_dbfs: float | None, clipped: bool = False) -> None:
         """Show a new level and floor (dBFS; None: no input); ``clipped`` raises the warning for :data:`CLIP_HOLD_S`."""
@@ -149,6 +154,14 @@ class LevelMeter(Widget):
         self.floor_dbfs = floor_dbfs
         if clipped:
             self._clip_until = time.monotonic() + CLIP_HOLD_S
+            if self._clip_timer is None and self.is_mounted:
+                self._clip_timer = self.set_timer(CLIP_HOLD_S, self._clip_over)
+        self.refresh()
+
+    def _clip_over(self) -> None:
+        """Take the warning down once it is due, even when no level comes any more (a session ended, paused)."""
+        left = self._clip_until - time.monotonic()
+        self._clip_timer = self.set_timer(left, self._clip_over) if left > 0 else None
         self.refresh()
 
     @property
@@ -169,8 +182,12 @@ class LevelMeter(Widget):
         head.append(f"{level:6.1f} dBFS" if has_level else "     — dBFS", style="bold")
         head.append("   floor ", style="dim")
         head.append(f"{floor:6.1f} dBFS" if has_floor else "— dBFS")
-        if self.clipping:
-            head.append("   CLIPPING: lower the input gain or move the microphone away", style="bold reverse red")
+        if self.clipping:  # the longest text that fits on the line: wrapped, it hid the bar
+            room = width - len(head.plain) - 3
+            warning = next((w for w in CLIP_WARNINGS if len(w) <= room), CLIP_WARNINGS[-1])
+            head.append("   ")
+            head.append(warning, style="bold reverse red")
+            head.truncate(width)
         filled = self._x(level, width) if has_level else 0
         marker = self._x(floor, width) if has_floor else -1
         warn, hot = self._x(METER_WARN_DBFS, width), self._x(METER_HOT_DBFS, width)
