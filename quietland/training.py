@@ -394,6 +394,24 @@ class PlanTracker:
         """The state at ``sample_now`` (samples analysed; the clock never goes back)."""
         return self._state(round_over=self._advance(sample_now))
 
+    def end(self, sample_now: int) -> PlanState:
+        """The state once the session has ended at ``sample_now``: :data:`DONE`, and a plan left unfinished
+        says how far it got (``session ended: 2 of 3 rounds done``) instead of a rest that counts on."""
+        self._advance(sample_now)
+        if self._phase == DONE:
+            return self._state()
+        if self._phase == WORK:
+            reps = f"{self._reps_done} rep{'s' if self._reps_done != 1 else ''}"
+            if self.reps_target is not None:
+                reps = f"{self._reps_done} / {self.reps_target} reps"
+            text = f"session ended in {self.unit} {self._set_index} of {self.sets_total} · {reps}"
+        else:
+            text = f"session ended: {self._sets_ended} of {self.sets_total} {self.unit}s done"
+        set_number = self._set_index if self._phase == WORK else self._sets_ended
+        self._phase = DONE
+        return PlanState(DONE, set_number, self.sets_total, self._reps_done, self.reps_target, None, None, text,
+                         None, self._now)
+
     # ----------------------------------------------------------- internals
     def _advance(self, sample: int) -> bool:
         """Move the clock to ``sample``; True when that ends the round being worked."""

@@ -226,6 +226,24 @@ def test_a_session_set_end_rests_from_the_last_rep_and_a_new_set_starts_early():
     assert (state.phase, state.set_number, state.text) == (WORK, 2, "set 2 of 3 · 1 / 10 reps")
 
 
+def test_a_session_that_ends_before_its_plan_says_how_far_it_got():
+    """The screen kept a session's last rest counting ('rest 59 s · next: round 3 of 3') beside FINISHED."""
+    resting = PlanTracker(SetPlan(sets=3, round_s=30.0, rest_s=60.0), SR)
+    resting.on_rep(make_set([5000])[0])
+    assert resting.tick(35_500).phase == REST
+    state = resting.end(36_000)
+    assert (state.phase, state.set_number, state.text) == (DONE, 1, "session ended: 1 of 3 rounds done")
+    assert state.rest_remaining_s is None and state.progress is None
+    working = PlanTracker(SimpleNamespace(sets=3, reps=10, round_s=None, rest_s=60.0), SR)
+    for rep in make_set(at([400] * 5)):
+        working.on_rep(rep)
+    assert working.end(4000).text == "session ended in set 1 of 3 · 6 / 10 reps"
+    done = PlanTracker(SimpleNamespace(sets=1, reps=2, round_s=None, rest_s=60.0), SR)
+    for rep in make_set(at([400])):
+        done.on_rep(rep)
+    assert done.end(9000).text == "plan done: 1 of 1 sets"
+
+
 def test_plans_are_checked():
     for bad in (dict(sets=0, reps=5, round_s=None, rest_s=1.0), dict(sets=2, reps=5, round_s=30.0, rest_s=1.0),
                 dict(sets=2, reps=None, round_s=None, rest_s=1.0), dict(sets=2, reps=5, round_s=None, rest_s=-1.0)):

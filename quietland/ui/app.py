@@ -419,7 +419,7 @@ class QuietlandApp(App[int]):
         self.query_one(LevelMeter).show(None, None)
         analysis = update.analysis
         if self._plan_tracker is not None:
-            self._show_plan(self._plan_tracker.tick(analysis.n_samples))
+            self._show_plan(self._plan_tracker.end(analysis.n_samples))
         report = session_report(analysis.reps, analysis.cues, analysis.profile)
         text = session_report_text(analysis.summary, report, analysis.drill)
         saved = [str(p) for p in (update.wav_path, update.results_path) if p is not None]
