@@ -115,8 +115,10 @@ async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
 @pytest.mark.asyncio
 async def test_keys_start_pause_new_set_drill_and_quit(monkeypatch):
     cards: list[str] = []
+    texts: list[str] = []
     show = SummaryCard.show
-    monkeypatch.setattr(SummaryCard, "show", lambda self, text, title: (cards.append(title), show(self, text, title)))
+    monkeypatch.setattr(SummaryCard, "show",
+                        lambda self, text, title: (cards.append(title), texts.append(text), show(self, text, title)))
     # (a key press in a test waits until the process is idle or 2 s have passed, so the set and
     # drill keys are pressed while paused: what they do then happens at the next block, race-free)
     app = demo_app(1.5, autostart=False)
@@ -164,6 +166,7 @@ async def test_keys_start_pause_new_set_drill_and_quit(monkeypatch):
     assert app.finished is not None and app.session_done.is_set()
     assert app.finished.analysis.n_samples < FileSource(DEMO).frames  # stopped early
     assert cards[-1] == "session"
+    assert texts[-1].startswith("Session finished (line-hops, then pogo): ")  # it named the first drill only
 
 
 @pytest.mark.asyncio
@@ -583,3 +586,20 @@ async def test_a_profile_problem_said_before_the_screen_opened_is_shown_on_it():
         await pilot.pause()
         shown = [n for n in app._notifications if n.message == sentence]
         assert shown and shown[0].severity == "error"
+
+
+@pytest.mark.asyncio
+async def test_a_warning_found_at_the_end_is_counted_and_shown(tmp_path):
+    """A clipped recording's warning, made when the session ends, was on the final card only: the status line
+    did not count it and no notification said it."""
+    audio, rate = sf.read(DEMO, dtype="float32")
+    clipped = tmp_path / "clipped.wav"
+    sf.write(clipped, np.clip(audio[: rate * 10] * 8.0, -1.0, 1.0), rate, subtype="PCM_16")
+    app = QuietlandApp(runner_factory(PacedSource(FileSource(clipped), None), DEMO_DRILL), drill=DEMO_DRILL)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.finished is not None, what="the end of the replay")
+        await pilot.pause(0.1)
+        said = [n.message for n in app._notifications if n.message.startswith("The recording is clipped")]
+        assert len(said) == 1 and said[0] in app.finished.warnings
+        assert "1 warning" in str(app.query_one(StatusLine).render())
+        await pilot.press("q")

@@ -421,12 +421,17 @@ class QuietlandApp(App[int]):
         if self._plan_tracker is not None:
             self._show_plan(self._plan_tracker.end(analysis.n_samples))
         report = session_report(analysis.reps, analysis.cues, analysis.profile)
-        text = session_report_text(analysis.summary, report, analysis.drill)
+        drills = [analysis.drill]
+        drills += [d for _, d in analysis.drill_changes if d != drills[-1]]  # (each drill once, in order)
+        text = session_report_text(analysis.summary, report, ", then ".join(drills))
         saved = [str(p) for p in (update.wav_path, update.results_path) if p is not None]
         if saved:
             text += "\nSaved " + " and ".join(saved) + "."
         for warning in update.warnings:
             text += f"\nWarning: {warning}"
+            if warning not in self._warnings:  # found at the end (a clipped recording): counted and shown too
+                self.notify(warning, title="quietland", severity="warning", timeout=10)
+        self._warnings = tuple(dict.fromkeys([*self._warnings, *update.warnings]))
         self._show_card(text, "session")
         self._recording_text = ("saved to " + " + ".join(saved)) if saved else "not recorded"
         self._show_status()
