@@ -603,3 +603,33 @@ async def test_a_warning_found_at_the_end_is_counted_and_shown(tmp_path):
         assert len(said) == 1 and said[0] in app.finished.warnings
         assert "1 warning" in str(app.query_one(StatusLine).render())
         await pilot.press("q")
+
+
+@pytest.mark.asyncio
+async def test_the_footer_offers_what_the_keys_still_do(tmp_path):
+    """After FINISHED the footer kept 'space Start/pause  n New set  d Drill  q Quit & save', though space, n and
+    d did nothing then and there was nothing left to save; a replay, which records nothing, offered to save."""
+
+    def offered(app) -> dict[str, str]:
+        return {key: b.binding.description for key, b in app.active_bindings.items() if b.binding.show}
+
+    app = demo_app(None, autostart=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert offered(app) == {"space": "Start/pause", "n": "New set", "d": "Drill", "q": "Quit"}
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.finished is not None, what="the end of the replay")
+        await pilot.pause(0.1)
+        assert offered(app) == {"q": "Quit"}
+        await pilot.press("q")
+    assert app.return_code == 0
+    recorder = SessionRecorder(tmp_path, 44100)
+    app = demo_app(None, autostart=False, recorder=recorder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert offered(app)["q"] == "Quit & save"
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.finished is not None, what="the end of the recorded replay")
+        await pilot.pause(0.1)
+        assert offered(app) == {"q": "Quit"}
+        await pilot.press("q")

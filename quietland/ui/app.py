@@ -124,6 +124,7 @@ class QuietlandApp(App[int]):
         Binding("n", "new_set", "New set"),
         Binding("d", "pick_drill", "Drill"),
         Binding("q", "quit_and_save", "Quit & save", priority=True),
+        Binding("q", "leave", "Quit", priority=True),  # the same, where there is nothing to save (check_action)
         # Ctrl-C (and Textual's own Ctrl-Q, which would leave at once) end the session as q does
         Binding("ctrl+c", "interrupt", "Quit & save", show=False, priority=True),
         Binding("ctrl+q", "interrupt", "Quit & save", show=False, priority=True),
@@ -454,8 +455,19 @@ class QuietlandApp(App[int]):
             self._recording_text,
         ]
         self.query_one(StatusLine).show(" · ".join(p for p in parts if p))
+        self.refresh_bindings()  # (the footer follows the state: see check_action)
 
     # ------------------------------------------------------------------ keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers what the keys still do: once the session is over only q, 'Quit' (nothing left to
+        save), as in a replay, which records nothing."""
+        if action in ("toggle_pause", "new_set", "pick_drill"):
+            return self.state in (READY, RUNNING, PAUSED)
+        if action in ("quit_and_save", "leave"):
+            to_save = self.state not in (FINISHED, FAILED) and getattr(self.runner, "recorder", None) is not None
+            return to_save == (action == "quit_and_save")
+        return True
+
     def _picker_open(self) -> bool:
         """Whether the drill picker is on screen: space and q belong to it then (q keeps the drill)."""
         return isinstance(self.screen, DrillPicker)
@@ -510,6 +522,10 @@ class QuietlandApp(App[int]):
             self.screen.dismiss(None)  # q in the picker keeps the current drill, as Escape does
         else:
             self._end_session()
+
+    def action_leave(self) -> None:
+        """q where nothing is left to save: as :meth:`action_quit_and_save`, under the footer's plainer name."""
+        self.action_quit_and_save()
 
     def _end_session(self) -> None:
         """Stop the session and save (the first time), or leave now (a second time, or with nothing running)."""
