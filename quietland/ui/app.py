@@ -184,6 +184,7 @@ class QuietlandApp(App[int]):
         """Where the plan stands, as last shown (None without a plan)."""
         self._plan_tracker: PlanTracker | None = None
         self._too_small = False  # whether the terminal was last smaller than MIN_SIZE (told once per shrink)
+        self._small_note = ""
         self._metronome: Metronome | None = None
         self._beat_anchor = 0  # sample of the current set's first rep: the metronome's beats count from it
         self._sample_rate = 0
@@ -263,12 +264,20 @@ class QuietlandApp(App[int]):
         """A terminal smaller than :data:`MIN_SIZE` cuts panels off: say so, once each time it becomes too small."""
         small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
         if small and not self._too_small:
-            self.notify(
+            self._small_note = (
                 f"This terminal is {event.size.width}x{event.size.height}; the screen needs {MIN_SIZE[0]}x{MIN_SIZE[1]} "
-                "and cuts some of it off until the terminal is made larger.",
-                title="quietland", severity="warning", timeout=10,
+                "and cuts some of it off until the terminal is made larger."
             )
+            self.notify(self._small_note, title="quietland", severity="warning", timeout=10)
+        elif not small and self._too_small:
+            self._withdraw(self._small_note)  # large enough again: it covered the table for the rest of its 10 s
         self._too_small = small
+
+    def _withdraw(self, message: str) -> None:
+        """Take a notification still on screen down (Textual has no public call for one notification)."""
+        for note in list(getattr(self, "_notifications", ())):
+            if note.message == message and callable(getattr(self, "_unnotify", None)):
+                self._unnotify(note)
 
     # ------------------------------------------------------------------ session
     def _start(self) -> None:
