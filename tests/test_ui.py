@@ -514,12 +514,27 @@ def test_demo_on_a_terminal_shows_the_session_and_q_exits_0():
 
 
 class WidgetsApp(App):
-    """The score card, meter and rhythm strip on their own, to show them values by hand."""
+    """The score card, meter, rhythm strip and table on their own, to show them values by hand."""
 
     def compose(self):
         yield ScoreCard()
         yield LevelMeter()
         yield RhythmStrip()
+        yield RepTable()
+
+
+@pytest.mark.asyncio
+async def test_the_table_says_how_far_it_is_scrolled_within_80_columns():
+    """At 80 columns the hint was cut to '↓13 (Home: newes'."""
+    for width, hint in ((80, "↓13 (Home)"), (100, "↓13 (Home: newest)")):
+        app = WidgetsApp()
+        async with app.run_test(size=(width, 40)) as pilot:
+            table = app.query_one(RepTable)
+            table.add_items([_rep_with(n, 1, 400.0, 0.0) for n in range(1, 30)])
+            table.action_scroll_rows(13)
+            await pilot.pause()
+            header = table.render().plain.splitlines()[0]
+            assert header.endswith(hint) and len(header) <= table.size.width, (width, header)
 
 
 def _rep_with(number: int, set_number: int, interval_ms: float | None, dev: float | None) -> Rep:

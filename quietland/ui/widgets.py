@@ -470,8 +470,11 @@ class RepTable(Widget, can_focus=True):
         width = self.size.width
         sep = 2 if width >= WIDE_TABLE else 1
         header = Text(_table_line([h for _, h in TABLE_COLUMNS], sep), style="bold")
-        if self.scrolled_back:
-            header.append(f"  ↓{self.scrolled_back} (Home: newest)", style="reverse")
+        if self.scrolled_back:  # the longer hint where it fits (it was cut to '(Home: newes' at 80 columns)
+            hint = f"  ↓{self.scrolled_back} (Home: newest)"
+            if len(header.plain) + len(hint) > width:
+                hint = f"  ↓{self.scrolled_back} (Home)"
+            header.append(hint, style="reverse")
         lines = [header]
         visible = max(0, self.size.height - 1)
         newest = len(self._rows) - 1 - self.scrolled_back
