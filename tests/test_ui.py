@@ -91,7 +91,7 @@ async def test_fast_replay_shows_what_analyze_finds(analyze_doc):
         assert app.query_one("#set-count", CountPanel).query_one("Digits").value == str(last_set["reps"])
         assert app.query_one("#set-count", CountPanel).border_title == f"set {last_set['number']}"
         card = app.query_one(ScoreCard)
-        assert card.has_class("uncalibrated") and "uncalibrated" in str(card.border_subtitle)
+        assert card.has_class("uncalibrated") and str(card.border_title).endswith(" · uncalibrated")
         assert card.query_one("Digits").value.strip() == f"{app.analysis.reps[-1].score.score:.0f}"
         summary = str(app.query_one(SummaryCard).render())
         assert f"{len(analyze_doc['reps'])} reps in {len(analyze_doc['sets'])} sets" in summary
@@ -337,7 +337,7 @@ async def test_a_score_the_flush_timer_posts_never_overtakes_its_rep_posted_from
         await pilot.pause(0.2)
         rows = table_rows(app)
         assert [(r[0], r[7]) for r in rows] == [("1", "42")]  # the rep, then its score in its row
-        assert app.query_one(ScoreCard).border_title == "last rep: #1"
+        assert app.query_one(ScoreCard).border_title == "last rep: #1 · uncalibrated"
 
 
 # ------------------------------------------------------------------ paced source
@@ -549,6 +549,13 @@ async def test_score_card_takes_a_calibrated_score_coloured_by_band():
         card.show(LastRepCard(rep=7, loudness_db=-21.5, rhythm_dev_pct=3.0))
         await pilot.pause()
         assert card.query_one("Digits").value == "-21.5" and card.has_class("uncalibrated")
+        # at 80 columns (the card 48 wide) a double contact's detail and "uncalibrated" both show, whole
+        card.show(LastRepCard(rep=128, loudness_db=-20.7, rhythm_dev_pct=1.0, score=41.0, double_contact=True))
+        await pilot.pause()
+        assert card.border_title == "last rep: #128 · uncalibrated" and card.border_subtitle == (
+            "-20.7 dB · rhythm +1.0 % · double contact")
+        room = card.outer_size.width - 4  # (the corners and a space either side)
+        assert len(card.border_title) <= room and len(card.border_subtitle) <= room, room
         card.show(LastRepCard(rep=8, loudness_db=-30.0, rhythm_dev_pct=-1.0, score=87.0, calibrated=True))
         await pilot.pause()
         assert card.query_one("Digits").value == " 87" and card.has_class("band-good")

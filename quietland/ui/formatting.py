@@ -129,9 +129,13 @@ class LastRepCard:
         parts = [fmt(self.loudness_db, ".1f", "dB"), rhythm]
         if self.double_contact:
             parts.append("double contact")
-        if not self.calibrated:
-            parts.append("uncalibrated")
         return " · ".join(parts)
+
+    @property
+    def title(self) -> str:
+        """The line over the large figure: the rep, and "uncalibrated" (here, not under it: at 80 columns a
+        double contact's detail line had no room left for it)."""
+        return f"last rep: #{self.rep}" + ("" if self.calibrated else " · uncalibrated")
 
 
 def set_summary_text(summary: SetSummary) -> str:

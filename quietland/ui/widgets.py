@@ -122,7 +122,7 @@ class ScoreCard(Vertical):
 
     def show(self, card: LastRepCard) -> None:
         """Show ``card``."""
-        self.border_title = f"last rep: #{card.rep}"
+        self.border_title = card.title
         self.border_subtitle = card.detail
         self.query_one(Digits).update(card.big_text)
         self.set_class(not card.calibrated, "uncalibrated")  # neutral: no colour says good or bad without a baseline
