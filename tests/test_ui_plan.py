@@ -219,3 +219,28 @@ async def test_plan_metronome_and_report_card_fit_80_by_24(recorded):
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code is not None, what="the app to exit")
     assert app.return_code == 0
+
+
+def test_report_cards_break_between_figures_to_fit_76_columns():
+    """Jumps 5 s apart have four-digit intervals: the session card's pace line was 80 columns, and the card
+    wrapped it inside 'best 5', leaving '4949 ms' alone on a line."""
+    from quietland.events import SessionSummary
+    from quietland.training import SessionReport
+
+    report = SessionReport(reps=40, duration_s=89.6, best5_intervals_ms=(4838.0, 4926.0, 4930.0, 4931.0, 4949.0),
+                           cadence_per_min=12.0, interval_cv=0.015, median_impact_db=-21.0, vs_baseline_db=None,
+                           trend_db_per_rep=0.0, median_score=40.0, double_contacts=0, form_fade_reps=(), sets=3)
+    summary = SessionSummary(40, 3, 12, 137.4, 89.6, 12.0, 0.015, -21.0, -17.0)
+    text = session_report_text(summary, report, "squat-jumps, then box-jumps")
+    lines = text.splitlines()
+    assert all(len(line) <= 76 for line in lines), lines
+    assert "best 5: 4838 4926 4930 4931 4949 ms" in lines  # whole, on a line of its own
+    assert lines[:3] == ["Session finished (squat-jumps, then box-jumps):", "40 reps in 3 sets, 12 rejected",
+                         "137.4 s, active 89.6 s · 12/min · CV 1.5 %"]
+
+
+def test_a_trend_that_rounds_to_zero_has_no_minus_sign():
+    from quietland.ui.formatting import trend_text
+
+    assert trend_text(-0.004) == "+0.00 dB/rep, steady" and trend_text(-0.006) == "-0.01 dB/rep, steady"
+    assert trend_text(0.25) == "+0.25 dB/rep, getting louder"

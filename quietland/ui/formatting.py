@@ -162,7 +162,8 @@ def trend_text(slope_db_per_rep: float | None) -> str:
         word = "getting quieter"
     else:
         word = "steady"
-    return f"{slope_db_per_rep:+.2f} dB/rep, {word}"
+    shown = round(slope_db_per_rep, 2) + 0.0  # (+ 0.0: a slope that rounds to zero is +0.00, never -0.00)
+    return f"{shown:+.2f} dB/rep, {word}"
 
 
 def best5_text(intervals_ms: tuple[float, ...]) -> str:
@@ -192,10 +193,27 @@ def _form_line(figures: LandingFigures) -> str:
     return f"median score {fmt(figures.median_score, '.0f')} · {doubles} · {fade}"
 
 
+CARD_WIDTH = 76
+"""Columns a card's line may take at 80x24 (the card's border and padding take the rest)."""
+
+
+def _fit(line: str, width: int = CARD_WIDTH) -> str:
+    """``line`` broken at its `` · `` separators into lines within ``width`` (a part longer than that stays whole):
+    the card then wraps between figures, not inside one (four-digit intervals of jumps 5 s apart made a session's
+    pace line 80 columns)."""
+    lines: list[str] = []
+    for part in line.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
 def set_report_text(report: SetReport) -> str:
-    """The card shown when a set ends (its title names the set): three lines, each within 76 columns."""
+    """The card shown when a set ends (its title names the set): three lines, each broken to fit 76 columns."""
     head = f"{report.reps} rep{'s' if report.reps != 1 else ''} in {report.duration_s:.1f} s · "
-    return "\n".join([head + _pace_line(report), _loudness_line(report), _form_line(report)])
+    return "\n".join(_fit(line) for line in (head + _pace_line(report), _loudness_line(report), _form_line(report)))
 
 
 def session_report_text(summary: SessionSummary, report: SessionReport, drill: str) -> str:
@@ -204,8 +222,10 @@ def session_report_text(summary: SessionSummary, report: SessionReport, drill: s
         f"Session finished ({drill}): {summary.reps} rep{'s' if summary.reps != 1 else ''} in "
         f"{summary.sets} set{'s' if summary.sets != 1 else ''}, {summary.rejected} rejected"
     )
+    if len(head) > CARD_WIDTH:  # (the drills of a session whose drill changed)
+        head = head.replace("): ", "):\n", 1)
     pace = f"{summary.duration_s:.1f} s, active {summary.active_s:.1f} s · " + _pace_line(report)
-    return "\n".join([head, pace, _loudness_line(report), _form_line(report)])
+    return "\n".join([head, *(_fit(line) for line in (pace, _loudness_line(report), _form_line(report)))])
 
 
 def recording_text(wav_path: Path | None, results_path: Path | None) -> str:
