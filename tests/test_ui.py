@@ -656,3 +656,18 @@ async def test_the_footer_offers_what_the_keys_still_do(tmp_path):
         await pilot.pause(0.1)
         assert offered(app) == {"q": "Quit"}
         await pilot.press("q")
+
+
+@pytest.mark.asyncio
+async def test_the_table_keeps_time_order_when_a_beat_is_decided_late():
+    """An inferred rope beat is decided after sounds heard later than it: its row sat above them."""
+    app = WidgetsApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = app.query_one(RepTable)
+        table.add_items([_rep_with(1, 1, None, None), Rejected(_event(1600), "rope")])
+        late = dataclasses.replace(_rep_with(2, 1, 400.0, 0.0), inferred=True)  # at 2000 samples: after the rope
+        early = Rejected(_event(1500), "rope")  # decided with it, heard before it
+        table.add_items([late, Rejected(_event(2100), "rope"), early])
+        await pilot.pause()
+        times = [float(cells[2]) for cells, _ in table.rows()]
+        assert times == sorted(times, reverse=True) and len(times) == 5

@@ -410,7 +410,8 @@ class RepTable(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._rows: deque[tuple[tuple[str, ...], bool]] = deque(maxlen=MAX_TABLE_ROWS)  # (cells, rejected), oldest first
+        self._rows: deque[tuple[tuple[str, ...], bool]] = deque()  # (cells, rejected), oldest first
+        self._samples: deque[int] = deque()  # each row's sample: rows stay in time order
         self._reps: dict[int, Rep] = {}  # rep number -> rep, for the reps still in the table
         self.scrolled_back = 0
         """Rows scrolled back from the newest (0: the newest row is at the top)."""
@@ -425,7 +426,7 @@ class RepTable(Widget, can_focus=True):
         return list(reversed(self._rows))
 
     def add_items(self, items: Sequence[Rep | Rejected | RepScore]) -> None:
-        """Add rows for reps and rejections (in time order) and fill in scores, in one batch.
+        """Add rows for reps and rejections (each in its place in time) and fill in scores, in one batch.
 
         A scrolled-back view keeps showing the same rows.
         """
@@ -434,17 +435,28 @@ class RepTable(Widget, can_focus=True):
             if isinstance(item, RepScore):
                 self._fill_score(item)
                 continue
+            if len(self._rows) == MAX_TABLE_ROWS:
+                cells, rejected = self._rows.popleft()
+                self._samples.popleft()
+                if not rejected:
+                    self._reps.pop(int(cells[0]), None)
             if isinstance(item, Rep):
-                if len(self._rows) == self._rows.maxlen and not self._rows[0][1]:
-                    self._reps.pop(int(self._rows[0][0][0]), None)
-                self._rows.append((rep_cells(item), False))
+                self._insert((rep_cells(item), False), item.sample)
                 self._reps[item.number] = item
             else:
-                self._rows.append((rejected_cells(item), True))
+                self._insert((rejected_cells(item), True), item.event.sample)
             added += 1
         if self.scrolled_back and added:
             self.scrolled_back = min(self.scrolled_back + added, len(self._rows) - 1)
         self.refresh()
+
+    def _insert(self, row: tuple[tuple[str, ...], bool], sample: int) -> None:
+        """Add ``row`` in time order: an inferred rope beat is decided after sounds that came later than it."""
+        i = len(self._samples)
+        while i > 0 and self._samples[i - 1] > sample:
+            i -= 1
+        self._rows.insert(i, row)
+        self._samples.insert(i, sample)
 
     def _fill_score(self, score: RepScore) -> None:
         rep = self._reps.get(score.number)
