@@ -85,7 +85,10 @@ class SavedSession:
 def saved_session(wav_path: str | Path) -> SavedSession | None:
     """The session recorded in ``wav_path``, from the results JSON beside it (read once).
 
-    None when there is no such JSON or it is not a JSON object.
+    None when there is no such JSON, or it is not the results of a session quietland recorded (those carry
+    ``started_at`` and ``actions``): an ``analyze --json`` document saved beside a recording is the output of one
+    analysis, and its settings (a cadence target) are not the recording's. A cadence target outside the command
+    line's 10-600/min is left out.
     """
     from .pipeline import ScriptedAction
     from .reps import DRILLS
@@ -95,7 +98,7 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(doc, dict):
+    if not isinstance(doc, dict) or not isinstance(doc.get("started_at"), str) or not isinstance(doc.get("actions"), list):
         return None
     drill, script = None, ()
     if doc.get("drill") in DRILLS and isinstance(doc.get("actions"), list):
@@ -107,7 +110,7 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
             and (a["action"] == "new-set" or a.get("drill") in DRILLS)
         )
     target = doc.get("target_cadence_per_min")
-    target_ok = isinstance(target, (int, float)) and not isinstance(target, bool) and target > 0
+    target_ok = isinstance(target, (int, float)) and not isinstance(target, bool) and 10.0 <= target <= 600.0
     profile = doc.get("profile")
     config = doc.get("config")
     plan = config.get("plan") if isinstance(config, dict) else None

@@ -295,7 +295,7 @@ def test_calibrate_from_a_session_counts_by_its_drill_unless_told(tmp_path, cali
     s = calibration_session
     wav = tmp_path / "quietland-20261120-180000.wav"
     sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
-    wav.with_suffix(".json").write_text(json.dumps({"drill": "generic", "actions": []}))
+    wav.with_suffix(".json").write_text(json.dumps({"drill": "generic", "actions": [], "started_at": "2026-11-20T18:00:00.000+01:00"}))
     home = tmp_path / "home"
     own = quietland_cli("calibrate", "--from", str(wav), "--name", "ann", env_home=home)
     assert own.returncode == 0, own.stderr

@@ -381,11 +381,34 @@ def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, mo
     assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
 
 
+def test_an_analysis_saved_beside_a_recording_is_not_taken_for_its_session(tmp_path, capsys):
+    """'analyze x.wav --target-cadence 100 --json > x.json' made every later 'analyze x.wav' score against 100/min,
+    without a word: the JSON was read as the recording's own session. A target JSON cannot hold as a number
+    the command line refuses (1e400) was a ZeroDivisionError traceback."""
+    wav = tmp_path / "s.wav"
+    wav.write_bytes(DEMO.read_bytes())
+    assert main(["analyze", str(wav), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(["analyze", str(wav), "--target-cadence", "100", "--json"]) == 0
+    aimed = capsys.readouterr().out
+    (tmp_path / "s.json").write_text(aimed)
+    assert json.loads(aimed)["target_cadence_per_min"] == 100.0
+    assert main(["analyze", str(wav), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["target_cadence_per_min"] is None and again["reps"] == plain["reps"]
+    recorded = {"drill": "line-hops", "actions": [], "started_at": "2026-11-20T18:00:00.000+01:00"}
+    for target in ("1e400", "100000", "-5"):
+        (tmp_path / "s.json").write_text(json.dumps(recorded)[:-1] + f', "target_cadence_per_min": {target}}}')
+        assert main(["analyze", str(wav), "--json"]) == 0, target
+        assert json.loads(capsys.readouterr().out)["target_cadence_per_min"] is None
+
+
 def test_a_recorded_session_whose_profile_is_no_table_is_warned_about(tmp_path, capsys):
     """A results JSON whose ``profile`` is not an object (a list, a number) was scored uncalibrated in silence."""
     wav = tmp_path / "rec.wav"
     wav.write_bytes(DEMO.read_bytes())
-    (tmp_path / "rec.json").write_text(json.dumps({"drill": "line-hops", "actions": [], "profile": [1, 2]}))
+    (tmp_path / "rec.json").write_text(json.dumps({"drill": "line-hops", "actions": [], "profile": [1, 2],
+                                                   "started_at": "2026-11-20T18:00:00.000+01:00"}))
     assert main(["analyze", str(wav), "--json"]) == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
