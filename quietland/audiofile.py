@@ -33,6 +33,9 @@ READ_FRAMES = 8192
 FLAC), what was read before the failure is then the same at every block size."""
 SHORT_READ_S = 0.05
 """A file that reads this much shorter than its header says, with no decoding error, is called truncated."""
+UNDECLARED_WARN_S = 0.1
+"""A WAV with at least this much audio's worth of bytes after its declared data (and no chunk there) is said to
+hold audio its header does not declare."""
 
 
 class AudioFileError(Exception):
@@ -57,6 +60,9 @@ class FileSource:
         self._lib_path: str | bytes = str(self.path) if os.name == "nt" else os.fsencode(self.path)
         try:
             info = soundfile.info(self._lib_path)
+        except TypeError:  # (libsndfile takes a .raw name for headerless samples, which need a rate given)
+            raise AudioFileError(f"{self.name} is not an audio file quietland can read (headerless raw samples: "
+                                 "save them as WAV or FLAC).") from None
         except soundfile.SoundFileError as exc:
             reason = _reason(exc)
             if reason.lower().startswith("format not recognised"):
@@ -162,8 +168,19 @@ class FileSource:
         """
         if "ADPCM" in self.subtype:
             return  # (its header's byte rate is an average: the length it gives is not exact)
-        declared = _wav_declared_seconds(self.path)
-        if declared is None or declared <= self.duration_s + 1.0 / self.sample_rate:
+        layout = _wav_layout(self.path)
+        if layout is None:
+            return
+        declared, beyond = layout
+        if beyond >= UNDECLARED_WARN_S:
+            said = (f"The header of {self.name} declares {declared:.3f} s of audio, but about {beyond:.1f} s more "
+                    "follows it: a recording still being written, or one its program never closed")
+            if self.frames == 0:
+                raise AudioFileError(f"{said}; quietland reads only what a header declares: try again once the "
+                                     "recording is closed.")
+            self.warnings.append(f"{said}; analysing the declared {declared:.3f} s only.")
+            return
+        if declared <= self.duration_s + 1.0 / self.sample_rate:
             return
         if self.frames == 0:
             raise AudioFileError(
@@ -175,12 +192,14 @@ class FileSource:
         )
 
 
-def _wav_declared_seconds(path: Path) -> float | None:
-    """Seconds of audio a RIFF/RIFX WAV header declares, or None if not a WAV or not knowable.
+def _wav_layout(path: Path) -> tuple[float, float] | None:
+    """For a RIFF/RIFX WAV: the seconds of audio its header declares, and the seconds' worth of bytes after the
+    declared data that are no chunk (audio its writer added without updating the header); None if not a WAV or
+    not knowable.
 
-    Walks the chunk list to the ``fmt `` chunk (for the byte rate) and the
-    ``data`` chunk (for its declared size). A size of 0xFFFFFFFF (a streamed
-    WAV whose length was never written) counts as unknown.
+    Walks the chunk list to the ``fmt `` chunk (for the byte rate) and the ``data`` chunk (for its declared
+    size), then the chunks after it. A size of 0xFFFFFFFF (a streamed WAV whose length was never written)
+    counts as unknown.
     """
     with open(path, "rb") as fh:
         fh.seek(0, 2)
@@ -191,20 +210,30 @@ def _wav_declared_seconds(path: Path) -> float | None:
             return None
         endian = "<" if head[:4] == b"RIFF" else ">"
         byte_rate = 0
+        declared = None
         pos = 12
         while pos + 8 <= file_size:
             fh.seek(pos)
             chunk_id, size = struct.unpack(endian + "4sI", fh.read(8))
+            if declared is not None and not (_is_chunk_id(chunk_id) and pos + 8 + size <= file_size):
+                break  # not a chunk: bytes written past what the header declares
             if chunk_id == b"fmt ":
                 body = fh.read(min(size, 16))
                 if len(body) >= 12:
                     byte_rate = struct.unpack(endian + "I", body[8:12])[0]
-            elif chunk_id == b"data":
+            elif chunk_id == b"data" and declared is None:
                 if byte_rate <= 0 or size == 0xFFFFFFFF:
                     return None
-                return size / byte_rate
+                declared = size / byte_rate
             pos += 8 + size + (size & 1)
-    return None
+        if declared is None:
+            return None
+        return declared, max(0, file_size - pos) / byte_rate
+
+
+def _is_chunk_id(chunk_id: bytes) -> bool:
+    """Four printable ASCII characters, as every RIFF chunk id is (``LIST``, ``id3 ``, ``cue ``...)."""
+    return all(32 <= c < 127 for c in chunk_id)
 
 
 def _reason(exc: Exception) -> str:

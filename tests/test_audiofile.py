@@ -1,6 +1,7 @@
 """FileSource reads every supported encoding and rate exactly, streams, and explains bad files."""
 from __future__ import annotations
 
+import struct
 import tracemalloc
 
 import numpy as np
@@ -187,6 +188,40 @@ def test_truncated_wav_is_read_with_a_warning(tmp_path):
     warning = src.warnings[0]
     assert str(path) in warning and "truncated" in warning and "1.000 s" in warning and "0.500 s" in warning
     assert len(read_all(src, 1024)) == 8000
+
+
+def _declare(data: bytes, n_bytes: int) -> bytes:
+    """``data`` (a WAV) with its data chunk's size set to ``n_bytes``, as a writer that has not updated it yet."""
+    i = data.index(b"data")
+    return data[: i + 4] + struct.pack("<I", n_bytes) + data[i + 8 :]
+
+
+def test_audio_past_what_the_header_declares_is_said(tmp_path):
+    """A WAV still being written (or never closed) holds more audio than its header declares: 16 s of it were
+    analysed as 0.5 s, 0 reps and no word; a header declaring 0 bytes was 'contains no audio'."""
+    data = wav_bytes(tmp_path, seconds=2.0, sr=16000)  # 44-byte header + 64000 bytes
+    path = tmp_path / "growing.wav"
+    path.write_bytes(_declare(data, 16000))  # 0.5 s declared of 2 s
+    src = FileSource(path)
+    assert src.frames == 8000 and len(src.warnings) == 1
+    warning = src.warnings[0]
+    assert str(path) in warning and "declares 0.500 s" in warning and "about 1.5 s more" in warning
+    path.write_bytes(_declare(data, 0))
+    with pytest.raises(AudioFileError, match="still being written") as info:
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
+    # chunks after the audio (an INFO list, as many programs write) are no undeclared audio
+    tagged = tmp_path / "tagged.wav"
+    tagged.write_bytes(data + b"LIST" + struct.pack("<I", 26) + b"INFOISFT" + struct.pack("<I", 14) + b"quietland 0.1\0")
+    assert FileSource(tagged).warnings == []
+
+
+def test_a_headerless_raw_file_is_one_sentence(tmp_path):
+    path = tmp_path / "samples.raw"
+    path.write_bytes(bytes(64000))
+    with pytest.raises(AudioFileError, match="not an audio file") as info:  # (was a TypeError traceback)
+        FileSource(path)
+    assert_one_sentence_naming(info.value, path)
 
 
 def test_whole_wav_has_no_truncation_warning(tmp_path):
