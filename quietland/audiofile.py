@@ -152,6 +152,9 @@ class FileSource:
                 st = os.fstat(fh.fileno())
                 regular = stat.S_ISREG(st.st_mode)
         except FileNotFoundError:
+            if str(self.path) == "-":  # (the Unix habit for stdin, which is read more than once here)
+                raise AudioFileError("'-' (standard input) cannot be read: quietland reads a recording more than "
+                                     "once, so save the audio to a file first.") from None
             raise AudioFileError(f"{self.name} does not exist.") from None
         except OSError as exc:
             raise AudioFileError(f"{self.name} cannot be read: {exc.strerror or exc}.") from None

@@ -216,6 +216,14 @@ def test_audio_past_what_the_header_declares_is_said(tmp_path):
     assert FileSource(tagged).warnings == []
 
 
+def test_standard_input_as_a_dash_is_told_to_be_saved_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # (no file called '-' here)
+    with pytest.raises(AudioFileError, match="standard input") as info:  # was "'-' does not exist."
+        FileSource("-")
+    assert_one_sentence_naming(info.value, "'-'")
+    assert "save the audio to a file first" in str(info.value)
+
+
 def test_a_headerless_raw_file_is_one_sentence(tmp_path):
     path = tmp_path / "samples.raw"
     path.write_bytes(bytes(64000))
