@@ -1,7 +1,7 @@
 """``python -m quietland``: the same as the ``quietland`` command."""
 import sys
 
-from .cli import main
+from .entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -455,3 +455,20 @@ def test_a_cadence_target_scores_rhythm_against_it(hops_wav, run):
     for r in on_target["reps"]:
         if r["interval_ms"] is not None:  # rhythm = 1 - |interval / 500 ms - 1| / 30 %
             assert r["rhythm_score"] == pytest.approx(max(0.0, 1 - abs(r["interval_ms"] / 500 - 1) / 0.30), abs=0.002)
+
+
+def test_ctrl_c_while_the_command_is_still_starting_is_one_line_and_130():
+    """A Ctrl-C during the first moments (while numpy and the command modules load) was a Python traceback and
+    exit code -2. The interrupt is raised here where it fell then: inside the import of quietland.cli."""
+    script = (
+        "import sys, importlib.abc\n"
+        "class Interrupt(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'quietland.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from quietland.entry import main\n"
+        "sys.exit(main())\n"
+    )
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 130 and p.stdout == "" and p.stderr == "quietland: error: interrupted\n"
