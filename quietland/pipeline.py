@@ -66,7 +66,8 @@ class Analysis:
 
 
 CLIP_LEVEL = 0.999
-"""Absolute sample value treated as clipped."""
+"""Absolute sample value treated as clipped (up to full scale: a float recording's samples above 1.0 were not
+clipped, and its loudness is not underestimated)."""
 CLIP_RUN = 3
 """Consecutive clipped samples that make a block count as clipped."""
 CHUNK_S = 0.25
@@ -256,7 +257,8 @@ class SessionPipeline:
 
     def _count_clipping(self, block: np.ndarray) -> None:
         """Count samples inside runs of at least CLIP_RUN consecutive full-scale samples (runs may span blocks)."""
-        hot = np.abs(block) >= CLIP_LEVEL
+        level = np.abs(block)
+        hot = (level >= CLIP_LEVEL) & (level <= 1.0)
         if not hot.any() and self._clip_run == 0:
             return
         # lengths of the runs of clipped samples; the first continues the run the last block left open

@@ -318,6 +318,21 @@ def test_white_noise_gives_no_reps(tmp_path, capsys):
     assert json.loads(out)["summary"]["reps"] == 0
 
 
+def test_a_float_recording_over_full_scale_is_not_called_clipped(tmp_path, run):
+    """Float samples above 1.0 were not clipped (the waveform is whole): 'loudness underestimated' was wrong."""
+    quiet = hops(level_dbfs=-6.0)
+    loud = quiet.audio * 4.0  # 6 dB over full scale, the waveform whole (the synthesizer clips its own output)
+    path = tmp_path / "float.wav"
+    sf.write(path, loud, quiet.sample_rate, subtype="FLOAT")
+    assert np.abs(sf.read(path, dtype="float32")[0]).max() > 1.5
+    code, out, err = run("analyze", str(path), "--json")
+    assert code == 0 and "clipped" not in err and json.loads(out)["warnings"] == []
+    clipped = tmp_path / "float-clipped.wav"
+    sf.write(clipped, np.clip(loud, -1.0, 1.0), quiet.sample_rate, subtype="FLOAT")  # as a device clips
+    code, out, err = run("analyze", str(clipped), "--json")
+    assert code == 0 and any("clipped" in w for w in json.loads(out)["warnings"])
+
+
 def test_clipped_recording_is_analysed_with_a_warning(tmp_path, run):
     loud = hops(level_dbfs=6.0)  # landings peak 6 dB over full scale: clipped
     path = write(tmp_path / "clipped.wav", loud.audio, loud.sample_rate)
