@@ -267,6 +267,11 @@ def _add_pace_arguments(p: argparse.ArgumentParser) -> None:
     pace.add_argument("--fast", action="store_true", help="play as fast as the recording can be analysed")
 
 
+SCREEN_KEYS = ("space pause/resume, n new set, d change drill, q (or Ctrl-C) quit, Up/Down, Page Up/Down and "
+               "Home scroll the table.")
+"""The screen's keys, for the help of the commands that show it."""
+
+
 def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "replay",
@@ -274,7 +279,7 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
         description=textwrap.fill(
             "Play a recording through the same screen as live listening, at real time or faster: reps, "
             "level, rhythm and rejected sounds appear as they are found, with the same results as "
-            "'quietland analyze'. Keys: space pause/resume, n new set, d change drill, q quit. "
+            "'quietland analyze'. Keys: " + SCREEN_KEYS + " "
             "Nothing is recorded. Needs a terminal.",
             HELP_WIDTH,
         ),
@@ -298,8 +303,8 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
         help="play the bundled demo recording (line hops) through the live screen",
         description=textwrap.fill(
             "Play the bundled synthetic recording of three sets of line hops (recordings/demo-line-hops.wav, "
-            f"or the file ${DEMO_ENV} names) through the live screen. Keys: space pause/resume, "
-            "n new set, d change drill, q quit. Nothing is recorded. Needs a terminal.",
+            f"or the file ${DEMO_ENV} names) through the live screen. Keys: {SCREEN_KEYS} Nothing is recorded. "
+            "Needs a terminal.",
             HELP_WIDTH,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -337,7 +342,7 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
         help="listen through a microphone: count reps and measure landings as they happen",
         description=textwrap.fill(
             "Listen through a microphone, find every landing as it happens and count reps by the drill's "
-            "rules, on a live screen (keys: space pause/resume, n new set, d change drill, q quit and save) or, "
+            "rules, on a live screen (keys: " + SCREEN_KEYS.rstrip(".").replace(") quit,", ") quit and save,") + ") or, "
             "with --headless, as lines on stdout. The session's audio is saved as a WAV and its results as a "
             "JSON beside it (see --recordings-dir); the paths are printed at the end. Ctrl-C or SIGTERM ends "
             "the session and saves it.",

@@ -116,6 +116,8 @@ class QuietlandApp(App[int]):
     """
 
     TITLE = "quietland"
+    ENABLE_COMMAND_PALETTE = False  # (Textual's palette offered its own keys list, themes and an immediate quit; the
+    # keys panel squeezed the screen to 50 columns: the footer and README list the session's keys)
     CSS = """
     #top { height: 5; }
     """
