@@ -671,3 +671,23 @@ async def test_the_table_keeps_time_order_when_a_beat_is_decided_late():
         await pilot.pause()
         times = [float(cells[2]) for cells, _ in table.rows()]
         assert times == sorted(times, reverse=True) and len(times) == 5
+
+
+def test_the_session_is_said_in_one_line_once_the_screen_has_closed(monkeypatch, capsys):
+    """q in the middle of a replay closed the screen at once: the session's card was never seen, and nothing
+    was printed."""
+    from quietland.ui.app import run_live_app
+
+    async def drive(pilot):
+        app = pilot.app
+        await wait_until(pilot, lambda: app.runner is not None and len(app.runner.pipeline.counter.reps) >= 5,
+                         what="5 reps")
+        await pilot.press("q")
+
+    monkeypatch.setattr(QuietlandApp, "run", lambda self: App.run(self, headless=True, size=SIZE, auto_pilot=drive))
+    code = run_live_app(PacedSource(FileSource(DEMO), 4.0), DEMO_DRILL)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("quietland: Session finished (line-hops): ")]
+    assert code == 0 and len(lines) == 1 and lines[0].endswith(" rejected.")
+    reps = int(lines[0].split(": ")[2].split()[0])
+    assert 5 <= reps < 60  # stopped early: what it had

@@ -41,8 +41,10 @@ from ..training import Metronome, PlanLike, PlanState, PlanTracker, SetLog, sess
 from .drill_picker import DrillPicker
 from .formatting import (
     LastRepCard,
+    drills_text,
     latency_text,
     recording_text,
+    session_head,
     session_report_text,
     set_report_text,
     set_summary_text,
@@ -434,9 +436,7 @@ class QuietlandApp(App[int]):
         if self._plan_tracker is not None:
             self._show_plan(self._plan_tracker.end(analysis.n_samples))
         report = session_report(analysis.reps, analysis.cues, analysis.profile)
-        drills = [analysis.drill]
-        drills += [d for _, d in analysis.drill_changes if d != drills[-1]]  # (each drill once, in order)
-        text = session_report_text(analysis.summary, report, ", then ".join(drills))
+        text = session_report_text(analysis.summary, report, drills_text(analysis.drill, analysis.drill_changes))
         saved = [str(p) for p in (update.wav_path, update.results_path) if p is not None]
         if saved:
             text += "\nSaved " + " and ".join(saved) + "."
@@ -620,6 +620,9 @@ def run_live_app(
         if app.session_started and not app.session_done.wait(STOP_WAIT_S):
             print("quietland: error: the session did not stop in time; its recording may be incomplete.", file=sys.stderr)
     if app.finished is not None:
+        analysis = app.finished.analysis  # (the screen has gone: what it ended on, in one line)
+        print(f"quietland: {session_head(analysis.summary, drills_text(analysis.drill, analysis.drill_changes))}.",
+              file=sys.stderr)
         for warning in app.finished.warnings:
             print(f"quietland: warning: {warning}", file=sys.stderr)
         for path in (app.finished.wav_path, app.finished.results_path):

@@ -8,6 +8,7 @@ every figure comes ready-made from the session's reps and summaries.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,12 +217,24 @@ def set_report_text(report: SetReport) -> str:
     return "\n".join(_fit(line) for line in (head + _pace_line(report), _loudness_line(report), _form_line(report)))
 
 
-def session_report_text(summary: SessionSummary, report: SessionReport, drill: str) -> str:
-    """The card shown when the session has finished: the counts, then the reps pooled over its sets."""
-    head = (
+def drills_text(first: str, changes: Sequence[tuple[int, str]] = ()) -> str:
+    """A session's drills in order, each once: ``line-hops``, or ``line-hops, then pogo`` after a drill change."""
+    drills = [first]
+    drills += [d for _, d in changes if d != drills[-1]]
+    return ", then ".join(drills)
+
+
+def session_head(summary: SessionSummary, drill: str) -> str:
+    """The session card's first line, also printed once the screen has closed."""
+    return (
         f"Session finished ({drill}): {summary.reps} rep{'s' if summary.reps != 1 else ''} in "
         f"{summary.sets} set{'s' if summary.sets != 1 else ''}, {summary.rejected} rejected"
     )
+
+
+def session_report_text(summary: SessionSummary, report: SessionReport, drill: str) -> str:
+    """The card shown when the session has finished: the counts, then the reps pooled over its sets."""
+    head = session_head(summary, drill)
     if len(head) > CARD_WIDTH:  # (the drills of a session whose drill changed)
         head = head.replace("): ", "):\n", 1)
     pace = f"{summary.duration_s:.1f} s, active {summary.active_s:.1f} s · " + _pace_line(report)
