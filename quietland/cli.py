@@ -18,6 +18,7 @@ import ctypes
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import sys
 import textwrap
@@ -620,9 +621,10 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        shown = shlex.quote(str(path)) + (f" --drill {drill}" if drill else "")
         raise CommandError(
             f"'quietland {command}' needs an interactive terminal for its screen; for printed results "
-            "use 'quietland analyze PATH' (or 'quietland live --headless' to listen without a screen).",
+            f"use 'quietland analyze {shown}' (or 'quietland live --headless' to listen without a screen).",
             EXIT_USAGE,
         )
     from .ui import run_live_app

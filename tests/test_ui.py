@@ -432,7 +432,12 @@ def test_replay_and_demo_need_a_terminal(capsys):
         assert out == ""
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("quietland: error: ")
-        assert "quietland analyze" in lines[0] and "live --headless" in lines[0]
+        assert "live --headless" in lines[0]
+        # the command to run instead names the file (it said 'quietland analyze PATH', even for the demo)
+        if argv[0] == "demo":
+            assert "'quietland analyze " in lines[0] and "demo-line-hops.wav --drill line-hops'" in lines[0], lines[0]
+        else:
+            assert f"'quietland analyze {DEMO}'" in lines[0], lines[0]
 
 
 def test_replay_of_a_missing_file_and_a_missing_demo_are_one_sentence_and_exit_1(tmp_path, capsys, monkeypatch):
