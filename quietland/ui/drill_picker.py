@@ -1,6 +1,7 @@
 """A modal list of the drills (:data:`quietland.reps.DRILLS`); dismisses with the chosen name or None."""
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -9,6 +10,20 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ..reps import DRILL_RULES, DRILLS
+
+
+def _row(name: str) -> Table:
+    """A drill's name and what counts as a rep, the text wrapped in its own column (at 80 columns it wrapped
+    under the names)."""
+    row = Table.grid(padding=(0, 1))
+    row.add_column(width=NAME_WIDTH, no_wrap=True)
+    row.add_column(ratio=1)
+    row.add_row(name, DRILL_RULES[name].summary)
+    return row
+
+
+NAME_WIDTH = max(len(name) for name in DRILLS)
+"""Width of the names' column."""
 
 
 class DrillPicker(ModalScreen[str | None]):
@@ -28,7 +43,7 @@ class DrillPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"Drill (now: {self.current}) — Enter to choose, Escape to keep")
-            yield OptionList(*(Option(f"{name:<24} {DRILL_RULES[name].summary}", id=name) for name in DRILLS))
+            yield OptionList(*(Option(_row(name), id=name) for name in DRILLS))
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
