@@ -263,19 +263,21 @@ def format_table(rows: Sequence[SessionRow]) -> str:
     many = len({r.athlete for r in rows}) > 1
     who = max([len("athlete"), *(len(r.athlete) for r in rows)]) if many else 0
     drill = max([len("drill"), *(len(r.drill) for r in rows)])
+    # (short headings, as the screen's table has: with 'cadence/min', 'impact dB' and 'vs baseline' a row of the
+    # shortest drill took 88 columns)
     header = (
         (f"{'athlete':<{who}}  " if many else "")
-        + f"{'date':<16}  {'drill':<{drill}} {'reps':>5} {'sets':>4} {'cadence/min':>11} {'CV %':>5} "
-        f"{'impact dB':>9} {'vs baseline':>11} {'score':>6} {'double':>6}"
+        + f"{'date':<16} {'drill':<{drill}} {'reps':>4} {'sets':>4} {'/min':>5} {'CV %':>5} "
+        f"{'dB':>6} {'vs base':>7} {'score':>5} {'double':>6}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             (f"{r.athlete:<{who}}  " if many else "")
-            + f"{r.started_at[:16].replace('T', ' '):<16}  {r.drill:<{drill}} {r.reps:>5} {r.sets:>4} "
-            f"{_cell(r.cadence_per_min, '.1f'):>11} {_cell(None if r.interval_cv is None else 100 * r.interval_cv, '.1f'):>5} "
-            f"{_cell(r.median_impact_db, '.1f'):>9} {_cell(r.vs_baseline_db, '+.1f'):>11} "
-            f"{'-' if r.median_score is None else score_text(r.median_score):>6} {r.double_contacts:>6}"
+            + f"{r.started_at[:16].replace('T', ' '):<16} {r.drill:<{drill}} {r.reps:>4} {r.sets:>4} "
+            f"{_cell(r.cadence_per_min, '.0f'):>5} {_cell(None if r.interval_cv is None else 100 * r.interval_cv, '.1f'):>5} "
+            f"{_cell(r.median_impact_db, '.1f'):>6} {_cell(r.vs_baseline_db, '+.1f'):>7} "
+            f"{'-' if r.median_score is None else score_text(r.median_score):>5} {r.double_contacts:>6}"
             + ("" if r.calibrated else "  uncalibrated")
             + ("" if r.complete else "  incomplete")
         )
