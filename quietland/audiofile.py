@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,8 +35,9 @@ FLAC), what was read before the failure is then the same at every block size."""
 SHORT_READ_S = 0.05
 """A file that reads this much shorter than its header says, with no decoding error, is called truncated."""
 UNDECLARED_WARN_S = 0.1
-"""A WAV with at least this much audio's worth of bytes after its declared data (and no chunk there) is said to
-hold audio its header does not declare."""
+"""A WAV in a format quietland does not decode itself (compressed, big-endian) with at least this much audio's
+worth of bytes after its declared data (and no chunk there) is said to hold audio its header does not declare.
+PCM and float audio there, however little, is read."""
 
 
 class AudioFileError(Exception):
@@ -81,6 +83,7 @@ class FileSource:
                 f"{self.name} has a sample rate of {self.sample_rate} Hz; quietland supports "
                 f"{MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz."
             )
+        self._tail: tuple[int, int, str, int] | None = None  # undeclared audio after a WAV's data: offset, bytes, dtype, channels
         self._check_wav_length()
         if self.frames == 0:
             raise AudioFileError(f"{self.name} contains no audio (0 frames).")
@@ -128,6 +131,14 @@ class FileSource:
                     bad += int(data.size - np.count_nonzero(finite))
                     data = np.where(finite, data, np.float32(0.0))
                 yield from pending.put(mix(data))
+        if self._tail is not None and not damaged:
+            for data in self._tail_frames():
+                done += len(data)
+                finite = np.isfinite(data)
+                if not finite.all():
+                    bad += int(data.size - np.count_nonzero(finite))
+                    data = np.where(finite, data, np.float32(0.0))
+                yield from pending.put(mix(data))
         yield from pending.put(mix.flush())
         if not damaged and self.frames - done > SHORT_READ_S * self.sample_rate:  # (a cut MP3: no decoding error)
             self.warnings.append(
@@ -142,6 +153,22 @@ class FileSource:
         if mix.warning:
             self.warnings.append(f"{self.name}: {mix.warning}")
         yield from pending.rest()
+
+    def _tail_frames(self) -> Iterator[np.ndarray]:
+        """The audio after a WAV's declared data (see :meth:`_check_wav_length`), :data:`READ_FRAMES` at a time."""
+        assert self._tail is not None
+        offset, n_bytes, dtype, channels = self._tail
+        size = _sample_bytes(dtype) * channels
+        with open(self.path, "rb") as fh:
+            fh.seek(offset)
+            left = n_bytes
+            while left > 0:
+                raw = fh.read(min(left, READ_FRAMES * size))
+                raw = raw[: len(raw) // size * size]
+                if not raw:
+                    return
+                left -= len(raw)
+                yield _decode_pcm(raw, dtype, channels)
 
     def _check_readable(self) -> None:
         """Turn a missing, unreadable or directory path into an :class:`AudioFileError`."""
@@ -174,13 +201,21 @@ class FileSource:
         layout = _wav_layout(self.path)
         if layout is None:
             return
-        declared, beyond = layout
-        if beyond >= UNDECLARED_WARN_S:
-            said = (f"The header of {self.name} declares {declared:.3f} s of audio, but about {beyond:.1f} s more "
-                    "follows it: a recording still being written, or one its program never closed")
+        declared = layout.declared_s
+        beyond = layout.tail_bytes / layout.byte_rate
+        frame = _sample_bytes(layout.sample_dtype) * layout.channels if layout.sample_dtype else 0
+        said = (f"The header of {self.name} declares {declared:.3f} s of audio, but about {beyond:.1f} s more "
+                "follows it: a recording still being written, or one its program never closed")
+        if frame and layout.tail_bytes >= frame:
+            # PCM or float, as quietland's own recordings are: the audio after the header's length is read too
+            self._tail = (layout.tail_offset, layout.tail_bytes // frame * frame, layout.sample_dtype, layout.channels)
+            self.frames += layout.tail_bytes // frame
+            self.warnings.append(f"{said}; all of it is analysed.")
+            return
+        if beyond >= UNDECLARED_WARN_S:  # (compressed or big-endian: not decoded here)
             if self.frames == 0:
-                raise AudioFileError(f"{said}; quietland reads only what a header declares: try again once the "
-                                     "recording is closed.")
+                raise AudioFileError(f"{said}; quietland reads only what a header declares in this format: try "
+                                     "again once the recording is closed.")
             self.warnings.append(f"{said}; analysing the declared {declared:.3f} s only.")
             return
         if declared <= self.duration_s + 1.0 / self.sample_rate:
@@ -195,14 +230,30 @@ class FileSource:
         )
 
 
-def _wav_layout(path: Path) -> tuple[float, float] | None:
-    """For a RIFF/RIFX WAV: the seconds of audio its header declares, and the seconds' worth of bytes after the
-    declared data that are no chunk (audio its writer added without updating the header); None if not a WAV or
-    not knowable.
+@dataclass(frozen=True)
+class _WavLayout:
+    """What a RIFF/RIFX WAV's chunks say (see :func:`_wav_layout`)."""
 
-    Walks the chunk list to the ``fmt `` chunk (for the byte rate) and the ``data`` chunk (for its declared
-    size), then the chunks after it. A size of 0xFFFFFFFF (a streamed WAV whose length was never written)
-    counts as unknown.
+    declared_s: float
+    """Seconds of audio the header declares."""
+    tail_offset: int
+    """Where the bytes after the declared data that are no chunk start (the file's end when there are none)."""
+    tail_bytes: int
+    """How many such bytes there are: audio its writer added without updating the header."""
+    byte_rate: int
+    sample_dtype: str | None
+    """numpy's name for the samples (``<i2``, ``<i4``, ``<f4``, ``<f8``, ``<i3`` for 24-bit, ``u1`` for 8-bit), or
+    None where quietland does not decode them itself (compressed, big-endian)."""
+    channels: int
+
+
+def _wav_layout(path: Path) -> _WavLayout | None:
+    """For a RIFF/RIFX WAV: the seconds of audio its header declares, and where the bytes after the declared data
+    that are no chunk lie; None if not a WAV or not knowable.
+
+    Walks the chunk list to the ``fmt `` chunk (for the byte rate and the sample format) and the ``data`` chunk
+    (for its declared size), then the chunks after it. A size of 0xFFFFFFFF (a streamed WAV whose length was
+    never written) counts as unknown.
     """
     with open(path, "rb") as fh:
         fh.seek(0, 2)
@@ -212,8 +263,9 @@ def _wav_layout(path: Path) -> tuple[float, float] | None:
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
             return None
         endian = "<" if head[:4] == b"RIFF" else ">"
-        byte_rate = 0
+        fmt = b""
         declared = None
+        data_start = data_end = 0
         pos = 12
         while pos + 8 <= file_size:
             fh.seek(pos)
@@ -221,17 +273,47 @@ def _wav_layout(path: Path) -> tuple[float, float] | None:
             if declared is not None and not (_is_chunk_id(chunk_id) and pos + 8 + size <= file_size):
                 break  # not a chunk: bytes written past what the header declares
             if chunk_id == b"fmt ":
-                body = fh.read(min(size, 16))
-                if len(body) >= 12:
-                    byte_rate = struct.unpack(endian + "I", body[8:12])[0]
+                fmt = fh.read(min(size, 40))
             elif chunk_id == b"data" and declared is None:
-                if byte_rate <= 0 or size == 0xFFFFFFFF:
+                if len(fmt) < 16 or size == 0xFFFFFFFF:
+                    return None
+                tag, channels, _, byte_rate, block_align, bits = struct.unpack(endian + "HHIIHH", fmt[:16])
+                if byte_rate <= 0 or channels <= 0 or block_align <= 0:
                     return None
                 declared = size / byte_rate
+                data_start, data_end = pos + 8, pos + 8 + size + (size & 1)
             pos += 8 + size + (size & 1)
         if declared is None:
             return None
-        return declared, max(0, file_size - pos) / byte_rate
+        if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the format is its sub-format's
+            tag = struct.unpack(endian + "H", fmt[24:26])[0]
+        dtype = {(1, 8): "u1", (1, 16): "<i2", (1, 24): "<i3", (1, 32): "<i4", (3, 32): "<f4", (3, 64): "<f8"}.get(
+            (tag, bits)) if endian == "<" else None
+        if pos != data_end or pos >= file_size:  # nothing after the data, or chunks (an INFO list): no tail
+            return _WavLayout(declared, file_size, 0, byte_rate, dtype, channels)
+        # the audio goes on from the last whole frame the header declares (a frame cut by it is the tail's first)
+        tail = data_start + (data_end - data_start) // block_align * block_align
+        tail = min(tail, data_start + int(round(declared * byte_rate)) // block_align * block_align)
+        return _WavLayout(declared, tail, file_size - tail, byte_rate, dtype, channels)
+
+
+def _sample_bytes(dtype: str) -> int:
+    """Bytes of one sample of :attr:`_WavLayout.sample_dtype`."""
+    return 3 if dtype == "<i3" else np.dtype(dtype).itemsize
+
+
+def _decode_pcm(raw: bytes, dtype: str, channels: int) -> np.ndarray:
+    """Little-endian PCM or float samples (as :attr:`_WavLayout.sample_dtype` names them) as float32 frames."""
+    if dtype == "<i3":  # 24-bit: three bytes a sample, put in the top of an int32
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        x = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)).astype(np.float32) / np.float32(2.0**31)
+    elif dtype == "u1":
+        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    else:
+        x = np.frombuffer(raw, dtype).astype(np.float32)
+        if dtype[1] == "i":
+            x /= np.float32(2.0 ** (8 * int(dtype[2:]) - 1))
+    return x.reshape(-1, channels)
 
 
 def _is_chunk_id(chunk_id: bytes) -> bool:

@@ -196,24 +196,37 @@ def _declare(data: bytes, n_bytes: int) -> bytes:
     return data[: i + 4] + struct.pack("<I", n_bytes) + data[i + 8 :]
 
 
-def test_audio_past_what_the_header_declares_is_said(tmp_path):
-    """A WAV still being written (or never closed) holds more audio than its header declares: 16 s of it were
-    analysed as 0.5 s, 0 reps and no word; a header declaring 0 bytes was 'contains no audio'."""
-    data = wav_bytes(tmp_path, seconds=2.0, sr=16000)  # 44-byte header + 64000 bytes
+@pytest.mark.parametrize("subtype, fmt", [("PCM_U8", "WAV"), ("PCM_16", "WAV"), ("PCM_24", "WAV"), ("PCM_32", "WAVEX"),
+                                          ("FLOAT", "WAV"), ("DOUBLE", "WAVEX")])
+@pytest.mark.parametrize("declared", [0, 7, 16001])
+def test_audio_past_what_the_header_declares_is_read_and_said(tmp_path, subtype, fmt, declared):
+    """A WAV still being written (or never closed: a killed recorder) holds more audio than its header declares:
+    16 s of it were analysed as 0.5 s, 0 reps and no word, and a header declaring none was 'contains no audio'.
+    The audio after the declared length is now read as well (the same samples as the whole file's), and said."""
+    rng = np.random.default_rng(3)
+    audio = (rng.standard_normal((32000, 2)) * 0.2).clip(-1, 1).astype(np.float32)
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, audio, 16000, subtype=subtype, format=fmt)
+    expected = np.concatenate(list(FileSource(whole).blocks(4096)))
+    data = whole.read_bytes()
+    i = data.index(b"data")
     path = tmp_path / "growing.wav"
-    path.write_bytes(_declare(data, 16000))  # 0.5 s declared of 2 s
+    path.write_bytes(data[: i + 4] + struct.pack("<I", declared) + data[i + 8 :])
     src = FileSource(path)
-    assert src.frames == 8000 and len(src.warnings) == 1
+    assert src.frames == 32000 and len(src.warnings) == 1
     warning = src.warnings[0]
-    assert str(path) in warning and "declares 0.500 s" in warning and "about 1.5 s more" in warning
-    path.write_bytes(_declare(data, 0))
-    with pytest.raises(AudioFileError, match="still being written") as info:
-        FileSource(path)
-    assert_one_sentence_naming(info.value, path)
-    # chunks after the audio (an INFO list, as many programs write) are no undeclared audio
-    tagged = tmp_path / "tagged.wav"
+    byte_rate = struct.unpack("<I", data[28:32])[0]  # (the fmt chunk's, first in both layouts)
+    assert str(path) in warning and f" declares {declared / byte_rate:.3f} s of audio, but about " in warning
+    assert " more follows it" in warning and "all of it is analysed" in warning
+    assert np.array_equal(np.concatenate(list(src.blocks(1000))), expected)
+
+
+def test_chunks_after_the_audio_are_no_undeclared_audio(tmp_path):
+    data = wav_bytes(tmp_path, seconds=2.0, sr=16000)
+    tagged = tmp_path / "tagged.wav"  # an INFO list after the audio, as many programs write
     tagged.write_bytes(data + b"LIST" + struct.pack("<I", 26) + b"INFOISFT" + struct.pack("<I", 14) + b"quietland 0.1\0")
-    assert FileSource(tagged).warnings == []
+    src = FileSource(tagged)
+    assert src.warnings == [] and src.frames == 32000
 
 
 def test_standard_input_as_a_dash_is_told_to_be_saved_first(tmp_path, monkeypatch):
