@@ -105,45 +105,22 @@ class FileSource:
         """
         if block_size < 1:
             raise ValueError(f"block_size must be at least 1, got {block_size}")
-        done = 0
-        damaged = False
+        read = _Progress()
         bad = 0  # samples that were not numbers
         mix = Downmix(self.sample_rate)
         pending = _Rechunk(block_size)  # the mixdown hands out unevenly; the blocks go out even
-        with soundfile.SoundFile(self._lib_path) as f:
-            while True:
-                try:
-                    data = f.read(READ_FRAMES, dtype="float32", always_2d=True)
-                except soundfile.SoundFileError as exc:
-                    if done == 0:
-                        raise AudioFileError(f"{self.name} could not be decoded ({_reason(exc)}).") from None
-                    self.warnings.append(
-                        f"{self.name} is damaged: decoding stopped at {done / self.sample_rate:.3f} s "
-                        f"of {self.duration_s:.3f} s; analysing what could be read."
-                    )
-                    damaged = True
-                    break
-                if len(data) == 0:
-                    break
-                done += len(data)
-                finite = np.isfinite(data)
-                if not finite.all():
-                    bad += int(data.size - np.count_nonzero(finite))
-                    data = np.where(finite, data, np.float32(0.0))
-                yield from pending.put(mix(data))
-        if self._tail is not None and not damaged:
-            for data in self._tail_frames():
-                done += len(data)
-                finite = np.isfinite(data)
-                if not finite.all():
-                    bad += int(data.size - np.count_nonzero(finite))
-                    data = np.where(finite, data, np.float32(0.0))
-                yield from pending.put(mix(data))
+        for data in self._decoded(read):
+            read.done += len(data)
+            finite = np.isfinite(data)
+            if not finite.all():
+                bad += int(data.size - np.count_nonzero(finite))
+                data = np.where(finite, data, np.float32(0.0))
+            yield from pending.put(mix(data))
         yield from pending.put(mix.flush())
-        if not damaged and self.frames - done > SHORT_READ_S * self.sample_rate:  # (a cut MP3: no decoding error)
+        if not read.damaged and self.frames - read.done > SHORT_READ_S * self.sample_rate:  # (a cut MP3)
             self.warnings.append(
                 f"{self.name} is truncated: its header promises {self.duration_s:.3f} s of audio but only "
-                f"{done / self.sample_rate:.3f} s could be read; analysing what is there."
+                f"{read.done / self.sample_rate:.3f} s could be read; analysing what is there."
             )
         if bad:
             self.warnings.append(
@@ -153,6 +130,29 @@ class FileSource:
         if mix.warning:
             self.warnings.append(f"{self.name}: {mix.warning}")
         yield from pending.rest()
+
+    def _decoded(self, read: _Progress) -> Iterator[np.ndarray]:
+        """The file's frames as float32 ``(frames, channels)`` arrays, :data:`READ_FRAMES` at a time: what the
+        audio library decodes, then any audio after a WAV's declared length. Where decoding fails part-way, says
+        so and stops (``read.damaged``); where it fails at once, raises :class:`AudioFileError`."""
+        with soundfile.SoundFile(self._lib_path) as f:
+            while True:
+                try:
+                    data = f.read(READ_FRAMES, dtype="float32", always_2d=True)
+                except soundfile.SoundFileError as exc:
+                    if read.done == 0:
+                        raise AudioFileError(f"{self.name} could not be decoded ({_reason(exc)}).") from None
+                    self.warnings.append(
+                        f"{self.name} is damaged: decoding stopped at {read.done / self.sample_rate:.3f} s "
+                        f"of {self.duration_s:.3f} s; analysing what could be read."
+                    )
+                    read.damaged = True
+                    return
+                if len(data) == 0:
+                    break
+                yield data
+        if self._tail is not None:
+            yield from self._tail_frames()
 
     def _tail_frames(self) -> Iterator[np.ndarray]:
         """The audio after a WAV's declared data (see :meth:`_check_wav_length`), :data:`READ_FRAMES` at a time."""
@@ -325,6 +325,14 @@ def _reason(exc: Exception) -> str:
     """libsndfile's explanation as a clause: no trailing period, sentences joined by commas."""
     text = getattr(exc, "error_string", "") or str(exc) or type(exc).__name__
     return text.strip().rstrip(".").replace(". ", ", ")
+
+
+@dataclass
+class _Progress:
+    """How far :meth:`FileSource.blocks` has read: frames, and whether decoding failed part-way."""
+
+    done: int = 0
+    damaged: bool = False
 
 
 class _Rechunk:

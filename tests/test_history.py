@@ -367,8 +367,8 @@ def test_control_characters_in_a_name_are_stored_as_spaces(store, docs):
     assert store.find_athlete("ann\n\x1b[31m  b\tc") == store.find_athlete(" Ann  [31m B C ") == "Ann [31m B C"
 
 
-def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
-    """A database whose header is intact but a table's page is junk opens; reading it fails inside SQLite."""
+def damaged_history(run, docs, tmp_path) -> Path:
+    """A history of 40 sessions whose sessions table's root page is junk, its header intact; its path."""
     for day in range(1, 41):
         assert run("import", str(write_json(tmp_path / f"d{day}.json",
                                             recorded(docs["calibrated"], f"2026-10-{day % 28 + 1:02d}T{day % 24:02d}:00:00+01:00"))))[0] == 0
@@ -380,6 +380,12 @@ def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
     data = bytearray(db.read_bytes())
     data[(page - 1) * size : page * size] = b"\x5a" * size
     db.write_bytes(bytes(data))
+    return db
+
+
+def test_a_damaged_history_is_one_sentence_not_a_traceback(run, docs, tmp_path):
+    """A database whose header is intact but a table's page is junk opens; reading it fails inside SQLite."""
+    db = damaged_history(run, docs, tmp_path)
     for args in (("history",), ("history", "--json"), ("export", "--format", "csv")):
         code, _, err = run(*args)
         assert code == 1, args
@@ -461,17 +467,7 @@ def test_a_recording_and_its_json_given_together_are_imported_once(run, docs, tm
 
 
 def test_an_import_into_a_damaged_history_blames_the_history_not_each_file(run, docs, tmp_path):
-    for day in range(1, 41):
-        assert run("import", str(write_json(tmp_path / f"d{day}.json",
-                                            recorded(docs["calibrated"], f"2026-10-{day % 28 + 1:02d}T{day % 24:02d}:00:00+01:00"))))[0] == 0
-    db = tmp_path / "home" / HISTORY_FILE
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        page = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sessions'").fetchone()[0]
-        size = conn.execute("PRAGMA page_size").fetchone()[0]
-    data = bytearray(db.read_bytes())
-    data[(page - 1) * size : page * size] = b"\x5a" * size
-    db.write_bytes(bytes(data))
+    db = damaged_history(run, docs, tmp_path)
     new = [write_json(tmp_path / f"n{i}.json", recorded(docs["calibrated"], f"2026-11-0{i}T08:00:00+01:00")) for i in (1, 2)]
     code, out, err = run("import", *map(str, new))
     assert code == 1 and "skipped" not in out
