@@ -334,10 +334,13 @@ def format_table(analysis: Analysis) -> str:
     lines += [
         "",
         f"drill               {analysis.drill}",
-        f"reps                {s.reps} in {s.sets} set{'s' if s.sets != 1 else ''}",
+        f"reps                {s.reps} in {s.sets} set{'s' if s.sets != 1 else ''}"
+        + (f" ({inferred} inferred: rope beats with no sound heard)" if (inferred := sum(r.inferred for r in analysis.reps)) else ""),
         f"rejected            {s.rejected}{_by_reason(analysis.rejected)}",
         f"duration            {s.duration_s:.1f} s (active {s.active_s:.1f} s)",
-        f"cadence             {_quantity(s.cadence_per_min, '.1f', '/min')}",
+        f"cadence             {_quantity(s.cadence_per_min, '.1f', '/min')}"
+        + (f" (rhythm scored against a target of {analysis.target_cadence_per_min:g}/min)"
+           if analysis.target_cadence_per_min else ""),
         f"interval CV         {_quantity(None if s.interval_cv is None else 100 * s.interval_cv, '.1f', '%')}",
         f"median loudness     {_quantity(s.median_loudness_db, '.1f', 'dB')}",
         f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",

@@ -428,6 +428,11 @@ def test_an_inferred_beat_has_no_detection_delay_and_stays_out_of_the_median():
     doc = report.analysis_to_dict(analysis, file="x.wav", block_size=256)
     assert [r["detect_delay_ms"] for r in doc["reps"]] == [20.0, None, 40.0]
     assert doc["summary"]["median_detect_delay_ms"] == 30.0
+    # the table's summary says how many reps were inferred, and the target rhythm was scored against
+    table = report.format_table(replace(analysis, target_cadence_per_min=160.0))
+    assert "reps                3 in 1 set (1 inferred: rope beats with no sound heard)\n" in table
+    assert "cadence             150.0 /min (rhythm scored against a target of 160/min)\n" in table
+    assert "inferred:" not in report.format_table(replace(analysis, reps=reps[:1]))
 
 
 def test_the_table_says_a_one_rep_set_in_the_singular_with_its_time():
