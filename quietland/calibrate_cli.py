@@ -10,7 +10,6 @@ they end in one sentence and an exit code.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -84,9 +83,12 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _calibration_output(args: argparse.Namespace) -> Path:
     """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory."""
-    from .calibration import profile_path
+    from .calibration import is_profile_name, profile_path
     from .cli import EXIT_USAGE, CommandError
 
+    if not is_profile_name(args.name):  # (with --output too: the name is saved in the profile)
+        raise CommandError(f"--name {args.name!r} is not a profile name; use letters, digits, '-' or '_', starting "
+                           "with a letter or digit.", EXIT_USAGE)
     if args.output is not None:
         out = Path(args.output).expanduser()
         if out.suffix.lower() != ".toml" or out.is_dir() or not args.output.strip():
@@ -94,8 +96,6 @@ def _calibration_output(args: argparse.Namespace) -> Path:
                 f"--output {args.output!r} is not a place for a profile: give a file name that ends in .toml.", EXIT_USAGE
             )
         return out
-    if not re.fullmatch(r"\w[\w-]*", args.name):
-        raise CommandError(f"--name {args.name!r} is not a profile name; use letters, digits, '-' or '_'.", EXIT_USAGE)
     return profile_path(args.name)
 
 

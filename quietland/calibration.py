@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import statistics
 import tomllib
@@ -139,10 +140,16 @@ def profiles_dir() -> Path:
     return data_dir() / PROFILES_FOLDER
 
 
+def is_profile_name(name: str) -> bool:
+    """Whether ``name`` may name a profile: letters (any alphabet), digits, ``-`` and ``_``, starting with a
+    letter or digit."""
+    return re.fullmatch(r"[^\W_][\w-]*", name) is not None
+
+
 def profile_path(name_or_path: str) -> Path:
-    """A profile's file: ``name_or_path`` itself when it looks like a path (has a ``/`` or ends in ``.toml``),
-    else ``<name>.toml`` in :func:`profiles_dir`."""
-    if "/" in name_or_path or os.sep in name_or_path or name_or_path.endswith(".toml"):
+    """A profile's file: ``name_or_path`` itself when it looks like a path (has a ``/`` or ends in ``.toml``, in any
+    case), else ``<name>.toml`` in :func:`profiles_dir`."""
+    if "/" in name_or_path or os.sep in name_or_path or name_or_path.lower().endswith(".toml"):
         return Path(name_or_path).expanduser()
     return profiles_dir() / f"{name_or_path}.toml"
 

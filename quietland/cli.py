@@ -530,15 +530,16 @@ def _choose_profile(
 
 def _no_profile(arg: str) -> str:
     """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
-    from .calibration import profile_path, profiles_dir
+    from .calibration import is_profile_name, profile_path, profiles_dir
 
     path = profile_path(arg)
     if path.parent != profiles_dir():
         return f"--profile '{arg}': there is no such file."
     saved = sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(".previous"))
     known = f"saved profiles: {', '.join(saved)}" if saved else "no profile is saved yet"
-    return (f"--profile '{arg}': there is no profile of that name ({known}, in '{profiles_dir()}'); "
-            f"'quietland calibrate --name {arg}' makes one.")
+    make = (f"'quietland calibrate --name {arg}' makes one" if is_profile_name(arg)
+            else "a profile's name has letters, digits, '-' and '_', starting with a letter or digit")
+    return f"--profile '{arg}': there is no profile of that name ({known}, in '{profiles_dir()}'); {make}."
 
 
 def analyze_source(

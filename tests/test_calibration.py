@@ -129,6 +129,7 @@ def test_profile_names_resolve_into_the_data_directory(tmp_path, monkeypatch):
     assert profile_path("ann") == tmp_path / "profiles" / "ann.toml"
     assert profile_path("some/where.toml") == Path("some/where.toml")
     assert profile_path("x.toml") == Path("x.toml")
+    assert profile_path("X.TOML") == Path("X.TOML")  # (calibrate --output takes it: --profile found 'X.TOML.toml')
 
 
 # ---------------------------------------------------------------- measuring
@@ -329,7 +330,8 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     before = wav.read_bytes()
     home = tmp_path / "home"
     for args in (["--output", str(wav)], ["--output", str(tmp_path)], ["--name", "ann.toml"], ["--name", "-x"],
-                 ["--name", "a b"], ["--name", "default.previous"], ["--silence", "3"]):  # (--silence: no steps)
+                 ["--name", "a b"], ["--name", "default.previous"], ["--silence", "3"],  # (--silence: no steps)
+                 ["--name", "_x"], ["--name", "a b", "--output", str(tmp_path / "o.toml")]):  # (--output skipped it)
         p = quietland_cli("calibrate", "--from", str(wav), *args, env_home=home)
         assert p.returncode == 2 and p.stderr.startswith("quietland: error: ") and p.stderr.count("\n") == 1, (args, p.stderr)
     assert wav.read_bytes() == before and not (home / "profiles").exists()
