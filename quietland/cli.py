@@ -505,26 +505,32 @@ def _choose_profile(
     A ``--profile`` that names no profile at all (a typo) is a bad command line, raised before anything starts.
     A profile that cannot be used (damaged, a newer format) is a warning, one sentence naming the file: added to
     ``notices`` (for a screen to show again, or ``analyze`` to put in its results) and, with ``echo``, printed on
-    stderr; scoring falls back to uncalibrated.
+    stderr; scoring falls back to uncalibrated. A profile read from its file that was saved with warnings (its
+    landings clipped, its anchors close together) is used, and its warnings are said again the same way: the
+    scores rest on it.
     """
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
 
-    if arg and not os.path.lexists(profile_path(arg)):
-        raise CommandError(_no_profile(arg), EXIT_USAGE)
-    try:
-        if arg:
-            return load_profile(profile_path(arg))
-        recorded = None if saved is None else saved.profile()
-        if recorded is not None:
-            return recorded
-        if named_default and profile_path(DEFAULT_PROFILE_NAME).exists():
-            return load_profile(profile_path(DEFAULT_PROFILE_NAME))
-    except ProfileError as exc:
-        sentence = f"{str(exc).rstrip('.')}; scoring uncalibrated instead."
+    def say(sentence: str) -> None:
         if echo:
             print(f"quietland: warning: {sentence}", file=sys.stderr)
         if notices is not None:
             notices.append(sentence)
+
+    if arg and not os.path.lexists(profile_path(arg)):
+        raise CommandError(_no_profile(arg), EXIT_USAGE)
+    try:
+        recorded = None if arg or saved is None else saved.profile()
+        if recorded is not None:
+            return recorded
+        path = profile_path(arg) if arg else profile_path(DEFAULT_PROFILE_NAME)
+        if arg or (named_default and path.exists()):
+            profile = load_profile(path)
+            for warning in profile.warnings:
+                say(f"The profile '{path}' was saved with a warning: {warning}")
+            return profile
+    except ProfileError as exc:
+        say(f"{str(exc).rstrip('.')}; scoring uncalibrated instead.")
     return DEFAULT_PROFILE
 
 

@@ -403,6 +403,19 @@ def test_an_analysis_saved_beside_a_recording_is_not_taken_for_its_session(tmp_p
         assert json.loads(capsys.readouterr().out)["target_cadence_per_min"] is None
 
 
+def test_a_profile_saved_with_warnings_says_them_again_when_it_scores(tmp_path, capsys):
+    """A profile whose landings clipped scored sessions (median 98.5) with no warning at all."""
+    from quietland.calibration import save_profile
+
+    path = save_profile(replace(DEFAULT_PROFILE, calibrated=True, warnings=("Landings reach full scale.",)),
+                        tmp_path / "clipped.toml")
+    assert main(["analyze", str(DEMO), "--json", "--profile", str(path)]) == 0
+    captured = capsys.readouterr()
+    said = f"The profile '{path}' was saved with a warning: Landings reach full scale."
+    assert json.loads(captured.out)["warnings"] == [said] and f"quietland: warning: {said}\n" in captured.err
+    assert json.loads(captured.out)["calibration"]["calibrated"] is True  # still used: the scores rest on it
+
+
 def test_a_recorded_session_whose_profile_is_no_table_is_warned_about(tmp_path, capsys):
     """A results JSON whose ``profile`` is not an object (a list, a number) was scored uncalibrated in silence."""
     wav = tmp_path / "rec.wav"
