@@ -55,6 +55,8 @@ UNKNOWN_ATHLETE = "unknown"
 """The athlete of a session whose results name none and to which no ``--athlete`` was given."""
 FORM_FADE_CUE = "form-fade"
 """The cue ``kind`` counted in a session's ``form_fades``."""
+DRIFT_CUES = ("drift-floor", "drift-level")
+"""The cue kinds counted in a session's ``drift_cues``."""
 
 
 class HistoryError(Exception):
@@ -140,7 +142,13 @@ _V1_SCHEMA = (
 
 Migration = Callable[[sqlite3.Connection], None]
 """One schema step: takes the database from version N to N+1 inside an open transaction (no COMMIT)."""
-MIGRATIONS: list[Migration] = [_create_v1]
+def _add_drift_cues_v2(conn: sqlite3.Connection) -> None:
+    """Version 1 to 2: ``sessions.drift_cues``, the calibration drift cues a session raised (NULL for the sessions
+    stored before: not known), so that the readiness verdict can leave out scores its own cue called dishonest."""
+    conn.execute("ALTER TABLE sessions ADD COLUMN drift_cues INTEGER")
+
+
+MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2]
 """``MIGRATIONS[n]`` upgrades version n to n+1; the schema this code writes is ``len(MIGRATIONS)``.
 Append a function to change the schema; never edit a released one."""
 
@@ -218,7 +226,7 @@ class SessionRow:
     athlete: str
     """Who performed it."""
     drill: str
-    """The drill rule used (for a session that changed drill: the last one)."""
+    """The drill; for a session whose drill was changed, every drill it had in order, joined by ``+``."""
     started_at: str
     """Start time, ISO 8601 with UTC offset (local time as recorded; a plain ``analyze`` document: its file's time)."""
     ended_at: str | None
@@ -257,6 +265,9 @@ class SessionRow:
     """Reps flagged as double contacts."""
     form_fades: int
     """Form-fade cues raised (sets ended with landings getting louder)."""
+    drift_cues: int | None = None
+    """Calibration drift cues raised (the room's floor or the landings' level far from the profile's: its scores
+    do not rest on this set-up's baseline); None for a session stored before the history counted them."""
 
     @property
     def vs_baseline_db(self) -> float | None:
@@ -475,6 +486,7 @@ def parse_results(
         "median_score": _number(summary.get("median_score")),
         "double_contacts": sum(1 for r in reps if r.get("double_contact") is True),
         "form_fades": sum(1 for c in cues if isinstance(c, dict) and c.get("kind") == FORM_FADE_CUE),
+        "drift_cues": sum(1 for c in cues if isinstance(c, dict) and c.get("kind") in DRIFT_CUES),
         "quietland_version": _text(doc.get("quietland_version")),
     }
     set_rows = tuple(
@@ -817,7 +829,8 @@ def _session_row(row: Sequence[Any]) -> SessionRow:
 EXPORT_COLUMNS = (
     "athlete", "drill", "started_at", "ended_at", "complete", "duration_s", "sample_rate", "reps", "sets",
     "cadence_per_min", "interval_cv", "median_loudness_db", "median_impact_db", "vs_baseline_db", "median_score",
-    "double_contacts", "double_contact_share", "form_fades", "calibrated", "profile_name", "quiet_db", "normal_db",
+    "double_contacts", "double_contact_share", "form_fades", "drift_cues", "calibrated", "profile_name", "quiet_db",
+    "normal_db",
     "source_file",
 )
 """Fields of an exported session, in order (the CSV header)."""

@@ -89,7 +89,8 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
     holds. The rule, on the latest :data:`READY_SESSIONS` (3) sessions:
 
     1. each is **calibrated** (scores against the athlete's own baseline; a
-       generic baseline says nothing about this athlete);
+       generic baseline says nothing about this athlete) and raised no
+       calibration drift cue (its own cue said the set-up had changed);
     2. each has at least :data:`READY_MIN_REPS` (8) reps;
     3. each has a **median score >= 70** (:data:`READY_MIN_SCORE`);
     4. each has an **interval CV <= 0.06** (:data:`READY_MAX_CV`; unknown CV fails);
@@ -120,8 +121,14 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
                  else "the sessions of " + ", ".join(uncalibrated[:-1]) + " and " + uncalibrated[-1] + " were")
         reasons.append(f"{which} scored uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze "
                        "RECORDING --profile NAME' scores a recording against it)")
+    drifted = [_day(r) for r in last if r.calibrated and r.drift_cues]
+    if drifted:  # calibrated, but its own cue said the set-up had changed: its scores are not against this baseline
+        which = ("the session of " + drifted[0] if len(drifted) == 1
+                 else "the sessions of " + ", ".join(drifted[:-1]) + " and " + drifted[-1])
+        reasons.append(f"{which} raised a calibration drift cue (the microphone, room or gain had changed since "
+                       "calibrating, so the scores are not against this set-up's baseline: calibrate again)")
     for r in last:
-        if not r.calibrated:
+        if not r.calibrated or r.drift_cues:
             continue
         if r.reps < READY_MIN_REPS:
             reasons.append(f"the session of {_day(r)} had only {r.reps} reps ({READY_MIN_REPS} needed)")

@@ -123,9 +123,9 @@ def one_error_line(err: str, *needles: str) -> None:
 def test_a_new_database_has_the_schema_its_version_and_wal(tmp_path):
     db = tmp_path / "sub" / HISTORY_FILE
     with HistoryStore.open(db) as s:
-        assert s.schema_version == schema_version_known() == 1
+        assert s.schema_version == schema_version_known() == 2
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"meta", "athletes", "sessions", "sets", "reps"} <= tables
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -143,22 +143,46 @@ def test_the_default_database_is_in_the_data_directory(monkeypatch, tmp_path):
 
 def test_an_older_database_is_migrated_and_keeps_its_sessions(tmp_path, monkeypatch, docs):
     db = tmp_path / HISTORY_FILE
-    with HistoryStore.open(db) as s:  # a version-1 database with one session in it
+    with HistoryStore.open(db) as s:  # a database of this version with one session in it
         s.store_results(recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
+    known = schema_version_known()
 
-    def add_rpe(conn):  # a made-up version 2: rate of perceived exertion per session
+    def add_rpe(conn):  # a made-up next version: rate of perceived exertion per session
         conn.execute("ALTER TABLE sessions ADD COLUMN rpe INTEGER")
         conn.execute("UPDATE sessions SET rpe = 5")
 
     monkeypatch.setattr(history, "MIGRATIONS", [*history.MIGRATIONS, add_rpe])
     with HistoryStore.open(db) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == known + 1
         [row] = s.sessions("ann")
         assert row.reps == len(docs["calibrated"]["reps"])
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(known + 1),)
         assert conn.execute("SELECT rpe FROM sessions").fetchall() == [(5,)]
     assert rep_rows(db) == {row.id: row.reps}
+
+
+def test_a_version_1_history_gets_its_drift_cue_counts_column_and_keeps_its_sessions(tmp_path, monkeypatch, docs):
+    """Version 2 counts each session's calibration drift cues; a version 1 history's sessions keep theirs unknown."""
+    db = tmp_path / HISTORY_FILE
+    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:1])
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == 1
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # a session as version 1 stored it
+        conn.execute("INSERT INTO athletes (name) VALUES ('ann')")
+        conn.execute(
+            "INSERT INTO sessions (athlete_id, drill, started_at, started_unix, complete, results_sha256, calibrated, "
+            "reps, sets, double_contacts, form_fades, stored_at) VALUES (1, 'pogo', '2026-11-20T18:00:00+01:00', "
+            "1763658000, 1, 'x', 1, 20, 1, 0, 0, '2026-11-20T18:01:00+01:00')")
+    monkeypatch.undo()
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == 2
+        [old] = s.sessions("ann")
+        assert old.reps == 20 and old.drift_cues is None
+        drifted = recorded(docs["calibrated"], "2026-11-21T18:00:00+01:00")
+        drifted["cues"] = [*drifted.get("cues", []), {"kind": "drift-floor", "message": "x", "t_s": 4.0, "sample": 1}]
+        s.store_results(drifted)
+        assert [r.drift_cues for r in s.sessions("ann")] == [None, 1]
 
 
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch, docs):
@@ -170,12 +194,13 @@ def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch
         conn.execute("CREATE TABLE notes (text TEXT)")
         conn.execute("INSERT INTO no_such_table VALUES (1)")
 
+    known = schema_version_known()
     monkeypatch.setattr(history, "MIGRATIONS", [*history.MIGRATIONS, half_done])
-    with pytest.raises(HistoryError, match="could not be upgraded to history schema version 2"):
+    with pytest.raises(HistoryError, match=f"could not be upgraded to history schema version {known + 1}"):
         HistoryStore.open(db)
     monkeypatch.undo()
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(known),)
         assert not conn.execute("SELECT name FROM sqlite_master WHERE name = 'notes'").fetchall()
     with HistoryStore.open(db) as s:
         assert len(s.sessions()) == 1
@@ -558,6 +583,17 @@ def test_readiness_names_the_condition_that_fails(changes, needle):
     assert verdict.sentence.startswith("Not ready to move up in pogo yet: ") and needle in verdict.sentence
 
 
+def test_readiness_leaves_out_a_session_whose_drift_cue_said_its_scores_were_not_honest():
+    """Three sessions at 12 dB less input gain raised 'calibrate again for honest scores' and scored 95: they were
+    'ready to move up', where the same landings at the calibrated gain scored 58."""
+    rows = good()
+    rows[1] = replace(rows[1], drift_cues=1, median_score=95.0)
+    sentence = readiness(rows).sentence
+    assert not readiness(rows).ready
+    assert "the session of 2026-11-02 18:00 raised a calibration drift cue" in sentence and "calibrate again" in sentence
+    assert readiness([replace(r, drift_cues=None) for r in good()]).ready  # unknown (stored by version 1): as none
+
+
 def test_readiness_names_the_uncalibrated_sessions_in_one_reason():
     """Three uncalibrated sessions gave the same reason, with the same remedy, three times."""
     rows = [replace(r, calibrated=False) for r in good()]
@@ -733,7 +769,7 @@ def test_export_csv_and_json_parse_back(run, docs, tmp_path):
     assert code == 0 and out == "" and "exported 4 sessions" in err
     assert sorted(p.name for p in target.parent.iterdir()) == ["history.json"]  # no temporary file left
     doc = json.loads(target.read_text())
-    assert doc["schema_version"] == 1 and len(doc["sessions"]) == 4
+    assert doc["schema_version"] == schema_version_known() and len(doc["sessions"]) == 4
     first = doc["sessions"][0]
     assert [r["impact_db"] for r in first["reps"]] == [r["impact_db"] for r in docs["calibrated"]["reps"]]
     assert [s["reps"] for s in first["sets"]] == [s["reps"] for s in docs["calibrated"]["sets"]]
