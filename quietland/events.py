@@ -8,6 +8,7 @@ JSON is produced at the edge (``quietland.report``), never here.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -202,3 +203,13 @@ class SessionSummary:
     """Median rep loudness, dB."""
     loudest_loudness_db: float | None
     """Loudest rep loudness, dB."""
+
+
+def drill_sequence(first: str, changed_to: Iterable[str]) -> list[str]:
+    """A session's drills in order: ``first``, then each drill it was changed to (a change to the drill already
+    counted by adds none)."""
+    drills = [first]
+    for drill in changed_to:
+        if drill != drills[-1]:
+            drills.append(drill)
+    return drills

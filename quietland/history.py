@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .events import drill_sequence
 from .readiness import Progress, readiness
 
 HISTORY_FILE = "history.sqlite3"
@@ -417,13 +418,8 @@ def _start_time(text: str, where: str) -> tuple[str, float]:
 def _drills_label(first: str, changes: Any) -> str:
     """The drill a session is stored under: its drill, or for a session whose drill was changed every drill in
     order, joined by '+' (``pogo+line-hops``), so its reps count toward no single drill's verdict."""
-    drills = [first]
-    if isinstance(changes, list):
-        for change in changes:
-            name = _text(change.get("drill")) if isinstance(change, dict) else None
-            if name is not None and name != drills[-1]:
-                drills.append(name)
-    return "+".join(drills)
+    named = [_text(c.get("drill")) for c in changes if isinstance(c, dict)] if isinstance(changes, list) else []
+    return "+".join(drill_sequence(first, (name for name in named if name is not None)))
 
 
 def parse_results(

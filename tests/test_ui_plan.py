@@ -244,3 +244,13 @@ def test_a_trend_that_rounds_to_zero_has_no_minus_sign():
 
     assert trend_text(-0.004) == "+0.00 dB/rep, steady" and trend_text(-0.006) == "-0.01 dB/rep, steady"
     assert trend_text(0.25) == "+0.25 dB/rep, getting louder"
+
+
+def test_a_session_changed_away_from_a_drill_and_back_names_each_change():
+    """The card's drills were filtered against the first drill only: line-hops, pogo, line-hops read as
+    'line-hops, then pogo'. The history's label, from the same sequence, is pogo's twin."""
+    from quietland.events import drill_sequence
+    from quietland.ui.formatting import drills_text
+
+    assert drills_text("line-hops", ((10, "pogo"), (20, "line-hops"))) == "line-hops, then pogo, then line-hops"
+    assert drill_sequence("pogo", ["pogo", "line-hops", "line-hops"]) == ["pogo", "line-hops"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..events import Rejected, Rep, RepScore, SessionSummary, SetSummary
+from ..events import Rejected, Rep, RepScore, SessionSummary, SetSummary, drill_sequence
 from ..scoring import target_deviation_pct
 from ..training import LandingFigures, SessionReport, SetReport
 
@@ -218,10 +218,8 @@ def set_report_text(report: SetReport) -> str:
 
 
 def drills_text(first: str, changes: Sequence[tuple[int, str]] = ()) -> str:
-    """A session's drills in order, each once: ``line-hops``, or ``line-hops, then pogo`` after a drill change."""
-    drills = [first]
-    drills += [d for _, d in changes if d != drills[-1]]
-    return ", then ".join(drills)
+    """A session's drills in order: ``line-hops``, or ``line-hops, then pogo`` after a drill change."""
+    return ", then ".join(drill_sequence(first, (d for _, d in changes)))
 
 
 def session_head(summary: SessionSummary, drill: str) -> str:
