@@ -60,6 +60,14 @@ def _day(row: SessionRow) -> str:
     return row.started_at[:16].replace("T", " ")
 
 
+def _the_sessions(rows: Sequence[SessionRow]) -> str:
+    """``the session of DAY``, or ``the sessions of DAY, DAY and DAY``."""
+    days = [_day(r) for r in rows]
+    if len(days) == 1:
+        return f"the session of {days[0]}"
+    return f"the sessions of {', '.join(days[:-1])} and {days[-1]}"
+
+
 def _against(value: float, limit: float, decimals: int = 0) -> str:
     """``value`` with the fewest decimals (from ``decimals``, up to 3) that keep it apart from ``limit``:
     a median score of 69.6 against 70 reads "69.6", not "70"."""
@@ -115,18 +123,16 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
     last = list(rows[-READY_SESSIONS:])
     drill = last[0].drill
     reasons: list[str] = []
-    uncalibrated = [_day(r) for r in last if not r.calibrated]
+    uncalibrated = [r for r in last if not r.calibrated]
     if uncalibrated:  # one reason for them all: the same remedy
-        which = ("the session of " + uncalibrated[0] + " was" if len(uncalibrated) == 1
-                 else "the sessions of " + ", ".join(uncalibrated[:-1]) + " and " + uncalibrated[-1] + " were")
-        reasons.append(f"{which} scored uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze "
-                       "RECORDING --profile NAME' scores a recording against it)")
-    drifted = [_day(r) for r in last if r.calibrated and r.drift_cues]
+        reasons.append(f"{_the_sessions(uncalibrated)} {'was' if len(uncalibrated) == 1 else 'were'} scored "
+                       "uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze RECORDING --profile "
+                       "NAME' scores a recording against it)")
+    drifted = [r for r in last if r.calibrated and r.drift_cues]
     if drifted:  # calibrated, but its own cue said the set-up had changed: its scores are not against this baseline
-        which = ("the session of " + drifted[0] if len(drifted) == 1
-                 else "the sessions of " + ", ".join(drifted[:-1]) + " and " + drifted[-1])
-        reasons.append(f"{which} raised a calibration drift cue (the microphone, room or gain had changed since "
-                       "calibrating, so the scores are not against this set-up's baseline: calibrate again)")
+        reasons.append(f"{_the_sessions(drifted)} raised a calibration drift cue (the microphone, room or gain had "
+                       "changed since calibrating, so the scores are not against this set-up's baseline: calibrate "
+                       "again)")
     for r in last:
         if not r.calibrated or r.drift_cues:
             continue

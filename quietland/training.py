@@ -401,10 +401,7 @@ class PlanTracker:
         if self._phase == DONE:
             return self._state()
         if self._phase == WORK:
-            reps = f"{self._reps_done} rep{'s' if self._reps_done != 1 else ''}"
-            if self.reps_target is not None:
-                reps = f"{self._reps_done} / {self.reps_target} reps"
-            text = f"session ended in {self.unit} {self._set_index} of {self.sets_total} · {reps}"
+            text = f"session ended in {self.unit} {self._set_index} of {self.sets_total} · {self._reps_text()}"
         else:
             text = f"session ended: {self._sets_ended} of {self.sets_total} {self.unit}s done"
         set_number = self._set_index if self._phase == WORK else self._sets_ended
@@ -469,12 +466,17 @@ class PlanTracker:
             return f"{head} · next: {unit} {set_number + 1} of {total}"
         where = f"{unit} {set_number} of {total}"
         if self.reps_target is not None:
-            return f"{where} · {self._reps_done} / {self.reps_target} reps"
+            return f"{where} · {self._reps_text()}"
         assert round_left is not None
         if phase == READY:
             return f"{where} · {whole_seconds(round_left)} s from the first landing"
-        reps = f"{self._reps_done} rep{'s' if self._reps_done != 1 else ''}"
-        return f"{where} · {whole_seconds(round_left)} s left · {reps}"
+        return f"{where} · {whole_seconds(round_left)} s left · {self._reps_text()}"
+
+    def _reps_text(self) -> str:
+        """The current set's reps: ``7 / 10 reps`` against a rep plan's target, else ``7 reps``."""
+        if self.reps_target is not None:
+            return f"{self._reps_done} / {self.reps_target} reps"
+        return f"{self._reps_done} rep{'s' if self._reps_done != 1 else ''}"
 
 
 def whole_seconds(seconds: float) -> int:
