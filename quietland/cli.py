@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .calibrate_cli import add_calibrate_parser
 from .capture import device_argument
+from .entry import EXIT_INTERRUPTED
 from .history_cli import add_history_parsers
 from .reps import DRILL_RULES, DRILLS
 
@@ -45,7 +46,6 @@ EXIT_FILE = 1
 """A file or a device quietland cannot use."""
 EXIT_USAGE = 2
 """A bad command line."""
-EXIT_INTERRUPTED = 130
 
 DEFAULT_BLOCK_SIZE = 65536
 """Samples `analyze` reads and feeds at a time: large enough that per-block overhead is small (about 1.5 s at 44.1 kHz)."""
@@ -268,9 +268,10 @@ def _add_pace_arguments(p: argparse.ArgumentParser) -> None:
     pace.add_argument("--fast", action="store_true", help="play as fast as the recording can be analysed")
 
 
-SCREEN_KEYS = ("space pause/resume, n new set, d change drill, q (or Ctrl-C) quit, Up/Down, Page Up/Down and "
-               "Home scroll the table.")
-"""The screen's keys, for the help of the commands that show it."""
+def _screen_keys(quit_does: str = "quit") -> str:
+    """The screen's keys, for the help of the commands that show it (``quit_does``: what q does there)."""
+    return (f"space pause/resume, n new set, d change drill, q (or Ctrl-C) {quit_does}, Up/Down, Page Up/Down and "
+            "Home scroll the table")
 
 
 def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -280,7 +281,7 @@ def add_replay_parser(subparsers: argparse._SubParsersAction) -> None:
         description=textwrap.fill(
             "Play a recording through the same screen as live listening, at real time or faster: reps, "
             "level, rhythm and rejected sounds appear as they are found, with the same results as "
-            "'quietland analyze'. Keys: " + SCREEN_KEYS + " "
+            "'quietland analyze'. Keys: " + _screen_keys() + ". "
             "Nothing is recorded. Needs a terminal.",
             HELP_WIDTH,
         ),
@@ -304,7 +305,7 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
         help="play the bundled demo recording (line hops) through the live screen",
         description=textwrap.fill(
             "Play the bundled synthetic recording of three sets of line hops (recordings/demo-line-hops.wav, "
-            f"or the file ${DEMO_ENV} names) through the live screen. Keys: {SCREEN_KEYS} Nothing is recorded. "
+            f"or the file ${DEMO_ENV} names) through the live screen. Keys: {_screen_keys()}. Nothing is recorded. "
             "Needs a terminal.",
             HELP_WIDTH,
         ),
@@ -343,7 +344,7 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
         help="listen through a microphone: count reps and measure landings as they happen",
         description=textwrap.fill(
             "Listen through a microphone, find every landing as it happens and count reps by the drill's "
-            "rules, on a live screen (keys: " + SCREEN_KEYS.rstrip(".").replace(") quit,", ") quit and save,") + ") or, "
+            "rules, on a live screen (keys: " + _screen_keys("quit and save") + ") or, "
             "with --headless, as lines on stdout. The session's audio is saved as a WAV and its results as a "
             "JSON beside it (see --recordings-dir); the paths are printed at the end. Ctrl-C or SIGTERM ends "
             "the session and saves it.",
@@ -874,7 +875,6 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
     and saved. Exit 0 (ended by --duration, SIGTERM or SIGHUP), 130 (Ctrl-C) or 1
     (the device stopped working; results so far are still printed and saved).
     """
-
     from . import report
     from .capture import CaptureError
     from .events import Rep

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C): the exit code every command gives then (``quietland.cli`` takes it from here)."""
 
 
 def main() -> int:

@@ -648,7 +648,7 @@ class HistoryStore:
             if conn.execute("SELECT 1 FROM sessions WHERE results_sha256 = ?", (s["results_sha256"],)).fetchone():
                 conn.execute("ROLLBACK")
                 return None
-            athlete_id = self._athlete_id(parsed.athlete)
+            athlete_id, stored_name = self._athlete(parsed.athlete)
             replaced = False
             if parsed.own_start:
                 earlier = conn.execute(
@@ -685,13 +685,13 @@ class HistoryStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        stored_name = conn.execute("SELECT name FROM athletes WHERE id = ?", (athlete_id,)).fetchone()[0]
         return StoredSession(session_id, stored_name, s["drill"], parsed.started_at, s["reps"], s["sets"], replaced)
 
-    def _athlete_id(self, name: str) -> int:
-        """The athlete's id, adding them first if new (inside the caller's transaction). Names ignore case."""
+    def _athlete(self, name: str) -> tuple[int, str]:
+        """The athlete's id and stored spelling, adding them first if new (inside the caller's transaction). Names
+        ignore case: the spelling is the one stored first."""
         self._conn.execute("INSERT INTO athletes (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
-        return self._conn.execute("SELECT id FROM athletes WHERE name = ?", (name,)).fetchone()[0]
+        return self._conn.execute("SELECT id, name FROM athletes WHERE name = ?", (name,)).fetchone()
 
     def import_paths(
         self, paths: Iterable[str | os.PathLike[str]], *, athlete: str | None = None,

@@ -101,7 +101,7 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
     if not isinstance(doc, dict) or not isinstance(doc.get("started_at"), str) or not isinstance(doc.get("actions"), list):
         return None
     drill, script = None, ()
-    if doc.get("drill") in DRILLS and isinstance(doc.get("actions"), list):
+    if doc.get("drill") in DRILLS:
         drill = doc["drill"]
         script = tuple(
             ScriptedAction(int(a["sample"]), a["action"], a.get("drill"))
