@@ -28,9 +28,13 @@ samples, taken every ``hop`` samples):
 4. Peak picking, causal with ``post`` frames of look-ahead. Frame ``k`` is an
    onset when all three hold::
 
-       odf[k] == max(odf[k - pre : k + post + 1])
+       odf[k] == max(odf[r : k + post + 1])
        odf[k] >= median(odf[k - W : k]) + max(delta_db, k_mad * 1.4826 * MAD(odf[k - W : k]))
        k - k_last >= min_gap frames
+
+   where ``r`` is ``k - pre``, or later, the last frame since then whose strength
+   is under ``delta_db``: a sound before that rest is over, and its fading strength
+   does not hide one close behind it (a landing 20-25 ms after the rope's slap).
 
    A drill whose follower knows when its next contact is due (``candidate_k_mad``,
    under ``k_mad``) also gets the peaks between the two thresholds: candidates,
@@ -156,7 +160,8 @@ class DetectorConfig:
     """A frame whose mean square is below this is digital silence, not a quiet room (no microphone is that
     quiet; 16-bit audio's own rounding noise is near -101 dBFS)."""
     pre_max_ms: float = 20.0
-    """A peak must be the largest onset strength this far back."""
+    """A peak must be the largest onset strength this far back, or since the strength last fell under
+    ``delta_db`` (the sound before is over)."""
     post_max_ms: float = 8.0
     """... and this far ahead (the peak picker's look-ahead)."""
     min_gap_ms: float = 20.0
@@ -581,7 +586,7 @@ class LandingDetector:
         j1 = last_decidable - self._odf_start
         lo = max(0, j0 - self._pre)
         seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._odf[lo : j1 + self._post + 1]])
-        local_max = _max_in_windows(seg, self._pre + self._post + 1)
+        local_max = _max_since_rest(seg, self._pre, self._post, cfg.delta_db)
         cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
         # before warmup frames of the stream's sound, still learning the room
         if not self._primed:
@@ -798,6 +803,19 @@ def _any_in_windows(mask: np.ndarray, n: int) -> np.ndarray:
     out = mask[:rows].copy()
     for j in range(1, n):
         out |= mask[j : j + rows]
+    return out
+
+
+def _max_since_rest(x: np.ndarray, pre: int, post: int, rest: float) -> np.ndarray:
+    """Element ``i``: the maximum of ``x[i : i + pre + post + 1]``, leaving out the frames of its first ``pre``
+    that come before one under ``rest`` (the strength fell back to rest since: an impact before it is over)."""
+    rows = x.shape[0] - pre - post
+    out = _max_in_windows(x[pre:], post + 1)[:rows]
+    resting = np.zeros(rows, dtype=bool)  # a frame under rest lies between frame i + j and frame i + pre
+    for j in range(pre - 1, -1, -1):
+        frame = x[j : j + rows]
+        np.maximum(out, np.where(resting, -np.inf, frame), out=out)
+        resting |= frame < rest
     return out
 
 
