@@ -276,12 +276,24 @@ def format_table(rows: Sequence[SessionRow]) -> str:
             (f"{r.athlete:<{who}}  " if many else "")
             + f"{r.started_at[:16].replace('T', ' '):<16} {r.drill:<{drill}} {r.reps:>4} {r.sets:>4} "
             f"{_cell(r.cadence_per_min, '.0f'):>5} {_cell(None if r.interval_cv is None else 100 * r.interval_cv, '.1f'):>5} "
-            f"{_cell(r.median_impact_db, '.1f'):>6} {_cell(r.vs_baseline_db, '+.1f'):>7} "
+            f"{_cell(r.median_impact_db, '.1f'):>6} {_vs_base(r):>7} "
             f"{'-' if r.median_score is None else score_text(r.median_score):>5} {r.double_contacts:>6}"
-            + ("" if r.calibrated else "  uncalibrated")
             + ("" if r.complete else "  incomplete")
         )
+    if not all(r.calibrated for r in rows):
+        lines.append(f"{UNCALIBRATED_MARK}: scored without a calibration profile, so no baseline to compare with.")
     return "\n".join(lines) + "\n"
+
+
+UNCALIBRATED_MARK = "uncal."
+"""What the table's ``vs base`` column says for a session scored without a calibration profile (the whole word,
+trailing the row, took a row of the shortest drill to 88 columns)."""
+
+
+def _vs_base(row: SessionRow) -> str:
+    if not row.calibrated:
+        return UNCALIBRATED_MARK
+    return _cell(row.vs_baseline_db, "+.1f")
 
 
 def sparkline(values: Sequence[float | None]) -> str:

@@ -707,6 +707,21 @@ def test_history_table_plots_and_verdict(run, docs, tmp_path):
     assert "bo, pogo: 1 session" in out and "Not ready to judge yet: 1 pogo session so far; 2 more are needed" in out
 
 
+def test_an_uncalibrated_session_says_so_in_its_vs_base_cell_and_fits_80_columns(run, docs, tmp_path):
+    """The whole word trailing the row took a pogo row to 88 columns; the ``vs base`` cell, which has no figure
+    without a baseline, now says it, and a line under the table says what it means."""
+    stored_history(tmp_path / "home", docs)
+    code, out, err = run("history", "--athlete", "bo")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    row = next(line for line in lines if line.startswith("2026-11-21"))
+    assert row.split()[8] == "uncal." and "uncalibrated" not in row
+    assert max(len(line) for line in lines) <= 80
+    assert "uncal.: scored without a calibration profile, so no baseline to compare with." in lines
+    code, out, _ = run("history", "--athlete", "ann")  # every session calibrated: no such line
+    assert "uncal." not in out
+
+
 def test_history_json(run, docs, tmp_path):
     stored_history(tmp_path / "home", docs)
     code, out, err = run("history", "--json", "--drill", "pogo")
