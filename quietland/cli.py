@@ -598,9 +598,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 progress.close()
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
+    named = {*notices, *source.warnings}  # (the source's name the file; the pipeline's say "the recording")
     analysis = dataclasses.replace(analysis, warnings=(*notices, *analysis.warnings))
     for warning in analysis.warnings:
-        print(f"quietland: warning: {warning}", file=sys.stderr)
+        print(f"quietland: warning: {warning if warning in named else f'{source.name}: {warning}'}", file=sys.stderr)
     if args.json:
         doc = report.analysis_to_dict(analysis, file=args.path, block_size=args.block_size)
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
