@@ -598,10 +598,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 progress.close()
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
-    named = {*notices, *source.warnings}  # (the source's name the file; the pipeline's say "the recording")
-    analysis = dataclasses.replace(analysis, warnings=(*notices, *analysis.warnings))
+    # the source's warnings name the file; the pipeline's say "the recording", and are told which (one of many
+    # analysed in a loop), on stderr and in the JSON alike
+    named = set(source.warnings)
+    warnings = (*notices, *(w if w in named else f"{source.name}: {w}" for w in analysis.warnings))
+    analysis = dataclasses.replace(analysis, warnings=warnings)
     for warning in analysis.warnings:
-        print(f"quietland: warning: {warning if warning in named else f'{source.name}: {warning}'}", file=sys.stderr)
+        print(f"quietland: warning: {warning}", file=sys.stderr)
     if args.json:
         doc = report.analysis_to_dict(analysis, file=args.path, block_size=args.block_size)
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
