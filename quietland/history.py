@@ -306,6 +306,8 @@ class StoredSession:
     """Sets stored."""
     replaced: bool
     """True when it replaced an earlier, incomplete copy of the same live session."""
+    reanalysed: bool = False
+    """True when it replaced an earlier analysis of the same recording (see :meth:`HistoryStore.store_results`)."""
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,8 @@ class ImportOutcome:
     path: str
     """The path as given."""
     status: str
-    """``stored``, ``replaced`` (an incomplete copy of the session was replaced), ``already`` (already in the
+    """``stored``, ``replaced`` (an incomplete copy of the session was replaced), ``reanalysed`` (an earlier analysis
+    of the same recording was replaced), ``already`` (already in the
     history: nothing done), ``empty`` (an incomplete live session with no rep, left by a session stopped or killed
     before its first rep: nothing done, as a live session with no rep is not stored) or ``failed``."""
     sentence: str
@@ -499,6 +502,21 @@ def parse_results(
     return ParsedResults(who, started_at, started_unix, own is not None, session, set_rows, rep_rows)
 
 
+def _recorded_at(source: Path, doc: Any) -> datetime | None:
+    """When the recording a results document without ``started_at`` was made of was last written: the modification
+    time of the file it names (``file``: beside the results file, or as named), else of the results file itself (when
+    the analysis was saved, which may be days later); None when neither can be read."""
+    named = doc.get("file") if isinstance(doc, dict) else None
+    places = [source.parent / Path(named).name, Path(named)] if isinstance(named, str) and named else []
+    for path in (*places, source):
+        try:
+            if path.is_file():
+                return datetime.fromtimestamp(path.stat().st_mtime)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def results_file_for(path: str | os.PathLike[str]) -> Path:
     """The results JSON a path stands for: the path itself, or for a recording (``.wav``, ``.flac``) the JSON beside it."""
     path = Path(path)
@@ -617,16 +635,19 @@ class HistoryStore:
         copy of the same session; two different complete documents are two
         sessions, even with the same start.
 
+        A document without ``started_at`` (``analyze --json`` output) whose reps
+        are those of a stored session of the same athlete, drill, sample rate and
+        length (the same rep times, to the 0.1 ms they are saved to) is a new
+        analysis of that session's recording (scored against a calibration
+        profile now, say): it replaces the stored one and keeps its start time.
+
         A crash at any point leaves the whole session stored or none of it.
         Raises :class:`HistoryError` for a document that is not results, or a
         database that cannot be written.
         """
         where = f"'{source}'" if source is not None else "The results document"
         if source is not None and fallback_start is None and not (isinstance(doc, dict) and doc.get("started_at")):
-            try:
-                fallback_start = datetime.fromtimestamp(Path(source).stat().st_mtime)
-            except OSError:
-                pass
+            fallback_start = _recorded_at(Path(source), doc)
         try:
             parsed = parse_results(
                 doc, athlete=athlete, fallback_start=fallback_start,
@@ -649,7 +670,13 @@ class HistoryStore:
                 conn.execute("ROLLBACK")
                 return None
             athlete_id, stored_name = self._athlete(parsed.athlete)
-            replaced = False
+            replaced = reanalysed = False
+            started = self._same_recording(athlete_id, parsed) if not parsed.own_start else None
+            if started is not None:
+                session_id, s["started_at"], s["started_unix"], ended_at = started
+                s["ended_at"] = s["ended_at"] or ended_at
+                conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                reanalysed = True
             if parsed.own_start:
                 earlier = conn.execute(
                     "SELECT id, complete, duration_s FROM sessions WHERE athlete_id = ? AND started_at = ?",
@@ -685,7 +712,24 @@ class HistoryStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return StoredSession(session_id, stored_name, s["drill"], parsed.started_at, s["reps"], s["sets"], replaced)
+        return StoredSession(session_id, stored_name, s["drill"], s["started_at"], s["reps"], s["sets"], replaced,
+                             reanalysed)
+
+    def _same_recording(self, athlete_id: int, parsed: ParsedResults) -> tuple[int, str, float, str | None] | None:
+        """The stored session (id, start, start in seconds, end) whose recording ``parsed`` is a new analysis of:
+        the same athlete, drill, sample rate, length and rep times; None if there is none."""
+        s = parsed.session
+        times = [row[2] for row in parsed.reps]
+        for row in self._conn.execute(
+            "SELECT id, started_at, started_unix, ended_at FROM sessions WHERE athlete_id = ? AND drill = ? AND "
+            "sample_rate IS ? AND duration_s IS ? AND reps = ? ORDER BY id",
+            (athlete_id, s["drill"], s["sample_rate"], s["duration_s"], s["reps"]),
+        ):
+            stored = [t for (t,) in self._conn.execute("SELECT t_s FROM reps WHERE session_id = ? ORDER BY number",
+                                                       (row[0],))]
+            if stored == times:
+                return row
+        return None
 
     def _athlete(self, name: str) -> tuple[int, str]:
         """The athlete's id and stored spelling, adding them first if new (inside the caller's transaction). Names
@@ -729,9 +773,13 @@ class HistoryStore:
             return ImportOutcome(str(given), "failed", str(exc))
         if stored is None:
             return ImportOutcome(str(given), "already", f"'{file}' is already in the history.")
-        verb = "replaced its incomplete copy" if stored.replaced else "stored"
+        verb, status = "stored", "stored"
+        if stored.replaced:
+            verb, status = "replaced its incomplete copy", "replaced"
+        elif stored.reanalysed:
+            verb, status = "replaced an earlier analysis of the same recording", "reanalysed"
         return ImportOutcome(
-            str(given), "replaced" if stored.replaced else "stored",
+            str(given), status,
             f"'{file}': {verb}: {stored.athlete}, {stored.drill}, {stored.started_at[:16].replace('T', ' ')}, "
             f"{stored.reps} reps in {stored.sets} set{'s' if stored.sets != 1 else ''}.",
             stored,

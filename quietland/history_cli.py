@@ -191,8 +191,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except HistoryError as exc:
         raise _command_error(str(exc)) from None
     new, replaced, empty = report.count("stored"), report.count("replaced"), report.count("empty")
+    again = report.count("reanalysed")
     print(f"{new} session{'s' if new != 1 else ''} added, "
           + (f"{replaced} incomplete cop{'ies' if replaced != 1 else 'y'} completed, " if replaced else "")
+          + (f"{again} new analys{'e' if again != 1 else 'i'}s of stored recordings, " if again else "")
           + f"{report.count('already')} already there, "
           + (f"{empty} empty left out, " if empty else "")
           + f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")

@@ -275,7 +275,8 @@ def test_storing_the_same_results_again_is_a_no_op(store, docs):
 
 
 def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(store, docs, tmp_path):
-    path = write_json(tmp_path / "plain.json", docs["uncalibrated"])
+    # (the recording it names is gone: the results file's own time)
+    path = write_json(tmp_path / "plain.json", {**docs["uncalibrated"], "file": "gone.wav"})
     when = datetime(2026, 10, 2, 7, 45, 0).timestamp()
     os.utime(path, (when, when))
     report = store.import_paths([path], athlete="bo")
@@ -468,11 +469,54 @@ def test_a_session_whose_drill_changed_counts_toward_no_single_drill(run, docs, 
     assert "ann, pogo: 2 sessions, 2026-11-01 to 2026-11-02" in out and "ann, pogo+line-hops: 1 session, on 2026-11-03\n" in out
 
 
+def test_a_plain_analyze_document_is_dated_by_the_recording_it_names(store, docs, tmp_path):
+    """Dated by the results file's time, an analysis saved days after the recording was dated then."""
+    wav = tmp_path / "rec" / "pogo.wav"
+    wav.parent.mkdir()
+    wav.write_bytes(b"RIFF")  # (only its time is read)
+    recorded_at, analysed_at = datetime(2026, 11, 2, 18, 0, 0).timestamp(), datetime(2026, 11, 9, 9, 0, 0).timestamp()
+    os.utime(wav, (recorded_at, recorded_at))
+    path = write_json(tmp_path / "rec" / "pogo.json", {**docs["uncalibrated"], "file": "somewhere/else/pogo.wav"})
+    os.utime(path, (analysed_at, analysed_at))
+    store.import_paths([path], athlete="bo")
+    [row] = store.sessions()
+    assert row.started_at == datetime.fromtimestamp(recorded_at).astimezone().isoformat(timespec="seconds")
+
+
+def test_a_recording_scored_again_against_a_profile_replaces_its_uncalibrated_session(run, docs, tmp_path):
+    """The readiness verdict asks for an uncalibrated session to be scored against a profile ('quietland analyze
+    RECORDING --profile NAME'); importing that analysis added a second copy of the session, dated when it was
+    analysed, and the uncalibrated one kept blocking the verdict."""
+    wav = tmp_path / "rec.wav"
+    wav.write_bytes(b"RIFF")  # (only its time is read)
+    when = datetime(2026, 11, 2, 18, 0, 0).timestamp()
+    os.utime(wav, (when, when))
+    first = write_json(tmp_path / "first.json", {**docs["uncalibrated"], "file": "rec.wav"})
+    code, out, _ = run("import", str(first), "--athlete", "ann")
+    assert code == 0 and "1 session added" in out
+    # the same recording, scored against a profile
+    again = write_json(tmp_path / "again.json", {**docs["calibrated"], "file": "rec.wav"})
+    code, out, err = run("import", str(again), "--athlete", "ann")
+    assert code == 0 and err == ""
+    assert f"'{again.resolve()}': replaced an earlier analysis of the same recording: ann, pogo, " in out
+    assert "0 sessions added, 1 new analysis of stored recordings, 0 already there" in out
+    [row] = json.loads(run("history", "--athlete", "ann", "--json")[1])["sessions"]
+    assert row["calibrated"] is True
+    assert row["started_at"] == datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")
+    # the same analysis again is already there; one of another athlete, or with other reps, is its own session
+    assert "1 already there" in run("import", str(again), "--athlete", "ann")[1]
+    assert "1 session added" in run("import", str(first), "--athlete", "bo")[1]
+    fewer = write_json(tmp_path / "fewer.json", {**docs["calibrated"], "reps": docs["calibrated"]["reps"][:-1],
+                                                 "file": "rec.wav"})
+    assert "1 session added" in run("import", str(fewer), "--athlete", "ann")[1]
+
+
 def test_an_athlete_is_shown_in_the_spelling_stored_first(run, docs, tmp_path):
     """'import --athlete ann' said 'stored: ann' of a session the history shows under 'ANN', and history --json
     named the athlete as typed where export named the stored spelling."""
     first = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-01T08:00:00+01:00", athlete="ANN"))
-    plain = write_json(tmp_path / "b.json", {**docs["calibrated"], "file": "other.wav"})
+    # (another recording: a new analysis of the same one would replace the first)
+    plain = write_json(tmp_path / "b.json", {**docs["calibrated"], "file": "other.wav", "duration_s": 99.0})
     code, out, _ = run("import", str(first))
     code, out, _ = run("import", str(plain), "--athlete", "ann")
     assert code == 0 and "stored: ANN, pogo" in out
