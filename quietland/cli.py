@@ -535,16 +535,25 @@ def _choose_profile(
     return DEFAULT_PROFILE
 
 
+def saved_profiles() -> list[str]:
+    """The names of the calibration profiles saved in the data directory, sorted (earlier copies left out)."""
+    from .calibration import profiles_dir
+
+    return sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(".previous"))
+
+
 def _no_profile(arg: str) -> str:
     """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
     from .calibration import is_profile_name, profile_path, profiles_dir
 
     path = profile_path(arg)
-    if path.parent != profiles_dir():
-        return f"--profile '{arg}': there is no such file."
-    saved = sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(".previous"))
+    saved = saved_profiles()
     known = f"saved profiles: {', '.join(saved)}" if saved else "no profile is saved yet"
-    make = (f"'quietland calibrate --name {arg}' makes one" if is_profile_name(arg)
+    if path.parent != profiles_dir():
+        return (f"--profile '{arg}': there is no such file ({known}, in '{profiles_dir()}': give one by its name)."
+                if saved else f"--profile '{arg}': there is no such file.")
+    make = (f"'quietland calibrate --name {arg}' makes one (a profile saved with --output is given by its path)"
+            if is_profile_name(arg)
             else "a profile's name has letters, digits, '-' and '_', starting with a letter or digit")
     return f"--profile '{arg}': there is no profile of that name ({known}, in '{profiles_dir()}'); {make}."
 
@@ -611,7 +620,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     elif args.csv:
         report.write_csv(analysis, sys.stdout)
     else:
-        sys.stdout.write(report.format_table(analysis))
+        sys.stdout.write(report.format_table(analysis, saved_profiles()))
     sys.stdout.flush()
     return EXIT_OK
 
@@ -958,7 +967,7 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
         doc = report.analysis_to_dict(analysis, file=None if wav is None else str(wav), block_size=runner.block_size)
         sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
     else:
-        sys.stdout.write("\n" + report.format_table(analysis))
+        sys.stdout.write("\n" + report.format_table(analysis, saved_profiles()))
     sys.stdout.flush()
     warn(w for w in analysis.warnings if w != failure)
     if recorder is not None:

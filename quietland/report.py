@@ -302,8 +302,19 @@ def _quantity(value: float | None, fmt: str, unit: str) -> str:
     return cell if cell == "-" else f"{cell} {unit}"
 
 
-def format_table(analysis: Analysis) -> str:
-    """A plain-text table of reps and rejections in time order, then a summary block."""
+def _scored_against(analysis: Analysis, saved_profiles: Sequence[str]) -> str:
+    """What the scores rest on: the profile's name, or that they are uncalibrated and how to change that."""
+    if analysis.profile.calibrated:
+        return f"profile '{analysis.profile.name}'"
+    if saved_profiles:
+        shown = ", ".join(saved_profiles[:4]) + (", ..." if len(saved_profiles) > 4 else "")
+        return f"uncalibrated: '--profile NAME' scores against a saved profile ({shown})"
+    return "uncalibrated: 'quietland calibrate' makes a profile"
+
+
+def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
+    """A plain-text table of reps and rejections in time order, then a summary block. ``saved_profiles``: the
+    names of the calibration profiles saved, for the remedy an uncalibrated summary gives."""
     header = (
         f"{'rep':>4} {'set':>3} {'time s':>9} {'interval ms':>11} {'cadence/min':>11} {'loudness dB':>11} "
         f"{'rhythm dev %':>12} {'score':>5}  notes"
@@ -345,8 +356,7 @@ def format_table(analysis: Analysis) -> str:
         f"median loudness     {_quantity(s.median_loudness_db, '.1f', 'dB')}",
         f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",
         f"median detect delay {_quantity(delay, '.1f', 'ms')}",
-        f"median score        {_cell(median_score(analysis), '.0f')}"
-        + ("" if analysis.profile.calibrated else " (uncalibrated: 'quietland calibrate' makes a profile)"),
+        f"median score        {_cell(median_score(analysis), '.0f')} ({_scored_against(analysis, saved_profiles)})",
         f"double contacts     {double_contacts(analysis)}",
     ]
     for st in analysis.sets:

@@ -370,8 +370,11 @@ def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, mo
         save_profile(replace(profile, name=name), saved / f"{name}.toml")
     for args, words in (
         (["--profile", "an"], ["--profile 'an': there is no profile of that name (saved profiles: ann, bo, in",
-                               "'quietland calibrate --name an' makes one."]),
-        (["--profile", str(tmp_path / "none.toml")], [f"--profile '{tmp_path / 'none.toml'}': there is no such file."]),
+                               "'quietland calibrate --name an' makes one (a profile saved with --output is given "
+                               "by its path)."]),
+        # a path lists the saved profiles too (a name typed as a file name, 'ann.toml')
+        (["--profile", str(tmp_path / "none.toml")], [f"--profile '{tmp_path / 'none.toml'}': there is no such file "
+                                                      "(saved profiles: ann, bo, in", ": give one by its name)."]),
     ):
         assert main(["analyze", str(DEMO), "--json", *args]) == 2
         captured = capsys.readouterr()
@@ -379,6 +382,25 @@ def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, mo
         assert all(w in captured.err for w in words), captured.err
     assert main(["analyze", str(DEMO), "--json", "--profile", "bo"]) == 0  # a saved name is found
     assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
+
+
+def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
+    """'median score 39 (uncalibrated: 'quietland calibrate' makes a profile)' was said to a user who had just saved
+    one ('analyze' does not take the profile named 'default' by itself), and a calibrated table named no profile."""
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+
+    def summary_line(*args: str) -> str:
+        assert main(["analyze", str(DEMO), *args]) == 0
+        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("median score"))
+
+    assert summary_line().endswith("(uncalibrated: 'quietland calibrate' makes a profile)")
+    saved = tmp_path / "home" / "profiles"
+    saved.mkdir(parents=True)
+    from quietland.calibration import save_profile
+
+    save_profile(replace(DEFAULT_PROFILE, calibrated=True, name="default"), saved / "default.toml")
+    assert summary_line().endswith("(uncalibrated: '--profile NAME' scores against a saved profile (default))")
+    assert summary_line("--profile", "default").endswith("(profile 'default')")
 
 
 def test_an_analysis_saved_beside_a_recording_is_not_taken_for_its_session(tmp_path, capsys):
