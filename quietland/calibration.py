@@ -317,9 +317,23 @@ def floor_warning(landing_db: float, floor_dbfs: float) -> str | None:
     )
 
 
-def calibration_warnings(floor_dbfs: float, quiet_db: float, normal_db: float, peak_dbfs: float | None) -> tuple[str, ...]:
-    """The sentences a calibration with these figures should tell the athlete (empty when all is well)."""
+MIN_NORMAL_LANDINGS = 3
+"""A normal anchor from fewer landings than this rests on one or two hops: calibration warns (a recording's
+landings past the five quietest make it; the guided steps ask for five)."""
+
+
+def calibration_warnings(
+    floor_dbfs: float, quiet_db: float, normal_db: float, peak_dbfs: float | None, normal_count: int | None = None,
+) -> tuple[str, ...]:
+    """The sentences a calibration with these figures should tell the athlete (empty when all is well);
+    ``normal_count``: the landings the normal anchor is the median of (None: not known)."""
     out = [clipping_warning(peak_dbfs), floor_warning(normal_db, floor_dbfs)]
+    if normal_count is not None and normal_count < MIN_NORMAL_LANDINGS:
+        out.append(
+            f"The normal anchor rests on only {normal_count} landing{'s' if normal_count != 1 else ''} (the "
+            f"{ANCHOR_LANDINGS} quietest make the quiet one): calibrate again with at least {MIN_NORMAL_LANDINGS} "
+            "normal landings besides the quiet ones."
+        )
     if floor_dbfs <= _SILENCE_DB + 1.0:
         out.append("The input was digital silence between landings: is the microphone muted or the wrong device?")
     if quiet_db - floor_dbfs < MIN_QUIET_ABOVE_FLOOR_DB:
@@ -367,7 +381,7 @@ def make_profile(
         quiet_landings_db=tuple(round(float(v), 2) for v in quiet_landings_db),
         normal_landings_db=tuple(round(float(v), 2) for v in normal_landings_db),
         floor_spectrum_db=tuple(floor_spectrum),
-        warnings=calibration_warnings(floor_dbfs, quiet_db, normal_db, peak_dbfs),
+        warnings=calibration_warnings(floor_dbfs, quiet_db, normal_db, peak_dbfs, len(normal_landings_db)),
         placement=replace(
             placement, distance_m=None if placement.distance_m is None else round(float(placement.distance_m), 2)
         ),

@@ -642,7 +642,11 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        shown = shlex.quote(str(path)) + (f" --drill {drill}" if drill else "")
+        # (with the options analyze shares, so that its scores are the screen's)
+        profile, target = getattr(args, "profile", None), getattr(args, "target_cadence", None)
+        shown = (shlex.quote(str(path)) + (f" --drill {drill}" if drill else "")
+                 + (f" --profile {shlex.quote(profile)}" if profile else "")
+                 + (f" --target-cadence {target:g}" if target else ""))
         raise CommandError(
             f"'quietland {command}' needs an interactive terminal for its screen; for printed results "
             f"use 'quietland analyze {shown}' (or 'quietland live --headless' to listen without a screen).",

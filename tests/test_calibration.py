@@ -228,6 +228,19 @@ def test_headroom_and_a_narrow_scale_are_warned_about():
     assert close.span_db == 3.0  # scoring widens a narrow scale
 
 
+def test_a_normal_anchor_from_one_or_two_landings_is_warned_about():
+    """A recording cut to six landings made a normal anchor of one hop ('median of 1'), said without a word."""
+    def profile(normals: tuple[float, ...]):
+        return make_profile(name="a", source="recording:x", device="d", sample_rate=48000, floor_dbfs=-70.0,
+                            quiet_landings_db=(-36.0,) * 5, normal_landings_db=normals, peak_dbfs=-10.0)
+
+    assert profile((-20.0,)).warnings == (
+        "The normal anchor rests on only 1 landing (the 5 quietest make the quiet one): calibrate again with at "
+        "least 3 normal landings besides the quiet ones.",)
+    assert "rests on only 2 landings" in profile((-20.0, -21.0)).warnings[0]
+    assert profile((-20.0, -21.0, -19.0)).warnings == ()
+
+
 def test_too_few_landings_is_an_error():
     spec = SessionSpec(kind="single", sets=(3,), cadence_per_min=20, snr_db=40.0, seed=1)
     s = synthesize(spec)

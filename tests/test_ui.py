@@ -438,6 +438,9 @@ def test_replay_and_demo_need_a_terminal(capsys):
             assert "'quietland analyze " in lines[0] and "demo-line-hops.wav --drill line-hops'" in lines[0], lines[0]
         else:
             assert f"'quietland analyze {DEMO}'" in lines[0], lines[0]
+    # the options analyze shares go with it, so that its scores are the screen's (they were dropped)
+    assert main(["replay", str(DEMO), "--drill", "pogo", "--profile", "ann", "--target-cadence", "96"]) == 2
+    assert f"'quietland analyze {DEMO} --drill pogo --profile ann --target-cadence 96'" in capsys.readouterr().err
 
 
 def test_replay_of_a_missing_file_and_a_missing_demo_are_one_sentence_and_exit_1(tmp_path, capsys, monkeypatch):
