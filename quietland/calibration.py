@@ -2,7 +2,7 @@
 
 Why it exists: a landing's loudness in dB says nothing between people or
 microphone set-ups; within one athlete and one set-up, quieter landings mean
-lower force (../shared/FIELD.md). A :class:`Profile` records that set-up:
+lower force (Phan et al., J Sports Sci 2016; McNair et al. 2000). A :class:`Profile` records that set-up:
 the room's noise floor, the athlete's quiet and normal landing levels (the
 two anchors of the softness score), the headroom seen and where the
 microphone stood. It is saved as a readable TOML file (format documented in

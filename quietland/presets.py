@@ -5,7 +5,7 @@ preset says which rule a named drill is counted by, how fast its contacts
 come, and how it is usually set (3 x 10, 3 rounds of 30 s, ...). Every preset
 name is also a drill name for ``--drill`` (reps.py turns each preset into a
 rule), and ``quietland drills`` lists them. Rates and structures come from
-the field notes (../shared/FIELD.md); each is cited where it is set.
+published coaching figures; each is cited where it is set.
 
 Pure Python, no imports from the rest of quietland: rule names are plain
 strings here and a test checks that each names a rule in reps.py.
@@ -111,7 +111,7 @@ def _num(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-# Figures cited below (FIELD.md): jump rope beginners ~80 turns/min, "medium" 160-180/min, "fast"
+# Figures cited below (published coaching and jump-rope figures): jump rope beginners ~80 turns/min, "medium" 160-180/min, "fast"
 # 180-220/min, speed record ~456/min (alternate feet); double-unders 0.25-0.31 s per jump cycle;
 # two-foot hopping 1.5-3.0 Hz (90-180/min), span 1.2-3.6 Hz (72-216/min); pogo 10/5 test: contact
 # 180 ms + flight 444 ms (~96/min); beginners ~8 reps per exercise; hard jumps sets of 4-6 reps,
@@ -235,4 +235,4 @@ PRESETS: dict[str, DrillPreset] = {
         ),
     )
 }
-"""Every drill FIELD.md names, by ``--drill`` name, in the order FIELD.md names them."""
+"""Every drill coaches name for runners' plyometrics, by ``--drill`` name, in the order they are usually listed."""

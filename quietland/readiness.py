@@ -1,6 +1,6 @@
 """The readiness rule: is an athlete ready to move up a level in a drill?
 
-Why it exists: progression is the whole method (../shared/FIELD.md): the
+Why it exists: progression is the whole method of runners' plyometrics: the
 athlete moves up when landings stay quiet and the rhythm holds. This module
 turns one athlete's stored sessions of one drill into that verdict, as one
 sentence a coach can read. Pure Python: it reads
@@ -44,7 +44,7 @@ class Progress:
 READY_SESSIONS = 3
 """Sessions of a drill the verdict looks at: the latest this many."""
 READY_MIN_REPS = 8
-"""Reps a session needs to count (FIELD.md: about 7 reps before averages settle)."""
+"""Reps a session needs to count (in repeated pogo jumps, about 7 reps before averages settle)."""
 READY_MIN_SCORE = 70.0
 """Median score each of those sessions needs, 0-100."""
 READY_MAX_CV = 0.06
@@ -93,7 +93,7 @@ def _span(values: Sequence[float], decimals: int) -> str:
 def readiness(rows: Sequence[SessionRow]) -> Readiness:
     """Is the athlete ready to move up a level in this drill? ``rows``: one athlete's sessions of one drill, oldest first.
 
-    FIELD.md: an athlete moves up when landings stay quiet and the rhythm
+    The coaching rule: an athlete moves up when landings stay quiet and the rhythm
     holds. The rule, on the latest :data:`READY_SESSIONS` (3) sessions:
 
     1. each is **calibrated** (scores against the athlete's own baseline; a
