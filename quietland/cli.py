@@ -215,6 +215,7 @@ def _drill_epilog() -> str:
 def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "analyze",
+        aliases=["analyse"],  # (the help's prose spells it so)
         help="count reps and measure landings in a recording",
         description=textwrap.fill(
             "Read a recording (WAV, FLAC or any format libsndfile reads; 8-96 kHz; several channels are mixed to mono, an inverted one turned back first), "
@@ -242,7 +243,7 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="samples read from the file and fed to the detector at a time "
         f"({MIN_BLOCK_SIZE}-{MAX_BLOCK_SIZE}; default: %(default)s); the detector streams, so results are the "
-        "same for any block size: it only trades speed against memory",
+        "same for any block size; only the speed changes (small blocks are slower and save little memory)",
     )
     p.set_defaults(func=cmd_analyze)
 
@@ -414,7 +415,8 @@ def add_drills_parser(subparsers: argparse._SubParsersAction) -> None:
             "(beginner, intermediate, advanced), the counting rule that decides what is a rep (see 'quietland "
             "analyze --help'), the reps per minute expected within a set (one contact each; double-unders: a jump) "
             "and a default structure: sets x reps, or timed rounds (3 x 30 s), with the rest between them. "
-            "Every preset name works with --drill in analyze, replay, live and calibrate.",
+            "Every preset name works with --drill in analyze, replay, live and 'calibrate --from' (the guided "
+            "calibration steps, one hop at a time, count with the discrete jumps' presets only).",
             HELP_WIDTH,
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -489,7 +491,8 @@ def _drill_and_script(saved: SavedSession | None, drill: str | None) -> tuple[st
     drill, script = saved.drill, saved.script
     print(
         f"quietland: note: counting as the recorded session did (drill {drill}"
-        + (f", {len(script)} new sets or drill changes" if script else "")
+        + (f", {len(script)} new set{'s' if len(script) != 1 else ''} or drill change{'s' if len(script) != 1 else ''}"
+           if script else "")
         + "); --drill NAME overrides it",
         file=sys.stderr,
     )
@@ -688,8 +691,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     if path is None:
         raise CommandError(
-            f"the demo recording {DEMO_FILE_NAME} was not found (looked at ${DEMO_ENV}, ./recordings and "
-            "beside the quietland source); run quietland from its source folder or set "
+            f"the demo recording {DEMO_FILE_NAME} was not found (looked in ./recordings and beside the quietland "
+            "source); run quietland from its source folder or set "
             f"{DEMO_ENV} to the file's path.",
             EXIT_FILE,
         )

@@ -414,9 +414,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     with store:
         athlete = _athlete_filter(store, args.athlete)
         output = _write_export(args, store, athlete)
+        n = len(store.sessions(athlete, args.drill))
         if output is not None:
-            n = len(store.sessions(athlete, args.drill))
             print(f"quietland: exported {n} session{'s' if n != 1 else ''} to {output}", file=sys.stderr)
+        if not n and args.drill is not None:  # (an export of nothing says why, as 'history' does)
+            whose = f" of {athlete}" if athlete else ""
+            print(f"quietland: note: no sessions of drill '{args.drill}'{whose} are stored (drills stored: "
+                  f"{', '.join(store.drills(athlete)) or 'none'}).", file=sys.stderr)
     return 0
 
 

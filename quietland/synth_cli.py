@@ -50,13 +50,29 @@ def write_session(session: SyntheticSession, wav_path: Path) -> Path:
     return json_path
 
 
+DRILL_OF_KIND = {
+    "landings": "line-hops", "single": "single", "rope": "jump-rope", "rope-alternate": "jump-rope-alternate",
+    "double-under": "jump-rope-double-under",
+}
+"""The drill a synthetic session of each kind is counted as (``--drill`` of ``quietland analyze``)."""
+
+
+def analyse_with(preset: str) -> str:
+    """The ``--drill`` to analyse a rendering of ``preset`` with (pogo's landings are pogo hops)."""
+    return "pogo" if preset == "pogo" else DRILL_OF_KIND[PRESETS[preset].kind]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m quietland.synth_cli",
         description="Render a synthetic drill session with exact truth to a WAV and OUT.truth.json.",
     )
     parser.add_argument("out", type=Path, help="output WAV path (OUT.wav); the truth goes to OUT.truth.json")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="demo", help="session to render (default: demo)")
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), default="demo",
+        help="session to render (default: demo); 'quietland analyze OUT.wav --drill DRILL' counts it, DRILL by "
+        "preset: " + "; ".join(f"{name}: {analyse_with(name)}" for name in sorted(PRESETS)),
+    )
     parser.add_argument("--seed", type=int, help="random seed (default: the preset's)")
     parser.add_argument("--sample-rate", type=int, metavar="HZ", help="sample rate, Hz (default: the preset's)")
     return parser
@@ -83,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, RuntimeError) as exc:  # soundfile reports unwritable paths as RuntimeError subclasses
         print(f"synth_cli: error: cannot write '{args.out}': {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out} ({session.duration_s:.1f} s, {session.count} landings) and {json_path}")
+    print(f"wrote {args.out} ({session.duration_s:.1f} s, {session.count} landings) and {json_path}; "
+          f"'quietland analyze {args.out} --drill {analyse_with(args.preset)}' counts it")
     return 0
 
 

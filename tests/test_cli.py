@@ -493,3 +493,13 @@ def test_ctrl_c_while_the_command_is_still_starting_is_one_line_and_130():
     )
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert p.returncode == 130 and p.stdout == "" and p.stderr == "quietland: error: interrupted\n"
+
+
+def test_analyse_is_analyze(run, tmp_path):
+    """The help's prose spells it 'analyse'; typed so, the command was an invalid choice."""
+    hops = synthesize(SessionSpec(kind="landings", sets=(8,), cadence_per_min=120, snr_db=35.0, seed=2))
+    path = tmp_path / "hops.wav"
+    sf.write(path, hops.audio, hops.sample_rate, subtype="PCM_16")
+    british, american = run("analyse", str(path), "--json"), run("analyze", str(path), "--json")
+    assert british[0] == american[0] == 0
+    assert json.loads(british[1])["reps"] == json.loads(american[1])["reps"]

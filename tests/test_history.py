@@ -820,6 +820,10 @@ def test_export_csv_and_json_parse_back(run, docs, tmp_path):
     assert rows[0]["reps"] == str(docs["calibrated"]["summary"]["reps"]) and rows[0]["calibrated"] == "1"
     assert float(rows[0]["interval_cv"]) == docs["calibrated"]["summary"]["interval_cv"]
     assert rows[0]["ended_at"] == "2026-11-20T18:00:00+01:00"
+    # a drill with no sessions: the header only, and why on stderr (it said nothing, where 'history' says why)
+    code, out, err = run("export", "--format", "csv", "--drill", "squat-jumps")
+    assert code == 0 and out == ",".join(EXPORT_COLUMNS) + "\n"
+    assert err == "quietland: note: no sessions of drill 'squat-jumps' are stored (drills stored: pogo).\n"
 
     target = tmp_path / "out" / "history.json"
     target.parent.mkdir()

@@ -11,6 +11,7 @@ import pytest
 
 from quietland.pipeline import ScriptedAction, SessionPipeline
 from quietland.synth import PRESETS, SessionSpec, synthesize
+from quietland.synth_cli import DRILL_OF_KIND
 
 from pipeline_support import analyse_audio
 
@@ -18,13 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from real_variants import gate  # noqa: E402  (the benchmark's noise gate, used here as is)
 import rope_grid  # noqa: E402  (the benchmark's count of reps on time, used here as is)
 
-DRILL_OF_KIND = {
-    "landings": "line-hops",
-    "single": "single",
-    "rope": "jump-rope",
-    "rope-alternate": "jump-rope-alternate",
-    "double-under": "jump-rope-double-under",
-}
 
 
 def analyse(spec: SessionSpec, drill: str | None = None, block: int = 1024):

@@ -259,9 +259,11 @@ def test_bad_specs_are_refused_in_one_sentence(changes):
         SessionSpec(**changes)
 
 
-def test_cli_writes_a_16_bit_wav_and_its_truth(tmp_path):
+def test_cli_writes_a_16_bit_wav_and_its_truth(tmp_path, capsys):
     out = tmp_path / "rope.wav"
     assert synth_cli_main([str(out), "--preset", "rope", "--seed", "3", "--sample-rate", "8000"]) == 0
+    # it says which drill counts it (a preset's name is not a drill's)
+    assert capsys.readouterr().out.endswith(f"; 'quietland analyze {out} --drill jump-rope' counts it\n")
     expected = synthesize(replace(PRESETS["rope"], seed=3, sample_rate=8000))
     audio, fs = sf.read(out, dtype="float32")
     assert sf.info(str(out)).subtype == "PCM_16" and fs == 8000
