@@ -302,6 +302,12 @@ def _quantity(value: float | None, fmt: str, unit: str) -> str:
     return cell if cell == "-" else f"{cell} {unit}"
 
 
+def _median_impact(analysis: Analysis) -> float | None:
+    """The median impact level of the reps heard (inferred rope beats have none), dB."""
+    levels = [r.impact_db for r in analysis.reps if not r.inferred]
+    return statistics.median(levels) if levels else None
+
+
 def _scored_against(analysis: Analysis, saved_profiles: Sequence[str]) -> str:
     """What the scores rest on: the profile's name, or that they are uncalibrated and how to change that."""
     if analysis.profile.calibrated:
@@ -355,6 +361,8 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
         f"interval CV         {_quantity(None if s.interval_cv is None else 100 * s.interval_cv, '.1f', '%')}",
         f"median loudness     {_quantity(s.median_loudness_db, '.1f', 'dB')}",
         f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",
+        f"median impact       {_quantity(_median_impact(analysis), '.1f', 'dB')} (the level scores and calibration "
+        "use; the history's dB)",
         f"median detect delay {_quantity(delay, '.1f', 'ms')}",
         f"median score        {_cell(median_score(analysis), '.0f')} ({_scored_against(analysis, saved_profiles)})",
         f"double contacts     {double_contacts(analysis)}",

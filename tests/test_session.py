@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -394,6 +395,12 @@ def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
         return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("median score"))
 
     assert summary_line().endswith("(uncalibrated: 'quietland calibrate' makes a profile)")
+    # the level the scores use is in the summary too (only loudness was, where calibration and history say impact)
+    assert main(["analyze", str(DEMO), "--json"]) == 0
+    impacts = [r["impact_db"] for r in json.loads(capsys.readouterr().out)["reps"] if r["impact_db"] is not None]
+    assert main(["analyze", str(DEMO)]) == 0
+    assert f"median impact       {statistics.median(impacts):.1f} dB (the level scores and calibration use" in (
+        capsys.readouterr().out)
     saved = tmp_path / "home" / "profiles"
     saved.mkdir(parents=True)
     from quietland.calibration import save_profile
