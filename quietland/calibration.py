@@ -148,10 +148,16 @@ def is_profile_name(name: str) -> bool:
 
 def profile_path(name_or_path: str) -> Path:
     """A profile's file: ``name_or_path`` itself when it looks like a path (has a ``/`` or ends in ``.toml``, in any
-    case), else ``<name>.toml`` in :func:`profiles_dir`."""
+    case), else ``<name>.toml`` in :func:`profiles_dir`; when no file has that name, the one saved profile whose
+    name differs from it only in case (as athlete names do: ``Ann`` finds ``ann``)."""
     if "/" in name_or_path or os.sep in name_or_path or name_or_path.lower().endswith(".toml"):
         return Path(name_or_path).expanduser()
-    return profiles_dir() / f"{name_or_path}.toml"
+    path = profiles_dir() / f"{name_or_path}.toml"
+    if not os.path.lexists(path) and profiles_dir().is_dir():
+        alike = [p for p in profiles_dir().glob("*.toml") if p.name.casefold() == path.name.casefold()]
+        if len(alike) == 1:
+            return alike[0]
+    return path
 
 
 # ------------------------------------------------------------------ measures

@@ -383,6 +383,9 @@ def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, mo
         assert all(w in captured.err for w in words), captured.err
     assert main(["analyze", str(DEMO), "--json", "--profile", "bo"]) == 0  # a saved name is found
     assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
+    # in any case, as athlete names are ('Ann' was no profile, where the history's 'Ann' is 'ann')
+    assert main(["analyze", str(DEMO), "--json", "--profile", "BO"]) == 0
+    assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
 
 
 def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
