@@ -27,8 +27,8 @@ Run from the repository root (quietland need not be installed)::
 
     python benchmarks/rope_grid.py [--kinds rope,rope-alternate,double-under] [--backgrounds pink,music,babble] [--snrs 30,12] [--cadences N,N] [--second-foot-db 0] [--rebound-db DB] [--trip-ups] [--verbose]
 
-It takes about 25 s on the project's 2-core machine (about 13 s with one background;
-about 2 min with ``--trip-ups``).
+It takes about 40-50 s on the project's 2-core machine (about 13 s with one background;
+about 3 min with ``--trip-ups``).
 """
 from __future__ import annotations
 
