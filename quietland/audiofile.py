@@ -83,7 +83,7 @@ class FileSource:
                 f"{self.name} has a sample rate of {self.sample_rate} Hz; quietland supports "
                 f"{MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz."
             )
-        self._tail: tuple[int, int, str, int] | None = None  # undeclared audio after a WAV's data: offset, bytes, dtype, channels
+        self._tail: _WavLayout | None = None  # a WAV whose decodable audio goes on after its declared data
         self._check_wav_length()
         if self.frames == 0:
             raise AudioFileError(f"{self.name} contains no audio (0 frames).")
@@ -156,12 +156,13 @@ class FileSource:
 
     def _tail_frames(self) -> Iterator[np.ndarray]:
         """The audio after a WAV's declared data (see :meth:`_check_wav_length`), :data:`READ_FRAMES` at a time."""
-        assert self._tail is not None
-        offset, n_bytes, dtype, channels = self._tail
+        layout = self._tail
+        assert layout is not None and layout.sample_dtype is not None
+        dtype, channels = layout.sample_dtype, layout.channels
         size = _sample_bytes(dtype) * channels
         with open(self.path, "rb") as fh:
-            fh.seek(offset)
-            left = n_bytes
+            fh.seek(layout.tail_offset)
+            left = layout.tail_bytes // size * size  # (whole frames)
             while left > 0:
                 raw = fh.read(min(left, READ_FRAMES * size))
                 raw = raw[: len(raw) // size * size]
@@ -210,7 +211,7 @@ class FileSource:
             return  # the audio library read past the header's length itself
         if frame and layout.tail_bytes >= frame:
             # PCM or float, as quietland's own recordings are: the audio after the header's length is read too
-            self._tail = (layout.tail_offset, layout.tail_bytes // frame * frame, layout.sample_dtype, layout.channels)
+            self._tail = layout
             self.frames += layout.tail_bytes // frame
             self.warnings.append(f"{said}; all of it is analysed.")
             return
