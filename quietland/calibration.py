@@ -140,6 +140,10 @@ def profiles_dir() -> Path:
     return data_dir() / PROFILES_FOLDER
 
 
+PREVIOUS_SUFFIX = ".previous"
+"""Added to a saved profile's name for the copy of the profile a new one replaced (``ann.previous.toml``)."""
+
+
 def is_profile_name(name: str) -> bool:
     """Whether ``name`` may name a profile: letters (any alphabet), digits, ``-`` and ``_``, starting with a
     letter or digit."""
@@ -158,6 +162,12 @@ def profile_path(name_or_path: str) -> Path:
         if len(alike) == 1:
             return alike[0]
     return path
+
+
+def saved_profiles() -> list[str]:
+    """The names of the profiles saved in :func:`profiles_dir`, sorted (the earlier copies
+    :func:`save_new_profile` keeps left out)."""
+    return sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(PREVIOUS_SUFFIX))
 
 
 # ------------------------------------------------------------------ measures
@@ -494,7 +504,7 @@ def save_new_profile(profile: Profile, path: str | os.PathLike[str]) -> Path | N
     previous = None
     if path.exists():
         # copied, not moved: should the new profile fail to save, the old one is still where it was
-        previous = path.with_name(path.stem + ".previous" + path.suffix)
+        previous = path.with_name(path.stem + PREVIOUS_SUFFIX + path.suffix)
         shutil.copy2(path, previous)
     save_profile(profile, path)
     return previous

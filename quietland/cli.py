@@ -538,16 +538,9 @@ def _choose_profile(
     return DEFAULT_PROFILE
 
 
-def saved_profiles() -> list[str]:
-    """The names of the calibration profiles saved in the data directory, sorted (earlier copies left out)."""
-    from .calibration import profiles_dir
-
-    return sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(".previous"))
-
-
 def _no_profile(arg: str) -> str:
     """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
-    from .calibration import is_profile_name, profile_path, profiles_dir
+    from .calibration import is_profile_name, profile_path, profiles_dir, saved_profiles
 
     path = profile_path(arg)
     saved = saved_profiles()
@@ -589,6 +582,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """``quietland analyze``: analyse one recording and print a table, JSON or CSV."""
     from . import report
     from .audiofile import AudioFileError, FileSource
+    from .calibration import saved_profiles
     from .recorder import saved_session
 
     try:
@@ -896,6 +890,7 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
     (the device stopped working; results so far are still printed and saved).
     """
     from . import report
+    from .calibration import saved_profiles
     from .capture import CaptureError
     from .events import Rep
     from .session import ENDING_SIGNALS, Cued, Decided, Level, Scored, SessionRunner, Started, Status
