@@ -31,6 +31,7 @@ from .calibrate_cli import add_calibrate_parser
 from .capture import device_argument
 from .entry import EXIT_INTERRUPTED
 from .history_cli import add_history_parsers
+from .presets import TARGET_CADENCE_RANGE
 from .reps import DRILL_RULES, DRILLS
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ _RECORDING_PROFILE_DEFAULT = (
 )
 
 
-_cadence = _ranged(float, "a number of contacts per minute", 10.0, 600.0, "/min")
+_cadence = _ranged(float, "a number of contacts per minute", *TARGET_CADENCE_RANGE, "/min")
 """``--target-cadence``."""
 
 
@@ -141,7 +142,8 @@ def _add_target_cadence_argument(p: argparse.ArgumentParser, default_text: str) 
         "--target-cadence",
         type=_cadence,
         metavar="N",
-        help="score rhythm against a target of N contacts per minute (10-600) instead of each set's running "
+        help="score rhythm against a target of N contacts per minute "
+        f"({TARGET_CADENCE_RANGE[0]:g}-{TARGET_CADENCE_RANGE[1]:g}) instead of each set's running "
         f"median interval; the screen shows a metronome at that beat. {default_text}",
     )
 

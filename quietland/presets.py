@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 LEVELS = ("beginner", "intermediate", "advanced")
 """Preset levels, easiest first."""
+TARGET_CADENCE_RANGE = (10.0, 600.0)
+"""Cadence targets rhythm may be scored against, contacts per minute (``--target-cadence``, and a recorded
+session's target read back): every preset's rate lies well inside."""
 
 
 @dataclass(frozen=True)

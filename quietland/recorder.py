@@ -40,6 +40,7 @@ import numpy as np
 
 from .atomic import write_atomically
 from .calibration import Profile, ProfileError, profile_from_dict, profile_to_dict
+from .presets import TARGET_CADENCE_RANGE
 
 if TYPE_CHECKING:
     from .pipeline import Analysis, ScriptedAction
@@ -110,7 +111,8 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
             and (a["action"] == "new-set" or a.get("drill") in DRILLS)
         )
     target = doc.get("target_cadence_per_min")
-    target_ok = isinstance(target, (int, float)) and not isinstance(target, bool) and 10.0 <= target <= 600.0
+    low, high = TARGET_CADENCE_RANGE
+    target_ok = isinstance(target, (int, float)) and not isinstance(target, bool) and low <= target <= high
     profile = doc.get("profile")
     config = doc.get("config")
     plan = config.get("plan") if isinstance(config, dict) else None
