@@ -64,9 +64,10 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
             "Add sessions to the training history from their results: the JSON a live session saves beside its "
             "recording, or the output of 'quietland analyze --json'. A recording's path (.wav) stands for the "
             "JSON beside it. A session is dated by its own start time; an 'analyze --json' document, which has "
-            "none, by its file's modification time. Importing the same results again changes nothing, and a "
-            "complete copy of a live session replaces an incomplete one saved before it ended. A document with "
-            "no reps is left out. A damaged file is reported in one "
+            "none, by the modification time of the recording it names (else its own). Importing the same results "
+            "again changes nothing, a complete copy of a live session replaces an incomplete one saved before it "
+            "ended, and a new analysis of a stored session's recording (the same reps, scored against a profile "
+            "now) replaces it. A document with no reps is left out. A damaged file is reported in one "
             "sentence and skipped; the others are still imported (exit code 1 if any was skipped). Live sessions "
             "are added by themselves when they end. " + _DATABASE_TEXT
         ),
