@@ -823,6 +823,10 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
         print(f"quietland: {signal.Signals(early[0]).name} came before the session started; nothing was recorded.",
               file=sys.stderr)
         return EXIT_OK
+    other = _other_microphone(profile, source.device.name)
+    if other:
+        print(f"quietland: warning: {other}", file=sys.stderr)
+        notices.append(other)
     recorder = None
     if not args.no_record:
         try:
@@ -858,6 +862,24 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
             warning = store_session_on_end(results, args.athlete)
             if warning:
                 print(f"quietland: warning: {warning}", file=sys.stderr)
+
+
+def _other_microphone(profile: Profile, device_name: str) -> str | None:
+    """The warning for a profile calibrated live through another input device than ``device_name``, else None.
+
+    A profile's levels are the levels one microphone heard: through another, at another gain, every score moves.
+    Only the device's name is compared: its number can change whenever a device is plugged in. A profile made from
+    a recording (``calibrate --from``) names no device, so it is never warned of."""
+    if not profile.calibrated or profile.source != "live":
+        return None
+    calibrated_through = profile.device.split(" (device ", 1)[0]
+    if calibrated_through == device_name:
+        return None
+    return (
+        f"The profile '{profile.name}' was calibrated through the input {calibrated_through!r}; this session listens "
+        f"through {device_name!r}, which hears landings at other levels, so its scores may be off: calibrate "
+        "again with this input to score against it."
+    )
 
 
 def _rep_line(rep: Rep) -> str:

@@ -503,3 +503,19 @@ def test_analyse_is_analyze(run, tmp_path):
     british, american = run("analyse", str(path), "--json"), run("analyze", str(path), "--json")
     assert british[0] == american[0] == 0
     assert json.loads(british[1])["reps"] == json.loads(american[1])["reps"]
+
+
+def test_live_warns_of_a_profile_calibrated_through_another_input():
+    """A profile's levels are one microphone's: `live` through another says so; a device renumbered is the same."""
+    from quietland.calibration import DEFAULT_PROFILE
+    from quietland.cli import _other_microphone
+
+    laptop = replace(DEFAULT_PROFILE, name="ann", calibrated=True, source="live",
+                     device="Built-in Microphone (device 3, ALSA)")
+    warning = _other_microphone(laptop, "USB Audio Device")
+    assert warning is not None
+    assert "'ann'" in warning and "'Built-in Microphone'" in warning and "'USB Audio Device'" in warning
+    assert _other_microphone(laptop, "Built-in Microphone") is None  # device 3 before, another number now
+    from_file = replace(laptop, source="recording:cal.wav", device="cal.wav")
+    assert _other_microphone(from_file, "USB Audio Device") is None  # made from a recording: no device to compare
+    assert _other_microphone(DEFAULT_PROFILE, "USB Audio Device") is None  # the uncalibrated default
