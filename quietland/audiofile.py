@@ -14,8 +14,11 @@ read and a sentence is added to :attr:`FileSource.warnings`.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import struct
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,11 @@ MAX_SAMPLE_RATE_HZ = 96000
 READ_FRAMES = 8192
 """Frames decoded at a time, whatever the block size asked for: where decoding fails part-way (a damaged or cut
 FLAC), what was read before the failure is then the same at every block size."""
+DECODER_SAYS = re.compile(r"^(?:Note|Warning|Error): |^\[src/libmpg123/")
+"""A line the MP3 decoder inside libsndfile (libmpg123) prints on stderr: held back from the user's terminal and
+read for damage (:class:`_DecoderChatter`)."""
+DECODER_DAMAGE = re.compile(r"error|illegal|resync|skipped", re.IGNORECASE)
+"""A held-back decoder line that tells of damage (not, say, an inexact seek table in a cut file)."""
 SHORT_READ_S = 0.05
 """A file that reads this much shorter than its header says, with no decoding error, is called truncated."""
 UNDECLARED_WARN_S = 0.1
@@ -51,7 +59,10 @@ class FileSource:
     it and streams the samples, so it may be called more than once.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, hold_decoder_output: bool = True) -> None:
+        """``hold_decoder_output``: hold back, while the audio is decoded, what libsndfile's MP3 decoder prints on
+        stderr, and read it for damage (:class:`_DecoderChatter`); false where something else draws on stderr
+        meanwhile (the screen does), which the holding would hide."""
         self.path = Path(path)
         self.name = f"'{path}'"
         """The path as given, quoted, for messages."""
@@ -60,8 +71,10 @@ class FileSource:
         self._check_readable()
         # (bytes on POSIX: a name that is not valid UTF-8 still opens)
         self._lib_path: str | bytes = str(self.path) if os.name == "nt" else os.fsencode(self.path)
+        chatter = _DecoderChatter()  # (a cut MP3's inexact seek table: said below as truncation)
         try:
-            info = soundfile.info(self._lib_path)
+            with chatter:
+                info = soundfile.info(self._lib_path)
         except TypeError:  # (libsndfile takes a .raw name for headerless samples, which need a rate given)
             raise AudioFileError(f"{self.name} is not an audio file quietland can read (headerless raw samples: "
                                  "save them as WAV or FLAC).") from None
@@ -70,6 +83,8 @@ class FileSource:
             if reason.lower().startswith("format not recognised"):
                 raise AudioFileError(f"{self.name} is not an audio file quietland can read.") from None
             raise AudioFileError(f"{self.name} is damaged and cannot be opened ({reason}).") from None
+        finally:
+            chatter.close()
         self.sample_rate: int = int(info.samplerate)
         """Sample rate, Hz."""
         self.channels: int = int(info.channels)
@@ -78,6 +93,7 @@ class FileSource:
         """Samples per channel that can be read (for a truncated WAV: those present)."""
         self.subtype: str = str(info.subtype)
         """libsndfile's name for the sample encoding, e.g. ``PCM_16``, ``PCM_24``, ``FLOAT``."""
+        self._hold = hold_decoder_output and str(info.format) == "MP3"
         if not MIN_SAMPLE_RATE_HZ <= self.sample_rate <= MAX_SAMPLE_RATE_HZ:
             raise AudioFileError(
                 f"{self.name} has a sample rate of {self.sample_rate} Hz; quietland supports "
@@ -117,7 +133,13 @@ class FileSource:
                 data = np.where(finite, data, np.float32(0.0))
             yield from pending.put(mix(data))
         yield from pending.put(mix.flush())
-        if not read.damaged and self.frames - read.done > SHORT_READ_S * self.sample_rate:  # (a cut MP3)
+        if read.faults and not read.damaged:
+            self.warnings.append(
+                f"{self.name} is damaged: the MP3 decoder reported {read.faults} fault{'s' if read.faults != 1 else ''}"
+                f" and skipped what it could not decode ({read.done / self.sample_rate:.3f} s of "
+                f"{self.duration_s:.3f} s read); analysing the rest."
+            )
+        elif not read.damaged and self.frames - read.done > SHORT_READ_S * self.sample_rate:  # (a cut MP3)
             self.warnings.append(
                 f"{self.name} is truncated: its header promises {self.duration_s:.3f} s of audio but only "
                 f"{read.done / self.sample_rate:.3f} s could be read; analysing what is there."
@@ -135,10 +157,23 @@ class FileSource:
         """The file's frames as float32 ``(frames, channels)`` arrays, :data:`READ_FRAMES` at a time: what the
         audio library decodes, then any audio after a WAV's declared length. Where decoding fails part-way, says
         so and stops (``read.damaged``); where it fails at once, raises :class:`AudioFileError`."""
-        with soundfile.SoundFile(self._lib_path) as f:
+        chatter = _DecoderChatter(self._hold)
+        try:
+            with chatter:
+                f = soundfile.SoundFile(self._lib_path)
+            yield from self._frames(f, chatter, read)
+        finally:
+            read.faults = sum(1 for line in chatter.close() if DECODER_DAMAGE.search(line))
+        if not read.damaged and self._tail is not None:
+            yield from self._tail_frames()
+
+    def _frames(self, f: soundfile.SoundFile, chatter: _DecoderChatter, read: _Progress) -> Iterator[np.ndarray]:
+        """What the audio library decodes of ``f``, read while ``chatter`` holds the decoder's output back."""
+        with f:
             while True:
                 try:
-                    data = f.read(READ_FRAMES, dtype="float32", always_2d=True)
+                    with chatter:
+                        data = f.read(READ_FRAMES, dtype="float32", always_2d=True)
                 except soundfile.SoundFileError as exc:
                     if read.done == 0:
                         raise AudioFileError(f"{self.name} could not be decoded ({_reason(exc)}).") from None
@@ -151,8 +186,6 @@ class FileSource:
                 if len(data) == 0:
                     break
                 yield data
-        if self._tail is not None:
-            yield from self._tail_frames()
 
     def _tail_frames(self) -> Iterator[np.ndarray]:
         """The audio after a WAV's declared data (see :meth:`_check_wav_length`), :data:`READ_FRAMES` at a time."""
@@ -319,6 +352,52 @@ def _decode_pcm(raw: bytes, dtype: str, channels: int) -> np.ndarray:
     return x.reshape(-1, channels)
 
 
+class _DecoderChatter:
+    """Holds back what libsndfile's MP3 decoder prints on stderr while the file is opened or read.
+
+    The decoder writes to file descriptor 2 itself, a line for every fault it skips, all over a user's terminal.
+    Inside ``with chatter:``, descriptor 2 points at a temporary file; :meth:`close` reads it: the decoder's lines
+    (:data:`DECODER_SAYS`) go to :attr:`lines`, any other line (another thread's, say) is written to stderr. With
+    ``active`` false, or where descriptor 2 cannot be redirected, nothing is held back."""
+
+    def __init__(self, active: bool = True) -> None:
+        self.lines: list[str] = []
+        """The decoder's lines, once closed."""
+        self._held = self._saved = None
+        if active:
+            try:
+                sys.stderr.flush()
+                self._saved = os.dup(2)
+                self._held = tempfile.TemporaryFile()
+            except (OSError, ValueError, AttributeError):
+                self.close()
+
+    def __enter__(self) -> _DecoderChatter:
+        if self._held is not None:
+            os.dup2(self._held.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+
+    def close(self) -> list[str]:
+        """Stop holding; return :attr:`lines`."""
+        if self._held is not None:
+            self._held.seek(0)
+            text = self._held.read().decode("utf-8", "replace").splitlines()
+            self._held.close()
+            self._held = None
+            self.lines += [line for line in text if DECODER_SAYS.search(line)]
+            others = [line for line in text if line.strip() and not DECODER_SAYS.search(line)]
+            if others:
+                print("\n".join(others), file=sys.stderr)
+        if self._saved is not None:
+            os.close(self._saved)
+            self._saved = None
+        return self.lines
+
+
 def _is_chunk_id(chunk_id: bytes) -> bool:
     """Four printable ASCII characters, as every RIFF chunk id is (``LIST``, ``id3 ``, ``cue ``...)."""
     return all(32 <= c < 127 for c in chunk_id)
@@ -336,6 +415,8 @@ class _Progress:
 
     done: int = 0
     damaged: bool = False
+    faults: int = 0
+    """Faults the MP3 decoder reported and skipped past (decoding went on)."""
 
 
 class _Rechunk:

@@ -637,7 +637,7 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     from .replay import PacedSource
 
     try:
-        source = FileSource(path)
+        source = FileSource(path, hold_decoder_output=False)  # (the screen draws on stderr while the file is read)
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -291,8 +291,9 @@ def test_samples_that_are_not_numbers_are_read_as_silence_with_a_warning(tmp_pat
 
 
 @pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile writes no MP3")
-def test_a_cut_mp3_reads_to_its_end_with_a_warning(tmp_path):
-    """libsndfile reads a cut MP3 to where it stops with no error, short of the length its header gave."""
+def test_a_cut_mp3_reads_to_its_end_with_a_warning(tmp_path, capfd):
+    """libsndfile reads a cut MP3 to where it stops with no error, short of the length its header gave; what its
+    decoder prints about the cut (an inexact seek table) is held back from stderr."""
     path = tmp_path / "x.mp3"
     sf.write(path, signal(44100, 4.0) * 0.5, 44100, format="MP3", subtype="MPEG_LAYER_III")
     whole = FileSource(path)
@@ -303,6 +304,47 @@ def test_a_cut_mp3_reads_to_its_end_with_a_warning(tmp_path):
     n = len(read_all(src, 4096))
     assert 0 < n < src.frames
     assert len(src.warnings) == 1 and "is truncated" in src.warnings[0] and f"{n / 44100:.3f} s" in src.warnings[0]
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile writes no MP3")
+def test_a_damaged_mp3_is_one_warning_not_the_decoders_chatter(tmp_path):
+    """Zeroed stretches in an MP3: its decoder skips them, printing a line for each fault on stderr itself; analyze
+    says instead, once, that the file is damaged and how much of it was read."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "x.mp3"
+    sf.write(path, signal(44100, 8.0) * 0.5, 44100, format="MP3", subtype="MPEG_LAYER_III")
+    data = bytearray(path.read_bytes())
+    for at in range(8000, len(data) - 8000, 6000):
+        data[at : at + 200] = bytes(200)
+    path.write_bytes(bytes(data))
+    done = subprocess.run([sys.executable, "-m", "quietland", "analyze", str(path), "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "is damaged: the MP3 decoder reported" in lines[0], done.stderr
+    assert "libmpg123" not in done.stderr and "Note:" not in done.stderr
+    doc = json.loads(done.stdout)
+    assert [w for w in doc["warnings"] if "is damaged" in w] == [lines[0].removeprefix("quietland: warning: ")]
+
+
+def test_holding_the_decoders_output_passes_other_lines_on(capfd):
+    """While the decoder's output is held back, a line that is not the decoder's still reaches stderr."""
+    import os
+
+    from quietland.audiofile import _DecoderChatter
+
+    chatter = _DecoderChatter()
+    with chatter:
+        os.write(2, b"Note: Illegal Audio-MPEG-Header 0x00000000 at offset 35023.\nsomething else\n")
+    assert capfd.readouterr().err == ""  # held until closed
+    assert chatter.close() == ["Note: Illegal Audio-MPEG-Header 0x00000000 at offset 35023."]
+    assert capfd.readouterr().err == "something else\n"
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"  # stderr is itself again
 
 
 @pytest.mark.parametrize("subtype", ["IMA_ADPCM", "MS_ADPCM"])
