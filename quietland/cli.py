@@ -35,6 +35,8 @@ from .presets import TARGET_CADENCE_RANGE
 from .reps import DRILL_RULES, DRILLS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .audiofile import FileSource
     from .calibration import Profile
     from .events import Rep, RepScore
@@ -615,6 +617,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"quietland: warning: {warning}", file=sys.stderr)
     if args.json:
         doc = report.analysis_to_dict(analysis, file=args.path, block_size=args.block_size)
+        # when the recording was made, as near as the file tells: its import is dated by it (the file's path may
+        # not lead back to it from wherever the JSON is imported)
+        doc = {"file": doc.pop("file"), "recorded_at": _modified_at(source.path), **doc}
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     elif args.csv:
         report.write_csv(analysis, sys.stdout)
@@ -622,6 +627,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.write(report.format_table(analysis, saved_profiles()))
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _modified_at(path: Path) -> str | None:
+    """The file's modification time, local ISO 8601 with its UTC offset, to the second; None if unreadable."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+    except (OSError, ValueError, OverflowError):
+        return None
 
 
 def _choose_target(arg: float | None, saved: SavedSession | None) -> float | None:

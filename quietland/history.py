@@ -308,6 +308,9 @@ class StoredSession:
     """True when it replaced an earlier, incomplete copy of the same live session."""
     reanalysed: bool = False
     """True when it replaced an earlier analysis of the same recording (see :meth:`HistoryStore.store_results`)."""
+    moved_from: str | None = None
+    """The athlete it was stored under before, when it was already stored and named for another athlete now
+    (see :meth:`HistoryStore.store_results`); else None."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +321,8 @@ class ImportOutcome:
     """The path as given."""
     status: str
     """``stored``, ``replaced`` (an incomplete copy of the session was replaced), ``reanalysed`` (an earlier analysis
-    of the same recording was replaced), ``already`` (already in the
+    of the same recording was replaced), ``moved`` (already stored, under another athlete than the one named now:
+    moved to that one), ``already`` (already in the
     history: nothing done), ``empty`` (an incomplete live session with no rep, left by a session stopped or killed
     before its first rep: nothing done, as a live session with no rep is not stored) or ``failed``."""
     sentence: str
@@ -393,6 +397,10 @@ class ParsedResults:
 
     athlete: str
     """Who performed the session."""
+    athlete_given: bool
+    """True when ``athlete`` was named by the caller (``import --athlete``), not taken from the document."""
+    named_athlete: str | None
+    """The athlete the document itself names, if any."""
     started_at: str
     """Start time, ISO 8601 with UTC offset."""
     started_unix: float
@@ -431,8 +439,8 @@ def parse_results(
 ) -> ParsedResults:
     """The rows to store for results document ``doc`` (the ``analyze --json`` document, or a session's results JSON).
 
-    The athlete is the document's own ``athlete``, else ``athlete``, else
-    ``unknown``; the start time its ``started_at``, else ``fallback_start``
+    The athlete is ``athlete`` when given (a name typed wrong at ``live --athlete`` is put right so), else the
+    document's own ``athlete``, else ``unknown``; the start time its ``started_at``, else ``fallback_start``
     (e.g. the file's modification time), else now. Optional figures that are
     missing or not numbers become None (NULL). Raises :class:`HistoryError`
     (one sentence starting with ``where``) when ``doc`` is not a results document.
@@ -448,7 +456,8 @@ def parse_results(
     if drill is None:
         raise HistoryError(f"{where} is not a quietland results document (it names no drill).")
     drill = _drills_label(drill, doc.get("drill_changes"))
-    who = _name(doc.get("athlete")) or _name(athlete) or UNKNOWN_ATHLETE
+    named, given = _name(doc.get("athlete")), _name(athlete)
+    who = given or named or UNKNOWN_ATHLETE
     own = _text(doc.get("started_at"))
     if own is not None:
         started_at, started_unix = _start_time(own, where)
@@ -499,22 +508,31 @@ def parse_results(
          _flag(r.get("inferred")))
         for i, r in enumerate(reps, 1)
     )
-    return ParsedResults(who, started_at, started_unix, own is not None, session, set_rows, rep_rows)
+    return ParsedResults(who, given is not None, named, started_at, started_unix, own is not None, session, set_rows,
+                         rep_rows)
 
 
-def _recorded_at(source: Path, doc: Any) -> datetime | None:
-    """When the recording a results document without ``started_at`` was made of was last written: the modification
-    time of the file it names (``file``: beside the results file, or as named), else of the results file itself (when
-    the analysis was saved, which may be days later); None when neither can be read."""
+def _recorded_at(source: Path, doc: Any) -> tuple[datetime | None, bool]:
+    """When the recording a results document without ``started_at`` was made of was last written, and whether that
+    is known: its ``recorded_at`` (``analyze --json`` writes the recording's modification time there), else the
+    modification time of the file it names (``file``: beside the results file, or as named); else, not known, the
+    results file's own (when the analysis was saved, which may be days later), or None when that cannot be read."""
+    own = _text(doc.get("recorded_at")) if isinstance(doc, dict) else None
+    if own is not None:
+        try:
+            moment = datetime.fromisoformat(own)
+            return (moment.astimezone() if moment.tzinfo is None else moment), True
+        except ValueError:
+            pass  # (not a time: dated as a document without it)
     named = doc.get("file") if isinstance(doc, dict) else None
     places = [source.parent / Path(named).name, Path(named)] if isinstance(named, str) and named else []
     for path in (*places, source):
         try:
             if path.is_file():
-                return datetime.fromtimestamp(path.stat().st_mtime)
+                return datetime.fromtimestamp(path.stat().st_mtime), path != source
         except (OSError, ValueError):
             continue
-    return None
+    return None, False
 
 
 def results_file_for(path: str | os.PathLike[str]) -> Path:
@@ -647,7 +665,7 @@ class HistoryStore:
         """
         where = f"'{source}'" if source is not None else "The results document"
         if source is not None and fallback_start is None and not (isinstance(doc, dict) and doc.get("started_at")):
-            fallback_start = _recorded_at(Path(source), doc)
+            fallback_start, _ = _recorded_at(Path(source), doc)
         try:
             parsed = parse_results(
                 doc, athlete=athlete, fallback_start=fallback_start,
@@ -666,9 +684,14 @@ class HistoryStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             s = parsed.session
-            if conn.execute("SELECT 1 FROM sessions WHERE results_sha256 = ?", (s["results_sha256"],)).fetchone():
-                conn.execute("ROLLBACK")
-                return None
+            there = conn.execute(
+                "SELECT sessions.id, athlete_id, name, drill, started_at, reps, sets FROM sessions JOIN athletes "
+                "ON athletes.id = athlete_id WHERE results_sha256 = ?", (s["results_sha256"],),
+            ).fetchone()
+            if there is not None:
+                moved = self._move(there, parsed.athlete) if parsed.athlete_given else None
+                conn.execute("COMMIT" if moved else "ROLLBACK")
+                return moved
             athlete_id, stored_name = self._athlete(parsed.athlete)
             replaced = reanalysed = False
             started = self._same_recording(athlete_id, parsed) if not parsed.own_start else None
@@ -714,6 +737,25 @@ class HistoryStore:
             raise
         return StoredSession(session_id, stored_name, s["drill"], s["started_at"], s["reps"], s["sets"], replaced,
                              reanalysed)
+
+    def _move(self, there: Sequence[Any], athlete: str) -> StoredSession | None:
+        """Move stored session ``there`` (id, athlete id, athlete, drill, start, reps, sets) to ``athlete`` (inside the
+        caller's transaction); None when it is theirs already. An athlete left with no session is forgotten."""
+        session_id, old_id, old_name, drill, started_at, reps, sets = there
+        athlete_id, name = self._athlete(athlete)
+        if athlete_id == old_id:
+            return None
+        self._conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (athlete_id, session_id))
+        self._conn.execute("DELETE FROM athletes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE "
+                           "athlete_id = ?)", (old_id, old_id))
+        return StoredSession(session_id, name, drill, started_at, reps, sets, False, moved_from=old_name)
+
+    def stored_as(self, doc: dict[str, Any]) -> tuple[str, str, str] | None:
+        """The athlete, drill and start of the stored session with results ``doc`` (the same SHA-256), or None."""
+        return self._conn.execute(
+            "SELECT name, drill, started_at FROM sessions JOIN athletes ON athletes.id = athlete_id "
+            "WHERE results_sha256 = ?", (_digest(doc, "The results document"),),
+        ).fetchone()
 
     def _same_recording(self, athlete_id: int, parsed: ParsedResults) -> tuple[int, str, float, str | None] | None:
         """The stored session (id, start, start in seconds, end) whose recording ``parsed`` is a new analysis of:
@@ -772,16 +814,31 @@ class HistoryStore:
         except HistoryError as exc:
             return ImportOutcome(str(given), "failed", str(exc))
         if stored is None:
-            return ImportOutcome(str(given), "already", f"'{file}' is already in the history.")
+            there = self.stored_as(doc)
+            what = "" if there is None else (
+                f" ({there[0]}, {there[1]}, {there[2][:16].replace('T', ' ')}; 'import --athlete NAME' moves it "
+                "to another athlete)")
+            return ImportOutcome(str(given), "already", f"'{file}' is already in the history{what}.")
         verb, status = "stored", "stored"
-        if stored.replaced:
+        if stored.moved_from is not None:
+            verb, status = f"moved from {stored.moved_from}", "moved"
+        elif stored.replaced:
             verb, status = "replaced its incomplete copy", "replaced"
         elif stored.reanalysed:
             verb, status = "replaced an earlier analysis of the same recording", "reanalysed"
+        named = _name(doc.get("athlete"))
+        renamed = f" (the results name {named})" if named and named.casefold() != stored.athlete.casefold() else ""
+        dated = ""
+        if status == "stored" and not doc.get("started_at") and not _recorded_at(file, doc)[1]:
+            recording = _text(doc.get("file"))
+            dated = (" It is dated by the results file's own time" + (
+                f": the recording it names ('{recording}') was not found beside it or as named." if recording
+                else ", as it names no recording."))
         return ImportOutcome(
             str(given), status,
-            f"'{file}': {verb}: {stored.athlete}, {stored.drill}, {stored.started_at[:16].replace('T', ' ')}, "
-            f"{stored.reps} reps in {stored.sets} set{'s' if stored.sets != 1 else ''}.",
+            f"'{file}': {verb}: {stored.athlete}{renamed}, {stored.drill}, "
+            f"{stored.started_at[:16].replace('T', ' ')}, {stored.reps} reps in {stored.sets} "
+            f"set{'s' if stored.sets != 1 else ''}.{dated}",
             stored,
         )
 

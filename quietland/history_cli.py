@@ -64,8 +64,9 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
             "Add sessions to the training history from their results: the JSON a live session saves beside its "
             "recording, or the output of 'quietland analyze --json'. A recording's path (.wav) stands for the "
             "JSON beside it. A session is dated by its own start time; an 'analyze --json' document, which has "
-            "none, by the modification time of the recording it names (else its own). Importing the same results "
-            "again changes nothing, a complete copy of a live session replaces an incomplete one saved before it "
+            "none, by the recording's time it holds (written before it held one: by the modification time of the "
+            "recording it names, else its own). Importing the same results again changes nothing (with --athlete "
+            "naming another athlete: moves them to that one), a complete copy of a live session replaces an incomplete one saved before it "
             "ended, and a new analysis of a stored session's recording (the same reps, scored against a profile "
             "now) replaces it. A document with no reps is left out. A damaged file is reported in one "
             "sentence and skipped; the others are still imported (exit code 1 if any was skipped). Live sessions "
@@ -75,8 +76,9 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="results JSON files, or recordings with a JSON beside them")
     p.add_argument("--athlete", metavar="NAME",
-                   help="the athlete of results that name none (an 'analyze --json' document); results that name "
-                   "their athlete keep it (default: unknown)")
+                   help="the athlete the sessions are stored under, even where the results name another (a name "
+                   "typed wrong at 'live --athlete'); a session already stored under another athlete is moved to "
+                   "this one (default: the athlete the results name, else unknown)")
     p.set_defaults(func=cmd_import)
 
     p = subparsers.add_parser(
@@ -192,9 +194,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except HistoryError as exc:
         raise _command_error(str(exc)) from None
     new, replaced, empty = report.count("stored"), report.count("replaced"), report.count("empty")
-    again = report.count("reanalysed")
+    again, moved = report.count("reanalysed"), report.count("moved")
     print(f"{new} session{'s' if new != 1 else ''} added, "
           + (f"{replaced} incomplete cop{'ies' if replaced != 1 else 'y'} completed, " if replaced else "")
+          + (f"{moved} moved to another athlete, " if moved else "")
           + (f"{again} new analys{'e' if again != 1 else 'i'}s of stored recordings, " if again else "")
           + f"{report.count('already')} already there, "
           + (f"{empty} empty left out, " if empty else "")

@@ -35,7 +35,8 @@ SUMMARY_FIELDS = {
     "loudest_loudness_db", "median_detect_delay_ms", "median_score", "double_contacts",
 }
 TOP_FIELDS = {
-    "file", "quietland_version", "drill", "drill_changes", "sample_rate", "duration_s", "block_size", "reps", "rejected", "sets",
+    "file", "recorded_at", "quietland_version", "drill", "drill_changes", "sample_rate", "duration_s", "block_size", "reps",
+    "rejected", "sets",
     "summary", "calibration", "cues", "target_cadence_per_min", "warnings",
 }
 CALIBRATION_FIELDS = {"calibrated", "name", "created", "quiet_db", "normal_db", "floor_dbfs"}

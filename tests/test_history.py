@@ -71,7 +71,10 @@ def docs(tmp_path_factory) -> dict[str, dict]:
     session = synthesize(spec)
     wav = folder / "pogo.wav"
     sf.write(wav, session.audio, session.sample_rate)
-    return {"calibrated": analyze_json(wav, "--profile", str(toml)), "uncalibrated": analyze_json(wav)}
+    docs = {"calibrated": analyze_json(wav, "--profile", str(toml)), "uncalibrated": analyze_json(wav)}
+    for doc in docs.values():  # as documents written before 'recorded_at' were: dated by the files they name
+        del doc["recorded_at"]
+    return docs
 
 
 def recorded(doc: dict, started_at: str, *, athlete: str | None = "ann", complete: bool = True) -> dict:
@@ -269,9 +272,37 @@ def test_storing_the_same_results_again_is_a_no_op(store, docs):
     doc = recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00")
     assert store.store_results(doc) is not None
     assert store.store_results(copy.deepcopy(doc)) is None
-    assert store.store_results(copy.deepcopy(doc), athlete="somebody else") is None
+    assert store.store_results(copy.deepcopy(doc), athlete="ANN") is None  # (its own athlete, named again)
     assert len(store.sessions()) == 1
     assert rep_rows(store.path) == {store.sessions()[0].id: len(doc["reps"])}
+
+
+def test_the_same_results_named_for_another_athlete_move_to_them(store, docs, tmp_path):
+    """A session stored under the wrong athlete (or 'unknown') is put right by importing it again with --athlete:
+    moved, reps and all, not stored twice; the athlete left with no session is forgotten."""
+    path = write_json(tmp_path / "s.json", docs["uncalibrated"])
+    [first] = store.import_paths([path]).outcomes
+    assert first.status == "stored" and first.session.athlete == "unknown"
+    [again] = store.import_paths([path]).outcomes
+    assert again.status == "already"
+    assert f"'{path}' is already in the history (unknown, " in again.sentence and "--athlete NAME" in again.sentence
+    [moved] = store.import_paths([path], athlete="hana").outcomes
+    assert moved.status == "moved" and moved.sentence.startswith(f"'{path}': moved from unknown: hana, ")
+    [row] = store.sessions()
+    assert row.athlete == "hana" and row.id == first.session.id and store.athletes() == ["hana"]
+    assert store.find_athlete("unknown") is None
+    assert rep_rows(store.path) == {row.id: len(docs["uncalibrated"]["reps"])}
+    assert [o.status for o in store.import_paths([path], athlete="Hana").outcomes] == ["already"]
+
+
+def test_the_athlete_given_wins_over_the_one_the_results_name(store, docs, tmp_path):
+    """A name typed wrong at 'live --athlete' ('hanna') is put right at import; the sentence says so."""
+    doc = recorded(docs["uncalibrated"], "2026-11-20T18:00:00+01:00", athlete="hanna")
+    path = write_json(tmp_path / "live.json", doc)
+    [outcome] = store.import_paths([path], athlete="hana").outcomes
+    assert outcome.status == "stored" and outcome.session.athlete == "hana"
+    assert outcome.sentence.startswith(f"'{path}': stored: hana (the results name hanna), pogo")
+    assert store.athletes() == ["hana"]
 
 
 def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(store, docs, tmp_path):
@@ -284,8 +315,8 @@ def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(sto
     [row] = store.sessions()
     assert row.athlete == "bo" and row.started_at == datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")
     assert not row.calibrated and row.vs_baseline_db is None and row.source_file == str(path.resolve())
-    # results that name their athlete keep it
-    store.store_results(recorded(docs["uncalibrated"], "2026-11-20T18:00:00+01:00", athlete="cy"), athlete="bo")
+    # results that name their athlete keep it when none is given
+    store.store_results(recorded(docs["uncalibrated"], "2026-11-20T18:00:00+01:00", athlete="cy"))
     assert store.athletes() == ["bo", "cy"]
 
 
@@ -481,6 +512,30 @@ def test_a_plain_analyze_document_is_dated_by_the_recording_it_names(store, docs
     store.import_paths([path], athlete="bo")
     [row] = store.sessions()
     assert row.started_at == datetime.fromtimestamp(recorded_at).astimezone().isoformat(timespec="seconds")
+
+
+def test_an_analysis_is_dated_by_the_recording_time_it_holds(run, tmp_path):
+    """'analyze --json' writes the recording's time into the document: imported from another folder, where the path
+    it names leads nowhere, it is dated by that, not by when the analysis was saved."""
+    rec, out = tmp_path / "rec", tmp_path / "out"
+    rec.mkdir(), out.mkdir()
+    session = synthesize(SessionSpec(sample_rate=16000, kind="landings", sets=(8,), cadence_per_min=150.0, seed=5))
+    wav = rec / "d.wav"
+    sf.write(wav, session.audio, session.sample_rate)
+    when = datetime(2026, 11, 20, 18, 0, 0).timestamp()
+    os.utime(wav, (when, when))
+    doc = analyze_json(wav)
+    assert doc["recorded_at"] == datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")
+    path = write_json(out / "d.json", {**doc, "file": "rec/d.wav"})  # (analysed from tmp_path, imported from out/)
+    code, text, err = run("import", str(path), "--athlete", "gus")
+    assert code == 0 and err == "" and "stored: gus, pogo, 2026-11-20 18:00, " in text and "dated by" not in text
+    # without it (written before it was), and with the recording out of reach: the JSON's own time, said so
+    older = {k: v for k, v in doc.items() if k != "recorded_at"}
+    path = write_json(out / "old.json", {**older, "reps": older["reps"][:-1], "file": "rec/d.wav"})
+    code, text, err = run("import", str(path), "--athlete", "gus")
+    assert code == 0 and err == ""
+    assert ("It is dated by the results file's own time: the recording it names ('rec/d.wav') was not found beside it "
+            "or as named.") in text
 
 
 def test_a_recording_scored_again_against_a_profile_replaces_its_uncalibrated_session(run, docs, tmp_path):
