@@ -13,6 +13,7 @@ import csv
 import json
 import math
 import statistics
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -321,11 +322,14 @@ def _scored_against(analysis: Analysis, saved_profiles: Sequence[str]) -> str:
 def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
     """A plain-text table of reps and rejections in time order, then a summary block. ``saved_profiles``: the
     names of the calibration profiles saved, for the remedy an uncalibrated summary gives."""
-    header = (
-        f"{'rep':>4} {'set':>3} {'time s':>9} {'interval ms':>11} {'cadence/min':>11} {'loudness dB':>11} "
-        f"{'rhythm dev %':>12} {'score':>5}  notes"
-    )
-    lines = [header, "-" * len(header)]
+    # 80 columns: a unit line under the names, and the notes (at most "ramp-in, double contact") from column 56
+    cols = ((4, "rep", ""), (3, "set", ""), (8, "time", "s"), (8, "interval", "ms"), (7, "cadence", "/min"),
+            (8, "loudness", "dB"), (6, "rhythm", "dev %"), (5, "score", ""))
+    lines = [
+        " ".join(f"{name:>{w}}" for w, name, _ in cols) + " notes",
+        " ".join(f"{unit:>{w}}" for w, _, unit in cols).rstrip(),
+        "-" * 80,
+    ]
     for item in _events_in_time_order(analysis):
         if isinstance(item, Rep):
             notes = [
@@ -333,16 +337,16 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
                 *(["inferred"] if item.inferred else []),
                 *(["double contact"] if item.score is not None and item.score.double_contact else []),
             ]
-            lines.append(
-                f"{item.number:>4} {item.set_number:>3} {item.t_s:>9.3f} {_cell(item.interval_ms, '.1f'):>11} "
-                f"{_cell(item.cadence_per_min, '.1f'):>11} {_cell(item.loudness_db, '.1f'):>11} "
-                f"{_cell(item.rhythm_dev_pct, '+.1f'):>12} {_cell(item.score and item.score.score, '.0f'):>5}"
-                + "".join(f"  {note}" for note in notes)
-            )
+            lines.append((
+                f"{item.number:>4} {item.set_number:>3} {item.t_s:>8.3f} {_cell(item.interval_ms, '.1f'):>8} "
+                f"{_cell(item.cadence_per_min, '.1f'):>7} {_cell(item.loudness_db, '.1f'):>8} "
+                f"{_cell(item.rhythm_dev_pct, '+.1f'):>6} {_cell(item.score and item.score.score, '.0f'):>5}"
+                + (f" {', '.join(notes)}" if notes else "")
+            ))
         else:
             lines.append(
-                f"{'-':>4} {'-':>3} {item.t_s:>9.3f} {'':>11} {'':>11} {_cell(item.event.loudness_db, '.1f'):>11} "
-                f"{'':>12} {'':>5}  rejected: {item.reason}"
+                f"{'-':>4} {'-':>3} {item.t_s:>8.3f} {'':>8} {'':>7} {_cell(item.event.loudness_db, '.1f'):>8} "
+                f"{'':>6} {'':>5} rejected: {item.reason}"
             )
     if not analysis.reps and not analysis.rejected:
         lines.append("(no landings found)")
@@ -361,8 +365,8 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
         f"interval CV         {_quantity(None if s.interval_cv is None else 100 * s.interval_cv, '.1f', '%')}",
         f"median loudness     {_quantity(s.median_loudness_db, '.1f', 'dB')}",
         f"loudest             {_quantity(s.loudest_loudness_db, '.1f', 'dB')}",
-        f"median impact       {_quantity(_median_impact(analysis), '.1f', 'dB')} (the level scores and calibration "
-        "use; the history's dB)",
+        f"median impact       {_quantity(_median_impact(analysis), '.1f', 'dB')} (the level of scores, calibration "
+        "and history)",
         f"median detect delay {_quantity(delay, '.1f', 'ms')}",
         f"median score        {_cell(median_score(analysis), '.0f')} ({_scored_against(analysis, saved_profiles)})",
         f"double contacts     {double_contacts(analysis)}",
@@ -371,10 +375,14 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
         lines.append(
             f"  set {st.number}: {st.reps} rep{'s' if st.reps != 1 else ''}, "
             f"{f'at {st.start_s:.2f} s' if st.reps == 1 else f'{st.start_s:.2f}-{st.end_s:.2f} s'}, "
-            f"cadence {_quantity(st.cadence_per_min, '.1f', '/min')}, interval CV "
+            f"cadence {_quantity(st.cadence_per_min, '.1f', '/min')}, CV "
             f"{_quantity(None if st.interval_cv is None else 100 * st.interval_cv, '.1f', '%')}, "
-            f"median loudness {_quantity(st.median_loudness_db, '.1f', 'dB')}"
+            f"loudness {_quantity(st.median_loudness_db, '.1f', 'dB')}"
         )
     for cue in analysis.cues:
         lines.append(f"cue at {cue.sample / analysis.sample_rate:.1f} s: {cue.message}")
-    return "\n".join(lines) + "\n"
+    # (a summary line longer than 80 columns goes on under its value; a cue's, indented)
+    return "\n".join(
+        textwrap.fill(line, 80, subsequent_indent=" " * (4 if line.startswith("cue at") else 20), break_on_hyphens=False)
+        if len(line) > 80 else line for line in lines
+    ) + "\n"

@@ -279,15 +279,18 @@ def test_csv_parses_with_one_row_per_event_in_time_order(hops_wav, capsys):
 def test_table_is_the_default_output(hops_wav, capsys):
     code, out, err = run_main(capsys, "analyze", hops_wav)
     assert code == 0 and err == ""
-    assert "interval ms" in out and "reps" in out
+    assert "interval" in out and "reps" in out and max(len(line) for line in out.splitlines()) <= 80
     assert not out.lstrip().startswith("{")
-    header, rule, *rows = out.split("\n\n")[0].splitlines()  # the table, before the summary block
-    assert len(header) <= 80 and header.endswith("  notes") and rule == "-" * len(header)
+    header, units, rule, *rows = out.split("\n\n")[0].splitlines()  # the table, before the summary block
+    assert header.endswith(" notes") and rule == "-" * 80
+    assert units.split() == ["s", "ms", "/min", "dB", "dev", "%"]
     noted = [row for row in rows if len(row) > len(header) - len("notes")]
     assert any("ramp-in" in row for row in noted) and any("rejected:" in row for row in noted)
     notes_at = header.index("notes")
     for row in noted:  # every note starts under the notes heading
-        assert row[notes_at - 2 : notes_at] == "  " and row[notes_at] != " ", row
+        assert row[notes_at - 1] == " " and row[notes_at] != " ", row
+    for name, unit in (("time", "s"), ("interval", "ms"), ("loudness", "dB")):  # each unit under its name's end
+        assert units[header.index(name) + len(name) - len(unit) : header.index(name) + len(name)] == unit
     assert "'quietland calibrate'" in out and "`" not in out  # plain text: no Markdown quoting
 
 
@@ -410,7 +413,7 @@ def test_report_rounds_orders_and_never_writes_non_finite_numbers():
     assert "rejected: rope" in table
     assert table.index("rejected: rope") < table.index("500.0")
     assert "interval CV         -\n" in table  # an unknown figure is a bare '-', with no unit after it
-    assert "  set 1: 2 reps, 1.00-1.50 s, cadence 120.0 /min, interval CV -, median loudness -20.6 dB" in table
+    assert "  set 1: 2 reps, 1.00-1.50 s, cadence 120.0 /min, CV -, loudness -20.6 dB" in table
 
 
 def test_an_inferred_beat_has_no_detection_delay_and_stays_out_of_the_median():
@@ -444,7 +447,7 @@ def test_the_table_says_a_one_rep_set_in_the_singular_with_its_time():
         summary=SessionSummary(1, 1, 0, 3.0, 0.0, None, None, -20.0, -20.0), warnings=(),
     )
     table = report.format_table(analysis)
-    assert "  set 1: 1 rep, at 2.00 s, cadence -, interval CV -, median loudness -20.0 dB" in table
+    assert "  set 1: 1 rep, at 2.00 s, cadence -, CV -, loudness -20.0 dB" in table
     assert "reps                1 in 1 set\n" in table and "cadence             -\n" in table
 
 
