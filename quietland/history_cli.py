@@ -42,8 +42,8 @@ __all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "sp
 HELP_WIDTH = 79
 BARS = "▁▂▃▄▅▆▇█"
 """Sparkline levels, lowest to highest."""
-PLOT_WIDTH = 60
-"""Most sessions one plot line shows (the latest ones)."""
+PLOT_WIDTH = 36
+"""Most sessions one plot line shows (the latest ones): with its label and its figures, 80 columns."""
 
 _DATABASE_TEXT = (
     "The history is the SQLite database history.sqlite3 in quietland's data directory ($QUIETLAND_HOME, else "
@@ -265,29 +265,22 @@ def _cell(value: float | None, fmt: str) -> str:
 
 
 def format_table(rows: Sequence[SessionRow]) -> str:
-    """One line per session; an athlete column when the rows hold more than one athlete."""
-    many = len({r.athlete for r in rows}) > 1
-    who = max([len("athlete"), *(len(r.athlete) for r in rows)]) if many else 0
-    drill = max([len("drill"), *(len(r.drill) for r in rows)])
-    # (short headings, as the screen's table has: with 'cadence/min', 'impact dB' and 'vs baseline' a row of the
-    # shortest drill took 88 columns)
+    """One line per session of one athlete's drill (their block of :func:`format_history` names both)."""
+    # (short headings, as the screen's table has: with 'cadence/min', 'impact dB' and 'vs baseline' a row took 88
+    # columns; with the athlete and drill as columns, a squad's double-unders took 98)
     header = (
-        (f"{'athlete':<{who}}  " if many else "")
-        + f"{'date':<16} {'drill':<{drill}} {'reps':>4} {'sets':>4} {'/min':>5} {'CV %':>5} "
-        f"{'dB':>6} {'vs base':>7} {'score':>5} {'double':>6}"
+        f"{'date':<16} {'reps':>4} {'sets':>4} {'/min':>5} {'CV %':>5} {'dB':>6} {'vs base':>7} {'score':>5} "
+        f"{'double':>6}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            (f"{r.athlete:<{who}}  " if many else "")
-            + f"{r.started_at[:16].replace('T', ' '):<16} {r.drill:<{drill}} {r.reps:>4} {r.sets:>4} "
+            f"{r.started_at[:16].replace('T', ' '):<16} {r.reps:>4} {r.sets:>4} "
             f"{_cell(r.cadence_per_min, '.0f'):>5} {_cell(None if r.interval_cv is None else 100 * r.interval_cv, '.1f'):>5} "
             f"{_cell(r.median_impact_db, '.1f'):>6} {_vs_base(r):>7} "
             f"{'-' if r.median_score is None else score_text(r.median_score):>5} {r.double_contacts:>6}"
-            + ("" if r.complete else "  incomplete")
+            + ("  incomplete" if not r.complete else "")
         )
-    if not all(r.calibrated for r in rows):
-        lines.append(f"{UNCALIBRATED_MARK}: scored without a calibration profile, so no baseline to compare with.")
     return "\n".join(lines) + "\n"
 
 
@@ -317,14 +310,14 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(" " if v is None else BARS[round((v - low) / (high - low) * top)] for v in values)
 
 
-PLOTS: tuple[tuple[str, Callable[[SessionRow], float | None], str | Callable[[float], str], str], ...] = (
-    ("vs baseline dB", lambda r: r.vs_baseline_db, "+.1f", "lower: quieter than the baseline"),
-    ("cadence /min", lambda r: r.cadence_per_min, ".0f", ""),
-    ("interval CV %", lambda r: None if r.interval_cv is None else 100 * r.interval_cv, ".1f", "lower: steadier"),
-    ("median score", lambda r: r.median_score, score_text, "0-100, higher: better"),
+PLOTS: tuple[tuple[str, Callable[[SessionRow], float | None], str | Callable[[float], str]], ...] = (
+    ("vs baseline dB", lambda r: r.vs_baseline_db, "+.1f"),
+    ("cadence /min", lambda r: r.cadence_per_min, ".0f"),
+    ("interval CV %", lambda r: None if r.interval_cv is None else 100 * r.interval_cv, ".1f"),
+    ("median score", lambda r: r.median_score, score_text),
 )
-"""Plotted measures: label, value of a session, number format (or a function writing the number), what a
-direction means."""
+"""Plotted measures: label, value of a session, number format (or a function writing the number); what their
+directions mean is :data:`PLOT_LEGEND`."""
 
 
 def _finer(fmt: str) -> str:
@@ -338,10 +331,10 @@ def format_plots(rows: Sequence[SessionRow]) -> list[str]:
     shown = list(rows[-PLOT_WIDTH:])
     plots = list(PLOTS)
     if all(r.vs_baseline_db is None for r in shown):  # uncalibrated: the raw level still shows a trend
-        plots[0] = ("impact dB", lambda r: r.median_impact_db, ".1f", "uncalibrated: no baseline")
+        plots[0] = ("impact dB", lambda r: r.median_impact_db, ".1f")
     label_width = max(len(p[0]) for p in plots)
     lines = []
-    for label, value, fmt, meaning in plots:
+    for label, value, fmt in plots:
         values = [value(r) for r in shown]
         known = [v for v in values if v is not None]
         text = fmt if callable(fmt) else (lambda v, fmt=fmt: format(v, fmt))
@@ -349,21 +342,34 @@ def format_plots(rows: Sequence[SessionRow]) -> list[str]:
             # the bars span min to max: labels that read the same would hide how small the change is
             text = lambda v, fmt=_finer(fmt): format(v, fmt)  # noqa: E731
         span = f"min {text(min(known))}  max {text(max(known))}" if known else "no values"
-        lines.append(f"  {label:<{label_width}}  {sparkline(values)}  {span}" + (f"  ({meaning})" if meaning else ""))
+        lines.append(f"  {label:<{label_width}}  {sparkline(values)}  {span}")
     return lines
 
 
+PLOT_LEGEND = ("vs baseline: lower is quieter than the calibration's normal landings; interval CV: lower is steadier; "
+               "score: 0-100, higher is better.")
+"""What the plots' directions mean, said once under every block."""
+
+
 def format_history(rows: Sequence[SessionRow]) -> str:
-    """The ``history`` output: the table, then per athlete and drill its plots and readiness verdict."""
-    out = [format_table(rows)]
-    for p in progress_by_group(rows):
+    """The ``history`` output, in 80 columns: a block per athlete and drill (athletes in alphabetical order, each one's
+    drills in the order first done), each with its sessions' table, plots and readiness verdict; then what the plots'
+    directions and an uncalibrated session's ``vs base`` cell mean."""
+    out = []
+    groups = sorted(progress_by_group(rows), key=lambda p: p.athlete.casefold())  # (stable: drills as first done)
+    for i, p in enumerate(groups):
         n = len(p.sessions)
         first, last = p.sessions[0].started_at[:10], p.sessions[-1].started_at[:10]
         shown = f", the last {PLOT_WIDTH} plotted" if n > PLOT_WIDTH else ""
         when = f"on {first}" if first == last else f"{first} to {last}"
-        out.append(f"\n{p.athlete}, {p.drill}: {n} session{'s' if n != 1 else ''}, {when}{shown}\n")
+        out.append(("\n" if i else "") + _fill(f"{p.athlete}, {p.drill}: {n} session{'s' if n != 1 else ''}, {when}"
+                                                 f"{shown}") + "\n")
+        out.append(format_table(p.sessions))
         out.append("\n".join(format_plots(p.sessions)) + "\n")
         out.append(_fill(p.readiness.sentence) + "\n")
+    out.append("\n" + _fill(PLOT_LEGEND) + "\n")
+    if not all(r.calibrated for r in rows):
+        out.append(f"{UNCALIBRATED_MARK}: scored without a calibration profile, so no baseline to compare with.\n")
     return "".join(out)
 
 

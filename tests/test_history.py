@@ -785,11 +785,12 @@ def test_history_table_plots_and_verdict(run, docs, tmp_path):
     code, out, err = run("history", "--athlete", "ANN")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["date", "drill", "reps", "sets", "/min", "CV", "%", "dB", "vs", "base", "score", "double"]
-    assert max(len(line) for line in lines[:5]) <= 80  # (a calibrated row took 88 columns)
+    assert lines[0] == "ann, pogo: 3 sessions, 2026-11-20 to 2026-11-22"
+    assert lines[1].split() == ["date", "reps", "sets", "/min", "CV", "%", "dB", "vs", "base", "score", "double"]
+    assert max(len(line) for line in lines) <= 80  # (a calibrated row took 88 columns)
     s = doc["summary"]
-    assert lines[2].split() == [
-        "2026-11-20", "18:00", "pogo", str(s["reps"]), str(s["sets"]), f"{s['cadence_per_min']:.0f}",
+    assert lines[3].split() == [
+        "2026-11-20", "18:00", str(s["reps"]), str(s["sets"]), f"{s['cadence_per_min']:.0f}",
         f"{100 * s['interval_cv']:.1f}", f"{impact:.1f}", f"{impact - NORMAL_DB:+.1f}", f"{s['median_score']:.0f}",
         str(s["double_contacts"]),
     ]
@@ -801,9 +802,10 @@ def test_history_table_plots_and_verdict(run, docs, tmp_path):
         assert any(line.strip().startswith(label) for line in lines)
     assert "Ready to move up from pogo" in out
 
-    code, out, _ = run("history")  # both athletes: an athlete column and a verdict each
-    assert "athlete" in out.splitlines()[0] and "uncalibrated" in out
-    assert "bo, pogo: 1 session" in out and "Not ready to judge yet: 1 pogo session so far; 2 more are needed" in out
+    code, out, _ = run("history")  # both athletes: a block and a verdict each, in alphabetical order
+    assert out.index("ann, pogo: 3 sessions") < out.index("bo, pogo: 1 session") and "\n  impact dB " in out
+    assert "Not ready to judge yet: 1 pogo session so far; 2 more are needed" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 def test_an_uncalibrated_session_says_so_in_its_vs_base_cell_and_fits_80_columns(run, docs, tmp_path):
@@ -814,7 +816,7 @@ def test_an_uncalibrated_session_says_so_in_its_vs_base_cell_and_fits_80_columns
     assert code == 0 and err == ""
     lines = out.splitlines()
     row = next(line for line in lines if line.startswith("2026-11-21"))
-    assert row.split()[8] == "uncal." and "uncalibrated" not in row
+    assert row.split()[7] == "uncal." and "uncalibrated" not in row
     assert max(len(line) for line in lines) <= 80
     assert "uncal.: scored without a calibration profile, so no baseline to compare with." in lines
     code, out, _ = run("history", "--athlete", "ann")  # every session calibrated: no such line
