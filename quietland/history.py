@@ -39,6 +39,7 @@ import math
 import os
 import sqlite3
 import statistics
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -308,6 +309,8 @@ class StoredSession:
     """True when it replaced an earlier, incomplete copy of the same live session."""
     reanalysed: bool = False
     """True when it replaced an earlier analysis of the same recording (see :meth:`HistoryStore.store_results`)."""
+    new_athlete: bool = False
+    """True when its athlete had no session before (a new name: a misspelt one shows here)."""
     moved_from: str | None = None
     """The athlete it was stored under before, when it was already stored and named for another athlete now
     (see :meth:`HistoryStore.store_results`); else None."""
@@ -371,11 +374,19 @@ def _text(value: Any) -> str | None:
 
 def _name(value: Any) -> str | None:
     """An athlete's name as stored: control characters (a newline, a tab, a terminal's escape codes) become
-    spaces, runs of spaces one; None when nothing is left. Such characters would break every table and line
+    spaces, runs of spaces one, and accented letters take one form (Unicode NFC: an 'ë' typed as 'e' and a
+    combining mark is the 'ë' stored); None when nothing is left. Such characters would break every table and line
     the name is printed in."""
     if not isinstance(value, str):
         return None
-    return " ".join("".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in value).split()) or None
+    cleaned = " ".join("".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in value).split())
+    return unicodedata.normalize("NFC", cleaned) or None
+
+
+def _same_name(name: str) -> str:
+    """What two spellings of one athlete's name share: the name as stored (:func:`_name`), its case folded (every
+    letter's, not only A-Z's: 'ÉMILE' is 'Émile')."""
+    return (_name(name) or "").casefold()
 
 
 def results_sha256(doc: dict[str, Any]) -> str:
@@ -692,6 +703,7 @@ class HistoryStore:
                 moved = self._move(there, parsed.athlete) if parsed.athlete_given else None
                 conn.execute("COMMIT" if moved else "ROLLBACK")
                 return moved
+            new_athlete = self._athlete_row(parsed.athlete) is None
             athlete_id, stored_name = self._athlete(parsed.athlete)
             replaced = reanalysed = False
             started = self._same_recording(athlete_id, parsed) if not parsed.own_start else None
@@ -736,19 +748,21 @@ class HistoryStore:
                 conn.execute("ROLLBACK")
             raise
         return StoredSession(session_id, stored_name, s["drill"], s["started_at"], s["reps"], s["sets"], replaced,
-                             reanalysed)
+                             reanalysed, new_athlete)
 
     def _move(self, there: Sequence[Any], athlete: str) -> StoredSession | None:
         """Move stored session ``there`` (id, athlete id, athlete, drill, start, reps, sets) to ``athlete`` (inside the
         caller's transaction); None when it is theirs already. An athlete left with no session is forgotten."""
         session_id, old_id, old_name, drill, started_at, reps, sets = there
+        new_athlete = self._athlete_row(athlete) is None
         athlete_id, name = self._athlete(athlete)
         if athlete_id == old_id:
             return None
         self._conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (athlete_id, session_id))
         self._conn.execute("DELETE FROM athletes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE "
                            "athlete_id = ?)", (old_id, old_id))
-        return StoredSession(session_id, name, drill, started_at, reps, sets, False, moved_from=old_name)
+        return StoredSession(session_id, name, drill, started_at, reps, sets, False, new_athlete=new_athlete,
+                             moved_from=old_name)
 
     def stored_as(self, doc: dict[str, Any]) -> tuple[str, str, str] | None:
         """The athlete, drill and start of the stored session with results ``doc`` (the same SHA-256), or None."""
@@ -775,9 +789,19 @@ class HistoryStore:
 
     def _athlete(self, name: str) -> tuple[int, str]:
         """The athlete's id and stored spelling, adding them first if new (inside the caller's transaction). Names
-        ignore case: the spelling is the one stored first."""
+        ignore case (:func:`_same_name`): the spelling is the one stored first."""
+        found = self._athlete_row(name)
+        if found is not None:
+            return found
         self._conn.execute("INSERT INTO athletes (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
         return self._conn.execute("SELECT id, name FROM athletes WHERE name = ?", (name,)).fetchone()
+
+    def _athlete_row(self, name: str) -> tuple[int, str] | None:
+        """The id and stored spelling of athlete ``name`` (:func:`_same_name`; the first stored, should a history
+        written before names were compared so hold two), or None. (SQLite's NOCASE, the column's, folds only A-Z.)"""
+        key = _same_name(name)
+        return next((row for row in self._conn.execute("SELECT id, name FROM athletes ORDER BY id")
+                     if _same_name(row[1]) == key), None)
 
     def import_paths(
         self, paths: Iterable[str | os.PathLike[str]], *, athlete: str | None = None,
@@ -827,7 +851,11 @@ class HistoryStore:
         elif stored.reanalysed:
             verb, status = "replaced an earlier analysis of the same recording", "reanalysed"
         named = _name(doc.get("athlete"))
-        renamed = f" (the results name {named})" if named and named.casefold() != stored.athlete.casefold() else ""
+        notes = [
+            *(["a new athlete"] if stored.new_athlete else []),
+            *([f"the results name {named}"] if named and _same_name(named) != _same_name(stored.athlete) else []),
+        ]
+        renamed = f" ({'; '.join(notes)})" if notes else ""
         dated = ""
         if status == "stored" and not doc.get("started_at") and not _recorded_at(file, doc)[1]:
             recording = _text(doc.get("file"))
@@ -850,9 +878,9 @@ class HistoryStore:
         )]
 
     def find_athlete(self, name: str) -> str | None:
-        """The stored spelling of athlete ``name`` (case ignored), or None."""
-        row = self._conn.execute("SELECT name FROM athletes WHERE name = ?", (_name(name) or "",)).fetchone()
-        return None if row is None else row[0]
+        """The stored spelling of athlete ``name`` (case ignored, :func:`_same_name`), or None."""
+        row = self._athlete_row(name)
+        return None if row is None else row[1]
 
     def drills(self, athlete: str | None = None) -> list[str]:
         """The drills with stored sessions (of ``athlete``), by name."""
@@ -861,12 +889,11 @@ class HistoryStore:
             f"SELECT DISTINCT drill FROM sessions s JOIN athletes a ON a.id = s.athlete_id{where} ORDER BY drill", args
         )]
 
-    @staticmethod
-    def _filter(athlete: str | None, drill: str | None) -> tuple[str, list[Any]]:
+    def _filter(self, athlete: str | None, drill: str | None) -> tuple[str, list[Any]]:
         clauses, args = [], []
         if athlete is not None:
             clauses.append("a.name = ?")
-            args.append(athlete.strip())
+            args.append(self.find_athlete(athlete) or athlete.strip())
         if drill is not None:
             clauses.append("s.drill = ?")
             args.append(drill)

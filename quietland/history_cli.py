@@ -119,7 +119,7 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions (the case of A-Z is ignored)")
+    p.add_argument("--athlete", metavar="NAME", help="only this athlete's sessions (case ignored)")
     p.add_argument("--drill", metavar="NAME", choices=DRILLS,
                    help="only sessions of this drill, as 'quietland analyze --help' lists them")
 

@@ -287,7 +287,7 @@ def test_the_same_results_named_for_another_athlete_move_to_them(store, docs, tm
     assert again.status == "already"
     assert f"'{path}' is already in the history (unknown, " in again.sentence and "--athlete NAME" in again.sentence
     [moved] = store.import_paths([path], athlete="hana").outcomes
-    assert moved.status == "moved" and moved.sentence.startswith(f"'{path}': moved from unknown: hana, ")
+    assert moved.status == "moved" and moved.sentence.startswith(f"'{path}': moved from unknown: hana (a new athlete), ")
     [row] = store.sessions()
     assert row.athlete == "hana" and row.id == first.session.id and store.athletes() == ["hana"]
     assert store.find_athlete("unknown") is None
@@ -301,8 +301,23 @@ def test_the_athlete_given_wins_over_the_one_the_results_name(store, docs, tmp_p
     path = write_json(tmp_path / "live.json", doc)
     [outcome] = store.import_paths([path], athlete="hana").outcomes
     assert outcome.status == "stored" and outcome.session.athlete == "hana"
-    assert outcome.sentence.startswith(f"'{path}': stored: hana (the results name hanna), pogo")
+    assert outcome.sentence.startswith(f"'{path}': stored: hana (a new athlete; the results name hanna), pogo")
     assert store.athletes() == ["hana"]
+
+
+def test_athlete_names_ignore_the_case_of_every_letter_and_how_an_accent_was_typed(store, docs, tmp_path):
+    """SQLite's NOCASE folds only A-Z: 'zoë ångström' was a second athlete beside 'Zoë Ångström', and a 'ë' typed as
+    'e' and a combining mark found no sessions of the 'ë' stored. A name seen for the first time says so."""
+    first = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-01T08:00:00+01:00", athlete=None))
+    second = write_json(tmp_path / "b.json", recorded(docs["calibrated"], "2026-11-02T08:00:00+01:00", athlete=None))
+    [one] = store.import_paths([first], athlete="Zoë Ångström").outcomes
+    assert "stored: Zoë Ångström (a new athlete), pogo" in one.sentence
+    [two] = store.import_paths([second], athlete="ZOË ÅNGSTRÖM").outcomes
+    assert "stored: Zoë Ångström, pogo" in two.sentence  # (not new: the spelling stored first)
+    assert store.athletes() == ["Zoë Ångström"]
+    typed = "Zoe\u0308 A\u030angstro\u0308m"  # the same letters, each accent a combining mark
+    assert store.find_athlete(typed) == "Zoë Ångström" and len(store.sessions(typed)) == 2
+    assert store.find_athlete("zoe angstrom") is None
 
 
 def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(store, docs, tmp_path):
@@ -456,7 +471,7 @@ def test_import_on_the_command_line(run, docs, tmp_path):
     code, out, err = run("import", str(good), str(bad))
     assert code == 1
     one_error_line(err, str(bad), "not valid JSON")
-    assert "stored: ann, pogo, 2026-11-20 18:00" in out and "1 session added, 0 already there, 1 file skipped" in out
+    assert "stored: ann (a new athlete), pogo, 2026-11-20 18:00" in out and "1 session added, 0 already there, 1 file skipped" in out
     code, out, err = run("import", str(good))
     assert code == 0 and err == "" and "already in the history" in out and "0 sessions added, 1 already there" in out
 
@@ -528,7 +543,7 @@ def test_an_analysis_is_dated_by_the_recording_time_it_holds(run, tmp_path):
     assert doc["recorded_at"] == datetime.fromtimestamp(when).astimezone().isoformat(timespec="seconds")
     path = write_json(out / "d.json", {**doc, "file": "rec/d.wav"})  # (analysed from tmp_path, imported from out/)
     code, text, err = run("import", str(path), "--athlete", "gus")
-    assert code == 0 and err == "" and "stored: gus, pogo, 2026-11-20 18:00, " in text and "dated by" not in text
+    assert code == 0 and err == "" and "stored: gus (a new athlete), pogo, 2026-11-20 18:00, " in text and "dated by" not in text
     # without it (written before it was), and with the recording out of reach: the JSON's own time, said so
     older = {k: v for k, v in doc.items() if k != "recorded_at"}
     path = write_json(out / "old.json", {**older, "reps": older["reps"][:-1], "file": "rec/d.wav"})
@@ -586,7 +601,7 @@ def test_a_recording_and_its_json_given_together_are_imported_once(run, docs, tm
     wav = path.with_suffix(".wav")
     wav.write_bytes(b"RIFF")
     code, out, err = run("import", str(wav), str(path), str(tmp_path / "." / path.name))
-    assert code == 0 and err == "" and out.count("stored: ann, pogo") == 1
+    assert code == 0 and err == "" and out.count("stored: ann (a new athlete), pogo") == 1
     assert out.splitlines()[-1].startswith("1 session added, 0 already there, 0 files skipped")
 
 
