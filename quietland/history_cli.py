@@ -379,8 +379,20 @@ def write_csv(rows: Sequence[dict[str, Any]], stream: IO[str]) -> None:
     writer = csv.DictWriter(stream, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row[k] is None else (int(row[k]) if isinstance(row[k], bool) else row[k])
-                         for k in EXPORT_COLUMNS})
+        writer.writerow({k: _csv_cell(row[k]) for k in EXPORT_COLUMNS})
+
+
+def _csv_cell(value: Any) -> Any:
+    """A value as a spreadsheet should read it: None empty, a bool 0/1, and text that a spreadsheet would run as a
+    formula (an athlete named ``=HYPERLINK(...)``: it starts with ``=``, ``+``, ``-`` or ``@``) quoted with a
+    leading apostrophe, which spreadsheets show as text and do not display."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def write_json(store: HistoryStore | None, stream: IO[str], athlete: str | None, drill: str | None) -> None:

@@ -1057,3 +1057,16 @@ def test_sigkill_inside_a_sessions_transaction_leaves_none_of_it(tmp_path, resul
         proc.stdout.close()
     assert lines == ["1", "2", "3", "4", "5", "inside"]
     assert check_after_kill(db, 5) == 5
+
+
+def test_csv_export_keeps_a_spreadsheet_from_running_a_name_as_a_formula(run, docs, tmp_path):
+    """An athlete named '=HYPERLINK(...)' went into the CSV as it is, and a spreadsheet opening it runs it."""
+    name = '=HYPERLINK("http://x","y")'
+    path = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete=name))
+    assert run("import", str(path))[0] == 0
+    code, out, err = run("export", "--format", "csv")
+    assert code == 0 and err == ""
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["athlete"] == "'" + name and float(row["median_impact_db"]) < 0  # (numbers stay numbers)
+    code, out, _ = run("export", "--format", "json")
+    assert json.loads(out)["sessions"][0]["athlete"] == name  # JSON is no spreadsheet: the name as it is
