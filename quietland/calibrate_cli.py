@@ -31,7 +31,7 @@ __all__ = ["add_calibrate_parser", "cmd_calibrate"]
 
 def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add ``quietland calibrate`` to the command line's ``subparsers``."""
-    from .calibration import DEFAULT_PROFILE_NAME
+    from .calibration import DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT
     from .cli import HELP_WIDTH, MAX_LIVE_RATE_HZ, MIN_LIVE_RATE_HZ, _ranged, _sample_rate
 
     distance = _ranged(float, "a number of metres", 0.1, 20.0, " m")
@@ -60,8 +60,8 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sample-rate", type=_sample_rate, metavar="HZ",
                    help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)")
     p.add_argument("--name", default=DEFAULT_PROFILE_NAME, metavar="NAME",
-                   help="the athlete's (or set-up's) name for the profile: letters, digits, '-' and '_' "
-                   "(default: %(default)s)")
+                   help=f"the athlete's (or set-up's) name for the profile: {PROFILE_NAME_TEXT}; 'live --athlete "
+                   "NAME' scores against it by itself (default: %(default)s)")
     p.add_argument("--output", metavar="PATH",
                    help="where to save the profile, a file name ending in .toml (default: profiles/NAME.toml in "
                    "quietland's data directory; an existing profile there is kept as NAME.previous.toml)")
@@ -83,12 +83,11 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _calibration_output(args: argparse.Namespace) -> Path:
     """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory."""
-    from .calibration import is_profile_name, profile_path
+    from .calibration import PROFILE_NAME_TEXT, is_profile_name, profile_path
     from .cli import EXIT_USAGE, CommandError
 
     if not is_profile_name(args.name):  # (with --output too: the name is saved in the profile)
-        raise CommandError(f"--name {args.name!r} is not a profile name; use letters, digits, '-' or '_', starting "
-                           "with a letter or digit.", EXIT_USAGE)
+        raise CommandError(f"--name {args.name!r} is not a profile name; use {PROFILE_NAME_TEXT}.", EXIT_USAGE)
     if args.output is not None:
         out = Path(args.output).expanduser()
         if out.suffix.lower() != ".toml" or out.is_dir() or not args.output.strip():

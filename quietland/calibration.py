@@ -144,10 +144,14 @@ PREVIOUS_SUFFIX = ".previous"
 """Added to a saved profile's name for the copy of the profile a new one replaced (``ann.previous.toml``)."""
 
 
+PROFILE_NAME_TEXT = "letters, digits, '-' and '_', and single spaces between words, starting with a letter or digit"
+"""What a profile's name may hold, as help and errors say it."""
+
+
 def is_profile_name(name: str) -> bool:
-    """Whether ``name`` may name a profile: letters (any alphabet), digits, ``-`` and ``_``, starting with a
-    letter or digit."""
-    return re.fullmatch(r"[^\W_][\w-]*", name) is not None
+    """Whether ``name`` may name a profile: letters (any alphabet), digits, ``-`` and ``_``, and single spaces between
+    words (an athlete's name: 'Mary Jane'), starting with a letter or digit."""
+    return re.fullmatch(r"[^\W_][\w-]*(?: [\w-]+)*", name) is not None
 
 
 def profile_path(name_or_path: str) -> Path:

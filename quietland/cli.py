@@ -374,8 +374,8 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--athlete", metavar="NAME", help="who is jumping; saved with the results")
     _add_profile_argument(
-        p, "Default: the profile named 'default' if 'quietland calibrate' has saved one, else none (scores are "
-        "labelled uncalibrated)."
+        p, "Default: the profile saved under the --athlete's name if there is one ('quietland calibrate --name "
+        "NAME'), else the profile named 'default' if one is saved, else none (scores are labelled uncalibrated)."
     )
     p.add_argument(
         "--sample-rate",
@@ -542,9 +542,21 @@ def _choose_profile(
     return DEFAULT_PROFILE
 
 
+def _athletes_profile(athlete: str | None) -> str | None:
+    """The saved profile named as ``athlete`` (case ignored), for ``live --athlete NAME`` with no ``--profile``;
+    None when there is none."""
+    from .calibration import is_profile_name, profile_path
+
+    name = " ".join((athlete or "").split())
+    if not is_profile_name(name):
+        return None
+    path = profile_path(name)
+    return name if path.is_file() else None
+
+
 def _no_profile(arg: str) -> str:
     """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
-    from .calibration import is_profile_name, profile_path, profiles_dir, saved_profiles
+    from .calibration import PROFILE_NAME_TEXT, is_profile_name, profile_path, profiles_dir, saved_profiles
 
     path = profile_path(arg)
     saved = saved_profiles()
@@ -552,9 +564,8 @@ def _no_profile(arg: str) -> str:
     if path.parent != profiles_dir():
         return (f"--profile '{arg}': there is no such file ({known}, in '{profiles_dir()}': give one by its name)."
                 if saved else f"--profile '{arg}': there is no such file.")
-    make = (f"'quietland calibrate --name {arg}' makes one (a profile saved with --output is given by its path)"
-            if is_profile_name(arg)
-            else "a profile's name has letters, digits, '-' and '_', starting with a letter or digit")
+    make = (f"'quietland calibrate --name {shlex.quote(arg)}' makes one (a profile saved with --output is given by "
+            "its path)" if is_profile_name(arg) else f"a profile's name has {PROFILE_NAME_TEXT}")
     return f"--profile '{arg}': there is no profile of that name ({known}, in '{profiles_dir()}'); {make}."
 
 
@@ -828,7 +839,7 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     if args.headless and args.plan is not None:
         print("quietland: note: --plan is not used with --headless: only the screen shows and follows a plan.",
               file=sys.stderr)
-    profile = _choose_profile(args.profile, named_default=True, notices=notices)
+    profile = _choose_profile(args.profile or _athletes_profile(args.athlete), named_default=True, notices=notices)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)
     except CaptureError as exc:

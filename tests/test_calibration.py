@@ -343,13 +343,31 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     before = wav.read_bytes()
     home = tmp_path / "home"
     for args in (["--output", str(wav)], ["--output", str(tmp_path)], ["--name", "ann.toml"], ["--name", "-x"],
-                 ["--name", "a b"], ["--name", "default.previous"], ["--silence", "3"],  # (--silence: no steps)
-                 ["--name", "_x"], ["--name", "a b", "--output", str(tmp_path / "o.toml")]):  # (--output skipped it)
+                 ["--name", "a  b"], ["--name", "default.previous"], ["--silence", "3"],  # (--silence: no steps)
+                 ["--name", "_x"], ["--name", "a b "], ["--name", "a/b"],
+                 ["--name", "a  b", "--output", str(tmp_path / "o.toml")]):  # (--output skipped it)
         p = quietland_cli("calibrate", "--from", str(wav), *args, env_home=home)
         assert p.returncode == 2 and p.stderr.startswith("quietland: error: ") and p.stderr.count("\n") == 1, (args, p.stderr)
     assert wav.read_bytes() == before and not (home / "profiles").exists()
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "Zoë_2-b", env_home=home)
     assert p.returncode == 0 and (home / "profiles" / "Zoë_2-b.toml").exists(), p.stderr
+    # an athlete's name with a space in it, as athlete names may have
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "Mary Jane", env_home=home)
+    assert p.returncode == 0 and (home / "profiles" / "Mary Jane.toml").exists(), p.stderr
+
+
+def test_live_with_an_athlete_scores_against_the_profile_of_that_name(tmp_path, monkeypatch, from_recording):
+    """A profile is made under the athlete's name ('calibrate --name ann'); 'live --athlete ann' used the profile
+    named 'default' unless --profile was given as well."""
+    from quietland.calibration import profiles_dir
+    from quietland.cli import _athletes_profile
+
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    profiles_dir().mkdir(parents=True)
+    save_profile(from_recording, profiles_dir() / "Mary Jane.toml")
+    assert _athletes_profile("Mary Jane") == "Mary Jane"
+    assert _athletes_profile("mary  jane ") == "mary jane"  # (as an athlete's name is stored, and case ignored)
+    assert _athletes_profile("bo") is None and _athletes_profile(None) is None and _athletes_profile("a/b") is None
 
 
 def test_a_profile_that_fails_to_save_leaves_the_earlier_one_in_place(tmp_path, from_recording, monkeypatch):
