@@ -1,6 +1,7 @@
 """SessionRunner: the same results as `analyze`, its updates in order, and a saved session that replays exactly."""
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 from dataclasses import replace
@@ -393,16 +394,19 @@ def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
     one ('analyze' does not take the profile named 'default' by itself), and a calibrated table named no profile."""
     monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
 
-    def summary_line(*args: str) -> str:
+    def summary_line(*args: str) -> str:  # (with the lines it goes on in under its value, past 80 columns)
         assert main(["analyze", str(DEMO), *args]) == 0
-        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("median score"))
+        lines = capsys.readouterr().out.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("median score"))
+        more = [line.strip() for line in itertools.takewhile(lambda line: line.startswith(" " * 20), lines[at + 1 :])]
+        return " ".join([lines[at], *more])
 
     assert summary_line().endswith("(uncalibrated: 'quietland calibrate' makes a profile)")
     # the level the scores use is in the summary too (only loudness was, where calibration and history say impact)
     assert main(["analyze", str(DEMO), "--json"]) == 0
     impacts = [r["impact_db"] for r in json.loads(capsys.readouterr().out)["reps"] if r["impact_db"] is not None]
     assert main(["analyze", str(DEMO)]) == 0
-    assert f"median impact       {statistics.median(impacts):.1f} dB (the level scores and calibration use" in (
+    assert f"median impact       {statistics.median(impacts):.1f} dB (the level of scores, calibration and history)" in (
         capsys.readouterr().out)
     saved = tmp_path / "home" / "profiles"
     saved.mkdir(parents=True)
