@@ -11,9 +11,11 @@ was captured. :class:`SessionRecorder` owns one pair of files:
   never reused (the WAV is created with O_EXCL).
 - the same name with ``.json``: the session's results (the ``analyze --json``
   document plus configuration, athlete, times and user actions), replaced
-  atomically (temporary file + ``os.replace``) whenever the session asks
-  (every few seconds while reps come, at each set end and at the end), so it
-  is always a whole document. Between saves each rep is converted to text
+  atomically (temporary file + ``os.replace``, fsynced) whenever the session
+  asks (every few seconds while reps come, at each set end and at the end), so
+  it is always a whole document. A thread of its own writes it, so a slow disk's
+  fsync never holds the audio back, and only the newest document waiting is
+  written: one the disk was too slow to take is passed over for the next. Between saves each rep is converted to text
   once (:class:`~quietland.report.EntryTexts`) and the document is written
   piece by piece, so saving often costs little time (a few ms at thousands of
   reps) and leaves no memory behind.
@@ -260,12 +262,19 @@ class SessionRecorder:
             raise RecordingError(f"Cannot record to '{self.folder}': {exc.strerror or exc}.") from None
         self.results_path = self.wav_path.with_suffix(".json")
         """The results JSON, beside the WAV."""
-        self._fh = fh
         try:
-            self._wav: StreamingWav | None = StreamingWav(fh, self.sample_rate, self.channels)
-        except OSError as exc:
+            self._start(fh)
+        except BaseException as exc:  # (a full disk; Ctrl-C as it starts): no empty WAV left behind
             fh.close()
-            raise RecordingError(f"Cannot record to '{self.wav_path}': {exc.strerror or exc}.") from None
+            self.wav_path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise RecordingError(f"Cannot record to '{self.wav_path}': {exc.strerror or exc}.") from None
+            raise
+
+    def _start(self, fh) -> None:
+        """Write the WAV's header to ``fh`` and start the writer threads (the rest of :meth:`__init__`)."""
+        self._fh = fh
+        self._wav: StreamingWav | None = StreamingWav(fh, self.sample_rate, self.channels)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._warnings: list[str] = []
         self._lock = threading.Lock()
@@ -285,8 +294,13 @@ class SessionRecorder:
             "cues": lambda cue: report.cue_to_dict(cue, self.sample_rate),  # (the analysis' rate)
         }
         self._entry_texts = {key: report.EntryTexts(to_dict[key]) for key in report.ENTRY_LISTS}
+        self._results: dict[str, Any] | _Pieces | Exception | None = None  # the newest document not yet written
+        self._results_closing = False
+        self._results_ready = threading.Condition()
         self._thread = threading.Thread(target=self._writer, name="quietland-recorder", daemon=True)
+        self._results_thread = threading.Thread(target=self._results_writer, name="quietland-results", daemon=True)
         self._thread.start()
+        self._results_thread.start()
 
     # ------------------------------------------------------------ producer
     @property
@@ -328,16 +342,22 @@ class SessionRecorder:
         if final:
             doc = self.results_document(analysis, config=config, actions=actions, block_size=block_size, final=True)
             self.final_results = doc
-            self._queue.put(doc)
+            self._post_results(doc)
             return
         try:
             head = self.results_document(analysis, config=config, actions=actions, block_size=block_size, entries=False)
             texts = {key: self._entry_texts[key].update(getattr(analysis, key)) for key in report.ENTRY_LISTS}
             pieces = _Pieces(report.json_pieces(head, texts))
             self.results_size = sum(map(len, pieces))
-            self._queue.put(pieces)
+            self._post_results(pieces)
         except (TypeError, ValueError) as exc:  # a value JSON cannot hold: the writer says so, as for a failed write
-            self._queue.put(exc)
+            self._post_results(exc)
+
+    def _post_results(self, item: dict[str, Any] | _Pieces | Exception) -> None:
+        """Hand a results document to the results thread, in place of any it has not begun to write."""
+        with self._results_ready:
+            self._results = item
+            self._results_ready.notify()
 
     def results_document(
         self, analysis: Analysis, *, config: dict[str, Any], actions: list[dict[str, Any]], block_size: int,
@@ -372,6 +392,10 @@ class SessionRecorder:
         if analysis is not None:
             self.save_results(analysis, config=config or {}, actions=actions or [], block_size=block_size, final=True)
         self._closed = True
+        with self._results_ready:
+            self._results_closing = True
+            self._results_ready.notify()
+        self._results_thread.join()  # (the results first: an empty session's files are then both there to remove)
         self._queue.put(_CLOSE)
         self._thread.join()
 
@@ -383,9 +407,6 @@ class SessionRecorder:
                 item = self._queue.get()
                 if item is _CLOSE:
                     return
-                if isinstance(item, (dict, _Pieces, Exception)):
-                    self._write_results(item)
-                    continue
                 if self._wav is None:
                     continue
                 try:
@@ -402,6 +423,17 @@ class SessionRecorder:
                     self._stop_recording(f"a block could not be written ({exc})")
         finally:
             self._finish_wav()
+
+    def _results_writer(self) -> None:
+        """Write the newest results document handed over, until closed with none waiting."""
+        while True:
+            with self._results_ready:
+                while self._results is None and not self._results_closing:
+                    self._results_ready.wait()
+                item, self._results = self._results, None
+            if item is None:
+                return
+            self._write_results(item)
 
     def _stop_recording(self, reason: str) -> None:
         """Stop writing audio after a failure; keep the WAV valid up to the last whole block."""

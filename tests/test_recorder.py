@@ -254,6 +254,56 @@ def test_a_session_that_never_started_leaves_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("failure", [KeyboardInterrupt(), OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))])
+def test_a_recorder_that_fails_to_start_leaves_no_empty_wav(tmp_path, monkeypatch, failure):
+    """Ctrl-C while the recorder started, or a disk already full, left an empty WAV that 'analyze' refuses."""
+    def fail(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(recorder_module, "StreamingWav", fail)
+    with pytest.raises(KeyboardInterrupt if isinstance(failure, KeyboardInterrupt) else RecordingError):
+        SessionRecorder(tmp_path, 16000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_slow_disk_holds_neither_the_audio_nor_the_newest_results_back(tmp_path, monkeypatch, session):
+    """One thread wrote the audio and every results save, each fsynced: with a disk taking 1.5 s an fsync, a
+    SIGKILL after 30 s found 20 s of audio and 19 s of results on disk, and Ctrl-C took 15 s to save the backlog.
+    Now the audio goes on while results are written, and of the documents waiting only the newest is."""
+    import threading
+
+    real_write = recorder_module.write_atomically
+    release, writing, written = threading.Event(), threading.Event(), []
+
+    def slow_write(path, write, **kwargs):
+        writing.set()
+        release.wait(10)  # (the disk, stuck until the test lets it go)
+        written.append(1)
+        return real_write(path, write, **kwargs)
+
+    monkeypatch.setattr(recorder_module, "write_atomically", slow_write)
+    rec = SessionRecorder(tmp_path, 16000, flush_interval_s=0.0)
+    runner = SessionRunner(_blocks_of(session.audio, 16000), "line-hops", rec, lambda u: None)
+    analysis = runner.analysis_so_far()
+    rec.save_results(analysis, config=runner.config, actions=[], block_size=4000)
+    assert writing.wait(10)
+    blocks = [session.audio[i : i + 1600] for i in range(0, 16000 * 5, 1600)]
+    for block in blocks:  # 5 s of audio and a save each 1 s, while the first save is stuck
+        rec.write(block)
+        rec.save_results(analysis, config=runner.config, actions=[], block_size=4000)
+    deadline = time.monotonic() + 10
+    while declared_frames(rec.wav_path) < 16000 * 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert declared_frames(rec.wav_path) == 16000 * 5  # every block reached the WAV, its header says so
+    release.set()
+    while len(written) < 2 and time.monotonic() < deadline + 10:
+        time.sleep(0.01)
+    time.sleep(0.2)  # (time for any other that waited to be written, were it)
+    assert len(written) == 2  # the stuck one, then the newest of the 50 that waited behind it
+    rec.close(analysis, config=runner.config, actions=[], block_size=4000)
+    assert len(written) == 3 and json.loads(rec.results_path.read_text())["complete"] is True
+
+
 def _saved_text(rec: SessionRecorder, analysis, runner) -> str:
     """Save ``analysis`` as a session does between sets, wait for the writer and read the file back."""
     before = rec.results_path.stat().st_mtime_ns if rec.results_path.exists() else None
