@@ -37,7 +37,9 @@ as soon as they are captured."""
 POLL_S = 0.05
 """How often :meth:`MicrophoneSource.blocks` checks for a stop request or a dead stream while no block arrives."""
 STALL_TIMEOUT_S = 3.0
-"""No block for this long from a running stream means the device has gone away."""
+"""No block for this long from a running stream means the device has gone away. Only the time this process was
+running counts: of a longer gap between two checks (the process stopped by Ctrl-Z, a laptop asleep: the device's
+thread was stopped with it), no more than twice :data:`POLL_S`."""
 RELEASE_TIMEOUT_S = 2.0
 """Longest wait for the device to stop or close, s. A sound server that stopped answering (suspended, hung) blocks
 PortAudio's stop and close for as long as it does; the session is saved without waiting for them."""
@@ -262,13 +264,16 @@ class MicrophoneSource:
         except sd.PortAudioError as exc:
             self.close()
             raise CaptureError(self._open_error(exc)) from None
-        last_block_t = time.monotonic()
+        silent_s = 0.0
+        last_check = time.monotonic()
         try:
             while not self._stop_requested:
                 try:
                     block = self._queue.get(timeout=POLL_S)
                 except queue.Empty:
-                    silent_s = time.monotonic() - last_block_t
+                    now = time.monotonic()
+                    silent_s += min(now - last_check, 2 * POLL_S)
+                    last_check = now
                     if not stream.active or silent_s > STALL_TIMEOUT_S:
                         yield from self._drain()
                         raise CaptureError(
@@ -276,7 +281,7 @@ class MicrophoneSource:
                             "another program, or its sound server stopped answering); the session ended there."
                         ) from None
                     continue
-                last_block_t = time.monotonic()
+                silent_s, last_check = 0.0, time.monotonic()
                 # blocks that queued up while the consumer was busy go on together (results do not
                 # depend on block size; fewer, larger blocks cost less)
                 waiting = list(self._drain())

@@ -54,6 +54,8 @@ class FakeStream:
         for i in range(self.fake.blocks):
             if self._stop.is_set():
                 return
+            if i == self.fake.pause_at:  # (the device's thread, stopped with the process, comes back)
+                time.sleep(0.3)
             block = np.full((self.blocksize, self.channels), (i % 100) / 1000.0, dtype=np.float32)
             self.callback(block, self.blocksize, None, FakeStatus(i in self.fake.overflow_at))
             time.sleep(self.blocksize / self.samplerate / self.fake.speed)
@@ -73,9 +75,11 @@ class FakeStream:
         self.stop()
 
 
-def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=(), refuse_channels=()):
+def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=(), refuse_channels=(),
+                     pause_at=-1):
     """A module that looks like sounddevice to quietland.capture."""
     sd = types.ModuleType("sounddevice")
+    sd.pause_at = pause_at
     sd.PortAudioError = PortAudioError
     sd.blocks = blocks
     sd.unplug_after = unplug_after
@@ -245,6 +249,24 @@ def test_blocks_in_order_until_stop_and_overflows_counted(use_fake):
     assert len(values) >= 20
     assert values == [np.float32((i % 100) / 1000.0) for i in range(len(values))], "every block, in order"
     assert mic.overflows == 2
+
+
+def test_a_process_stopped_for_a_while_is_no_dead_device(use_fake, monkeypatch):
+    """Ctrl-Z, then 'fg' 6 s later (or a laptop's sleep): the first check after it found no block for 6 s and ended the
+    session, saying the device had stopped delivering audio; the device's thread had only been stopped too."""
+    use_fake(blocks=60, speed=20.0, pause_at=20)
+    jumped = [0.0]
+    real = time.monotonic
+    monkeypatch.setattr(capture.time, "monotonic", lambda: real() + jumped[0])
+    mic = MicrophoneSource("usb", 16000)
+    got = []
+    for block in mic.blocks():
+        got.append(block)
+        if sum(len(b) for b in got) >= 20 * mic.block_size and not jumped[0]:
+            jumped[0] = 6.0  # the process was not running for 6 s
+        if sum(len(b) for b in got) >= 60 * mic.block_size:
+            mic.stop()
+    assert device_blocks(got, mic.block_size) == [np.float32((i % 100) / 1000.0) for i in range(60)]
 
 
 def device_blocks(got: list[np.ndarray], size: int) -> list[float]:
