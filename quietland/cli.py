@@ -24,6 +24,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -35,8 +36,6 @@ from .presets import TARGET_CADENCE_RANGE
 from .reps import DRILL_RULES, DRILLS
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .audiofile import FileSource
     from .calibration import Profile
     from .events import Rep, RepScore
@@ -857,7 +856,9 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     if not args.no_record:
         try:
             recorder = SessionRecorder(
-                args.recordings_dir or default_recordings_dir(), source.sample_rate, athlete=args.athlete
+                # ('--recordings-dir=~/rec': no shell expands a ~ after '=')
+                Path(args.recordings_dir).expanduser() if args.recordings_dir else default_recordings_dir(),
+                source.sample_rate, athlete=args.athlete,
             )
         except RecordingError as exc:
             source.close()
@@ -947,6 +948,24 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
 
     told: set[str] = set()
     started: list = []
+    closed: list[OSError] = []  # stdout could not be written (its reader went away: '| head -3'; a full disk)
+
+    def say(line: str) -> None:
+        """A line on stdout; once that fails, the session ends (and is saved), and stdout takes no more."""
+        if closed:
+            return
+        try:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except OSError as exc:
+            closed.append(exc)
+            try:  # (so that nothing complains again at exit)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass  # (a stdout with no file behind it)
+            runner.stop()
 
     def warn(sentences) -> None:
         for sentence in sentences:
@@ -957,23 +976,18 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
     def on_update(update) -> None:
         if isinstance(update, Decided) and isinstance(update.item, Rep):
             if args.json:
-                line = json.dumps({"event": "rep", **report.rep_to_dict(update.item)}, allow_nan=False)
+                say(json.dumps({"event": "rep", **report.rep_to_dict(update.item)}, allow_nan=False))
             else:
-                line = _rep_line(update.item)
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+                say(_rep_line(update.item))
         elif isinstance(update, Scored):
             if args.json:
-                line = json.dumps({"event": "score", "rep": update.score.number, **report.score_fields(update.score)},
-                                  allow_nan=False)
+                say(json.dumps({"event": "score", "rep": update.score.number, **report.score_fields(update.score)},
+                               allow_nan=False))
             else:
-                line = _score_line(update.score)
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+                say(_score_line(update.score))
         elif isinstance(update, Cued):
             if args.json:
-                sys.stdout.write(json.dumps({"event": "cue", **report.cue_to_dict(update.cue, source.sample_rate)}) + "\n")
-                sys.stdout.flush()
+                say(json.dumps({"event": "cue", **report.cue_to_dict(update.cue, source.sample_rate)}))
             print(f"quietland: cue: {update.cue.message}", file=sys.stderr, flush=True)
         elif isinstance(update, Status):
             warn(update.warnings)
@@ -1017,10 +1031,9 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
     wav = None if recorder is None else recorder.wav_path
     if args.json:
         doc = report.analysis_to_dict(analysis, file=None if wav is None else str(wav), block_size=runner.block_size)
-        sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+        say(json.dumps(doc, allow_nan=False))
     else:
-        sys.stdout.write("\n" + report.format_table(analysis, saved_profiles()))
-    sys.stdout.flush()
+        say("\n" + report.format_table(analysis, saved_profiles()).rstrip("\n"))
     warn(w for w in analysis.warnings if w != failure)
     if recorder is not None:
         warn(recorder.warnings)
@@ -1028,6 +1041,11 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
             print(f"quietland: saved {recorder.wav_path}", file=sys.stderr)
         if recorder.results_saved:
             print(f"quietland: saved {recorder.results_path}", file=sys.stderr)
+    if failure is None and closed:
+        gone = isinstance(closed[0], BrokenPipeError)
+        failure = ("the output's reader went away" if gone else
+                   f"the output could not be written ({closed[0].strerror or closed[0]})") + (
+            f"; the session ended there, at {analysis.summary.duration_s:.1f} s.")
     if failure is not None:
         raise CommandError(failure, EXIT_FILE)
     return EXIT_INTERRUPTED if signal.SIGINT in signals else EXIT_OK

@@ -6,6 +6,7 @@ is tested against a virtual microphone in test_capture_pulse.py.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -57,6 +58,8 @@ class FakeStream:
             if i == self.fake.pause_at:  # (the device's thread, stopped with the process, comes back)
                 time.sleep(0.3)
             block = np.full((self.blocksize, self.channels), (i % 100) / 1000.0, dtype=np.float32)
+            if self.fake.audio is not None:  # (a recording, heard through the device)
+                block = np.repeat(self.fake.audio[i * self.blocksize : (i + 1) * self.blocksize, None], self.channels, 1)
             self.callback(block, self.blocksize, None, FakeStatus(i in self.fake.overflow_at))
             time.sleep(self.blocksize / self.samplerate / self.fake.speed)
         if self.fake.unplug_after:
@@ -76,10 +79,11 @@ class FakeStream:
 
 
 def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=(), refuse_channels=(),
-                     pause_at=-1):
+                     pause_at=-1, audio=None):
     """A module that looks like sounddevice to quietland.capture."""
     sd = types.ModuleType("sounddevice")
     sd.pause_at = pause_at
+    sd.audio = audio
     sd.PortAudioError = PortAudioError
     sd.blocks = blocks
     sd.unplug_after = unplug_after
@@ -309,6 +313,43 @@ def test_live_headless_with_an_unplugged_device_saves_everything_and_exits_1(use
     assert any("stopped delivering audio" in w for w in doc["warnings"])
 
 
+class ClosingPipe(io.StringIO):
+    """A stdout whose reader goes away after ``lines`` lines ('| head -3')."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.left = lines
+
+    def write(self, text: str) -> int:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.left -= text.count("\n")
+        return super().write(text)
+
+
+def test_live_headless_whose_output_reader_goes_away_ends_saved_and_says_so(use_fake, capsys, tmp_path, monkeypatch):
+    """'quietland live --headless --json | head -3' ended the session with exit 1 and not a word: not where it was
+    saved, nor why it ended."""
+    from quietland.synth import SessionSpec, synthesize
+
+    s = synthesize(SessionSpec(sample_rate=48000, kind="landings", sets=(20,), cadence_per_min=150.0, seed=2))
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    use_fake(blocks=len(s.audio) // block, audio=s.audio, speed=20.0)
+    pipe = ClosingPipe(3)
+    monkeypatch.setattr(sys, "stdout", pipe)
+    code = main(["live", "--headless", "--json", "--device", "usb", "--recordings-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert len(pipe.getvalue().splitlines()) == 3
+    wav = next(tmp_path.glob("quietland-*.wav"))
+    assert f"quietland: saved {wav}" in err and f"quietland: saved {wav.with_suffix('.json')}" in err
+    [error] = [line for line in err.splitlines() if line.startswith("quietland: error:")]
+    assert error.startswith("quietland: error: the output's reader went away; the session ended there, at ")
+    doc = json.loads(wav.with_suffix(".json").read_text())
+    assert doc["complete"] is True and 2 <= doc["summary"]["reps"] < 20  # (ended early: 20 were to come)
+    assert sf.info(wav).frames < len(s.audio)
+
+
 def test_a_signal_while_the_device_opens_ends_live_before_anything_is_recorded(use_fake, capsys, tmp_path):
     """SIGTERM's default action killed a live session that was still opening; after the WAV was made, it left an
     empty WAV behind."""
@@ -413,3 +454,14 @@ def test_opening_nothing_imports_no_audio_library():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_recordings_dir_with_a_tilde_is_the_home_folder(use_fake, capsys, tmp_path, monkeypatch):
+    """'--recordings-dir=~/rec' (no shell expands a ~ after '=') made a folder named '~' where it ran."""
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    main(["live", "--headless", "--device", "usb", "--recordings-dir=~/rec"])
+    assert len(list((tmp_path / "home" / "rec").glob("quietland-*.wav"))) == 1
+    assert not (tmp_path / "~").exists()
