@@ -15,11 +15,13 @@ delivered, then raises, so nothing captured is lost.
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,6 +42,8 @@ STALL_TIMEOUT_S = 3.0
 """No block for this long from a running stream means the device has gone away. Only the time this process was
 running counts: of a longer gap between two checks (the process stopped by Ctrl-Z, a laptop asleep: the device's
 thread was stopped with it), no more than twice :data:`POLL_S`."""
+ANSWER_TIMEOUT_S = 10.0
+"""Longest wait for PortAudio to start, or to open or start a stream, s (see :func:`_answered`)."""
 RELEASE_TIMEOUT_S = 2.0
 """Longest wait for the device to stop or close, s. A sound server that stopped answering (suspended, hung) blocks
 PortAudio's stop and close for as long as it does; the session is saved without waiting for them."""
@@ -91,12 +95,66 @@ class InputDevice:
 
 
 def _sounddevice():
-    """Import sounddevice, turning a missing PortAudio into :class:`CaptureError`."""
-    try:
+    """Import sounddevice (which starts PortAudio), turning a missing PortAudio into :class:`CaptureError`."""
+    def load():
         import sounddevice
+
+        return sounddevice
+
+    try:
+        return _answered(load, "starting")
     except OSError:
         raise CaptureError(PORTAUDIO_MISSING) from None
-    return sounddevice
+
+
+T = TypeVar("T")
+
+
+def _answered(call: Callable[[], T], doing: str) -> T:
+    """``call()``, run on a helper thread and waited for at most :data:`ANSWER_TIMEOUT_S`: PortAudio's start-up and
+    its opening of a stream ask the sound server, and wait as long as a hung one does (a minute or more, deaf to
+    Ctrl-C). When it does not return in time, or Ctrl-C comes meanwhile, the process is marked to end without
+    waiting for PortAudio (:func:`device_hung`); the timeout is a :class:`CaptureError` saying so."""
+    done = threading.Event()
+    result: list = []
+
+    def run() -> None:
+        try:
+            result.append((True, call()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            result.append((False, exc))
+        finally:
+            done.set()
+
+    # sounddevice points stderr at /dev/null while PortAudio starts (ALSA's chatter): a start that hangs would take
+    # every sentence said after it along
+    try:
+        stderr = os.dup(2)
+    except OSError:
+        stderr = None
+    threading.Thread(target=run, name="quietland-portaudio", daemon=True).start()
+    try:
+        answered = done.wait(ANSWER_TIMEOUT_S)
+        if not answered:
+            _hung.append(f"({doing})")
+    except BaseException:
+        _hung.append(f"({doing})")
+        answered = False
+        raise
+    finally:
+        if stderr is not None:
+            if not answered:
+                os.dup2(stderr, 2)
+            os.close(stderr)
+    if not answered:
+        raise CaptureError(
+            f"The sound system did not answer within {ANSWER_TIMEOUT_S:g} s while {doing} the audio input (its sound "
+            "server is not answering: restart it, or log out and in again)."
+        )
+    ok, value = result[0]
+    if not ok:
+        raise value
+    return value
 
 
 def list_devices() -> list[InputDevice]:
@@ -216,7 +274,7 @@ class MicrophoneSource:
         last_error = None
         for channels in (2, 1) if info.channels > 1 else (1,):
             try:
-                self._stream = sd.InputStream(
+                self._stream = _answered(lambda channels=channels: sd.InputStream(
                     device=info.id,
                     samplerate=self.sample_rate,
                     channels=channels,
@@ -224,7 +282,7 @@ class MicrophoneSource:
                     blocksize=self.block_size,
                     latency=latency,
                     callback=self._callback,
-                )
+                ), "opening")
                 break
             except sd.PortAudioError as exc:
                 last_error = exc
@@ -260,10 +318,13 @@ class MicrophoneSource:
             self.close()
             return
         try:
-            stream.start()
+            _answered(stream.start, "starting")
         except sd.PortAudioError as exc:
             self.close()
             raise CaptureError(self._open_error(exc)) from None
+        except BaseException:
+            self.hung = True  # (nothing more is asked of it: a hung server would hold the close too)
+            raise
         silent_s = 0.0
         last_check = time.monotonic()
         try:

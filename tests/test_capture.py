@@ -79,7 +79,7 @@ class FakeStream:
 
 
 def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=False, speed=20.0, overflow_at=(), refuse_channels=(),
-                     pause_at=-1, audio=None):
+                     pause_at=-1, audio=None, open_delay=0.0):
     """A module that looks like sounddevice to quietland.capture."""
     sd = types.ModuleType("sounddevice")
     sd.pause_at = pause_at
@@ -103,6 +103,7 @@ def fake_sounddevice(*, devices=None, open_error=None, blocks=0, unplug_after=Fa
     sd.query_hostapis = lambda: [{"name": "ALSA"}]
 
     def input_stream(**kwargs):
+        time.sleep(open_delay)  # (a sound server that does not answer)
         sd.opened.append(kwargs)
         if open_error is not None:
             raise PortAudioError(*open_error)
@@ -465,3 +466,17 @@ def test_recordings_dir_with_a_tilde_is_the_home_folder(use_fake, capsys, tmp_pa
     main(["live", "--headless", "--device", "usb", "--recordings-dir=~/rec"])
     assert len(list((tmp_path / "home" / "rec").glob("quietland-*.wav"))) == 1
     assert not (tmp_path / "~").exists()
+
+
+def test_a_sound_server_that_does_not_answer_is_one_sentence_in_seconds(use_fake, monkeypatch):
+    """A hung sound server held 'quietland live' for 31-120 s, deaf to Ctrl-C, then blamed the microphone: 'No
+    audio input device was found'. Opening the stream now gives up after ANSWER_TIMEOUT_S, says why, and marks the
+    process to end without waiting for PortAudio."""
+    monkeypatch.setattr(capture, "ANSWER_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(capture, "_hung", [])
+    use_fake(blocks=10, open_delay=5.0)
+    started = time.monotonic()
+    with pytest.raises(CaptureError, match=r"^The sound system did not answer within 0.3 s while opening the audio "
+                                           r"input \(its sound server is not answering"):
+        MicrophoneSource("usb", 16000)
+    assert time.monotonic() - started < 2.0 and capture.device_hung()
