@@ -454,6 +454,9 @@ class SessionRecorder:
             if wav is not None:
                 wav.update_header()
                 os.fsync(self._fh.fileno())
+            if os.fstat(self._fh.fileno()).st_nlink == 0:  # (its folder or the file itself removed meanwhile)
+                self._warn(f"The recording '{self.wav_path}' was deleted while it was being written: its audio is "
+                           "lost (the results were measured as it was heard).")
         except OSError as exc:
             self._warn(f"The end of the recording '{self.wav_path}' could not be written: {_reason(exc)}.")
         finally:

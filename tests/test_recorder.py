@@ -449,3 +449,18 @@ def test_the_json_saved_during_a_long_set_adds_up_to_no_more_than_its_audio(tmp_
     assert sizes[-1] > 4 * 5 * 8000, "the document outgrew 5 s of audio (else this test shows nothing)"
     assert sum(sizes) <= wav_bytes, (len(sizes), sum(sizes), wav_bytes)
     assert json.loads(rec.results_path.read_text())["summary"]["reps"] == 500
+
+
+def test_a_recording_deleted_while_it_is_written_is_said_to_be_lost(tmp_path):
+    """'rm -rf' of the recordings folder mid-session: the audio went on into a deleted file, and only the results
+    save said anything (that it failed)."""
+    import shutil
+
+    folder = tmp_path / "rec"
+    rec = SessionRecorder(folder, 16000)
+    rec.write(np.zeros(16000, np.float32))
+    shutil.rmtree(folder)
+    rec.write(np.zeros(16000, np.float32))
+    rec.close()
+    assert any(w.startswith(f"The recording '{rec.wav_path}' was deleted while it was being written: its audio is "
+                            "lost") for w in rec.warnings)
