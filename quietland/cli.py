@@ -161,7 +161,7 @@ def _plan(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_plan_argument(p: argparse.ArgumentParser) -> None:
+def _add_plan_argument(p: argparse.ArgumentParser, headless: bool = False) -> None:
     p.add_argument(
         "--plan",
         type=_plan,
@@ -169,7 +169,8 @@ def _add_plan_argument(p: argparse.ArgumentParser) -> None:
         help="the session's plan, shown with countdowns and rests: SETSxREPS (3x10) or SETSxSECONDSs (3x30s, "
         "timed rounds), with an optional rest in seconds (3x10/90; default 60). A set ends by itself when its "
         "target or round is reached. Default: the drill preset's structure ('quietland drills'; a drill without a "
-        "preset, such as line-hops, has none); 'none' for no plan",
+        "preset, such as line-hops, has none); 'none' for no plan"
+        + (". Only the screen shows and follows a plan: not used with --headless" if headless else ""),
     )
 
 
@@ -350,8 +351,13 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
             "Listen through a microphone, find every landing as it happens and count reps by the drill's "
             "rules, on a live screen (keys: " + _screen_keys("quit and save") + ") or, "
             "with --headless, as lines on stdout. The session's audio is saved as a WAV and its results as a "
-            "JSON beside it (see --recordings-dir); the paths are printed at the end. Ctrl-C or SIGTERM ends "
-            "the session and saves it.",
+            "JSON beside it (see --recordings-dir); the paths are printed at the end, and the session is added to "
+            "the training history (under --athlete, else 'unknown'; --no-record keeps it out). Ctrl-C, SIGTERM or "
+            "SIGHUP ends the session and saves it. A session killed outright (SIGKILL, power cut) leaves its WAV "
+            "and the results saved a few seconds before: 'quietland import WAV' adds them. With --headless, a script may "
+            "start once stderr says 'quietland: listening'. Exit status: 0 (ended by --duration, q, SIGTERM or "
+            "SIGHUP), 130 (Ctrl-C), 1 (the device or the output failed; what was captured is saved), 2 (a bad "
+            "command line).",
             HELP_WIDTH,
         ),
         epilog=_drill_epilog(),
@@ -397,7 +403,7 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--duration", type=_duration, metavar="S", help="stop after S seconds of audio (default: until stopped)")
     _add_target_cadence_argument(p, "Default: none.")
-    _add_plan_argument(p)
+    _add_plan_argument(p, headless=True)
     p.add_argument(
         "--json",
         action="store_true",
@@ -485,18 +491,23 @@ class _Progress:
             self.stream.flush()
 
 
-def _drill_and_script(saved: SavedSession | None, drill: str | None) -> tuple[str, tuple[ScriptedAction, ...]]:
-    """The drill to count by and the session actions to replay: ``--drill`` if given, else the saved session's."""
+def _drill_and_script(
+    saved: SavedSession | None, drill: str | None, target: float | None = None,
+) -> tuple[str, tuple[ScriptedAction, ...]]:
+    """The drill to count by and the session actions to replay: ``--drill`` if given, else the saved session's (with
+    a note saying so, and, when ``--target-cadence`` (``target``) was not given, the saved session's target too)."""
     if drill is not None:
         return drill, ()
     if saved is None or saved.drill is None:
         return "generic", ()
     drill, script = saved.drill, saved.script
+    aimed = saved.target_cadence_per_min if target is None else None
     print(
         f"quietland: note: counting as the recorded session did (drill {drill}"
         + (f", {len(script)} new set{'s' if len(script) != 1 else ''} or drill change{'s' if len(script) != 1 else ''}"
            if script else "")
-        + "); --drill NAME overrides it",
+        + (f", rhythm against its target of {aimed:g}/min" if aimed else "")
+        + "); --drill NAME overrides it" + (" (--target-cadence N the target)" if aimed else ""),
         file=sys.stderr,
     )
     return drill, script
@@ -602,7 +613,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         source = FileSource(args.path)
         saved = saved_session(args.path)
-        drill, script = _drill_and_script(saved, args.drill)
+        drill, script = _drill_and_script(saved, args.drill, args.target_cadence)
         notices: list[str] = []  # a profile that cannot be used: a warning of the analysis, printed with the others
         profile = _choose_profile(args.profile, saved, notices=notices, echo=False)
         target = _choose_target(args.target_cadence, saved)
@@ -681,7 +692,7 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     from .recorder import saved_session
 
     saved = saved_session(path)
-    drill, script = _drill_and_script(saved, drill)
+    drill, script = _drill_and_script(saved, drill, args.target_cadence)
     notices: list[str] = []
     return run_live_app(
         PacedSource(source, speed), drill, script=script,

@@ -389,6 +389,20 @@ def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, mo
     assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
 
 
+def test_analyze_says_it_takes_the_recorded_sessions_target_cadence(tmp_path, capsys):
+    """The note named the drill it took from the recorded session, not the target cadence it took as well."""
+    runner, _, recorder = run_session(file_blocks(FileSource(DEMO), 4096), "line-hops", tmp_path,
+                                      target_cadence_per_min=160.0)
+    runner.run()
+    assert main(["analyze", str(recorder.wav_path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert ("counting as the recorded session did (drill line-hops, rhythm against its target of 160/min); --drill NAME "
+            "overrides it (--target-cadence N the target)") in err
+    assert json.loads(out)["target_cadence_per_min"] == 160.0
+    assert main(["analyze", str(recorder.wav_path), "--json", "--target-cadence", "150"]) == 0
+    assert "target of" not in capsys.readouterr().err
+
+
 def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
     """'median score 39 (uncalibrated: 'quietland calibrate' makes a profile)' was said to a user who had just saved
     one ('analyze' does not take the profile named 'default' by itself), and a calibrated table named no profile."""
