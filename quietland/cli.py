@@ -639,8 +639,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         doc = report.analysis_to_dict(analysis, file=args.path, block_size=args.block_size)
         # when the recording was made, as near as the file tells: its import is dated by it (the file's path may
-        # not lead back to it from wherever the JSON is imported)
-        doc = {"file": doc.pop("file"), "recorded_at": _modified_at(source.path), **doc}
+        # not lead back to it from wherever the JSON is imported); for a session quietland recorded, which one it
+        # is, so that importing this analysis replaces the session stored from it
+        head = {"file": doc.pop("file"), "recorded_at": _modified_at(source.path)}
+        if saved is not None:
+            head.update(session_started_at=saved.started_at, athlete=saved.athlete)
+        doc = {**head, **doc}
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     elif args.csv:
         report.write_csv(analysis, sys.stdout)

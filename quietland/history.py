@@ -308,7 +308,7 @@ class StoredSession:
     replaced: bool
     """True when it replaced an earlier, incomplete copy of the same live session."""
     reanalysed: bool = False
-    """True when it replaced an earlier analysis of the same recording (see :meth:`HistoryStore.store_results`)."""
+    """True when it replaced the stored session of the same recording (see :meth:`HistoryStore.store_results`)."""
     new_athlete: bool = False
     """True when its athlete had no session before (a new name: a misspelt one shows here)."""
     moved_from: str | None = None
@@ -418,6 +418,9 @@ class ParsedResults:
     """The same, seconds since 1970 UTC."""
     own_start: bool
     """True when the document carries its own ``started_at`` (a recorded session), False when it was supplied."""
+    session_start: str | None
+    """For the analysis of a recording quietland made (``analyze --json`` of its WAV): the ``started_at`` of the
+    session it is (``session_started_at``), as stored; else None."""
     session: dict[str, Any]
     """Values of the ``sessions`` columns other than ids and the athlete."""
     sets: tuple[tuple[Any, ...], ...]
@@ -470,8 +473,12 @@ def parse_results(
     named, given = _name(doc.get("athlete")), _name(athlete)
     who = given or named or UNKNOWN_ATHLETE
     own = _text(doc.get("started_at"))
+    session_start = _text(doc.get("session_started_at")) if own is None else None
     if own is not None:
         started_at, started_unix = _start_time(own, where)
+    elif session_start is not None:  # (the analysis of a session's recording: dated as the session)
+        started_at, started_unix = _start_time(session_start, where)
+        session_start = started_at  # (as the session's own copy is stored)
     else:
         moment = (fallback_start or datetime.now()).astimezone()
         started_at, started_unix = moment.isoformat(timespec="seconds"), moment.timestamp()
@@ -519,8 +526,8 @@ def parse_results(
          _flag(r.get("inferred")))
         for i, r in enumerate(reps, 1)
     )
-    return ParsedResults(who, given is not None, named, started_at, started_unix, own is not None, session, set_rows,
-                         rep_rows)
+    return ParsedResults(who, given is not None, named, started_at, started_unix, own is not None, session_start,
+                         session, set_rows, rep_rows)
 
 
 def _recorded_at(source: Path, doc: Any) -> tuple[datetime | None, bool]:
@@ -772,8 +779,17 @@ class HistoryStore:
         ).fetchone()
 
     def _same_recording(self, athlete_id: int, parsed: ParsedResults) -> tuple[int, str, float, str | None] | None:
-        """The stored session (id, start, start in seconds, end) whose recording ``parsed`` is a new analysis of:
-        the same athlete, drill, sample rate, length and rep times; None if there is none."""
+        """The stored session (id, start, start in seconds, end) whose recording ``parsed`` is a new analysis of: for
+        the analysis of a recording quietland made, the athlete's session that started when it did (whatever its
+        drill, reps or completeness: a session killed before its end, a drill given wrong); else the same athlete,
+        drill, sample rate, length and rep times; None if there is none."""
+        if parsed.session_start is not None:
+            row = self._conn.execute(
+                "SELECT id, started_at, started_unix, ended_at FROM sessions WHERE athlete_id = ? AND started_at = ? "
+                "ORDER BY id", (athlete_id, parsed.session_start),
+            ).fetchone()
+            if row is not None:
+                return row
         s = parsed.session
         times = [row[2] for row in parsed.reps]
         for row in self._conn.execute(
@@ -849,7 +865,7 @@ class HistoryStore:
         elif stored.replaced:
             verb, status = "replaced its incomplete copy", "replaced"
         elif stored.reanalysed:
-            verb, status = "replaced an earlier analysis of the same recording", "reanalysed"
+            verb, status = "replaced the stored session of the same recording", "reanalysed"
         named = _name(doc.get("athlete"))
         notes = [
             *(["a new athlete"] if stored.new_athlete else []),

@@ -75,6 +75,10 @@ class SavedSession:
     plan_text: str | None = None
     """The plan its screen showed (``config.plan``: as ``SetPlan.describe`` writes it, or ``none``); None when the
     results do not say (made before plans were saved, or not on a screen)."""
+    started_at: str | None = None
+    """When it started, as its results say (``started_at``): which session it is, for the history."""
+    athlete: str | None = None
+    """Its athlete (``--athlete``), or None."""
 
     def profile(self) -> Profile | None:
         """That profile; raises :class:`~quietland.calibration.ProfileError` when it is damaged."""
@@ -125,6 +129,8 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
         target_cadence_per_min=float(target) if target_ok else None,
         profile_doc=profile,
         plan_text=plan if isinstance(plan, str) else None,
+        started_at=doc["started_at"],
+        athlete=doc.get("athlete") if isinstance(doc.get("athlete"), str) else None,
     )
 
 

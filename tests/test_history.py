@@ -568,7 +568,7 @@ def test_a_recording_scored_again_against_a_profile_replaces_its_uncalibrated_se
     again = write_json(tmp_path / "again.json", {**docs["calibrated"], "file": "rec.wav"})
     code, out, err = run("import", str(again), "--athlete", "ann")
     assert code == 0 and err == ""
-    assert f"'{again.resolve()}': replaced an earlier analysis of the same recording: ann, pogo, " in out
+    assert f"'{again.resolve()}': replaced the stored session of the same recording: ann, pogo, " in out
     assert "0 sessions added, 1 new analysis of stored recordings, 0 already there" in out
     [row] = json.loads(run("history", "--athlete", "ann", "--json")[1])["sessions"]
     assert row["calibrated"] is True
@@ -1070,3 +1070,45 @@ def test_csv_export_keeps_a_spreadsheet_from_running_a_name_as_a_formula(run, do
     assert row["athlete"] == "'" + name and float(row["median_impact_db"]) < 0  # (numbers stay numbers)
     code, out, _ = run("export", "--format", "json")
     assert json.loads(out)["sessions"][0]["athlete"] == name  # JSON is no spreadsheet: the name as it is
+
+
+def test_the_analysis_of_a_sessions_recording_replaces_the_session_stored_from_it(run, tmp_path):
+    """A session killed before its end leaves a JSON with the reps of a few seconds before (stored as an incomplete
+    copy) and a WAV with every rep; analysing the WAV, as the README says, and importing that stored a second session.
+    So did analysing it again with another drill. The analysis of a recording quietland made names its session."""
+    from quietland.audiofile import FileSource
+    from quietland.recorder import SessionRecorder
+    from quietland.replay import PacedSource
+    from quietland.session import SessionRunner
+
+    s = synthesize(SessionSpec(sample_rate=16000, kind="landings", sets=(12,), cadence_per_min=150.0, seed=4))
+    rec_dir = tmp_path / "rec"
+    recorder = SessionRecorder(rec_dir, 16000, athlete="ann")
+    source = PacedSource(FileSource(_wav(tmp_path / "s.wav", s)), None)
+    SessionRunner(source, "pogo", recorder, lambda u: None).run()
+    live = json.loads(recorder.results_path.read_text())
+    # as a SIGKILL leaves it: saved a few seconds before the end, incomplete
+    killed = {**live, "complete": False, "ended_at": None, "reps": live["reps"][:5]}
+    recorder.results_path.write_text(json.dumps(killed))
+    code, out, _ = run("import", str(recorder.results_path))
+    assert code == 0 and "stored: ann (a new athlete), pogo" in out
+    code, out, err = run("analyze", str(recorder.wav_path), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["session_started_at"] == live["started_at"] and doc["athlete"] == "ann"
+    analysis = write_json(tmp_path / "analysis.json", doc)
+    code, out, _ = run("import", str(analysis))
+    assert code == 0 and "replaced the stored session of the same recording: ann, pogo" in out
+    [row] = json.loads(run("history", "--json")[1])["sessions"]
+    assert row["reps"] == len(live["reps"]) == 12 and row["complete"] is True
+    assert row["started_at"] == live["started_at"]
+    # analysed again with another drill (a drill given wrong): still the one session
+    code, out, _ = run("analyze", str(recorder.wav_path), "--json", "--drill", "generic")
+    again = write_json(tmp_path / "again.json", json.loads(out))
+    assert "replaced the stored session of the same recording: ann, generic" in run("import", str(again))[1]
+    assert [r["drill"] for r in json.loads(run("history", "--json")[1])["sessions"]] == ["generic"]
+
+
+def _wav(path: Path, s) -> Path:
+    sf.write(path, s.audio, s.sample_rate, subtype="FLOAT")
+    return path
