@@ -55,14 +55,17 @@ READY_MAX_RISE_DB = 1.0
 """How much louder than the first of them (against baseline) the last may be and still count as 'not rising', dB."""
 
 
-def _day(row: SessionRow) -> str:
-    """A session's start as people read it: ``2026-11-23 10:05``."""
-    return row.started_at[:16].replace("T", " ")
+def _day(row: SessionRow, among: Sequence[SessionRow] = ()) -> str:
+    """A session's start as people read it: ``2026-11-23 10:05``; to the second (``10:05:31``) when another of
+    ``among`` started in the same minute (the sentence would name two sessions alike)."""
+    minute = row.started_at[:16]
+    alike = any(other is not row and other.started_at[:16] == minute for other in among)
+    return row.started_at[: 19 if alike else 16].replace("T", " ")
 
 
-def _the_sessions(rows: Sequence[SessionRow]) -> str:
-    """``the session of DAY``, or ``the sessions of DAY, DAY and DAY``."""
-    days = [_day(r) for r in rows]
+def _the_sessions(rows: Sequence[SessionRow], among: Sequence[SessionRow] = ()) -> str:
+    """``the session of DAY``, or ``the sessions of DAY, DAY and DAY`` (see :func:`_day` for ``among``)."""
+    days = [_day(r, among) for r in rows]
     if len(days) == 1:
         return f"the session of {days[0]}"
     return f"the sessions of {', '.join(days[:-1])} and {days[-1]}"
@@ -122,33 +125,37 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
                          f"(the verdict looks at the last {READY_SESSIONS}).")
     last = list(rows[-READY_SESSIONS:])
     drill = last[0].drill
+
+    def day(row: SessionRow) -> str:
+        return _day(row, last)
+
     reasons: list[str] = []
     uncalibrated = [r for r in last if not r.calibrated]
     if uncalibrated:  # one reason for them all: the same remedy
-        reasons.append(f"{_the_sessions(uncalibrated)} {'was' if len(uncalibrated) == 1 else 'were'} scored "
+        reasons.append(f"{_the_sessions(uncalibrated, last)} {'was' if len(uncalibrated) == 1 else 'were'} scored "
                        "uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze RECORDING --profile "
                        "NAME' scores a recording against it)")
     drifted = [r for r in last if r.calibrated and r.drift_cues]
     if drifted:  # calibrated, but its own cue said the set-up had changed: its scores are not against this baseline
-        reasons.append(f"{_the_sessions(drifted)} raised a calibration drift cue (the microphone, room or gain had "
+        reasons.append(f"{_the_sessions(drifted, last)} raised a calibration drift cue (the microphone, room or gain had "
                        "changed since calibrating, so the scores are not against this set-up's baseline: calibrate "
                        "again)")
     for r in last:
         if not r.calibrated or r.drift_cues:
             continue
         if r.reps < READY_MIN_REPS:
-            reasons.append(f"the session of {_day(r)} had only {r.reps} reps ({READY_MIN_REPS} needed)")
+            reasons.append(f"the session of {day(r)} had only {r.reps} reps ({READY_MIN_REPS} needed)")
         if r.median_score is None or r.median_score < READY_MIN_SCORE:
             got = "no score" if r.median_score is None else f"a median score of {_against(r.median_score, READY_MIN_SCORE)}"
-            reasons.append(f"{_day(r)} had {got} ({READY_MIN_SCORE:.0f} needed)")
+            reasons.append(f"{day(r)} had {got} ({READY_MIN_SCORE:.0f} needed)")
         if r.interval_cv is None or r.interval_cv > READY_MAX_CV:
             got = ("no measurable rhythm" if r.interval_cv is None
                    else f"an interval CV of {_against(100 * r.interval_cv, 100 * READY_MAX_CV, 1)}%")
-            reasons.append(f"{_day(r)} had {got} ({100 * READY_MAX_CV:.0f}% at most)")
+            reasons.append(f"{day(r)} had {got} ({100 * READY_MAX_CV:.0f}% at most)")
         share = r.double_contact_share
         if share is not None and share > READY_MAX_DOUBLE_SHARE:
             shown = _against(100 * share, 100 * READY_MAX_DOUBLE_SHARE)
-            reasons.append(f"{_day(r)} had {shown}% double contacts ({100 * READY_MAX_DOUBLE_SHARE:.0f}% at most)")
+            reasons.append(f"{day(r)} had {shown}% double contacts ({100 * READY_MAX_DOUBLE_SHARE:.0f}% at most)")
     first_db, last_db = last[0].vs_baseline_db, last[-1].vs_baseline_db
     rise = None if first_db is None or last_db is None else last_db - first_db
     if all(r.calibrated for r in last):
@@ -156,7 +163,7 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
             reasons.append("the impact level of the first or last of these sessions is unknown")
         elif rise > READY_MAX_RISE_DB:
             reasons.append(f"landings got louder: the median impact level rose {_against(rise, READY_MAX_RISE_DB, 1)} dB "
-                           f"against baseline from {_day(last[0])} to {_day(last[-1])} ({READY_MAX_RISE_DB:.0f} dB "
+                           f"against baseline from {day(last[0])} to {day(last[-1])} ({READY_MAX_RISE_DB:.0f} dB "
                            "allowed)")
     if reasons:
         return Readiness(False, f"Not ready to move up in {drill} yet: " + "; ".join(reasons) + ".")
@@ -169,7 +176,7 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
         f"{_span(scores, 0)}, kept the interval CV at {_span(cvs, 1)}% with "
         + ("no double contacts" if doubles == 0 else f"at most {doubles:.0f}% double contacts")
         + f", and landings did not get louder (the median impact level against baseline changed {rise:+.1f} dB "
-        f"from {_day(last[0])} to {_day(last[-1])}).",
+        f"from {day(last[0])} to {day(last[-1])}).",
     )
 
 

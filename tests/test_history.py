@@ -697,6 +697,16 @@ def test_readiness_names_the_condition_that_fails(changes, needle):
     assert verdict.sentence.startswith("Not ready to move up in pogo yet: ") and needle in verdict.sentence
 
 
+def test_readiness_names_two_sessions_of_one_minute_to_the_second():
+    """'the sessions of 2026-11-12 18:00 and 2026-11-12 18:00 were scored uncalibrated' named two sessions alike."""
+    rows = good()
+    rows[1] = replace(rows[1], started_at="2026-11-03T18:00:12+01:00", calibrated=False)
+    rows[2] = replace(rows[2], started_at="2026-11-03T18:00:47+01:00", calibrated=False)
+    verdict = readiness(rows)
+    assert "the sessions of 2026-11-03 18:00:12 and 2026-11-03 18:00:47 were scored uncalibrated" in verdict.sentence
+    assert readiness(good()).sentence.endswith("from 2026-11-01 18:00 to 2026-11-03 18:00).")  # (otherwise minutes)
+
+
 def test_readiness_leaves_out_a_session_whose_drift_cue_said_its_scores_were_not_honest():
     """Three sessions at 12 dB less input gain raised 'calibrate again for honest scores' and scored 95: they were
     'ready to move up', where the same landings at the calibrated gain scored 58."""
