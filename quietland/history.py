@@ -771,6 +771,15 @@ class HistoryStore:
         return StoredSession(session_id, name, drill, started_at, reps, sets, False, new_athlete=new_athlete,
                              moved_from=old_name)
 
+    def _others_profile(self, stored: StoredSession) -> list[str]:
+        """``["scored against eve's profile"]`` when the session was scored against a profile named as another athlete
+        in the history (a profile per athlete, and the wrong one given), else nothing."""
+        row = self._conn.execute("SELECT calibrated, profile_name FROM sessions WHERE id = ?", (stored.id,)).fetchone()
+        if row is None or not row[0] or not row[1] or _same_name(row[1]) == _same_name(stored.athlete):
+            return []
+        other = self._athlete_row(row[1])
+        return [f"scored against {other[1]}'s profile"] if other is not None else []
+
     def stored_as(self, doc: dict[str, Any]) -> tuple[str, str, str] | None:
         """The athlete, drill and start of the stored session with results ``doc`` (the same SHA-256), or None."""
         return self._conn.execute(
@@ -870,6 +879,7 @@ class HistoryStore:
         notes = [
             *(["a new athlete"] if stored.new_athlete else []),
             *([f"the results name {named}"] if named and _same_name(named) != _same_name(stored.athlete) else []),
+            *self._others_profile(stored),
         ]
         renamed = f" ({'; '.join(notes)})" if notes else ""
         dated = ""

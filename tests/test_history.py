@@ -1122,3 +1122,18 @@ def test_the_analysis_of_a_sessions_recording_replaces_the_session_stored_from_i
 def _wav(path: Path, s) -> Path:
     sf.write(path, s.audio, s.sample_rate, subtype="FLOAT")
     return path
+
+
+def test_an_import_says_when_the_scores_are_against_another_athletes_profile(store, docs, tmp_path):
+    """'analyze --profile eve' of farah's session, imported for farah: her 'vs base' and verdict used eve's anchors,
+    and nothing said so (coach audit). Only a profile named as another athlete in the history is such a profile."""
+    first = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-01T08:00:00+01:00", athlete=None))
+    [one] = store.import_paths([first], athlete="ann").outcomes  # (its profile is ann's own)
+    assert "profile" not in one.sentence
+    other = write_json(tmp_path / "b.json", recorded(docs["calibrated"], "2026-11-02T08:00:00+01:00", athlete=None))
+    [two] = store.import_paths([other], athlete="farah").outcomes
+    assert "stored: farah (a new athlete; scored against ann's profile), pogo" in two.sentence
+    plain = write_json(tmp_path / "c.json", recorded(docs["calibrated"], "2026-11-03T08:00:00+01:00", athlete=None))
+    store._conn.execute("UPDATE athletes SET name = 'annie' WHERE name = 'ann'")  # (no athlete of the profile's name)
+    [three] = store.import_paths([plain], athlete="farah").outcomes
+    assert "profile" not in three.sentence
