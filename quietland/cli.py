@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import dataclasses
+import errno
 import json
 import os
 import shlex
@@ -970,15 +971,18 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
         if closed:
             return
         try:
+            if sys.stdout is None:  # (started with stdout closed: '>&-')
+                raise OSError(errno.EBADF, "standard output is closed")
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
-        except OSError as exc:
-            closed.append(exc)
+        except (OSError, ValueError) as exc:  # (ValueError: a file object closed under it)
+            closed.append(exc if isinstance(exc, OSError) else OSError(errno.EBADF, "standard output is closed"))
             try:  # (so that nothing complains again at exit)
+                fd = sys.stdout.fileno()
                 devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
+                os.dup2(devnull, fd)
                 os.close(devnull)
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):
                 pass  # (a stdout with no file behind it)
             runner.stop()
 

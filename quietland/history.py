@@ -473,12 +473,13 @@ def parse_results(
     named, given = _name(doc.get("athlete")), _name(athlete)
     who = given or named or UNKNOWN_ATHLETE
     own = _text(doc.get("started_at"))
-    session_start = _text(doc.get("session_started_at")) if own is None else None
+    session = _session_start(doc) if own is None else None
+    session_start = None
     if own is not None:
         started_at, started_unix = _start_time(own, where)
-    elif session_start is not None:  # (the analysis of a session's recording: dated as the session)
-        started_at, started_unix = _start_time(session_start, where)
-        session_start = started_at  # (as the session's own copy is stored)
+    elif session is not None:  # (the analysis of a session's recording: dated as the session)
+        started_at, started_unix = session
+        session_start = started_at  # (matched against the session's own copy as stored)
     else:
         moment = (fallback_start or datetime.now()).astimezone()
         started_at, started_unix = moment.isoformat(timespec="seconds"), moment.timestamp()
@@ -530,6 +531,16 @@ def parse_results(
                          session, set_rows, rep_rows)
 
 
+def _session_start(doc: dict[str, Any]) -> tuple[str, float] | None:
+    """The ``session_started_at`` of the analysis of a recording quietland made, as its session's own copy is stored
+    (and in seconds since 1970); None when it has none, or one that is no time (then it is dated as any analysis)."""
+    text = _text(doc.get("session_started_at"))
+    try:
+        return None if text is None else _start_time(text, "")
+    except (HistoryError, OverflowError, OSError):
+        return None
+
+
 def _recorded_at(source: Path, doc: Any) -> tuple[datetime | None, bool]:
     """When the recording a results document without ``started_at`` was made of was last written, and whether that
     is known: its ``recorded_at`` (``analyze --json`` writes the recording's modification time there), else the
@@ -540,15 +551,15 @@ def _recorded_at(source: Path, doc: Any) -> tuple[datetime | None, bool]:
         try:
             moment = datetime.fromisoformat(own)
             return (moment.astimezone() if moment.tzinfo is None else moment), True
-        except ValueError:
-            pass  # (not a time: dated as a document without it)
+        except (ValueError, OverflowError, OSError):
+            pass  # (not a time, or none this computer can hold: dated as a document without it)
     named = doc.get("file") if isinstance(doc, dict) else None
     places = [source.parent / Path(named).name, Path(named)] if isinstance(named, str) and named else []
     for path in (*places, source):
         try:
             if path.is_file():
                 return datetime.fromtimestamp(path.stat().st_mtime), path != source
-        except (OSError, ValueError):
+        except (OSError, ValueError, OverflowError):
             continue
     return None, False
 
@@ -883,7 +894,8 @@ class HistoryStore:
         ]
         renamed = f" ({'; '.join(notes)})" if notes else ""
         dated = ""
-        if status == "stored" and not doc.get("started_at") and not _recorded_at(file, doc)[1]:
+        if (status == "stored" and not doc.get("started_at") and _session_start(doc) is None
+                and not _recorded_at(file, doc)[1]):
             recording = _text(doc.get("file"))
             dated = (" It is dated by the results file's own time" + (
                 f": the recording it names ('{recording}') was not found beside it or as named." if recording

@@ -480,3 +480,20 @@ def test_a_sound_server_that_does_not_answer_is_one_sentence_in_seconds(use_fake
                                            r"input \(its sound server is not answering"):
         MicrophoneSource("usb", 16000)
     assert time.monotonic() - started < 2.0 and capture.device_hung()
+
+
+def test_live_headless_started_with_stdout_closed_ends_saved_and_says_so(use_fake, capsys, tmp_path, monkeypatch):
+    """'quietland live --headless >&-': Python's stdout is None, and the first rep was an AttributeError traceback."""
+    from quietland.synth import SessionSpec, synthesize
+
+    s = synthesize(SessionSpec(sample_rate=48000, kind="landings", sets=(20,), cadence_per_min=150.0, seed=2))
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    use_fake(blocks=len(s.audio) // block, audio=s.audio, speed=20.0)
+    monkeypatch.setattr(sys, "stdout", None)
+    code = main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    [error] = [line for line in err.splitlines() if line.startswith("quietland: error:")]
+    assert error.startswith("quietland: error: the output could not be written (standard output is closed); the "
+                            "session ended there, at ")
+    assert len(list(tmp_path.glob("quietland-*.json"))) == 1

@@ -1137,3 +1137,25 @@ def test_an_import_says_when_the_scores_are_against_another_athletes_profile(sto
     store._conn.execute("UPDATE athletes SET name = 'annie' WHERE name = 'ann'")  # (no athlete of the profile's name)
     [three] = store.import_paths([plain], athlete="farah").outcomes
     assert "profile" not in three.sentence
+
+
+@pytest.mark.parametrize("field, value", [
+    ("recorded_at", "9999-12-31T23:59:59"),  # (no UTC offset: taken as local time, past what a computer holds)
+    ("recorded_at", "not a time"),
+    ("session_started_at", "not a time"),
+    ("session_started_at", 17),
+])
+def test_a_bad_time_in_an_analysis_is_dated_as_one_without_it(store, docs, tmp_path, field, value, monkeypatch):
+    """'recorded_at: 9999-12-31T23:59:59' was an OverflowError traceback that stopped the rest of the import, and a
+    'session_started_at' that is no time refused the analysis, saying its 'started_at' was no time."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        path = write_json(tmp_path / "a.json", {**docs["uncalibrated"], "file": "gone.wav", field: value})
+        later = write_json(tmp_path / "b.json", recorded(docs["calibrated"], "2026-11-21T08:00:00+01:00"))
+        outcomes = store.import_paths([path, later], athlete="bo").outcomes
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert [o.status for o in outcomes] == ["stored", "stored"], outcomes
+    assert "It is dated by the results file's own time" in outcomes[0].sentence
