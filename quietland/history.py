@@ -150,7 +150,26 @@ def _add_drift_cues_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN drift_cues INTEGER")
 
 
-MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2]
+def _merge_athlete_spellings_v3(conn: sqlite3.Connection) -> None:
+    """Version 2 to 3: athletes whose names are one under the matching of version 3 (every letter's case, and an
+    accent typed as a letter and a combining mark: :func:`_same_name`) become one, under the spelling stored first;
+    names are stored in Unicode NFC. Version 2 compared names with SQLite's NOCASE (A-Z only), so 'Émile' and
+    'ÉMILE' could be two athletes, each with half the sessions."""
+    first: dict[str, int] = {}
+    renames: list[tuple[str, int]] = []
+    for athlete_id, name in conn.execute("SELECT id, name FROM athletes ORDER BY id").fetchall():
+        key = _same_name(name)
+        if key in first:
+            conn.execute("UPDATE sessions SET athlete_id = ? WHERE athlete_id = ?", (first[key], athlete_id))
+            conn.execute("DELETE FROM athletes WHERE id = ?", (athlete_id,))
+        else:
+            first[key] = athlete_id
+            if (_name(name) or name) != name:
+                renames.append((_name(name) or name, athlete_id))
+    conn.executemany("UPDATE athletes SET name = ? WHERE id = ?", renames)
+
+
+MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _merge_athlete_spellings_v3]
 """``MIGRATIONS[n]`` upgrades version n to n+1; the schema this code writes is ``len(MIGRATIONS)``.
 Append a function to change the schema; never edit a released one."""
 
@@ -724,12 +743,20 @@ class HistoryStore:
             new_athlete = self._athlete_row(parsed.athlete) is None
             athlete_id, stored_name = self._athlete(parsed.athlete)
             replaced = reanalysed = False
+            moved_from = None
             started = self._same_recording(athlete_id, parsed) if not parsed.own_start else None
             if started is not None:
                 session_id, s["started_at"], s["started_unix"], ended_at = started
                 s["ended_at"] = s["ended_at"] or ended_at
+                old_id, old_name = conn.execute(
+                    "SELECT a.id, a.name FROM sessions s JOIN athletes a ON a.id = s.athlete_id WHERE s.id = ?",
+                    (session_id,),
+                ).fetchone()
                 conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
                 reanalysed = True
+                if old_id != athlete_id:  # (stored under 'unknown', say: the athlete named now takes it)
+                    moved_from = old_name
+                    self._forget_if_unused(old_id)
             if parsed.own_start:
                 earlier = conn.execute(
                     "SELECT id, complete, duration_s FROM sessions WHERE athlete_id = ? AND started_at = ?",
@@ -766,7 +793,7 @@ class HistoryStore:
                 conn.execute("ROLLBACK")
             raise
         return StoredSession(session_id, stored_name, s["drill"], s["started_at"], s["reps"], s["sets"], replaced,
-                             reanalysed, new_athlete)
+                             reanalysed, new_athlete, moved_from)
 
     def _move(self, there: Sequence[Any], athlete: str) -> StoredSession | None:
         """Move stored session ``there`` (id, athlete id, athlete, drill, start, reps, sets) to ``athlete`` (inside the
@@ -777,10 +804,23 @@ class HistoryStore:
         if athlete_id == old_id:
             return None
         self._conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (athlete_id, session_id))
-        self._conn.execute("DELETE FROM athletes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE "
-                           "athlete_id = ?)", (old_id, old_id))
+        self._forget_if_unused(old_id)
+        # copies of one live session now under one athlete: the complete one, else the longest, is the session
+        # (two complete copies are two sessions, as on import)
+        copies = self._conn.execute(
+            "SELECT id, drill, reps, sets, complete FROM sessions WHERE athlete_id = ? AND started_at = ? "
+            "ORDER BY complete DESC, duration_s DESC, id = ? DESC", (athlete_id, started_at, session_id),
+        ).fetchall()
+        if len(copies) > 1 and not any(c[4] for c in copies[1:]):
+            self._conn.executemany("DELETE FROM sessions WHERE id = ?", [(c[0],) for c in copies[1:]])
+            session_id, drill, reps, sets, _ = copies[0]
         return StoredSession(session_id, name, drill, started_at, reps, sets, False, new_athlete=new_athlete,
                              moved_from=old_name)
+
+    def _forget_if_unused(self, athlete_id: int) -> None:
+        """Remove an athlete left with no session (inside the caller's transaction)."""
+        self._conn.execute("DELETE FROM athletes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE "
+                           "athlete_id = ?)", (athlete_id, athlete_id))
 
     def _others_profile(self, stored: StoredSession) -> list[str]:
         """``["scored against eve's profile"]`` when the session was scored against a profile named as another athlete
@@ -804,9 +844,12 @@ class HistoryStore:
         drill, reps or completeness: a session killed before its end, a drill given wrong); else the same athlete,
         drill, sample rate, length and rep times; None if there is none."""
         if parsed.session_start is not None:
+            # the athlete named now, or the one the session was stored under (imported without --athlete)
+            stored_as = self._athlete_row(parsed.named_athlete or UNKNOWN_ATHLETE)
+            ids = (athlete_id, athlete_id if stored_as is None else stored_as[0])
             row = self._conn.execute(
-                "SELECT id, started_at, started_unix, ended_at FROM sessions WHERE athlete_id = ? AND started_at = ? "
-                "ORDER BY id", (athlete_id, parsed.session_start),
+                "SELECT id, started_at, started_unix, ended_at FROM sessions WHERE athlete_id IN (?, ?) AND "
+                "started_at = ? ORDER BY athlete_id = ? DESC, id", (*ids, parsed.session_start, athlete_id),
             ).fetchone()
             if row is not None:
                 return row
@@ -880,12 +923,14 @@ class HistoryStore:
                 "to another athlete)")
             return ImportOutcome(str(given), "already", f"'{file}' is already in the history{what}.")
         verb, status = "stored", "stored"
-        if stored.moved_from is not None:
-            verb, status = f"moved from {stored.moved_from}", "moved"
-        elif stored.replaced:
+        if stored.replaced:
             verb, status = "replaced its incomplete copy", "replaced"
         elif stored.reanalysed:
             verb, status = "replaced the stored session of the same recording", "reanalysed"
+            if stored.moved_from is not None:
+                verb += f" (stored under {stored.moved_from})"
+        elif stored.moved_from is not None:
+            verb, status = f"moved from {stored.moved_from}", "moved"
         named = _name(doc.get("athlete"))
         notes = [
             *(["a new athlete"] if stored.new_athlete else []),

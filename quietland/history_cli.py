@@ -85,10 +85,10 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         "history",
         help="show progress across sessions and whether the athlete is ready to move up",
         description=_fill(
-            "Show the stored sessions, oldest first, as a table (date, drill, reps, sets, cadence, interval CV, "
-            "median impact level and how far it sits from the calibrated baseline, median score, double "
-            "contacts), then for each athlete and drill a small plot per measure across the sessions and a "
-            "verdict: ready to move up a level, or what is still missing. The verdict looks at the last 3 "
+            "Show the stored sessions in a block for each athlete and drill (athletes in alphabetical order): "
+            "a table of its sessions, oldest first (date, reps, sets, cadence, interval CV, median impact level "
+            "and how far it sits from the calibrated baseline, median score, double contacts), a small plot per "
+            "measure across them, and a verdict: ready to move up a level, or what is still missing. The verdict looks at the last 3 "
             "sessions of a drill: each calibrated, with 8+ reps, a median score of 70+, an interval CV of 6% "
             "or less and at most 10% double contacts, and landings not getting louder against the baseline "
             "(README.md states the rule). " + _DATABASE_TEXT

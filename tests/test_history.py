@@ -126,9 +126,9 @@ def one_error_line(err: str, *needles: str) -> None:
 def test_a_new_database_has_the_schema_its_version_and_wal(tmp_path):
     db = tmp_path / "sub" / HISTORY_FILE
     with HistoryStore.open(db) as s:
-        assert s.schema_version == schema_version_known() == 2
+        assert s.schema_version == schema_version_known() == 3
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"meta", "athletes", "sessions", "sets", "reps"} <= tables
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -179,7 +179,7 @@ def test_a_version_1_history_gets_its_drift_cue_counts_column_and_keeps_its_sess
             "1763658000, 1, 'x', 1, 20, 1, 0, 0, '2026-11-20T18:01:00+01:00')")
     monkeypatch.undo()
     with HistoryStore.open(db) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == schema_version_known()
         [old] = s.sessions("ann")
         assert old.reps == 20 and old.drift_cues is None
         drifted = recorded(docs["calibrated"], "2026-11-21T18:00:00+01:00")
@@ -1159,3 +1159,62 @@ def test_a_bad_time_in_an_analysis_is_dated_as_one_without_it(store, docs, tmp_p
         time.tzset()
     assert [o.status for o in outcomes] == ["stored", "stored"], outcomes
     assert "It is dated by the results file's own time" in outcomes[0].sentence
+
+
+def test_moving_a_session_to_an_athlete_who_has_its_complete_copy_keeps_one(store, docs, tmp_path):
+    """An incomplete copy stored under 'hanna', the complete one imported for 'hana', then the incomplete copy moved
+    to 'hana': she had both copies of one session, counted twice by the history and the verdict."""
+    start = "2026-11-20T18:00:00.000+01:00"
+    incomplete = {**recorded(docs["calibrated"], start, athlete="hanna", complete=False),
+                  "reps": docs["calibrated"]["reps"][:5], "duration_s": 3.0}
+    inc = write_json(tmp_path / "inc.json", incomplete)
+    full = write_json(tmp_path / "full.json", recorded(docs["calibrated"], start, athlete="hanna"))
+    assert [o.status for o in store.import_paths([inc]).outcomes] == ["stored"]
+    assert [o.status for o in store.import_paths([full], athlete="hana").outcomes] == ["stored"]
+    [moved] = store.import_paths([inc], athlete="hana").outcomes
+    assert moved.status == "moved"
+    [row] = store.sessions()
+    assert row.athlete == "hana" and row.complete and row.reps == len(docs["calibrated"]["reps"])
+    assert store.athletes() == ["hana"]
+
+
+def test_the_analysis_of_a_recording_replaces_its_session_stored_under_unknown(run, tmp_path):
+    """A session recorded without --athlete is stored under 'unknown'; its analysis imported with --athlete ann
+    was stored beside it, a second copy of one session."""
+    from quietland.audiofile import FileSource
+    from quietland.recorder import SessionRecorder
+    from quietland.replay import PacedSource
+    from quietland.session import SessionRunner
+
+    s = synthesize(SessionSpec(sample_rate=16000, kind="landings", sets=(12,), cadence_per_min=150.0, seed=4))
+    recorder = SessionRecorder(tmp_path / "rec", 16000)
+    SessionRunner(PacedSource(FileSource(_wav(tmp_path / "s.wav", s)), None), "pogo", recorder, lambda u: None).run()
+    assert "stored: unknown (a new athlete), pogo" in run("import", str(recorder.results_path))[1]
+    code, out, _ = run("analyze", str(recorder.wav_path), "--json")
+    analysis = write_json(tmp_path / "analysis.json", json.loads(out))
+    code, out, _ = run("import", str(analysis), "--athlete", "ann")
+    assert "replaced the stored session of the same recording (stored under unknown): ann (a new athlete)" in out
+    [row] = json.loads(run("history", "--json")[1])["sessions"]
+    assert row["athlete"] == "ann"
+
+
+def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monkeypatch, docs):
+    """Version 2 told names apart by SQLite's NOCASE (A-Z only): 'Émile' and 'émile' were two athletes with half the
+    sessions each, and '--athlete émile' found one half. Version 3 makes them one, under the spelling stored first."""
+    db = tmp_path / HISTORY_FILE
+    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:2])
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == 2
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # sessions as version 2 stored them
+        for day, name in ((20, "Émile"), (21, "émile"), (22, "E\u0301mile"), (23, "bo")):
+            conn.execute("INSERT INTO athletes (name) VALUES (?)", (name,))
+            conn.execute(
+                "INSERT INTO sessions (athlete_id, drill, started_at, started_unix, complete, results_sha256, "
+                "calibrated, reps, sets, double_contacts, form_fades, stored_at) VALUES ((SELECT id FROM athletes "
+                f"WHERE name = ?), 'pogo', '2026-11-{day}T18:00:00+01:00', {1763658000 + day * 86400}, 1, ?, 1, 20, "
+                "1, 0, 0, '2026-11-20T18:01:00+01:00')", (name, f"sha{day}"))
+    monkeypatch.undo()
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == 3
+        assert s.athletes() == ["bo", "Émile"]
+        assert [r.started_at[:10] for r in s.sessions("émile")] == ["2026-11-20", "2026-11-21", "2026-11-22"]
