@@ -398,12 +398,14 @@ class SessionRecorder:
         if analysis is not None:
             self.save_results(analysis, config=config or {}, actions=actions or [], block_size=block_size, final=True)
         self._closed = True
-        with self._results_ready:
-            self._results_closing = True
-            self._results_ready.notify()
-        self._results_thread.join()  # (the results first: an empty session's files are then both there to remove)
-        self._queue.put(_CLOSE)
-        self._thread.join()
+        try:
+            with self._results_ready:
+                self._results_closing = True
+                self._results_ready.notify()
+            self._results_thread.join()  # (the results first: an empty session's files are then both there to remove)
+        finally:  # (a second Ctrl-C while a slow disk takes the results: the WAV is still finished)
+            self._queue.put(_CLOSE)
+            self._thread.join()
 
     # -------------------------------------------------------------- writer
     def _writer(self) -> None:

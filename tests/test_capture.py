@@ -497,3 +497,22 @@ def test_live_headless_started_with_stdout_closed_ends_saved_and_says_so(use_fak
     assert error.startswith("quietland: error: the output could not be written (standard output is closed); the "
                             "session ended there, at ")
     assert len(list(tmp_path.glob("quietland-*.json"))) == 1
+
+
+def test_live_with_an_athlete_scores_against_their_profile(use_fake, capsys, tmp_path, monkeypatch):
+    """'calibrate --name ann', then 'live --athlete ann': the profile named 'default' (or none) was used unless
+    --profile ann was given as well."""
+    from dataclasses import replace
+
+    from quietland.calibration import DEFAULT_PROFILE, profiles_dir, save_profile
+
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    profiles_dir().mkdir(parents=True)
+    save_profile(replace(DEFAULT_PROFILE, name="ann", calibrated=True, source="recording:cal.wav"),
+                 profiles_dir() / "ann.toml")
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    for athlete, expected in (("Ann", "ann"), ("bo", None)):
+        use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
+        main(["live", "--headless", "--json", "--device", "usb", "--no-record", "--athlete", athlete])
+        final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert (final["calibration"]["name"] if final["calibration"]["calibrated"] else None) == expected

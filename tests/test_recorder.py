@@ -464,3 +464,36 @@ def test_a_recording_deleted_while_it_is_written_is_said_to_be_lost(tmp_path):
     rec.close()
     assert any(w.startswith(f"The recording '{rec.wav_path}' was deleted while it was being written: its audio is "
                             "lost") for w in rec.warnings)
+
+
+def test_an_interrupted_close_still_finishes_the_wav(tmp_path, monkeypatch):
+    """A second Ctrl-C while a slow disk took the final results left the audio thread running and the WAV's header
+    unwritten (its frames declared 0), and a second close() did nothing."""
+    import threading
+
+    release = threading.Event()
+    real_write = recorder_module.write_atomically
+    monkeypatch.setattr(recorder_module, "write_atomically",
+                        lambda path, write, **kw: (release.wait(10), real_write(path, write, **kw))[1])
+    rec = SessionRecorder(tmp_path, 16000, flush_interval_s=3600.0)  # (no header update before the end)
+    rec.write(np.zeros(16000, np.float32))
+    rec.save_results(_analysis_of_nothing(), config={}, actions=[], block_size=4000)
+    join = threading.Thread.join
+
+    def interrupted(thread, timeout=None):
+        if thread is rec._results_thread:
+            raise KeyboardInterrupt
+        return join(thread, timeout)
+
+    monkeypatch.setattr(threading.Thread, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rec.close()
+    monkeypatch.setattr(threading.Thread, "join", join)
+    assert declared_frames(rec.wav_path) == 16000
+    release.set()
+
+
+def _analysis_of_nothing():
+    from quietland.pipeline import SessionPipeline
+
+    return SessionPipeline(16000, "generic").analysis_so_far(())
