@@ -96,8 +96,13 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_filters(p)
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON document (sessions and the verdicts) on stdout instead of the table and plots")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--brief", action="store_true",
+                       help="one line per athlete and drill: sessions, the last one's date and median score, and "
+                       "the verdict in a few words (a squad at a glance)")
+    shown.add_argument("--json", action="store_true",
+                       help="print one JSON document (sessions and the verdicts) on stdout instead of the table and "
+                       "plots")
     p.set_defaults(func=cmd_history)
 
     p = subparsers.add_parser(
@@ -227,6 +232,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"No sessions of drill '{args.drill}'{whose} are stored (drills stored: {', '.join(drills) or 'none'}).")
     elif not rows:
         print(NO_HISTORY.format(path=store.path))
+    elif args.brief:
+        sys.stdout.write(format_brief(rows))
     else:
         sys.stdout.write(format_history(rows))
     return 0
@@ -254,6 +261,7 @@ def _history_document(path: Path | None, args: argparse.Namespace, rows: Sequenc
                 "last_started_at": p.sessions[-1].started_at,
                 "ready": p.readiness.ready,
                 "readiness": p.readiness.sentence,
+                "verdict": p.readiness.short,
             }
             for p in progress_by_group(rows)
         ],
@@ -351,12 +359,43 @@ PLOT_LEGEND = ("vs baseline: lower is quieter than the calibration's normal land
 """What the plots' directions mean, said once under every block."""
 
 
+BRIEF_NAME_WIDTH = 16
+"""Widest athlete name ``history --brief`` shows whole; a longer one is cut, ending in an ellipsis."""
+
+
+def _groups(rows: Sequence[SessionRow]) -> list:
+    """The athlete-and-drill groups of ``rows``: athletes in alphabetical order, each one's drills as first done."""
+    return sorted(progress_by_group(rows), key=lambda p: p.athlete.casefold())
+
+
+def format_brief(rows: Sequence[SessionRow]) -> str:
+    """``history --brief``: one line per athlete and drill, in 80 columns (a verdict too long for its line goes on
+    under itself)."""
+    groups = _groups(rows)
+
+    def cut(name: str) -> str:
+        return name if len(name) <= BRIEF_NAME_WIDTH else name[: BRIEF_NAME_WIDTH - 1] + "…"
+
+    who = max([len("athlete"), *(len(cut(p.athlete)) for p in groups)])
+    drill = max([len("drill"), *(len(p.drill) for p in groups)])
+    head = f"{'athlete':<{who}} {'drill':<{drill}} {'sessions':>8} {'last':<10} {'score':>5}  "
+    lines = [head + "verdict"]
+    for p in groups:
+        last = p.sessions[-1]
+        score = "-" if last.median_score is None else score_text(last.median_score)
+        row = f"{cut(p.athlete):<{who}} {p.drill:<{drill}} {len(p.sessions):>8} {last.started_at[:10]:<10} {score:>5}  "
+        lines.append(textwrap.fill(p.readiness.short, 80, initial_indent=row, subsequent_indent=" " * len(row))
+                     if len(row) < 60 else row + "\n" + textwrap.fill(p.readiness.short, 80, initial_indent="  ",
+                                                                       subsequent_indent="  "))
+    return "\n".join(lines) + "\n"
+
+
 def format_history(rows: Sequence[SessionRow]) -> str:
     """The ``history`` output, in 80 columns: a block per athlete and drill (athletes in alphabetical order, each one's
     drills in the order first done), each with its sessions' table, plots and readiness verdict; then what the plots'
     directions and an uncalibrated session's ``vs base`` cell mean."""
     out = []
-    groups = sorted(progress_by_group(rows), key=lambda p: p.athlete.casefold())  # (stable: drills as first done)
+    groups = _groups(rows)
     for i, p in enumerate(groups):
         n = len(p.sessions)
         first, last = p.sessions[0].started_at[:10], p.sessions[-1].started_at[:10]

@@ -24,6 +24,10 @@ class Readiness:
     """True when the rule in :func:`readiness` holds."""
     sentence: str
     """The verdict and its reasons, in one sentence."""
+    short: str = ""
+    """The verdict in a few words, for a line of a table: ``ready to move up``, ``needs 2 more sessions``, or
+    ``not yet:`` and what fails (``uncalibrated``, ``drift cue``, ``few reps``, ``score < 70``, ``CV > 6%``,
+    ``double contacts``, ``louder``, ``level unknown``)."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,8 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
         more = READY_SESSIONS - len(rows)
         done = f"{len(rows)} {drill} session{'s' if len(rows) != 1 else ''} so far"
         return Readiness(False, f"Not ready to judge yet: {done}; {more} more {'is' if more == 1 else 'are'} needed "
-                         f"(the verdict looks at the last {READY_SESSIONS}).")
+                         f"(the verdict looks at the last {READY_SESSIONS}).",
+                         f"needs {more} more session{'s' if more != 1 else ''}")
     last = list(rows[-READY_SESSIONS:])
     drill = last[0].drill
 
@@ -130,13 +135,16 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
         return _day(row, last)
 
     reasons: list[str] = []
+    tags: list[str] = []  # (the reasons in a few words, for Readiness.short)
     uncalibrated = [r for r in last if not r.calibrated]
     if uncalibrated:  # one reason for them all: the same remedy
+        tags.append("uncalibrated")
         reasons.append(f"{_the_sessions(uncalibrated, last)} {'was' if len(uncalibrated) == 1 else 'were'} scored "
                        "uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze RECORDING --profile "
                        "NAME' scores a recording against it)")
     drifted = [r for r in last if r.calibrated and r.drift_cues]
     if drifted:  # calibrated, but its own cue said the set-up had changed: its scores are not against this baseline
+        tags.append("drift cue")
         reasons.append(f"{_the_sessions(drifted, last)} raised a calibration drift cue (the microphone, room or gain had "
                        "changed since calibrating, so the scores are not against this set-up's baseline: calibrate "
                        "again)")
@@ -144,29 +152,36 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
         if not r.calibrated or r.drift_cues:
             continue
         if r.reps < READY_MIN_REPS:
+            tags.append("few reps")
             reasons.append(f"the session of {day(r)} had only {r.reps} reps ({READY_MIN_REPS} needed)")
         if r.median_score is None or r.median_score < READY_MIN_SCORE:
             got = "no score" if r.median_score is None else f"a median score of {_against(r.median_score, READY_MIN_SCORE)}"
+            tags.append(f"score < {READY_MIN_SCORE:.0f}")
             reasons.append(f"{day(r)} had {got} ({READY_MIN_SCORE:.0f} needed)")
         if r.interval_cv is None or r.interval_cv > READY_MAX_CV:
             got = ("no measurable rhythm" if r.interval_cv is None
                    else f"an interval CV of {_against(100 * r.interval_cv, 100 * READY_MAX_CV, 1)}%")
+            tags.append(f"CV > {100 * READY_MAX_CV:.0f}%")
             reasons.append(f"{day(r)} had {got} ({100 * READY_MAX_CV:.0f}% at most)")
         share = r.double_contact_share
         if share is not None and share > READY_MAX_DOUBLE_SHARE:
             shown = _against(100 * share, 100 * READY_MAX_DOUBLE_SHARE)
+            tags.append("double contacts")
             reasons.append(f"{day(r)} had {shown}% double contacts ({100 * READY_MAX_DOUBLE_SHARE:.0f}% at most)")
     first_db, last_db = last[0].vs_baseline_db, last[-1].vs_baseline_db
     rise = None if first_db is None or last_db is None else last_db - first_db
     if all(r.calibrated for r in last):
         if rise is None:
+            tags.append("level unknown")
             reasons.append("the impact level of the first or last of these sessions is unknown")
         elif rise > READY_MAX_RISE_DB:
+            tags.append("louder")
             reasons.append(f"landings got louder: the median impact level rose {_against(rise, READY_MAX_RISE_DB, 1)} dB "
                            f"against baseline from {day(last[0])} to {day(last[-1])} ({READY_MAX_RISE_DB:.0f} dB "
                            "allowed)")
     if reasons:
-        return Readiness(False, f"Not ready to move up in {drill} yet: " + "; ".join(reasons) + ".")
+        return Readiness(False, f"Not ready to move up in {drill} yet: " + "; ".join(reasons) + ".",
+                         "not yet: " + ", ".join(dict.fromkeys(tags)))
     scores = [r.median_score for r in last]
     cvs = [100 * r.interval_cv for r in last]
     doubles = max(100 * (r.double_contact_share or 0.0) for r in last)
@@ -177,6 +192,7 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
         + ("no double contacts" if doubles == 0 else f"at most {doubles:.0f}% double contacts")
         + f", and landings did not get louder (the median impact level against baseline changed {rise:+.1f} dB "
         f"from {day(last[0])} to {day(last[-1])}).",
+        "ready to move up",
     )
 
 

@@ -1218,3 +1218,28 @@ def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monke
         assert s.schema_version == 3
         assert s.athletes() == ["bo", "Émile"]
         assert [r.started_at[:10] for r in s.sessions("émile")] == ["2026-11-20", "2026-11-21", "2026-11-22"]
+
+
+def test_history_brief_is_a_squad_at_a_glance(run, docs, tmp_path):
+    """'Who moves up?' for a squad meant reading every athlete's block (177 lines for 8 athletes in the coach audit):
+    --brief is one line per athlete and drill with the verdict in a few words, as --json's 'verdict' is."""
+    stored_history(tmp_path / "home", docs)
+    code, out, err = run("history", "--brief")
+    assert code == 0 and err == ""
+    header, *lines = out.splitlines()
+    assert header.split() == ["athlete", "drill", "sessions", "last", "score", "verdict"]
+    assert [line.split()[:3] for line in lines] == [["ann", "pogo", "3"], ["bo", "pogo", "1"]]
+    assert lines[0].endswith("  ready to move up") and lines[1].endswith("  needs 2 more sessions")
+    assert max(len(line) for line in out.splitlines()) <= 80
+    doc = json.loads(run("history", "--json")[1])
+    assert [p["verdict"] for p in doc["progress"]] == ["ready to move up", "needs 2 more sessions"]
+    code, _, err = run("history", "--brief", "--json")
+    assert code == 2 and "not allowed with" in err
+
+
+def test_the_short_verdict_names_what_fails():
+    rows = good()
+    rows[1] = replace(rows[1], calibrated=False)
+    rows[2] = replace(rows[2], median_score=60.0, interval_cv=0.08)
+    assert readiness(rows).short == "not yet: uncalibrated, score < 70, CV > 6%"
+    assert readiness(good(1)).short == "needs 2 more sessions" and readiness(good(2)).short == "needs 1 more session"
