@@ -154,7 +154,8 @@ def _merge_athlete_spellings_v3(conn: sqlite3.Connection) -> None:
     """Version 2 to 3: athletes whose names are one under the matching of version 3 (every letter's case, and an
     accent typed as a letter and a combining mark: :func:`_same_name`) become one, under the spelling stored first;
     names are stored in Unicode NFC. Version 2 compared names with SQLite's NOCASE (A-Z only), so 'Émile' and
-    'ÉMILE' could be two athletes, each with half the sessions."""
+    'ÉMILE' could be two athletes, each with half the sessions. Then the copies of one session under one athlete
+    (an import now stores a session once) are made one, as :func:`_keep_one_copy` keeps."""
     first: dict[str, int] = {}
     renames: list[tuple[str, int]] = []
     for athlete_id, name in conn.execute("SELECT id, name FROM athletes ORDER BY id").fetchall():
@@ -167,6 +168,24 @@ def _merge_athlete_spellings_v3(conn: sqlite3.Connection) -> None:
             if (_name(name) or name) != name:
                 renames.append((_name(name) or name, athlete_id))
     conn.executemany("UPDATE athletes SET name = ? WHERE id = ?", renames)
+    # copies of one session (stored under two spellings; or two complete copies, which version 2 kept as two
+    # sessions): one stays, as an import now keeps
+    for athlete_id, started_at in conn.execute(
+        "SELECT athlete_id, started_at FROM sessions GROUP BY athlete_id, started_at HAVING COUNT(*) > 1"
+    ).fetchall():
+        _keep_one_copy(conn, athlete_id, started_at)
+
+
+def _keep_one_copy(conn: sqlite3.Connection, athlete_id: int, started_at: str) -> int:
+    """Of one athlete's stored copies of the session that started at ``started_at``, keep the complete one first
+    stored, else the longest incomplete one; delete the others; return the id kept."""
+    ids = [row[0] for row in conn.execute(
+        "SELECT id FROM sessions WHERE athlete_id = ? AND started_at = ? "
+        "ORDER BY complete DESC, CASE WHEN complete THEN id END, duration_s DESC, id",
+        (athlete_id, started_at),
+    )]
+    conn.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids[1:]])
+    return ids[0]
 
 
 MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _merge_athlete_spellings_v3]
@@ -404,8 +423,9 @@ def _name(value: Any) -> str | None:
 
 def _same_name(name: str) -> str:
     """What two spellings of one athlete's name share: the name as stored (:func:`_name`), its case folded (every
-    letter's, not only A-Z's: 'ÉMILE' is 'Émile')."""
-    return (_name(name) or "").casefold()
+    letter's, not only A-Z's: 'ÉMILE' is 'Émile'), as Unicode's canonical caseless matching does (accents and their
+    order taken apart before and after folding)."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", _name(name) or "").casefold())
 
 
 def results_sha256(doc: dict[str, Any]) -> str:
@@ -556,7 +576,7 @@ def _session_start(doc: dict[str, Any]) -> tuple[str, float] | None:
     text = _text(doc.get("session_started_at"))
     try:
         return None if text is None else _start_time(text, "")
-    except (HistoryError, OverflowError, OSError):
+    except (HistoryError, OverflowError, OSError, ValueError):  # (ValueError: a year no computer's clock holds)
         return None
 
 
@@ -744,30 +764,32 @@ class HistoryStore:
             athlete_id, stored_name = self._athlete(parsed.athlete)
             replaced = reanalysed = False
             moved_from = None
-            started = self._same_recording(athlete_id, parsed) if not parsed.own_start else None
-            if started is not None:
-                session_id, s["started_at"], s["started_unix"], ended_at = started
+            copies = [] if parsed.own_start else self._same_recording(athlete_id, parsed)
+            if copies:
+                _, old_id, old_name, s["started_at"], s["started_unix"], ended_at = copies[0]
                 s["ended_at"] = s["ended_at"] or ended_at
-                old_id, old_name = conn.execute(
-                    "SELECT a.id, a.name FROM sessions s JOIN athletes a ON a.id = s.athlete_id WHERE s.id = ?",
-                    (session_id,),
-                ).fetchone()
-                conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                conn.executemany("DELETE FROM sessions WHERE id = ?", [(row[0],) for row in copies])
                 reanalysed = True
-                if old_id != athlete_id:  # (stored under 'unknown', say: the athlete named now takes it)
-                    moved_from = old_name
-                    self._forget_if_unused(old_id)
+                if old_id != athlete_id:
+                    if parsed.athlete_given:  # (stored under 'unknown', say: the athlete named now takes it)
+                        moved_from = old_name
+                    else:  # the session stays with the athlete it is stored under (put right there, say)
+                        self._forget_if_unused(athlete_id)
+                        athlete_id, stored_name, new_athlete = old_id, old_name, False
+                for _, other, *_ in copies:
+                    if other != athlete_id:
+                        self._forget_if_unused(other)
             if parsed.own_start:
                 earlier = conn.execute(
                     "SELECT id, complete, duration_s FROM sessions WHERE athlete_id = ? AND started_at = ?",
                     (athlete_id, parsed.started_at),
                 ).fetchall()
-                # a complete copy is the session: an incomplete one never replaces it, nor one shorter than an
-                # incomplete copy already there (saved at an earlier set end); two different complete documents
-                # are two sessions (started in the same millisecond) and both stay
-                if not s["complete"] and any(
-                    complete or (duration or 0.0) > (s["duration_s"] or 0.0) for _, complete, duration in earlier
-                ):
+                # a complete copy is the session, stored once (one athlete's sessions never start in one
+                # millisecond): nothing replaces it (an analysis of its recording, stored first, stands); nor does
+                # an incomplete copy shorter than one already there (saved at an earlier set end) replace that
+                if any(complete for _, complete, _ in earlier) or (not s["complete"] and any(
+                    (duration or 0.0) > (s["duration_s"] or 0.0) for _, _, duration in earlier
+                )):
                     conn.execute("ROLLBACK")
                     return None
                 for session_id, complete, _ in earlier:
@@ -805,15 +827,10 @@ class HistoryStore:
             return None
         self._conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (athlete_id, session_id))
         self._forget_if_unused(old_id)
-        # copies of one live session now under one athlete: the complete one, else the longest, is the session
-        # (two complete copies are two sessions, as on import)
-        copies = self._conn.execute(
-            "SELECT id, drill, reps, sets, complete FROM sessions WHERE athlete_id = ? AND started_at = ? "
-            "ORDER BY complete DESC, duration_s DESC, id = ? DESC", (athlete_id, started_at, session_id),
-        ).fetchall()
-        if len(copies) > 1 and not any(c[4] for c in copies[1:]):
-            self._conn.executemany("DELETE FROM sessions WHERE id = ?", [(c[0],) for c in copies[1:]])
-            session_id, drill, reps, sets, _ = copies[0]
+        kept = _keep_one_copy(self._conn, athlete_id, started_at)  # (a copy of the session they had: one stays)
+        if kept != session_id:
+            session_id, drill, reps, sets = self._conn.execute(
+                "SELECT id, drill, reps, sets FROM sessions WHERE id = ?", (kept,)).fetchone()
         return StoredSession(session_id, name, drill, started_at, reps, sets, False, new_athlete=new_athlete,
                              moved_from=old_name)
 
@@ -838,33 +855,35 @@ class HistoryStore:
             "WHERE results_sha256 = ?", (_digest(doc, "The results document"),),
         ).fetchone()
 
-    def _same_recording(self, athlete_id: int, parsed: ParsedResults) -> tuple[int, str, float, str | None] | None:
-        """The stored session (id, start, start in seconds, end) whose recording ``parsed`` is a new analysis of: for
-        the analysis of a recording quietland made, the athlete's session that started when it did (whatever its
-        drill, reps or completeness: a session killed before its end, a drill given wrong); else the same athlete,
-        drill, sample rate, length and rep times; None if there is none."""
+    def _same_recording(self, athlete_id: int, parsed: ParsedResults) -> list[tuple[Any, ...]]:
+        """The stored copies of the session whose recording ``parsed`` is a new analysis of, the session's own first
+        (each: id, athlete id, athlete, start, start in seconds, end); empty if there is none.
+
+        For the analysis of a recording quietland made: the session that started when it did (to the millisecond)
+        wherever it is stored (under 'unknown', or moved to its athlete), whatever its drill, reps or completeness (a
+        session killed before its end, a drill given wrong), and any other copy of it under the athlete given now.
+        Otherwise: a session of the same athlete, drill, sample rate, length and rep times."""
+        columns = ("SELECT s.id, s.athlete_id, a.name, s.started_at, s.started_unix, s.ended_at FROM sessions s "
+                   "JOIN athletes a ON a.id = s.athlete_id ")
         if parsed.session_start is not None:
-            # the athlete named now, or the one the session was stored under (imported without --athlete)
-            stored_as = self._athlete_row(parsed.named_athlete or UNKNOWN_ATHLETE)
-            ids = (athlete_id, athlete_id if stored_as is None else stored_as[0])
-            row = self._conn.execute(
-                "SELECT id, started_at, started_unix, ended_at FROM sessions WHERE athlete_id IN (?, ?) AND "
-                "started_at = ? ORDER BY athlete_id = ? DESC, id", (*ids, parsed.session_start, athlete_id),
-            ).fetchone()
-            if row is not None:
-                return row
+            rows = self._conn.execute(
+                columns + "WHERE s.started_at = ? ORDER BY s.athlete_id = ? DESC, s.complete DESC, s.id",
+                (parsed.session_start, athlete_id),
+            ).fetchall()
+            if rows:
+                return [row for row in rows if row[1] in (rows[0][1], athlete_id)]
         s = parsed.session
         times = [row[2] for row in parsed.reps]
         for row in self._conn.execute(
-            "SELECT id, started_at, started_unix, ended_at FROM sessions WHERE athlete_id = ? AND drill = ? AND "
-            "sample_rate IS ? AND duration_s IS ? AND reps = ? ORDER BY id",
+            columns + "WHERE s.athlete_id = ? AND s.drill = ? AND s.sample_rate IS ? AND s.duration_s IS ? AND "
+            "s.reps = ? ORDER BY s.id",
             (athlete_id, s["drill"], s["sample_rate"], s["duration_s"], s["reps"]),
         ):
             stored = [t for (t,) in self._conn.execute("SELECT t_s FROM reps WHERE session_id = ? ORDER BY number",
                                                        (row[0],))]
             if stored == times:
-                return row
-        return None
+                return [row]
+        return []
 
     def _athlete(self, name: str) -> tuple[int, str]:
         """The athlete's id and stored spelling, adding them first if new (inside the caller's transaction). Names

@@ -18,6 +18,7 @@ import json
 import sqlite3
 import sys
 import textwrap
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -359,8 +360,9 @@ PLOT_LEGEND = ("vs baseline: lower is quieter than the calibration's normal land
 """What the plots' directions mean, said once under every block."""
 
 
-BRIEF_NAME_WIDTH = 16
-"""Widest athlete name ``history --brief`` shows whole; a longer one is cut, ending in an ellipsis."""
+BRIEF_NAME_WIDTH = 14
+"""Widest athlete name or drill ``history --brief`` shows whole, in columns; a longer one is cut, ending in an
+ellipsis (a session whose drill was changed is stored under every drill it had: ``pogo+line-hops``)."""
 
 
 def _groups(rows: Sequence[SessionRow]) -> list:
@@ -368,26 +370,48 @@ def _groups(rows: Sequence[SessionRow]) -> list:
     return sorted(progress_by_group(rows), key=lambda p: p.athlete.casefold())
 
 
+def _columns(text: str) -> int:
+    """Terminal columns ``text`` takes: two for a wide character (Chinese, Japanese, Korean), none for a combining
+    mark."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns (ending in an ellipsis) and padded to them."""
+    if _columns(text) > width:
+        while _columns(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - _columns(text))
+
+
 def format_brief(rows: Sequence[SessionRow]) -> str:
     """``history --brief``: one line per athlete and drill, in 80 columns (a verdict too long for its line goes on
     under itself)."""
     groups = _groups(rows)
-
-    def cut(name: str) -> str:
-        return name if len(name) <= BRIEF_NAME_WIDTH else name[: BRIEF_NAME_WIDTH - 1] + "…"
-
-    who = max([len("athlete"), *(len(cut(p.athlete)) for p in groups)])
-    drill = max([len("drill"), *(len(p.drill) for p in groups)])
-    head = f"{'athlete':<{who}} {'drill':<{drill}} {'sessions':>8} {'last':<10} {'score':>5}  "
-    lines = [head + "verdict"]
-    for p in groups:
-        last = p.sessions[-1]
-        score = "-" if last.median_score is None else score_text(last.median_score)
-        row = f"{cut(p.athlete):<{who}} {p.drill:<{drill}} {len(p.sessions):>8} {last.started_at[:10]:<10} {score:>5}  "
-        lines.append(textwrap.fill(p.readiness.short, 80, initial_indent=row, subsequent_indent=" " * len(row))
-                     if len(row) < 60 else row + "\n" + textwrap.fill(p.readiness.short, 80, initial_indent="  ",
-                                                                       subsequent_indent="  "))
+    scores = ["-" if p.sessions[-1].median_score is None else score_text(p.sessions[-1].median_score) for p in groups]
+    who = min(BRIEF_NAME_WIDTH, max([len("athlete"), *(_columns(p.athlete) for p in groups)]))
+    drill = min(BRIEF_NAME_WIDTH, max([len("drill"), *(_columns(p.drill) for p in groups)]))
+    score = max([len("score"), *map(len, scores)])
+    lines = [f"{_fit('athlete', who)} {_fit('drill', drill)} {'sessions':>8} {'last':<10} {'score':>{score}}  verdict"]
+    for p, shown in zip(groups, scores):
+        row = (f"{_fit(p.athlete, who)} {_fit(p.drill, drill)} {len(p.sessions):>8} {p.sessions[-1].started_at[:10]:<10} "
+               f"{shown:>{score}}  ")
+        lines.append(_hanging(row, p.readiness.short))
     return "\n".join(lines) + "\n"
+
+
+def _hanging(head: str, verdict: str) -> str:
+    """``head`` then ``verdict``, going on under itself past 80 columns, never inside one of its items (the parts
+    between ', ', and the 'not yet:' before them)."""
+    items = verdict.split(", ")
+    kept = [item.replace(" ", "\u00a0") for item in items]  # (textwrap breaks at ASCII spaces only)
+    if kept[0].startswith("not\u00a0yet:\u00a0"):
+        kept[0] = "not yet: " + kept[0][len("not\u00a0yet:\u00a0"):]
+    wide = _columns(head) - len(head)  # (a wide character takes two columns)
+    text = textwrap.fill(", ".join(kept), 80 - wide, initial_indent=head, subsequent_indent=" " * _columns(head),
+                         break_long_words=False, break_on_hyphens=False)
+    return text.replace("\u00a0", " ")
 
 
 def format_history(rows: Sequence[SessionRow]) -> str:
