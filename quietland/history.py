@@ -150,12 +150,21 @@ def _add_drift_cues_v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN drift_cues INTEGER")
 
 
-def _merge_athlete_spellings_v3(conn: sqlite3.Connection) -> None:
-    """Version 2 to 3: athletes whose names are one under the matching of version 3 (every letter's case, and an
-    accent typed as a letter and a combining mark: :func:`_same_name`) become one, under the spelling stored first;
-    names are stored in Unicode NFC. Version 2 compared names with SQLite's NOCASE (A-Z only), so 'Émile' and
-    'ÉMILE' could be two athletes, each with half the sessions. Then the copies of one session under one athlete
-    (an import now stores a session once) are made one, as :func:`_keep_one_copy` keeps."""
+def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
+    """Version 2 to 3: a session is stored once, found by its own start; athletes' names are matched canonically.
+
+    - ``sessions.session_start``: the start of the live session a row is (its results' ``started_at``, or for the
+      analysis of its recording the ``session_started_at`` it names), as stored; NULL for a plain analysis, dated by
+      a file's time. Rows stored before: their ``started_at`` when it is to the millisecond, as a live session
+      writes it (else NULL: a file's time, to the second).
+    - Athletes whose names are one under :func:`_same_name` (every letter's case, and accents however they were
+      typed; version 2 compared with SQLite's NOCASE, A-Z only, so 'Émile' and 'émile' could be two athletes with
+      half the sessions each) become one, under the spelling stored first; names are stored in Unicode NFC.
+    - The rows of one session (under two spellings, or two complete copies version 2 kept as two sessions) become
+      one, as :func:`_keep_one_copy` keeps.
+    """
+    conn.execute("ALTER TABLE sessions ADD COLUMN session_start TEXT")
+    conn.execute("UPDATE sessions SET session_start = started_at WHERE started_at LIKE '%T__:__:__.%'")
     first: dict[str, int] = {}
     renames: list[tuple[str, int]] = []
     for athlete_id, name in conn.execute("SELECT id, name FROM athletes ORDER BY id").fetchall():
@@ -168,27 +177,26 @@ def _merge_athlete_spellings_v3(conn: sqlite3.Connection) -> None:
             if (_name(name) or name) != name:
                 renames.append((_name(name) or name, athlete_id))
     conn.executemany("UPDATE athletes SET name = ? WHERE id = ?", renames)
-    # copies of one session (stored under two spellings; or two complete copies, which version 2 kept as two
-    # sessions): one stays, as an import now keeps
-    for athlete_id, started_at in conn.execute(
-        "SELECT athlete_id, started_at FROM sessions GROUP BY athlete_id, started_at HAVING COUNT(*) > 1"
+    for (start,) in conn.execute(
+        "SELECT session_start FROM sessions WHERE session_start IS NOT NULL GROUP BY session_start HAVING COUNT(*) > 1"
     ).fetchall():
-        _keep_one_copy(conn, athlete_id, started_at)
+        _keep_one_copy(conn, start)
+    conn.execute("DELETE FROM athletes WHERE id NOT IN (SELECT athlete_id FROM sessions)")
+    conn.execute("CREATE INDEX sessions_by_start ON sessions (session_start)")
 
 
-def _keep_one_copy(conn: sqlite3.Connection, athlete_id: int, started_at: str) -> int:
-    """Of one athlete's stored copies of the session that started at ``started_at``, keep the complete one first
-    stored, else the longest incomplete one; delete the others; return the id kept."""
+def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
+    """Of the rows of the session that started at ``start`` (``session_start``), keep the complete one stored last
+    (an analysis of its recording replaces a session, and is stored after it), else the longest incomplete one."""
     ids = [row[0] for row in conn.execute(
-        "SELECT id FROM sessions WHERE athlete_id = ? AND started_at = ? "
-        "ORDER BY complete DESC, CASE WHEN complete THEN id END, duration_s DESC, id",
-        (athlete_id, started_at),
+        "SELECT id FROM sessions WHERE session_start = ? ORDER BY complete DESC, "
+        "CASE WHEN complete THEN stored_at END DESC, CASE WHEN complete THEN id END DESC, duration_s DESC, id DESC",
+        (start,),
     )]
     conn.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids[1:]])
-    return ids[0]
 
 
-MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _merge_athlete_spellings_v3]
+MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _sessions_by_start_v3]
 """``MIGRATIONS[n]`` upgrades version n to n+1; the schema this code writes is ``len(MIGRATIONS)``.
 Append a function to change the schema; never edit a released one."""
 
@@ -554,6 +562,7 @@ def parse_results(
         "form_fades": sum(1 for c in cues if isinstance(c, dict) and c.get("kind") == FORM_FADE_CUE),
         "drift_cues": sum(1 for c in cues if isinstance(c, dict) and c.get("kind") in DRIFT_CUES),
         "quietland_version": _text(doc.get("quietland_version")),
+        "session_start": started_at if own is not None else session_start,
     }
     set_rows = tuple(
         (i, _integer(s.get("reps")) or 0, _number(s.get("start_s")), _number(s.get("end_s")),
@@ -756,46 +765,46 @@ class HistoryStore:
                 "SELECT sessions.id, athlete_id, name, drill, started_at, reps, sets FROM sessions JOIN athletes "
                 "ON athletes.id = athlete_id WHERE results_sha256 = ?", (s["results_sha256"],),
             ).fetchone()
-            if there is not None:
+            # the stored rows of this live session (one, but for a history's incomplete copies), wherever stored
+            copies = [] if s["session_start"] is None else conn.execute(
+                "SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, s.duration_s, "
+                "s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id "
+                "WHERE s.session_start = ? ORDER BY s.complete DESC, s.duration_s DESC, s.id", (s["session_start"],),
+            ).fetchall()
+            if there is None and parsed.own_start and copies and (copies[0][7] or (
+                    not s["complete"] and (copies[0][8] or 0.0) > (s["duration_s"] or 0.0))):
+                # a complete copy is the session: nothing with its own start replaces it (an analysis of its
+                # recording stands); nor does an incomplete copy shorter than one already there replace that
+                there = copies[0][:7]
+            if there is not None:  # already stored: with --athlete, it moves to the athlete named
                 moved = self._move(there, parsed.athlete) if parsed.athlete_given else None
                 conn.execute("COMMIT" if moved else "ROLLBACK")
                 return moved
-            new_athlete = self._athlete_row(parsed.athlete) is None
-            athlete_id, stored_name = self._athlete(parsed.athlete)
             replaced = reanalysed = False
-            moved_from = None
-            copies = [] if parsed.own_start else self._same_recording(athlete_id, parsed)
+            stays_with = None  # (an athlete the session is stored under, whom it stays with when none is named)
+            if not copies and not parsed.own_start and parsed.session_start is None:
+                copies = self._same_recording(parsed)  # (a plain analysis: the same athlete's reps)
             if copies:
-                _, old_id, old_name, s["started_at"], s["started_unix"], ended_at = copies[0]
-                s["ended_at"] = s["ended_at"] or ended_at
+                if s["session_start"] is None:  # (a plain analysis of a session's recording: the session it is)
+                    s["session_start"] = conn.execute("SELECT session_start FROM sessions WHERE id = ?",
+                                                      (copies[0][0],)).fetchone()[0]
+                if parsed.own_start:
+                    replaced = True  # (incomplete copies, by a complete or longer one)
+                else:
+                    reanalysed = True
+                    s["started_at"], s["started_unix"], ended_at = copies[0][4], copies[0][9], copies[0][10]
+                    s["ended_at"] = s["ended_at"] or ended_at
+                stays_with = copies[0][2]
                 conn.executemany("DELETE FROM sessions WHERE id = ?", [(row[0],) for row in copies])
-                reanalysed = True
-                if old_id != athlete_id:
-                    if parsed.athlete_given:  # (stored under 'unknown', say: the athlete named now takes it)
-                        moved_from = old_name
-                    else:  # the session stays with the athlete it is stored under (put right there, say)
-                        self._forget_if_unused(athlete_id)
-                        athlete_id, stored_name, new_athlete = old_id, old_name, False
-                for _, other, *_ in copies:
-                    if other != athlete_id:
-                        self._forget_if_unused(other)
-            if parsed.own_start:
-                earlier = conn.execute(
-                    "SELECT id, complete, duration_s FROM sessions WHERE athlete_id = ? AND started_at = ?",
-                    (athlete_id, parsed.started_at),
-                ).fetchall()
-                # a complete copy is the session, stored once (one athlete's sessions never start in one
-                # millisecond): nothing replaces it (an analysis of its recording, stored first, stands); nor does
-                # an incomplete copy shorter than one already there (saved at an earlier set end) replace that
-                if any(complete for _, complete, _ in earlier) or (not s["complete"] and any(
-                    (duration or 0.0) > (s["duration_s"] or 0.0) for _, _, duration in earlier
-                )):
-                    conn.execute("ROLLBACK")
-                    return None
-                for session_id, complete, _ in earlier:
-                    if not complete:
-                        conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-                        replaced = True
+            # the athlete named now; else the one it is stored under (put right there, say), unless that is 'unknown'
+            # and the document names one
+            kept = stays_with is not None and not (parsed.named_athlete and _same_name(stays_with) == UNKNOWN_ATHLETE)
+            name = stays_with if kept and not parsed.athlete_given else parsed.athlete
+            new_athlete = self._athlete_row(name) is None
+            athlete_id, stored_name = self._athlete(name)
+            moved_from = next((row[2] for row in copies if row[1] != athlete_id), None)
+            for other in {row[1] for row in copies} - {athlete_id}:
+                self._forget_if_unused(other)
             columns = ["athlete_id", *s, "stored_at"]
             values = [athlete_id, *s.values(), datetime.now(timezone.utc).isoformat(timespec="seconds")]
             cur = conn.execute(
@@ -827,10 +836,6 @@ class HistoryStore:
             return None
         self._conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (athlete_id, session_id))
         self._forget_if_unused(old_id)
-        kept = _keep_one_copy(self._conn, athlete_id, started_at)  # (a copy of the session they had: one stays)
-        if kept != session_id:
-            session_id, drill, reps, sets = self._conn.execute(
-                "SELECT id, drill, reps, sets FROM sessions WHERE id = ?", (kept,)).fetchone()
         return StoredSession(session_id, name, drill, started_at, reps, sets, False, new_athlete=new_athlete,
                              moved_from=old_name)
 
@@ -849,35 +854,37 @@ class HistoryStore:
         return [f"scored against {other[1]}'s profile"] if other is not None else []
 
     def stored_as(self, doc: dict[str, Any]) -> tuple[str, str, str] | None:
-        """The athlete, drill and start of the stored session with results ``doc`` (the same SHA-256), or None."""
-        return self._conn.execute(
+        """The athlete, drill and start of the stored session with results ``doc`` (the same SHA-256), else of the live
+        session ``doc`` is a copy of (its own ``started_at``), or None."""
+        found = self._conn.execute(
             "SELECT name, drill, started_at FROM sessions JOIN athletes ON athletes.id = athlete_id "
             "WHERE results_sha256 = ?", (_digest(doc, "The results document"),),
         ).fetchone()
+        own = _text(doc.get("started_at"))
+        if found is None and own is not None:
+            try:
+                start = _start_time(own, "")[0]
+            except (HistoryError, OverflowError, OSError, ValueError):
+                return None
+            found = self._conn.execute(
+                "SELECT name, drill, started_at FROM sessions JOIN athletes ON athletes.id = athlete_id "
+                "WHERE session_start = ?", (start,),
+            ).fetchone()
+        return found
 
-    def _same_recording(self, athlete_id: int, parsed: ParsedResults) -> list[tuple[Any, ...]]:
-        """The stored copies of the session whose recording ``parsed`` is a new analysis of, the session's own first
-        (each: id, athlete id, athlete, start, start in seconds, end); empty if there is none.
-
-        For the analysis of a recording quietland made: the session that started when it did (to the millisecond)
-        wherever it is stored (under 'unknown', or moved to its athlete), whatever its drill, reps or completeness (a
-        session killed before its end, a drill given wrong), and any other copy of it under the athlete given now.
-        Otherwise: a session of the same athlete, drill, sample rate, length and rep times."""
-        columns = ("SELECT s.id, s.athlete_id, a.name, s.started_at, s.started_unix, s.ended_at FROM sessions s "
-                   "JOIN athletes a ON a.id = s.athlete_id ")
-        if parsed.session_start is not None:
-            rows = self._conn.execute(
-                columns + "WHERE s.started_at = ? ORDER BY s.athlete_id = ? DESC, s.complete DESC, s.id",
-                (parsed.session_start, athlete_id),
-            ).fetchall()
-            if rows:
-                return [row for row in rows if row[1] in (rows[0][1], athlete_id)]
+    def _same_recording(self, parsed: ParsedResults) -> list[tuple[Any, ...]]:
+        """The stored session that a plain analysis (one that names no session) is a new analysis of: the same
+        athlete, drill, sample rate, length and rep times (as ``_insert`` reads its copies); empty if none."""
         s = parsed.session
+        found = self._athlete_row(parsed.athlete)
+        if found is None:
+            return []
         times = [row[2] for row in parsed.reps]
         for row in self._conn.execute(
-            columns + "WHERE s.athlete_id = ? AND s.drill = ? AND s.sample_rate IS ? AND s.duration_s IS ? AND "
-            "s.reps = ? ORDER BY s.id",
-            (athlete_id, s["drill"], s["sample_rate"], s["duration_s"], s["reps"]),
+            "SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, s.duration_s, "
+            "s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id WHERE s.athlete_id = ? "
+            "AND s.drill = ? AND s.sample_rate IS ? AND s.duration_s IS ? AND s.reps = ? ORDER BY s.id",
+            (found[0], s["drill"], s["sample_rate"], s["duration_s"], s["reps"]),
         ):
             stored = [t for (t,) in self._conn.execute("SELECT t_s FROM reps WHERE session_id = ? ORDER BY number",
                                                        (row[0],))]
@@ -942,10 +949,9 @@ class HistoryStore:
                 "to another athlete)")
             return ImportOutcome(str(given), "already", f"'{file}' is already in the history{what}.")
         verb, status = "stored", "stored"
-        if stored.replaced:
-            verb, status = "replaced its incomplete copy", "replaced"
-        elif stored.reanalysed:
-            verb, status = "replaced the stored session of the same recording", "reanalysed"
+        if stored.replaced or stored.reanalysed:
+            verb, status = (("replaced its incomplete copy", "replaced") if stored.replaced
+                            else ("replaced the stored session of the same recording", "reanalysed"))
             if stored.moved_from is not None:
                 verb += f" (stored under {stored.moved_from})"
         elif stored.moved_from is not None:

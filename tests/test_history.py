@@ -1172,9 +1172,10 @@ def test_moving_a_session_to_an_athlete_who_has_its_complete_copy_keeps_one(stor
     inc = write_json(tmp_path / "inc.json", incomplete)
     full = write_json(tmp_path / "full.json", recorded(docs["calibrated"], start, athlete="hanna"))
     assert [o.status for o in store.import_paths([inc]).outcomes] == ["stored"]
-    assert [o.status for o in store.import_paths([full], athlete="hana").outcomes] == ["stored"]
-    [moved] = store.import_paths([inc], athlete="hana").outcomes
-    assert moved.status == "moved"
+    [complete] = store.import_paths([full], athlete="hana").outcomes  # (the session's copy, wherever it was)
+    assert complete.status == "replaced" and "(stored under hanna)" in complete.sentence
+    [again] = store.import_paths([inc], athlete="hana").outcomes
+    assert again.status == "already" and "(hana, pogo, 2026-11-20 18:00;" in again.sentence
     [row] = store.sessions()
     assert row.athlete == "hana" and row.complete and row.reps == len(docs["calibrated"]["reps"])
     assert store.athletes() == ["hana"]
@@ -1299,7 +1300,8 @@ def test_the_version_3_upgrade_keeps_one_copy_of_a_session_and_matches_names_can
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         for i, (name, when, complete, duration) in enumerate(
             [("Émile", start, 1, 60.0), ("Émile", start, 0, 30.0), ("Émile", start, 1, 60.0),
-             ("i\u0307\u0316", start, 1, 60.0), ("I\u0316\u0307", "2026-12-06T18:00:00+01:00", 1, 60.0)]
+             ("i\u0307\u0316", "2026-12-06T18:00:00+01:00", 1, 60.0),
+             ("I\u0316\u0307", "2026-12-07T18:00:00+01:00", 1, 60.0)]
         ):
             conn.execute("INSERT INTO athletes (name) VALUES (?) ON CONFLICT DO NOTHING", (name,))
             conn.execute(
@@ -1311,7 +1313,7 @@ def test_the_version_3_upgrade_keeps_one_copy_of_a_session_and_matches_names_can
     with HistoryStore.open(db) as s:
         assert s.schema_version == 3
         [kept] = s.sessions("émile")
-        assert kept.complete and kept.id == 1  # (the complete copy stored first)
+        assert kept.complete and kept.id == 3  # (the complete copy stored last: an analysis replacing it, say)
         assert len(s.athletes()) == 2 and len(s.sessions("I\u0316\u0307")) == 2
 
 
@@ -1328,3 +1330,26 @@ def test_history_brief_fits_80_columns_with_long_drills_names_and_scores(run, do
 
     assert code == 0 and max(_columns(line) for line in out.splitlines()) <= 80, out
     assert "line-hops+jum…" in out and "needs 2 more sessions" in out
+
+
+def test_a_session_is_stored_once_whoever_it_was_moved_to(run, tmp_path):
+    """A session stored under 'unknown' at its end, its analysis imported for ann (moving it): importing its results
+    again (a routine 'import rec/*') stored them under 'unknown' a second time; with --athlete bob, ann and bob had
+    a copy each. A session's copy mid-session under ann and its end under 'unknown' were two sessions too."""
+    recorder = _recorded_session(tmp_path)
+    assert "stored: unknown" in run("import", str(recorder.results_path))[1]
+    code, out, _ = run("analyze", str(recorder.wav_path), "--json")
+    analysis = write_json(tmp_path / "x-again.json", json.loads(out))
+    assert "(stored under unknown): ann" in run("import", str(analysis), "--athlete", "ann")[1]
+    assert "is already in the history (ann, pogo, " in run("import", str(recorder.results_path))[1]
+    assert "moved from ann: bob" in run("import", str(recorder.results_path), "--athlete", "bob")[1]
+    assert [s["athlete"] for s in json.loads(run("history", "--json")[1])["sessions"]] == ["bob"]
+
+    live = json.loads(recorder.results_path.read_text())
+    middle = write_json(tmp_path / "middle.json", {**live, "complete": False, "ended_at": None,
+                                                  "reps": live["reps"][:4], "duration_s": 2.0})
+    (tmp_path / "home" / HISTORY_FILE).unlink()
+    assert "stored: ann" in run("import", str(middle), "--athlete", "ann")[1]  # (a copy saved at a set end)
+    assert store_session_on_end(str(recorder.results_path), None) is None  # (the session's end, named no athlete)
+    [row] = json.loads(run("history", "--json")[1])["sessions"]
+    assert row["athlete"] == "ann" and row["complete"] is True
