@@ -37,6 +37,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sqlite3
 import statistics
 import unicodedata
@@ -186,14 +187,30 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
 
 
 def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
-    """Of the rows of the session that started at ``start`` (``session_start``), keep the complete one stored last
-    (an analysis of its recording replaces a session, and is stored after it), else the longest incomplete one."""
-    ids = [row[0] for row in conn.execute(
-        "SELECT id FROM sessions WHERE session_start = ? ORDER BY complete DESC, "
-        "CASE WHEN complete THEN stored_at END DESC, CASE WHEN complete THEN id END DESC, duration_s DESC, id DESC",
-        (start,),
-    )]
-    conn.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids[1:]])
+    """Of the rows of the session that started at ``start`` (``session_start``), keep the one an import keeps now: a
+    complete one, an analysis of the recording first (its results file is not the session's own, named
+    ``quietland-YYYYmmdd-HHMMSS[-N].json``), the one stored last first; else the longest incomplete one. It stays
+    with an athlete a copy was put under rather than ``unknown``."""
+    rows = conn.execute(
+        "SELECT s.id, s.athlete_id, a.name, s.complete, s.source_file, s.stored_at, s.duration_s FROM sessions s "
+        "JOIN athletes a ON a.id = s.athlete_id WHERE s.session_start = ?", (start,),
+    ).fetchall()
+
+    def own_results(source: str | None) -> bool:
+        return source is not None and re.search(r"quietland-\d{8}-\d{6}(-\d+)?\.json$", source) is not None
+
+    rows.sort(key=lambda r: (not r[3], own_results(r[4]) if r[3] else False, *(
+        (_negated(r[5]), -r[0]) if r[3] else (-(r[6] or 0.0), -r[0]))))
+    kept = rows[0]
+    conn.executemany("DELETE FROM sessions WHERE id = ?", [(r[0],) for r in rows[1:]])
+    named = [r for r in rows[1:] if _same_name(r[2]) != UNKNOWN_ATHLETE]
+    if _same_name(kept[2]) == UNKNOWN_ATHLETE and named:
+        conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (named[0][1], kept[0]))
+
+
+def _negated(text: str | None) -> tuple[int, ...]:
+    """A sort key that puts ``text`` (an ISO time) latest first."""
+    return tuple(-ord(c) for c in (text or ""))
 
 
 MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _sessions_by_start_v3]
@@ -526,7 +543,7 @@ def parse_results(
         started_at, started_unix = _start_time(own, where)
     elif session is not None:  # (the analysis of a session's recording: dated as the session)
         started_at, started_unix = session
-        session_start = started_at  # (matched against the session's own copy as stored)
+        session_start = _session_key(_text(doc.get("session_started_at")))
     else:
         moment = (fallback_start or datetime.now()).astimezone()
         started_at, started_unix = moment.isoformat(timespec="seconds"), moment.timestamp()
@@ -562,7 +579,7 @@ def parse_results(
         "form_fades": sum(1 for c in cues if isinstance(c, dict) and c.get("kind") == FORM_FADE_CUE),
         "drift_cues": sum(1 for c in cues if isinstance(c, dict) and c.get("kind") in DRIFT_CUES),
         "quietland_version": _text(doc.get("quietland_version")),
-        "session_start": started_at if own is not None else session_start,
+        "session_start": _session_key(own) if own is not None else session_start,
     }
     set_rows = tuple(
         (i, _integer(s.get("reps")) or 0, _number(s.get("start_s")), _number(s.get("end_s")),
@@ -577,6 +594,16 @@ def parse_results(
     )
     return ParsedResults(who, given is not None, named, started_at, started_unix, own is not None, session_start,
                          session, set_rows, rep_rows)
+
+
+def _session_key(text: str | None) -> str | None:
+    """A live session's identity in the history (``sessions.session_start``): its start to the millisecond, from a
+    ``started_at`` written so (as a live session writes it, ``...T07:30:05.250+01:00``); None for a start to the
+    second only, which two sessions may share."""
+    if text is None or not re.search(r"T\d\d:\d\d:\d\d[.,]\d", text):
+        return None
+    moment = datetime.fromisoformat(text)
+    return (moment.astimezone() if moment.tzinfo is None else moment).isoformat(timespec="milliseconds")
 
 
 def _session_start(doc: dict[str, Any]) -> tuple[str, float] | None:
@@ -718,23 +745,20 @@ class HistoryStore:
     ) -> StoredSession | None:
         """Store one session's results document in one transaction; None when it is already stored.
 
-        ``athlete`` names the athlete when the document names none (else
-        ``unknown``). ``source`` is the results file it came from (kept as
-        ``source_file``; its modification time is the start time of a document
-        without ``started_at`` unless ``fallback_start`` is given). "Already
-        stored" means the same document (same SHA-256 of its canonical JSON),
-        whatever athlete is given now, or a complete copy of the same recorded
-        session (same athlete and ``started_at``) when this one is incomplete,
-        or a longer incomplete copy. An incomplete copy (``complete: false``,
-        saved before the session ended) is replaced by a complete or longer
-        copy of the same session; two different complete documents are two
-        sessions, even with the same start.
+        ``athlete`` names the athlete (over the one the document names; else that one, else ``unknown``).
+        ``source`` is the results file it came from (kept as ``source_file``; its modification time dates a
+        document without ``started_at``, ``session_started_at`` or ``recorded_at`` unless ``fallback_start`` is
+        given). The rules (README, ``quietland import``):
 
-        A document without ``started_at`` (``analyze --json`` output) whose reps
-        are those of a stored session of the same athlete, drill, sample rate and
-        length (the same rep times, to the 0.1 ms they are saved to) is a new
-        analysis of that session's recording (scored against a calibration
-        profile now, say): it replaces the stored one and keeps its start time.
+        - the same document (SHA-256 of its canonical JSON) is already stored; with ``athlete`` naming another
+          athlete, it moves to them;
+        - a live session is stored once, found by its start to the millisecond (``sessions.session_start``)
+          wherever it is stored (a start to the second only: with the athlete too): a complete copy stands against
+          any other document with its own ``started_at`` (already stored; moved with ``athlete``); a complete or
+          longer incomplete copy replaces incomplete ones, staying with the athlete they were put under unless that
+          is ``unknown`` and the document names one;
+        - an analysis (no ``started_at``) replaces the session it names (``session_started_at``) wherever stored,
+          and a session of the same athlete, drill, sample rate, length and rep times, keeping its start.
 
         A crash at any point leaves the whole session stored or none of it.
         Raises :class:`HistoryError` for a document that is not results, or a
@@ -765,12 +789,17 @@ class HistoryStore:
                 "SELECT sessions.id, athlete_id, name, drill, started_at, reps, sets FROM sessions JOIN athletes "
                 "ON athletes.id = athlete_id WHERE results_sha256 = ?", (s["results_sha256"],),
             ).fetchone()
-            # the stored rows of this live session (one, but for a history's incomplete copies), wherever stored
-            copies = [] if s["session_start"] is None else conn.execute(
-                "SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, s.duration_s, "
-                "s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id "
-                "WHERE s.session_start = ? ORDER BY s.complete DESC, s.duration_s DESC, s.id", (s["session_start"],),
-            ).fetchall()
+            # the stored rows of this live session (one, but for a history's incomplete copies): wherever stored, by
+            # its start to the millisecond; a start to the second only (which two sessions may share), the athlete's
+            columns = ("SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, "
+                       "s.duration_s, s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id ")
+            order = " ORDER BY s.complete DESC, s.duration_s DESC, s.id"
+            copies = []
+            if s["session_start"] is not None:
+                copies = conn.execute(columns + "WHERE s.session_start = ?" + order, (s["session_start"],)).fetchall()
+            elif parsed.own_start and (found := self._athlete_row(parsed.athlete)) is not None:
+                copies = conn.execute(columns + "WHERE s.athlete_id = ? AND s.started_at = ?" + order,
+                                      (found[0], parsed.started_at)).fetchall()
             if there is None and parsed.own_start and copies and (copies[0][7] or (
                     not s["complete"] and (copies[0][8] or 0.0) > (s["duration_s"] or 0.0))):
                 # a complete copy is the session: nothing with its own start replaces it (an analysis of its
@@ -782,8 +811,9 @@ class HistoryStore:
                 return moved
             replaced = reanalysed = False
             stays_with = None  # (an athlete the session is stored under, whom it stays with when none is named)
-            if not copies and not parsed.own_start and parsed.session_start is None:
-                copies = self._same_recording(parsed)  # (a plain analysis: the same athlete's reps)
+            if not parsed.own_start:  # an analysis: also a session of the same athlete with the same reps (one stored
+                # from a plain analysis of the recording, or before sessions were found by their start)
+                copies += [row for row in self._same_recording(parsed) if row[0] not in {c[0] for c in copies}]
             if copies:
                 if s["session_start"] is None:  # (a plain analysis of a session's recording: the session it is)
                     s["session_start"] = conn.execute("SELECT session_start FROM sessions WHERE id = ?",
@@ -853,23 +883,22 @@ class HistoryStore:
         other = self._athlete_row(row[1])
         return [f"scored against {other[1]}'s profile"] if other is not None else []
 
-    def stored_as(self, doc: dict[str, Any]) -> tuple[str, str, str] | None:
+    def stored_as(self, doc: dict[str, Any], athlete: str | None = None) -> tuple[str, str, str] | None:
         """The athlete, drill and start of the stored session with results ``doc`` (the same SHA-256), else of the live
-        session ``doc`` is a copy of (its own ``started_at``), or None."""
-        found = self._conn.execute(
-            "SELECT name, drill, started_at FROM sessions JOIN athletes ON athletes.id = athlete_id "
-            "WHERE results_sha256 = ?", (_digest(doc, "The results document"),),
-        ).fetchone()
+        session ``doc`` is a copy of (its own ``started_at``; to the second only, ``athlete``'s or the one it names),
+        or None."""
+        query = ("SELECT name, drill, started_at FROM sessions JOIN athletes ON athletes.id = athlete_id WHERE ")
+        found = self._conn.execute(query + "results_sha256 = ?", (_digest(doc, "The results document"),)).fetchone()
         own = _text(doc.get("started_at"))
         if found is None and own is not None:
             try:
-                start = _start_time(own, "")[0]
+                key, start = _session_key(own), _start_time(own, "")[0]
             except (HistoryError, OverflowError, OSError, ValueError):
                 return None
-            found = self._conn.execute(
-                "SELECT name, drill, started_at FROM sessions JOIN athletes ON athletes.id = athlete_id "
-                "WHERE session_start = ?", (start,),
-            ).fetchone()
+            who = self._athlete_row(_name(athlete) or _name(doc.get("athlete")) or UNKNOWN_ATHLETE)
+            found = (self._conn.execute(query + "session_start = ?", (key,)).fetchone() if key is not None
+                     else None if who is None
+                     else self._conn.execute(query + "athlete_id = ? AND started_at = ?", (who[0], start)).fetchone())
         return found
 
     def _same_recording(self, parsed: ParsedResults) -> list[tuple[Any, ...]]:
@@ -943,7 +972,7 @@ class HistoryStore:
         except HistoryError as exc:
             return ImportOutcome(str(given), "failed", str(exc))
         if stored is None:
-            there = self.stored_as(doc)
+            there = self.stored_as(doc, athlete)
             what = "" if there is None else (
                 f" ({there[0]}, {there[1]}, {there[2][:16].replace('T', ' ')}; 'import --athlete NAME' moves it "
                 "to another athlete)")

@@ -1353,3 +1353,62 @@ def test_a_session_is_stored_once_whoever_it_was_moved_to(run, tmp_path):
     assert store_session_on_end(str(recorder.results_path), None) is None  # (the session's end, named no athlete)
     [row] = json.loads(run("history", "--json")[1])["sessions"]
     assert row["athlete"] == "ann" and row["complete"] is True
+
+
+def test_sessions_started_in_one_second_by_two_athletes_stay_two(store, docs, tmp_path):
+    """Results whose start is to the second only (which two sessions may share): bob's was 'already in the history'
+    as ann's, and '--athlete bob' moved ann's session to bob."""
+    start = "2026-11-20T18:00:00+01:00"
+    ann = write_json(tmp_path / "ann.json", recorded(docs["calibrated"], start, athlete="ann"))
+    bob = write_json(tmp_path / "bob.json", recorded(docs["uncalibrated"], start, athlete="bob"))
+    assert [o.status for o in store.import_paths([ann, bob]).outcomes] == ["stored", "stored"]
+    assert [o.status for o in store.import_paths([bob], athlete="bob").outcomes] == ["already"]
+    assert sorted(r.athlete for r in store.sessions()) == ["ann", "bob"]
+
+
+def test_the_version_3_upgrade_keeps_the_analysis_and_the_athlete_a_copy_was_put_under(tmp_path, monkeypatch):
+    """Version 2 stored a session's results again beside the analysis that had replaced them, and the upgrade kept
+    the results stored last, dropping the analysis; and of an incomplete copy under ann and the end under 'unknown'
+    it kept the session under 'unknown'."""
+    db = tmp_path / HISTORY_FILE
+    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:2])
+    with HistoryStore.open(db):
+        pass
+    rows = [  # athlete, start, complete, duration, source, stored at, profile
+        ("ann", "2026-12-05T18:00:00.250+01:00", 1, 60.0, "/x/ann-cal.json", "2026-12-05T18:10:00+00:00", "ann"),
+        ("ann", "2026-12-05T18:00:00.250+01:00", 1, 60.0, "/x/quietland-20261205-180000.json",
+         "2026-12-05T18:20:00+00:00", "default"),
+        ("ann", "2026-12-06T18:00:00.500+01:00", 0, 30.0, "/x/mid.json", "2026-12-06T18:10:00+00:00", "default"),
+        ("unknown", "2026-12-06T18:00:00.500+01:00", 1, 60.0, "/x/quietland-20261206-180000.json",
+         "2026-12-06T18:20:00+00:00", "default"),
+    ]
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        for i, (name, start, complete, duration, source, stored_at, profile) in enumerate(rows):
+            conn.execute("INSERT INTO athletes (name) VALUES (?) ON CONFLICT DO NOTHING", (name,))
+            conn.execute(
+                "INSERT INTO sessions (athlete_id, drill, started_at, started_unix, complete, duration_s, source_file, "
+                "results_sha256, calibrated, profile_name, reps, sets, double_contacts, form_fades, stored_at) VALUES "
+                "((SELECT id FROM athletes WHERE name = ?), 'pogo', ?, ?, ?, ?, ?, ?, 1, ?, 20, 1, 0, 0, ?)",
+                (name, start, 1764950000 + i * 86400, complete, duration, source, f"sha{i}", profile, stored_at))
+    monkeypatch.undo()
+    with HistoryStore.open(db) as s:
+        assert [(r.athlete, r.profile_name, r.complete) for r in s.sessions()] == [
+            ("ann", "ann", True), ("ann", "default", True)]
+        assert s.athletes() == ["ann"]
+
+
+def test_an_analysis_naming_a_session_stored_without_its_start_finds_it_by_its_reps(run, tmp_path):
+    """A WAV copied alone, analysed and imported for ann; later the analysis made beside its results (naming the
+    session) was stored as a second session: sessions stored without a start to the millisecond (before they were
+    found by it, or by a plain analysis) are still found by their reps."""
+    recorder = _recorded_session(tmp_path, athlete="ann")
+    alone = tmp_path / "alone" / "copy.wav"
+    alone.parent.mkdir()
+    alone.write_bytes(recorder.wav_path.read_bytes())
+    code, out, _ = run("analyze", str(alone), "--json", "--drill", "pogo")
+    assert "stored: ann" in run("import", str(write_json(tmp_path / "plain.json", json.loads(out))), "--athlete",
+                                "ann")[1]
+    code, out, _ = run("analyze", str(recorder.wav_path), "--json")
+    named = write_json(tmp_path / "named.json", json.loads(out))
+    assert "replaced the stored session of the same recording: ann, pogo" in run("import", str(named))[1]
+    assert len(json.loads(run("history", "--json")[1])["sessions"]) == 1
