@@ -199,18 +199,14 @@ def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
     def own_results(source: str | None) -> bool:
         return source is not None and re.search(r"quietland-\d{8}-\d{6}(-\d+)?\.json$", source) is not None
 
-    rows.sort(key=lambda r: (not r[3], own_results(r[4]) if r[3] else False, *(
-        (_negated(r[5]), -r[0]) if r[3] else (-(r[6] or 0.0), -r[0]))))
+    # (greatest first: complete; an analysis; stored last; else longest)
+    rows.sort(reverse=True, key=lambda r: (bool(r[3]), bool(r[3]) and not own_results(r[4]),
+                                           (r[5] or "") if r[3] else "", 0.0 if r[3] else (r[6] or 0.0), r[0]))
     kept = rows[0]
     conn.executemany("DELETE FROM sessions WHERE id = ?", [(r[0],) for r in rows[1:]])
     named = [r for r in rows[1:] if _same_name(r[2]) != UNKNOWN_ATHLETE]
     if _same_name(kept[2]) == UNKNOWN_ATHLETE and named:
         conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (named[0][1], kept[0]))
-
-
-def _negated(text: str | None) -> tuple[int, ...]:
-    """A sort key that puts ``text`` (an ISO time) latest first."""
-    return tuple(-ord(c) for c in (text or ""))
 
 
 MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _sessions_by_start_v3]
@@ -350,6 +346,12 @@ class SessionRow:
 
 _SESSION_COLUMNS = tuple(f.name for f in fields(SessionRow) if f.name not in ("id", "athlete"))
 """``sessions`` columns read into a :class:`SessionRow` (after ``id`` and the athlete's name)."""
+
+
+_COPIES = ("SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, s.duration_s, "
+           "s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id ")
+"""The stored rows an import weighs as copies of the session it brings, up to their WHERE: id, athlete id, athlete,
+drill, start, reps, sets, complete, length, start in seconds, end."""
 
 
 @dataclass(frozen=True)
@@ -791,14 +793,12 @@ class HistoryStore:
             ).fetchone()
             # the stored rows of this live session (one, but for a history's incomplete copies): wherever stored, by
             # its start to the millisecond; a start to the second only (which two sessions may share), the athlete's
-            columns = ("SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, "
-                       "s.duration_s, s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id ")
             order = " ORDER BY s.complete DESC, s.duration_s DESC, s.id"
             copies = []
             if s["session_start"] is not None:
-                copies = conn.execute(columns + "WHERE s.session_start = ?" + order, (s["session_start"],)).fetchall()
+                copies = conn.execute(_COPIES + "WHERE s.session_start = ?" + order, (s["session_start"],)).fetchall()
             elif parsed.own_start and (found := self._athlete_row(parsed.athlete)) is not None:
-                copies = conn.execute(columns + "WHERE s.athlete_id = ? AND s.started_at = ?" + order,
+                copies = conn.execute(_COPIES + "WHERE s.athlete_id = ? AND s.started_at = ?" + order,
                                       (found[0], parsed.started_at)).fetchall()
             if there is None and parsed.own_start and copies and (copies[0][7] or (
                     not s["complete"] and (copies[0][8] or 0.0) > (s["duration_s"] or 0.0))):
@@ -903,17 +903,15 @@ class HistoryStore:
 
     def _same_recording(self, parsed: ParsedResults) -> list[tuple[Any, ...]]:
         """The stored session that a plain analysis (one that names no session) is a new analysis of: the same
-        athlete, drill, sample rate, length and rep times (as ``_insert`` reads its copies); empty if none."""
+        athlete, drill, sample rate, length and rep times (a row of :data:`_COPIES`); empty if none."""
         s = parsed.session
         found = self._athlete_row(parsed.athlete)
         if found is None:
             return []
         times = [row[2] for row in parsed.reps]
         for row in self._conn.execute(
-            "SELECT s.id, s.athlete_id, a.name, s.drill, s.started_at, s.reps, s.sets, s.complete, s.duration_s, "
-            "s.started_unix, s.ended_at FROM sessions s JOIN athletes a ON a.id = s.athlete_id WHERE s.athlete_id = ? "
-            "AND s.drill = ? AND s.sample_rate IS ? AND s.duration_s IS ? AND s.reps = ? ORDER BY s.id",
-            (found[0], s["drill"], s["sample_rate"], s["duration_s"], s["reps"]),
+            _COPIES + "WHERE s.athlete_id = ? AND s.drill = ? AND s.sample_rate IS ? AND s.duration_s IS ? AND "
+            "s.reps = ? ORDER BY s.id", (found[0], s["drill"], s["sample_rate"], s["duration_s"], s["reps"]),
         ):
             stored = [t for (t,) in self._conn.execute("SELECT t_s FROM reps WHERE session_id = ? ORDER BY number",
                                                        (row[0],))]
@@ -968,7 +966,8 @@ class HistoryStore:
                 what = ("a live session's copy from before its first rep (incomplete, no reps)"
                         if doc.get("complete") is False else "a session with no reps")
                 return ImportOutcome(str(given), "empty", f"'{file}': left out: {what}.")
-            stored = self.store_results(doc, athlete=athlete, source=file)
+            recorded, known = _recorded_at(file, doc) if not doc.get("started_at") else (None, True)
+            stored = self.store_results(doc, athlete=athlete, source=file, fallback_start=recorded)
         except HistoryError as exc:
             return ImportOutcome(str(given), "failed", str(exc))
         if stored is None:
@@ -993,8 +992,7 @@ class HistoryStore:
         ]
         renamed = f" ({'; '.join(notes)})" if notes else ""
         dated = ""
-        if (status == "stored" and not doc.get("started_at") and _session_start(doc) is None
-                and not _recorded_at(file, doc)[1]):
+        if status == "stored" and not known and _session_start(doc) is None:
             recording = _text(doc.get("file"))
             dated = (" It is dated by the results file's own time" + (
                 f": the recording it names ('{recording}') was not found beside it or as named." if recording
