@@ -977,13 +977,7 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
             sys.stdout.flush()
         except (OSError, ValueError) as exc:  # (ValueError: a file object closed under it)
             closed.append(exc if isinstance(exc, OSError) else OSError(errno.EBADF, "standard output is closed"))
-            try:  # (so that nothing complains again at exit)
-                fd = sys.stdout.fileno()
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, fd)
-                os.close(devnull)
-            except (OSError, ValueError, AttributeError):
-                pass  # (a stdout with no file behind it)
+            _stdout_to_devnull()
             runner.stop()
 
     def warn(sentences) -> None:
@@ -1088,6 +1082,18 @@ def _keep_freed_memory() -> None:
         pass  # not glibc (macOS, Windows): its allocator's defaults stand
 
 
+def _stdout_to_devnull() -> None:
+    """Point stdout's file descriptor at /dev/null, once writing to it has failed (its reader went away, a full disk):
+    Python's flush of stdout at exit then complains of nothing. A stdout with no file behind it is left as it is."""
+    try:
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit code.
 
@@ -1127,13 +1133,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         # The reader of stdout went away (e.g. `| head`): stop quietly, and keep
         # Python from complaining again when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _stdout_to_devnull()
         return 1
     except OSError as exc:
         # Every file a command opens turns its errors into a CommandError; what is left is the output itself
         # (stdout on a full disk, a terminal gone): one sentence, and no second complaint at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _stdout_to_devnull()
         print(f"quietland: error: the output could not be written ({exc.strerror or exc}).", file=sys.stderr)
         return EXIT_FILE
