@@ -110,11 +110,17 @@ def _sounddevice():
 T = TypeVar("T")
 
 
-def _answered(call: Callable[[], T], doing: str) -> T:
-    """``call()``, run on a helper thread and waited for at most :data:`ANSWER_TIMEOUT_S`: PortAudio's start-up and
-    its opening of a stream ask the sound server, and wait as long as a hung one does (a minute or more, deaf to
-    Ctrl-C). When it does not return in time, or Ctrl-C comes meanwhile, the process is marked to end without
-    waiting for PortAudio (:func:`device_hung`); the timeout is a :class:`CaptureError` saying so."""
+class _NoAnswer(CaptureError):
+    """PortAudio did not return in time (see :func:`_answered`)."""
+
+
+def _answered(call: Callable[[], T], doing: str, timeout_s: float | None = None) -> T:
+    """``call()``, run on a helper thread and waited for at most ``timeout_s`` (default :data:`ANSWER_TIMEOUT_S`):
+    PortAudio's start-up, its opening, starting, stopping and closing of a stream ask the sound server, and wait as
+    long as a hung one does (a minute or more, deaf to Ctrl-C). When it does not return in time, or Ctrl-C comes
+    meanwhile, the process is marked to end without waiting for PortAudio (:func:`device_hung`); the timeout is a
+    :class:`_NoAnswer` saying so."""
+    timeout_s = ANSWER_TIMEOUT_S if timeout_s is None else timeout_s
     done = threading.Event()
     result: list = []
 
@@ -134,7 +140,7 @@ def _answered(call: Callable[[], T], doing: str) -> T:
         stderr = None
     threading.Thread(target=run, name="quietland-portaudio", daemon=True).start()
     try:
-        answered = done.wait(ANSWER_TIMEOUT_S)
+        answered = done.wait(timeout_s)
         if not answered:
             _hung.append(f"({doing})")
     except BaseException:
@@ -147,8 +153,8 @@ def _answered(call: Callable[[], T], doing: str) -> T:
                 os.dup2(stderr, 2)
             os.close(stderr)
     if not answered:
-        raise CaptureError(
-            f"The sound system did not answer within {ANSWER_TIMEOUT_S:g} s while {doing} the audio input (its sound "
+        raise _NoAnswer(
+            f"The sound system did not answer within {timeout_s:g} s while {doing} the audio input (its sound "
             "server is not answering: restart it, or log out and in again)."
         )
     ok, value = result[0]
@@ -213,11 +219,12 @@ def find_device(device: int | str | None) -> InputDevice:
     raise CaptureError(f"{device!r} matches several input devices ({names}); give its id instead.")
 
 
-_hung: list[str] = []  # devices this process could not release
+_hung: list[str] = []  # what this process stopped waiting for PortAudio to do (starting, opening, stopping)
 
 
 def device_hung() -> bool:
-    """True once a device this process opened could not be stopped or closed (:attr:`MicrophoneSource.hung`)."""
+    """True once PortAudio did not answer this process in time: starting, opening a device, or stopping or closing
+    one (:attr:`MicrophoneSource.hung`; :func:`_answered`)."""
     return bool(_hung)
 
 
@@ -383,29 +390,21 @@ class MicrophoneSource:
         self._release(abort_and_close)
 
     def _release(self, call) -> None:
-        """Run ``call`` (stopping or closing the stream) on a helper thread, waiting for it at most
+        """Run ``call`` (stopping or closing the stream) through :func:`_answered`, waiting for it at most
         :data:`RELEASE_TIMEOUT_S`; errors are ignored (a device that is gone has stopped). When it does not return,
         the device is :attr:`hung`: later calls are skipped and a warning goes with the results."""
         if self.hung:
             return
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                call()
-            except Exception:  # noqa: BLE001 - stopping or closing a device that is gone
-                pass
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name="quietland-release-device", daemon=True).start()
-        if not done.wait(RELEASE_TIMEOUT_S):
+        try:
+            _answered(call, "stopping", RELEASE_TIMEOUT_S)
+        except _NoAnswer:
             self.hung = True
-            _hung.append(self.device.name)
             self.warnings.append(
                 f"The input device {self.device.name!r} did not stop within {RELEASE_TIMEOUT_S:g} s (the sound "
                 "server is not answering); the session was saved without waiting for it."
             )
+        except Exception:  # noqa: BLE001 - stopping or closing a device that is gone
+            pass
 
     # --------------------------------------------------------------- errors
     def _open_error(self, exc) -> str:
