@@ -229,8 +229,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(_history_document(store.path, args, rows, athlete))
     elif not rows and args.drill is not None:
-        whose = f" of {athlete}" if athlete else ""
-        print(f"No sessions of drill '{args.drill}'{whose} are stored (drills stored: {', '.join(drills) or 'none'}).")
+        print(_no_sessions_of(args.drill, athlete, drills))
     elif not rows:
         print(NO_HISTORY.format(path=store.path))
     elif args.brief:
@@ -238,6 +237,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_history(rows))
     return 0
+
+
+def _no_sessions_of(drill: str, athlete: str | None, drills: Sequence[str]) -> str:
+    """The sentence for a ``--drill`` with no sessions (of ``athlete``), naming the ``drills`` there are."""
+    whose = f" of {athlete}" if athlete else ""
+    return f"No sessions of drill '{drill}'{whose} are stored (drills stored: {', '.join(drills) or 'none'})."
 
 
 def _print_json(doc: dict[str, Any]) -> None:
@@ -503,9 +508,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         if output is not None:
             print(f"quietland: exported {n} session{'s' if n != 1 else ''} to {output}", file=sys.stderr)
         if not n and args.drill is not None:  # (an export of nothing says why, as 'history' does)
-            whose = f" of {athlete}" if athlete else ""
-            print(f"quietland: note: no sessions of drill '{args.drill}'{whose} are stored (drills stored: "
-                  f"{', '.join(store.drills(athlete)) or 'none'}).", file=sys.stderr)
+            sentence = _no_sessions_of(args.drill, athlete, store.drills(athlete))
+            print(f"quietland: note: {sentence[0].lower()}{sentence[1:]}", file=sys.stderr)
     return 0
 
 
