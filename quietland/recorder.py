@@ -22,7 +22,15 @@ was captured. :class:`SessionRecorder` owns one pair of files:
 
 A write that fails (disk full) stops the recording, not the session: the
 WAV keeps what was written, a sentence goes into :attr:`SessionRecorder.warnings`
-and measuring goes on. numpy and the standard library only.
+and measuring goes on.
+
+A session that never closes (SIGKILL, a power cut) must not go unnoticed: while
+it is open, a hidden marker ``.quietland-...open`` beside its WAV is held under
+an exclusive ``flock``, which the system lets go of with the process. The marker
+is removed once the session is closed and in the training history
+(:meth:`SessionRecorder.release`); a marker nobody holds is a session that did
+not close, and :func:`unfinished_sessions` finds it for the next ``live``. numpy
+and the standard library only.
 """
 from __future__ import annotations
 
@@ -40,6 +48,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # (not on Windows: there, a session that does not close is not looked for)
+    fcntl = None  # type: ignore[assignment]
+
 from .atomic import write_atomically
 from .calibration import Profile, ProfileError, profile_from_dict, profile_to_dict
 from .presets import TARGET_CADENCE_RANGE
@@ -53,6 +66,12 @@ FILE_PREFIX = "quietland-"
 """Recording names are ``quietland-YYYYmmdd-HHMMSS[-N]``."""
 RECORDINGS_FOLDER = "recordings"
 """Folder under :func:`data_dir` where sessions are saved by default."""
+MARKER_SUFFIX = ".open"
+"""The open-session marker of ``quietland-X.wav`` is ``.quietland-X.open`` beside it."""
+_MARKER_TEXT = (
+    "quietland is recording {wav} (process {pid}). This file is removed when the session closes; one left behind "
+    "marks a session that did not close, which the next 'quietland live' recording here reports.\n"
+)
 _WAV_FORMAT_IEEE_FLOAT = 3
 _WAV_HEADER_BYTES = 58  # RIFF + fmt (18) + fact (4) + data headers, for IEEE float
 _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - _WAV_HEADER_BYTES
@@ -203,6 +222,23 @@ class StreamingWav:
         self.fh.seek(end)
 
 
+def recorded_seconds(wav: Path) -> float | None:
+    """Seconds of audio in a WAV :class:`StreamingWav` wrote, by the file's size (its header lags the audio by up
+    to :data:`FLUSH_INTERVAL_S` in a session that did not close); None when it is gone or not such a WAV."""
+    try:
+        with open(wav, "rb") as fh:
+            head = fh.read(_WAV_HEADER_BYTES)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < _WAV_HEADER_BYTES or head[:4] != b"RIFF" or head[8:16] != b"WAVEfmt ":
+        return None
+    channels, rate = struct.unpack_from("<HI", head, 22)
+    if channels < 1 or rate < 1:
+        return None
+    return (size - _WAV_HEADER_BYTES) // (4 * channels) / rate
+
+
 def _write_all(fh, data: bytes) -> None:
     """Write every byte (an unbuffered file may take a part at a time)."""
     view = memoryview(data)
@@ -268,11 +304,13 @@ class SessionRecorder:
             raise RecordingError(f"Cannot record to '{self.folder}': {exc.strerror or exc}.") from None
         self.results_path = self.wav_path.with_suffix(".json")
         """The results JSON, beside the WAV."""
+        self._marker = _hold_marker(self.wav_path)
         try:
             self._start(fh)
         except BaseException as exc:  # (a full disk; Ctrl-C as it starts): no empty WAV left behind
             fh.close()
             self.wav_path.unlink(missing_ok=True)
+            self.release()
             if isinstance(exc, OSError):
                 raise RecordingError(f"Cannot record to '{self.wav_path}': {exc.strerror or exc}.") from None
             raise
@@ -406,6 +444,15 @@ class SessionRecorder:
         finally:  # (a second Ctrl-C while a slow disk takes the results: the WAV is still finished)
             self._queue.put(_CLOSE)
             self._thread.join()
+            if not self.wav_path.exists() and not self.results_path.exists():
+                self.release()  # (a session that never started: nothing is left, not even its marker)
+
+    def release(self) -> None:
+        """Remove the open-session marker (see the module docstring): the session is closed, and in the training
+        history if it is to be. Idempotent; call it after :meth:`close`."""
+        marker, self._marker = self._marker, None
+        if marker is not None:
+            _remove_marker(marker_path(self.wav_path), marker)
 
     # -------------------------------------------------------------- writer
     def _writer(self) -> None:
@@ -489,6 +536,94 @@ class SessionRecorder:
         with self._lock:
             if sentence not in self._warnings:
                 self._warnings.append(sentence)
+
+
+def marker_path(wav: Path) -> Path:
+    """The open-session marker of the recording ``wav`` (see the module docstring)."""
+    return wav.with_name(f".{wav.stem}{MARKER_SUFFIX}")
+
+
+def _hold_marker(wav: Path) -> int | None:
+    """Create the open-session marker of ``wav`` and hold it locked; its descriptor, or None where there can be
+    none (no ``flock``; a folder or disk refusing it: the session records all the same)."""
+    if fcntl is None:
+        return None
+    path = marker_path(wav)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _write_all_fd(fd, _MARKER_TEXT.format(wav=wav.name, pid=os.getpid()).encode())
+    except OSError:
+        _remove_marker(path, fd)
+        return None
+    return fd
+
+
+def _write_all_fd(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _remove_marker(path: Path, fd: int) -> None:
+    """Remove a marker this process holds (while it still holds it: no one else takes it meanwhile), then let go."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class UnfinishedSession:
+    """A session recorded here that did not close (see :func:`unfinished_sessions`); its marker is held until
+    :meth:`settle`."""
+
+    wav_path: Path
+    """Its recording (which may be gone, or hold no audio)."""
+    _fd: int | None
+
+    @property
+    def results_path(self) -> Path:
+        """Its results JSON, beside the WAV (which may not exist: killed before the first save)."""
+        return self.wav_path.with_suffix(".json")
+
+    def settle(self) -> None:
+        """Remove its marker: it has been dealt with, and is not reported again. Idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            _remove_marker(marker_path(self.wav_path), fd)
+
+
+def unfinished_sessions(folder: str | Path) -> list[UnfinishedSession]:
+    """The sessions recorded in ``folder`` that did not close (their process was killed, or the power went), oldest
+    first, each held until it is settled: a marker no process holds. A session going on in another process is not
+    one. Never raises; none where markers cannot be locked (no ``flock``)."""
+    if fcntl is None:
+        return []
+    found = []
+    try:
+        markers = sorted(Path(folder).glob(f".{FILE_PREFIX}*{MARKER_SUFFIX}"))
+    except OSError:
+        return []
+    for path in markers:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # (gone: another process settled it)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_nlink == 0:  # (settled by another process between the listing and the lock)
+                raise OSError("settled")
+        except OSError:  # (held: its session is going on)
+            os.close(fd)
+            continue
+        stem = path.name[1:-len(MARKER_SUFFIX)]
+        found.append(UnfinishedSession(path.with_name(stem + ".wav"), fd))
+    return found
 
 
 class _Pieces(list):

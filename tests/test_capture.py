@@ -516,3 +516,48 @@ def test_live_with_an_athlete_scores_against_their_profile(use_fake, capsys, tmp
         main(["live", "--headless", "--json", "--device", "usb", "--no-record", "--athlete", athlete])
         final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert (final["calibration"]["name"] if final["calibration"]["calibrated"] else None) == expected
+
+
+def test_live_puts_a_session_that_did_not_close_in_the_history_and_says_so(use_fake, capsys, tmp_path):
+    """A session killed outright was not mentioned by the next 'live', nor in the history until imported by hand."""
+    from quietland.history import HistoryStore
+    from quietland.recorder import SessionRecorder, marker_path
+    from quietland.session import SessionRunner
+    from quietland.synth import SessionSpec, synthesize
+
+    audio = synthesize(SessionSpec(sample_rate=16000, kind="landings", sets=(12,), cadence_per_min=150, snr_db=35.0,
+                                   seed=5)).audio
+
+    class Blocks:
+        sample_rate = 16000
+        description = "synthetic"
+
+        def blocks(self):
+            yield from (audio[i : i + 1600] for i in range(0, audio.size, 1600))
+
+    rec = SessionRecorder(tmp_path, 16000, athlete="Kim")
+    runner = SessionRunner(Blocks(), "line-hops", None, lambda update: None)
+    runner.run()
+    rec.write(audio)
+    rec.save_results(runner.analysis, config=runner.config, actions=[], block_size=1600)
+    os.close(rec._marker)  # the process dies: the system lets go of its descriptors, the marker's lock with them
+    rec._marker = None
+    rec.close()  # (no final results: they stay the saved ones, complete: false)
+    assert json.loads(rec.results_path.read_text())["complete"] is False and marker_path(rec.wav_path).exists()
+
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
+    main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path), "--duration", "0.2"])
+    err = capsys.readouterr().err
+    reps = runner.analysis.summary.reps
+    assert err.splitlines()[0] == (
+        f"quietland: note: The session of {rec.started_at.isoformat()[:16].replace('T', ' ')} did not close (quietland "
+        f"was killed, or the power went): the results it saved of its first {int(audio.size / 16000)} s, {reps} reps, "
+        "are now in the training history."
+    )
+    with HistoryStore.open() as store:
+        assert [(s.athlete, s.reps, s.complete) for s in store.sessions()] == [("Kim", reps, False)]
+    assert not marker_path(rec.wav_path).exists()
+    use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
+    main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path), "--duration", "0.2"])
+    assert "did not close" not in capsys.readouterr().err, "said once"

@@ -226,6 +226,39 @@ def test_a_signal_ends_the_session_and_saves_it(env, recording, tmp_path, sig, c
     assert final["summary"]["reps"] >= 1
 
 
+def test_a_session_killed_outright_is_put_in_the_history_by_the_next_live(env, recording, tmp_path):
+    """SIGKILL mid-session (a power cut): the next 'live' recording to the folder stores the results saved before
+    the kill and says so once; the recording holds the rest."""
+    from quietland.history import HistoryStore
+
+    path, drill = recording
+    p = start_live(env, tmp_path, "--drill", drill, "--athlete", "CI")
+    subprocess.run(["paplay", str(path)], env=env, check=True, timeout=60)
+    results = next(tmp_path.glob("quietland-*.json"))
+    deadline = time.monotonic() + 10
+    while not json.loads(results.read_text())["reps"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    p.kill()
+    p.communicate(timeout=30)
+    saved = json.loads(results.read_text())
+    assert saved["complete"] is False and saved["reps"], "killed after a save that holds reps"
+
+    again = subprocess.run(
+        [sys.executable, "-m", "quietland", "live", "--headless", "--device", "pulse", "--recordings-dir", str(tmp_path),
+         "--drill", drill, "--duration", "0.5"],
+        env={**env, "QUIETLAND_HOME": str(tmp_path / "home")}, capture_output=True, text=True, timeout=60,
+    )
+    err = again.stderr
+    assert again.returncode == 0, err
+    notes = [line for line in err.splitlines() if "did not close" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"quietland: note: The session of {saved['started_at'][:16].replace('T', ' ')} did not close")
+    assert f", {len(saved['reps'])} rep" in notes[0] and "are now in the training history" in notes[0]
+    with HistoryStore.open(tmp_path / "home" / "history.sqlite3") as store:
+        stored = store.sessions(athlete="CI")
+    assert [(s.reps, s.complete) for s in stored] == [(len(saved["reps"]), False)]
+    assert not list(tmp_path.glob(".quietland-*.open")), "no session is left open: the kill's marker, and this one's"
+
+
 def run_screen_in_pty(env, tmp_path: Path, drill: str, action) -> tuple[int, bytes]:
     """`quietland live` with its screen in a pseudo-terminal; ``action(pid)`` runs once the session is recording.
     Returns the exit code and what the screen wrote."""

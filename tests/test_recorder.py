@@ -241,6 +241,7 @@ def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch, session
     assert rec.results_path.read_text() == before, "a failed save keeps the previous document"
     assert any(w.startswith("The results could not be saved") and "disk is full" in w for w in rec.warnings)
     assert replaced and all(a.parent == b.parent == tmp_path and b == rec.results_path for a, b in replaced)
+    rec.release()  # (the open-session marker, which 'live' removes once the session is in the history)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([rec.wav_path.name, rec.results_path.name]), "no temporary files left"
     # what the session ended with is still at hand (the history stores it: the copy on disk had 0 reps)
     assert not rec.results_saved and rec.final_results is not None and rec.final_results["complete"] is True
@@ -497,3 +498,101 @@ def _analysis_of_nothing():
     from quietland.pipeline import SessionPipeline
 
     return SessionPipeline(16000, "generic").analysis_so_far(())
+
+
+KILLED_SESSION_SCRIPT = """
+import json, sys, time
+import numpy as np
+from quietland.recorder import SessionRecorder
+from quietland.session import SessionRunner
+from quietland.synth import SessionSpec, synthesize
+
+audio = synthesize(SessionSpec(sample_rate=16000, kind="landings", sets=(20,), cadence_per_min=150, snr_db=35.0,
+                               seed=7, lead_in_s=1.0)).audio
+rec = SessionRecorder(sys.argv[1], 16000, athlete="Kim")
+
+class Source:
+    sample_rate = 16000
+    description = "synthetic"
+
+    def blocks(self):
+        for i in range(0, audio.size, 1600):
+            yield audio[i : i + 1600]
+        for _ in range(100):  # 10 s of quiet, in which the set ends and is saved: the WAV goes on past the results
+            yield np.zeros(1600, np.float32)
+        while True:  # wait for a save that holds the landings, then hang on as a session does
+            try:
+                if len(json.loads(rec.results_path.read_text())["reps"]) >= 15:
+                    print(rec.wav_path, flush=True)
+                    time.sleep(3600)
+            except (OSError, ValueError, KeyError):
+                pass
+            yield np.zeros(1600, np.float32)
+            time.sleep(0.05)
+
+SessionRunner(Source(), "line-hops", rec, lambda update: None).run()
+"""
+
+
+def test_a_session_that_did_not_close_is_found_once_and_put_in_the_history(tmp_path, monkeypatch):
+    """A session killed outright (SIGKILL, a power cut) was not in the training history until imported by hand, and
+    nothing said so. Its marker, which its process held locked, is found by the next 'live' once the process is gone
+    (never while it runs), its saved reps are stored, and one sentence says what is where."""
+    from quietland.cli import _unfinished_notes
+    from quietland.history import HistoryStore
+    from quietland.recorder import marker_path, unfinished_sessions
+
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "rec"
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    p = subprocess.Popen([sys.executable, "-c", KILLED_SESSION_SCRIPT, str(folder)], stdout=subprocess.PIPE, text=True,
+                         env=env)
+    try:
+        wav = Path(p.stdout.readline().strip())
+        assert wav.name.startswith("quietland-"), "the session saved its reps"
+        assert marker_path(wav).exists()
+        assert unfinished_sessions(folder) == [], "a session going on is not one that did not close"
+        assert _unfinished_notes(folder) == []
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+    doc = json.loads(wav.with_suffix(".json").read_text())
+    assert doc["complete"] is False and len(doc["reps"]) >= 15
+    time.sleep(0.2)  # (the writer thread was killed with it: the WAV holds more than the results)
+
+    notes = _unfinished_notes(folder)
+    assert len(notes) == 1
+    assert notes[0].startswith(f"The session of {doc['started_at'][:16].replace('T', ' ')} did not close (quietland was "
+                               f"killed, or the power went): the results it saved of its first ")
+    assert f" s, {len(doc['reps'])} reps, are now in the training history. Its recording holds " in notes[0]
+    whole = wav.with_name(wav.stem + "-whole.json")
+    assert f"'quietland analyze {wav} --json > {whole}' and 'quietland import {whole}'" in notes[0]
+    with HistoryStore.open() as store:
+        stored = store.sessions()
+    assert [(s.athlete, s.reps, s.complete) for s in stored] == [("Kim", len(doc["reps"]), False)]
+    assert not marker_path(wav).exists()
+    assert _unfinished_notes(folder) == [], "said once"
+    assert wav.exists() and wav.with_suffix(".json").exists(), "its files are left as they were"
+
+
+def test_a_session_that_closes_leaves_no_marker_and_one_killed_before_any_audio_leaves_no_file(tmp_path, monkeypatch):
+    from quietland.cli import _unfinished_notes
+    from quietland.recorder import marker_path
+
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    rec = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    rec.write(np.zeros(1600, np.float32))
+    rec.close()
+    assert marker_path(rec.wav_path).exists(), "held until the session is in the history too"
+    rec.release()
+    rec.release()
+    assert not marker_path(rec.wav_path).exists() and rec.wav_path.exists()
+    assert _unfinished_notes(tmp_path) == []
+
+    # a process gone before its first block: its marker let go of, a WAV of a header only
+    rec = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    os.close(rec._marker)  # what the system does to a killed process' descriptors
+    rec._marker = None
+    assert _unfinished_notes(tmp_path) == []
+    assert not rec.wav_path.exists() and not marker_path(rec.wav_path).exists()
+    rec.close()
