@@ -38,6 +38,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sqlite3
 import statistics
 import unicodedata
@@ -1004,6 +1005,81 @@ class HistoryStore:
             f"set{'s' if stored.sets != 1 else ''}.{dated}",
             stored,
         )
+
+    # ------------------------------------------------------------ putting right
+    def rename_athlete(self, old: str, new: str) -> tuple[str, str, int, bool]:
+        """Store every session of athlete ``old`` under ``new``, in one transaction: a misspelt name put right.
+
+        When ``new`` is another athlete with sessions (names compared as :func:`_same_name` does), ``old``'s join
+        theirs, under the spelling stored; when it is ``old`` spelt otherwise (another case), that spelling is
+        stored. Returns the spelling renamed, the spelling now stored, the sessions moved and whether they joined
+        another athlete's. Raises :class:`HistoryError` when ``old`` has no sessions or ``new`` is no name."""
+        spelling = _name(new)
+        if spelling is None:
+            raise HistoryError(f"{new!r} is no name: give the athlete's name as it should be stored.")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = self._athlete_row(old)
+            count = 0 if found is None else conn.execute(
+                "SELECT COUNT(*) FROM sessions WHERE athlete_id = ?", (found[0],)).fetchone()[0]
+            if found is None or count == 0:
+                raise HistoryError(f"there are no sessions of '{old}' in the history '{self.path}' (athletes: "
+                                   f"{', '.join(self.athletes()) or 'none yet'}).")
+            target = self._athlete_row(spelling)
+            if target is None or target[0] == found[0]:
+                conn.execute("UPDATE athletes SET name = ? WHERE id = ?", (spelling, found[0]))
+                joined, stored = False, spelling
+            else:
+                conn.execute("UPDATE sessions SET athlete_id = ? WHERE athlete_id = ?", (target[0], found[0]))
+                self._forget_if_unused(found[0])
+                joined, stored = True, target[1]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return found[1], stored, count, joined
+
+    def remove_session(self, athlete: str, when: str, drill: str | None = None, reps: int | None = None) -> SessionRow:
+        """Take out of the history the session of ``athlete`` (of ``drill``, with ``reps`` reps) that started at
+        ``when``, with its sets and reps; the session taken out. ``when`` is its start as ``history`` shows it
+        (``2026-12-06 10:15``), or to the second or millisecond. Raises :class:`HistoryError` when no session or more
+        than one started then (the sentence names them to the second, with their drills and reps). Its results file,
+        if any, is not touched: importing it puts it back."""
+        wanted = when.strip().replace("T", " ")
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d(\.\d+)?)?", wanted):
+            raise HistoryError(f"{when!r} is not a session's start: give it as 'quietland history' shows it, "
+                               "e.g. '2026-12-06 10:15' (or to the second, '2026-12-06 10:15:02').")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = self._athlete_row(athlete)
+            rows = [] if found is None else self.sessions(found[1], drill)
+            if not rows:
+                raise HistoryError(f"there are no {drill + ' ' if drill else ''}sessions of '{athlete}' in the history "
+                                   f"'{self.path}' (athletes: {', '.join(self.athletes()) or 'none yet'}).")
+            matches = [row for row in rows if row.started_at.replace("T", " ").startswith(wanted)
+                       and (reps is None or row.reps == reps)]
+            if len(matches) != 1:
+                if matches:
+                    listed = "; ".join(f"{row.drill} at {row.started_at[11:19]}, {row.reps} reps" for row in matches)
+                    ways = ["the start to the second"] if len({row.started_at[:19] for row in matches}) > 1 else []
+                    ways += [] if drill or len({row.drill for row in matches}) == 1 else ["--drill"]
+                    ways += [] if reps is not None or len({row.reps for row in matches}) == 1 else ["--reps"]
+                    raise HistoryError(f"{len(matches)} sessions of {found[1]} started at {wanted} ({listed}): "
+                                       + (f"give {' or '.join(ways)} to say which." if ways else
+                                          "nothing tells them apart; remove them one by one with --reps, or import "
+                                          "the one to keep again after removing both."))
+                raise HistoryError(f"no session of {found[1]}{' of ' + drill if drill else ''}"
+                                   f"{f' with {reps} reps' if reps is not None else ''} started at {wanted}; "
+                                   f"'quietland history --athlete {shlex.quote(found[1])}' lists their sessions.")
+            conn.execute("DELETE FROM sessions WHERE id = ?", (matches[0].id,))
+            self._forget_if_unused(found[0])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return matches[0]
 
     # ------------------------------------------------------------ reading
     def athletes(self) -> list[str]:

@@ -1,9 +1,9 @@
-"""The history subcommands: ``quietland import``, ``quietland history`` and ``quietland export``.
+"""The history subcommands: ``quietland import``, ``history``, ``export``, ``rename`` and ``remove``.
 
 Why it exists apart from :mod:`quietland.cli`: the history is its own concern
 (a database, a table of sessions, terminal plots, a readiness verdict), and
 keeping its command line here keeps ``cli.py`` about analysing audio.
-:func:`add_history_parsers` registers the three subcommands on the main
+:func:`add_history_parsers` registers the five subcommands on the main
 parser; errors are raised as :class:`quietland.cli.CommandError` (imported
 inside the functions, since ``cli`` imports this module), so they end in one
 line ``quietland: error: ...`` and exit code 1 like every other command.
@@ -15,6 +15,7 @@ import argparse
 import csv
 import functools
 import json
+import shlex
 import sqlite3
 import sys
 import textwrap
@@ -38,7 +39,7 @@ from .history import (
 )
 from .readiness import progress_by_group, score_text
 
-__all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "sparkline", "store_session_on_end"]
+__all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "cmd_remove", "cmd_rename", "sparkline", "store_session_on_end"]
 
 HELP_WIDTH = 79
 BARS = "▁▂▃▄▅▆▇█"
@@ -57,7 +58,7 @@ def _fill(text: str) -> str:
 
 
 def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``import``, ``history`` and ``export`` on the main parser's subcommands."""
+    """Register ``import``, ``history``, ``export``, ``rename`` and ``remove`` on the main parser's subcommands."""
     p = subparsers.add_parser(
         "import",
         help="add saved session results (JSON) to the training history",
@@ -122,6 +123,42 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="PATH", help="write to PATH (replacing it) instead of stdout")
     _add_filters(p)
     p.set_defaults(func=cmd_export)
+
+
+    p = subparsers.add_parser(
+        "rename",
+        help="put right an athlete's name in the training history (every session of theirs)",
+        description=_fill(
+            "Store every session of the athlete OLD under NEW: a name typed wrong at 'live --athlete' or 'import "
+            "--athlete' put right. When NEW already has sessions, OLD's join them (names are compared ignoring case "
+            "and however accents were typed, as everywhere in the history); 'rename ann Ann' changes only the "
+            "spelling. Calibration profiles keep their names. " + _DATABASE_TEXT
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("old", metavar="OLD", help="the name the sessions are stored under now")
+    p.add_argument("new", metavar="NEW", help="the name to store them under")
+    p.set_defaults(func=cmd_rename)
+
+    p = subparsers.add_parser(
+        "remove",
+        help="take one session out of the training history (its recording and results files stay)",
+        description=_fill(
+            "Take the session of ATHLETE that started at WHEN out of the training history, with its sets and reps "
+            "(a session stored by mistake: a test, the wrong athlete's). WHEN is its start as 'quietland history' "
+            "shows it ('2026-12-06 10:15'), or to the second where two started in one minute. Its recording and "
+            "results files are not touched: 'quietland import' of the results puts it back, as the output says. "
+            + _DATABASE_TEXT
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("athlete", metavar="ATHLETE", help="whose session it is (case ignored)")
+    p.add_argument("when", metavar="WHEN", help="when it started: 'YYYY-MM-DD HH:MM', or with ':SS'")
+    p.add_argument("--drill", metavar="NAME", choices=DRILLS,
+                   help="its drill, where two sessions of other drills started in the same minute")
+    p.add_argument("--reps", metavar="N", type=int,
+                   help="its number of reps, where two sessions of one drill started in the same second")
+    p.set_defaults(func=cmd_remove)
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
@@ -209,6 +246,47 @@ def cmd_import(args: argparse.Namespace) -> int:
           + (f"{empty} empty left out, " if empty else "")
           + f"{report.failed} file{'s' if report.failed != 1 else ''} skipped; history: {store.path}")
     return 1 if report.failed else 0
+
+
+# ------------------------------------------------------------------ putting right
+@_database_errors
+def cmd_rename(args: argparse.Namespace) -> int:
+    """``quietland rename OLD NEW``: one line saying what moved."""
+    store = _open_existing()
+    if store is None:
+        raise _command_error(f"there is no training history yet ('{history_path()}'), so no one to rename.")
+    try:
+        with store:
+            old, new, count, joined = store.rename_athlete(args.old, args.new)
+    except HistoryError as exc:
+        raise _command_error(str(exc)) from None
+    sessions = f"{count} session{'s' if count != 1 else ''}"
+    if joined:
+        print(f"{old}'s {sessions} joined {new}'s; history: {store.path}")
+    else:
+        print(f"{old} is now {new} ({sessions}); history: {store.path}")
+    return 0
+
+
+@_database_errors
+def cmd_remove(args: argparse.Namespace) -> int:
+    """``quietland remove ATHLETE WHEN``: the session taken out, and how to put it back."""
+    store = _open_existing()
+    if store is None:
+        raise _command_error(f"there is no training history yet ('{history_path()}'), so no session to remove.")
+    try:
+        with store:
+            row = store.remove_session(args.athlete, args.when, args.drill, args.reps)
+    except HistoryError as exc:
+        raise _command_error(str(exc)) from None
+    print(f"removed from the history: {row.athlete}, {row.drill}, {row.started_at[:16].replace('T', ' ')}, "
+          f"{row.reps} reps in {row.sets} set{'s' if row.sets != 1 else ''}.")
+    source = Path(row.source_file) if row.source_file else None
+    if source is not None and source.is_absolute() and source.is_file():
+        print(f"'quietland import {shlex.quote(str(source))}' puts it back.")
+    elif source is not None:
+        print(f"It was stored from '{source}', which is not at hand here; importing that file puts it back.")
+    return 0
 
 
 # ------------------------------------------------------------------ history

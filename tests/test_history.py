@@ -1412,3 +1412,84 @@ def test_an_analysis_naming_a_session_stored_without_its_start_finds_it_by_its_r
     named = write_json(tmp_path / "named.json", json.loads(out))
     assert "replaced the stored session of the same recording: ann, pogo" in run("import", str(named))[1]
     assert len(json.loads(run("history", "--json")[1])["sessions"]) == 1
+
+
+# ---------------------------------------------------------------- putting right: rename and remove
+def test_rename_puts_a_misspelt_athlete_right_joining_the_sessions_of_the_right_one(run, docs, tmp_path):
+    """A coach had no way to put right a name typed wrong at 'live --athlete' but to import every session again."""
+    for command in (("rename", "jhon", "ann"), ("remove", "jhon", "2026-11-21 18:00")):
+        code, out, err = run(*command)
+        assert code == 1 and out == ""
+        one_error_line(err, "there is no training history yet")
+    run("import", str(write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00",
+                                                                athlete="ann"))))
+    for day in (21, 22):
+        run("import", str(write_json(tmp_path / f"j{day}.json",
+                                     recorded(docs["calibrated"], f"2026-11-{day}T18:00:00+01:00", athlete="Jhon"))))
+    code, out, err = run("rename", "jhon", "Ann")
+    assert (code, err) == (0, "") and out.startswith("Jhon's 2 sessions joined ann's; history: ")
+    with HistoryStore.open(tmp_path / "home" / HISTORY_FILE) as store:
+        assert store.athletes() == ["ann"] and len(store.sessions("ann")) == 3
+    code, out, err = run("rename", "ANN", "Ann")  # only the spelling
+    assert code == 0 and out.startswith("ann is now Ann (3 sessions); history: ")
+    code, out, err = run("history", "--brief")
+    assert [line.split()[:3] for line in out.splitlines()[1:]] == [["Ann", "pogo", "3"]]
+    code, out, err = run("rename", "jhon", "ann")
+    assert code == 1
+    one_error_line(err, "there are no sessions of 'jhon'", "(athletes: Ann)")
+    code, out, err = run("rename", "Ann", " \t ")
+    assert code == 1
+    one_error_line(err, "is no name")
+
+
+def test_remove_takes_one_session_out_and_says_how_to_put_it_back(run, docs, tmp_path):
+    first = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:05.250+01:00"))
+    second = write_json(tmp_path / "b.json", recorded(docs["uncalibrated"], "2026-11-20T18:00:41.000+01:00"))
+    third = write_json(tmp_path / "c.json", recorded(docs["calibrated"], "2026-11-21T18:00:00.000+01:00"))
+    assert run("import", str(first), str(second), str(third))[0] == 0
+    reps = docs["calibrated"]["summary"]["reps"]
+
+    code, out, err = run("remove", "ann", "2026-11-20 18:00")
+    assert code == 1
+    one_error_line(err, "2 sessions of ann started at 2026-11-20 18:00 (pogo at 18:00:05, ",
+                   "pogo at 18:00:41, ", "give the start to the second to say which.")
+    code, out, err = run("remove", "ANN", "2026-11-20 18:00:41")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"removed from the history: ann, pogo, 2026-11-20 18:00, {docs['uncalibrated']['summary']['reps']} reps in "
+        f"{len(docs['uncalibrated']['sets'])} sets.",
+        f"'quietland import {second.resolve()}' puts it back.",
+    ]
+    with HistoryStore.open(tmp_path / "home" / HISTORY_FILE) as store:
+        assert [r.started_at for r in store.sessions()] == ["2026-11-20T18:00:05.250+01:00", "2026-11-21T18:00:00+01:00"]
+    assert set(rep_rows(tmp_path / "home" / HISTORY_FILE).values()) == {reps}, "its reps went with it"
+    code, out, err = run("import", str(second))
+    assert code == 0 and "stored: ann, pogo, 2026-11-20 18:00" in out and "1 session added" in out
+
+    for when, needle in (("yesterday", "is not a session's start"), ("2026-11-23 18:00", "no session of ann started at 2026-11-23 18:00")):
+        code, out, err = run("remove", "ann", when)
+        assert code == 1
+        one_error_line(err, needle)
+    code, out, err = run("remove", "bo", "2026-11-20 18:00")
+    assert code == 1
+    one_error_line(err, "there are no sessions of 'bo'", "(athletes: ann)")
+
+
+def test_remove_tells_apart_sessions_of_one_second_by_drill_or_reps(store, docs, tmp_path):
+    """Two analyses of one recording (two drills, or the same drill by two quietland versions) share its start."""
+    line = {**copy.deepcopy(docs["calibrated"]), "drill": "line-hops"}
+    shorter = copy.deepcopy(docs["calibrated"])
+    del shorter["reps"][-1]
+    shorter["summary"]["reps"] -= 1
+    for doc in (docs["calibrated"], line, shorter):
+        assert store.store_results(doc, athlete="ann", fallback_start=datetime(2026, 11, 20, 18, 0, 5)) is not None
+    reps = docs["calibrated"]["summary"]["reps"]
+    with pytest.raises(HistoryError, match=r"3 sessions of ann started at 2026-11-20 18:00:05 \(pogo at 18:00:05, "
+                       rf"{reps} reps; line-hops at 18:00:05, {reps} reps; pogo at 18:00:05, {reps - 1} reps\): give "
+                       r"--drill or --reps to say which\."):
+        store.remove_session("ann", "2026-11-20 18:00:05")
+    assert store.remove_session("ann", "2026-11-20 18:00", drill="line-hops").drill == "line-hops"
+    assert store.remove_session("ann", "2026-11-20 18:00", reps=reps - 1).reps == reps - 1
+    assert [(r.drill, r.reps) for r in store.sessions()] == [("pogo", reps)]
+    assert store.remove_session("ann", "2026-11-20T18:00").reps == reps
+    assert store.athletes() == [], "an athlete left with no session is forgotten"
