@@ -249,36 +249,37 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ putting right
+def _change_history(nothing: str, change: Callable[[HistoryStore], Any]) -> tuple[Path, Any]:
+    """The history's path and what ``change`` returned, run on it; with no history yet, an error saying there is
+    ``nothing``; a :class:`HistoryError` of ``change`` as one sentence."""
+    store = _open_existing()
+    if store is None:
+        raise _command_error(f"there is no training history yet ('{history_path()}'), so {nothing}.")
+    try:
+        with store:
+            return store.path, change(store)
+    except HistoryError as exc:
+        raise _command_error(str(exc)) from None
+
+
 @_database_errors
 def cmd_rename(args: argparse.Namespace) -> int:
     """``quietland rename OLD NEW``: one line saying what moved."""
-    store = _open_existing()
-    if store is None:
-        raise _command_error(f"there is no training history yet ('{history_path()}'), so no one to rename.")
-    try:
-        with store:
-            old, new, count, joined = store.rename_athlete(args.old, args.new)
-    except HistoryError as exc:
-        raise _command_error(str(exc)) from None
+    path, (old, new, count, joined) = _change_history(
+        "no one to rename", lambda store: store.rename_athlete(args.old, args.new))
     sessions = f"{count} session{'s' if count != 1 else ''}"
     if joined:
-        print(f"{old}'s {sessions} joined {new}'s; history: {store.path}")
+        print(f"{old}'s {sessions} joined {new}'s; history: {path}")
     else:
-        print(f"{old} is now {new} ({sessions}); history: {store.path}")
+        print(f"{old} is now {new} ({sessions}); history: {path}")
     return 0
 
 
 @_database_errors
 def cmd_remove(args: argparse.Namespace) -> int:
     """``quietland remove ATHLETE WHEN``: the session taken out, and how to put it back."""
-    store = _open_existing()
-    if store is None:
-        raise _command_error(f"there is no training history yet ('{history_path()}'), so no session to remove.")
-    try:
-        with store:
-            row = store.remove_session(args.athlete, args.when, args.drill, args.reps)
-    except HistoryError as exc:
-        raise _command_error(str(exc)) from None
+    _, row = _change_history(
+        "no session to remove", lambda store: store.remove_session(args.athlete, args.when, args.drill, args.reps))
     print(f"removed from the history: {row.athlete}, {row.drill}, {row.started_at[:16].replace('T', ' ')}, "
           f"{row.reps} reps in {row.sets} set{'s' if row.sets != 1 else ''}.")
     source = Path(row.source_file) if row.source_file else None
