@@ -355,8 +355,8 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
             "JSON beside it (see --recordings-dir); the paths are printed at the end, and the session is added to "
             "the training history (under --athlete, else 'unknown'; --no-record keeps it out). Ctrl-C, SIGTERM or "
             "SIGHUP ends the session and saves it. A session killed outright (SIGKILL, power cut) leaves its WAV "
-            "and the results saved a few seconds before; the next 'live' recording to the same folder adds those to "
-            "the history and says how to measure the whole WAV. With --headless, a script may "
+            "and the results saved a few seconds before; the next 'live' with the same recordings folder adds those "
+            "to the history and says how to measure the whole WAV. With --headless, a script may "
             "start once stderr says 'quietland: listening'. Exit status: 0 (ended by --duration, q, SIGTERM or "
             "SIGHUP), 130 (Ctrl-C), 1 (the device or the output failed; what was captured is saved), 2 (a bad "
             "command line).",
@@ -858,8 +858,8 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     profile = _choose_profile(args.profile or _athletes_profile(args.athlete), named_default=True, notices=notices)
     # ('--recordings-dir=~/rec': no shell expands a ~ after '=')
     folder = Path(args.recordings_dir).expanduser() if args.recordings_dir else default_recordings_dir()
-    for sentence in _unfinished_notes(folder):
-        print(f"quietland: note: {sentence}", file=sys.stderr)
+    for level, sentence in _unfinished_notes(folder):
+        print(f"quietland: {level}: {sentence}", file=sys.stderr)
         notices.append(sentence)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)
@@ -901,83 +901,98 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
         results = None if recorder is None or not recorder.used else (
             recorder.results_path if recorder.results_saved else recorder.final_results
         )
+        warning = None
         if results is not None:
             from .history import store_session_on_end
 
             warning = store_session_on_end(results, args.athlete)
             if warning:
                 print(f"quietland: warning: {warning}", file=sys.stderr)
-        if recorder is not None:
-            recorder.release()  # (closed, and in the history: no session left unfinished here)
+        if recorder is not None and warning is None:
+            # (closed, and in the history; else its marker stays, and the next live tries again)
+            recorder.release()
 
 
-def _unfinished_notes(folder: Path) -> list[str]:
+def _unfinished_notes(folder: Path) -> list[tuple[str, str]]:
     """Put the sessions recorded in ``folder`` that did not close (killed, or a power cut) into the training history,
-    as a session that ends is put; a sentence for each that was not there, or that a recording's audio outlasts."""
+    as a session that ends is put; for each, what to say, if anything, as ``(level, sentence)`` (``note`` or
+    ``warning``). One that cannot be stored now (another process holds the history) is tried again next time."""
     from .recorder import unfinished_sessions
 
     notes = []
     for session in unfinished_sessions(folder):
+        done = False
         try:
-            note = _settle_unfinished(session.wav_path)
-        finally:
-            session.settle()
+            note, done = _settle_unfinished(session.wav_path)
+        finally:  # (Ctrl-C, or a failure here: found again next time)
+            session.settle() if done else session.let_go()
         if note:
             notes.append(note)
     return notes
 
 
-def _settle_unfinished(wav: Path) -> str | None:
-    """Store the results of the session recorded in ``wav``, which did not close; the sentence to say, if any."""
-    from .history import HistoryError, HistoryStore, read_results_file
+SETTLE_WAIT_S = 2.0
+"""How long ``live`` waits for another process writing to the history before leaving an unfinished session for the
+next time, s."""
+
+
+def _settle_unfinished(wav: Path) -> tuple[tuple[str, str] | None, bool]:
+    """Store the results of the session recorded in ``wav``, which did not close: what to say (see
+    :func:`_unfinished_notes`), and whether it is dealt with."""
+    from .history import HistoryError, read_results_file, store_session
     from .recorder import recorded_seconds
 
     heard_s = recorded_seconds(wav)
     results = wav.with_suffix(".json")
+    measure = (f"quietland analyze {shlex.quote(str(wav))} --json > {shlex.quote(str(wav.with_name(wav.stem + '-whole.json')))}"
+               f" && quietland import {shlex.quote(str(wav.with_name(wav.stem + '-whole.json')))}")
     if not results.exists():
-        if heard_s is None:
-            return None  # (its recording is gone too)
-        if heard_s == 0:
-            wav.unlink(missing_ok=True)  # (killed as it started: as a session that never started, nothing is left)
-            return None
-        return (f"A session recorded in '{wav}' did not close (quietland was killed, or the power went) before it "
-                f"saved any results; its recording holds {_span(heard_s)}: 'quietland analyze {wav}' measures it.")
+        if not heard_s:
+            try:
+                if heard_s == 0:  # (killed as it started: as a session that never started, nothing is left)
+                    wav.unlink(missing_ok=True)
+            except OSError:
+                pass
+            return None, True
+        return ("note", f"A session recorded in '{wav}' did not close (quietland was killed, or the power went) "
+                        f"before it saved any results; its recording holds {_span(heard_s)}. To add it to the "
+                        f"history: {measure}"), True
     try:
         doc, _ = read_results_file(results)
-        reps = doc.get("reps")
-        if not isinstance(reps, list) or not reps:
-            stored = None
-        else:
-            with HistoryStore.open() as store:
-                stored = store.store_results(doc, source=results)
-    except Exception as exc:  # noqa: BLE001 - a session that cannot be stored now must not stop this one
-        detail = str(exc).rstrip(".") if isinstance(exc, HistoryError) else f"{type(exc).__name__}: {exc}"
-        return (f"A session recorded in '{wav}' did not close, and its results could not be added to the training "
-                f"history: {detail}. 'quietland import {results}' adds them later.")
+    except HistoryError as exc:
+        return ("warning", f"A session recorded in '{wav}' did not close, and its results cannot be read "
+                           f"({str(exc).rstrip('.')}). To measure its recording and add it to the history: "
+                           f"{measure}"), True
+    stored, trouble = store_session(doc, None, source=results, busy_timeout_s=SETTLE_WAIT_S)
     started = doc.get("started_at")
-    when = f"of {started[:16].replace('T', ' ')}" if isinstance(started, str) else f"recorded in '{wav}'"
+    when = (f"started {started[:19].replace('T', ' ')}" if isinstance(started, str) and len(started) >= 19
+            else f"recorded in '{wav}'")
+    if trouble:
+        return ("warning", f"The session {when} did not close, and it could not be added to the training history "
+                           f"now ({trouble}); the next 'live' tries again."), False
     if doc.get("complete") is True:
-        return (f"The session {when} had ended, but quietland stopped before adding it to the training history; it "
-                "is there now.") if stored else None
-    if reps and stored is None:
-        return None  # (imported already, or put right by an analysis of its recording)
+        return (("note", f"The session {when} ended, but was not added to the training history then; it is there "
+                         "now.") if stored else None), True
+    reps = doc.get("reps")
+    if isinstance(reps, list) and reps and stored is None:
+        return None, True  # (imported already, or put right by an analysis of its recording)
     saved_s = doc.get("duration_s")
     saved_s = float(saved_s) if isinstance(saved_s, (int, float)) and not isinstance(saved_s, bool) else 0.0
     if stored is not None:
         what = (f"the results it saved of its first {_span(saved_s)}, {stored.reps} rep{'s' if stored.reps != 1 else ''}, "
                 "are now in the training history")
     else:
-        what = f"it saved no reps (up to {_span(saved_s)})"
+        what = f"the results it saved of its first {_span(saved_s)} hold no reps"
+    head = f"The session {when} did not close (quietland was killed, or the power went): {what}."
     if heard_s is None or heard_s - saved_s < 1.0:
-        return f"The session {when} did not close (quietland was killed, or the power went): {what}."
-    whole = wav.with_name(wav.stem + "-whole.json")
-    return (f"The session {when} did not close (quietland was killed, or the power went): {what}. Its recording "
-            f"holds {_span(heard_s)}: 'quietland analyze {wav} --json > {whole}' and 'quietland import {whole}' put "
-            "all of it in the history.")
+        return ("note", head), True
+    return ("note", f"{head} Its recording holds {_span(heard_s)}; to put all of it in the history: {measure}"), True
 
 
 def _span(seconds: float) -> str:
-    """A length of audio in words: '42 s', '2 min 31 s'."""
+    """A length of audio in words: '0.4 s', '42 s', '2 min 31 s'."""
+    if seconds < 1:
+        return f"{seconds:.1f} s"
     whole = int(seconds)
     return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
 

@@ -33,6 +33,7 @@ Standard library only (sqlite3, dataclasses): no numpy, no UI.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -1012,74 +1013,93 @@ class HistoryStore:
 
         When ``new`` is another athlete with sessions (names compared as :func:`_same_name` does), ``old``'s join
         theirs, under the spelling stored; when it is ``old`` spelt otherwise (another case), that spelling is
-        stored. Returns the spelling renamed, the spelling now stored, the sessions moved and whether they joined
-        another athlete's. Raises :class:`HistoryError` when ``old`` has no sessions or ``new`` is no name."""
+        stored. Returns the spelling renamed, the spelling now stored (the same: nothing changed), the sessions and
+        whether they joined another athlete's. Raises :class:`HistoryError` when ``old`` has no sessions, or ``new``
+        is no name or ``unknown`` (where sessions that name no athlete go)."""
         spelling = _name(new)
         if spelling is None:
             raise HistoryError(f"{new!r} is no name: give the athlete's name as it should be stored.")
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        if _same_name(spelling) == _same_name(UNKNOWN_ATHLETE):
+            raise HistoryError(f"'{UNKNOWN_ATHLETE}' is where sessions that name no athlete are kept, not a name to "
+                               "give: give the athlete's name.")
+        with self._transaction():
             found = self._athlete_row(old)
-            count = 0 if found is None else conn.execute(
+            count = 0 if found is None else self._conn.execute(
                 "SELECT COUNT(*) FROM sessions WHERE athlete_id = ?", (found[0],)).fetchone()[0]
             if found is None or count == 0:
-                raise HistoryError(f"there are no sessions of '{old}' in the history '{self.path}' (athletes: "
-                                   f"{', '.join(self.athletes()) or 'none yet'}).")
+                raise HistoryError(self.missing_athlete(old))
             target = self._athlete_row(spelling)
             if target is None or target[0] == found[0]:
-                conn.execute("UPDATE athletes SET name = ? WHERE id = ?", (spelling, found[0]))
-                joined, stored = False, spelling
-            else:
-                conn.execute("UPDATE sessions SET athlete_id = ? WHERE athlete_id = ?", (target[0], found[0]))
-                self._forget_if_unused(found[0])
-                joined, stored = True, target[1]
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return found[1], stored, count, joined
+                self._conn.execute("UPDATE athletes SET name = ? WHERE id = ?", (spelling, found[0]))
+                return found[1], spelling, count, False
+            self._conn.execute("UPDATE sessions SET athlete_id = ? WHERE athlete_id = ?", (target[0], found[0]))
+            self._forget_if_unused(found[0])
+            return found[1], target[1], count, True
 
-    def remove_session(self, athlete: str, when: str, drill: str | None = None, reps: int | None = None) -> SessionRow:
+    def remove_session(
+        self, athlete: str, when: str, drill: str | None = None, reps: int | None = None,
+    ) -> tuple[SessionRow, int]:
         """Take out of the history the session of ``athlete`` (of ``drill``, with ``reps`` reps) that started at
-        ``when``, with its sets and reps; the session taken out. ``when`` is its start as ``history`` shows it
-        (``2026-12-06 10:15``), or to the second or millisecond. Raises :class:`HistoryError` when no session or more
-        than one started then (the sentence names them to the second, with their drills and reps). Its results file,
-        if any, is not touched: importing it puts it back."""
-        wanted = when.strip().replace("T", " ")
-        if not re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d(\.\d+)?)?", wanted):
+        ``when``, with its sets and reps; the session taken out, and how many matched.
+
+        ``when`` is its start as ``history`` shows it (``2026-12-06 10:15``), or to the second or millisecond, or
+        as ``export`` writes it (with its UTC offset). Raises :class:`HistoryError` when none matches, or when more
+        than one does and their start to the second, drill or reps tell them apart (the sentence names them). Where
+        nothing does (two analyses of one recording by one quietland), the one stored last is taken. Its results
+        file, if any, is not touched: importing it puts it back."""
+        given = re.fullmatch(r"(\d{4}-\d\d-\d\d)[ Tt](\d\d:\d\d(?::\d\d(?:\.\d+)?)?)(Z|[+-]\d\d:?\d\d)?", when.strip())
+        if given is None:
             raise HistoryError(f"{when!r} is not a session's start: give it as 'quietland history' shows it, "
                                "e.g. '2026-12-06 10:15' (or to the second, '2026-12-06 10:15:02').")
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        wanted = f"{given[1]} {given[2]}"
+        offset = None if given[3] is None else "+00:00" if given[3] == "Z" else given[3][:3] + ":" + given[3][-2:]
+
+        def started_then(row: SessionRow) -> bool:
+            start = row.started_at.replace("T", " ")
+            return start.startswith(wanted) and (offset is None or start.endswith(offset) or (
+                offset == "+00:00" and start.endswith("Z")))
+
+        with self._transaction():
             found = self._athlete_row(athlete)
-            rows = [] if found is None else self.sessions(found[1], drill)
+            if found is None or not self.sessions(found[1]):
+                raise HistoryError(self.missing_athlete(athlete))
+            rows = self.sessions(found[1], drill)
             if not rows:
-                raise HistoryError(f"there are no {drill + ' ' if drill else ''}sessions of '{athlete}' in the history "
-                                   f"'{self.path}' (athletes: {', '.join(self.athletes()) or 'none yet'}).")
-            matches = [row for row in rows if row.started_at.replace("T", " ").startswith(wanted)
-                       and (reps is None or row.reps == reps)]
-            if len(matches) != 1:
-                if matches:
-                    listed = "; ".join(f"{row.drill} at {row.started_at[11:19]}, {row.reps} reps" for row in matches)
-                    ways = ["the start to the second"] if len({row.started_at[:19] for row in matches}) > 1 else []
-                    ways += [] if drill or len({row.drill for row in matches}) == 1 else ["--drill"]
-                    ways += [] if reps is not None or len({row.reps for row in matches}) == 1 else ["--reps"]
-                    raise HistoryError(f"{len(matches)} sessions of {found[1]} started at {wanted} ({listed}): "
-                                       + (f"give {' or '.join(ways)} to say which." if ways else
-                                          "nothing tells them apart; remove them one by one with --reps, or import "
-                                          "the one to keep again after removing both."))
+                raise HistoryError(f"{found[1]} has no {drill} sessions in the history (their drills: "
+                                   f"{', '.join(self.drills(found[1]))}).")
+            matches = [row for row in rows if started_then(row) and (reps is None or row.reps == reps)]
+            if not matches:
                 raise HistoryError(f"no session of {found[1]}{' of ' + drill if drill else ''}"
-                                   f"{f' with {reps} reps' if reps is not None else ''} started at {wanted}; "
+                                   f"{f' with {reps} reps' if reps is not None else ''} started at {when.strip()}; "
                                    f"'quietland history --athlete {shlex.quote(found[1])}' lists their sessions.")
-            conn.execute("DELETE FROM sessions WHERE id = ?", (matches[0].id,))
+            ways = ["the start to the second"] if len({row.started_at[:19] for row in matches}) > 1 else []
+            ways += [] if drill or len({row.drill for row in matches}) == 1 else ["--drill"]
+            ways += [] if reps is not None or len({row.reps for row in matches}) == 1 else ["--reps"]
+            if ways:
+                listed = "; ".join(f"{row.drill} at {row.started_at[11:19]}, {row.reps} reps" for row in matches)
+                raise HistoryError(f"{len(matches)} sessions of {found[1]} started at {when.strip()} ({listed}): give "
+                                   f"{' or '.join(ways)} to say which.")
+            gone = max(matches, key=lambda row: row.id)  # (alike in all but when they were stored)
+            self._conn.execute("DELETE FROM sessions WHERE id = ?", (gone.id,))
             self._forget_if_unused(found[0])
-            conn.execute("COMMIT")
+            return gone, len(matches)
+
+    def missing_athlete(self, athlete: str) -> str:
+        """The sentence for an athlete with no sessions, naming those who have some."""
+        return (f"there are no sessions of '{athlete}' in the history '{self.path}' (athletes: "
+                f"{', '.join(self.athletes()) or 'none yet'}).")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception (unless SQLite already did)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             raise
-        return matches[0]
 
     # ------------------------------------------------------------ reading
     def athletes(self) -> list[str]:
@@ -1196,17 +1216,28 @@ def store_session_on_end(
     is not in the history and how to add it later.
     """
     source = None if isinstance(results, dict) else results
+    _, failure = store_session(results, athlete, path=path)
+    if failure is None:
+        return None
+    later = f" 'quietland import {source}' adds it later." if source is not None else ""
+    return f"The session was not added to the training history: {failure}.{later}"
+
+
+def store_session(
+    results: str | os.PathLike[str] | dict[str, Any], athlete: str | None, *, source: str | os.PathLike[str] | None = None,
+    path: str | os.PathLike[str] | None = None, busy_timeout_s: float = BUSY_TIMEOUT_S,
+) -> tuple[StoredSession | None, str | None]:
+    """Add a live session's results (a file, or its document read from ``source``) to the history; never raises.
+    What was stored (None: nothing, or it was there already), and why it could not be, as a clause (None: it could).
+    ``busy_timeout_s``: how long to wait for another process writing to the history."""
     try:
         if isinstance(results, dict):
             doc = results
         else:
             doc, source = read_results_file(results)
         if isinstance(doc.get("reps"), list) and not doc["reps"]:
-            return None
-        with HistoryStore.open(path) as store:
-            store.store_results(doc, athlete=athlete, source=source)
-        return None
+            return None, None
+        with HistoryStore.open(path, busy_timeout_s=busy_timeout_s) as store:
+            return store.store_results(doc, athlete=athlete, source=source), None
     except Exception as exc:  # noqa: BLE001 - the session is saved already; the history must not end it badly
-        detail = str(exc).rstrip(".") or type(exc).__name__
-        later = f" 'quietland import {source}' adds it later." if source is not None else ""
-        return f"The session was not added to the training history: {detail}.{later}"
+        return None, str(exc).rstrip(".") or type(exc).__name__

@@ -184,6 +184,9 @@ def _database_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[
         try:
             return command(args)
         except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise _command_error(f"the history '{history_path()}' is being written by another process (a live "
+                                     "session ending, an import) and did not come free: try again in a moment.") from None
             raise _command_error(f"the history '{history_path()}' cannot be used ({exc}): check that you may write "
                                  "to it and to its folder (the log beside it, '-wal' and '-shm', too).") from None
         except sqlite3.DatabaseError as exc:
@@ -210,8 +213,7 @@ def _athlete_filter(store: HistoryStore, name: str | None) -> str | None:
         return None
     found = store.find_athlete(name)
     if found is None or not store.sessions(found):
-        known = ", ".join(store.athletes()) or "none yet"
-        raise _command_error(f"there are no sessions of '{name}' in the history '{store.path}' (athletes: {known}).")
+        raise _command_error(store.missing_athlete(name))
     return found
 
 
@@ -270,6 +272,8 @@ def cmd_rename(args: argparse.Namespace) -> int:
     sessions = f"{count} session{'s' if count != 1 else ''}"
     if joined:
         print(f"{old}'s {sessions} joined {new}'s; history: {path}")
+    elif old == new:
+        print(f"{old} is stored as {new} already ({sessions}): nothing changed; history: {path}")
     else:
         print(f"{old} is now {new} ({sessions}); history: {path}")
     return 0
@@ -278,15 +282,19 @@ def cmd_rename(args: argparse.Namespace) -> int:
 @_database_errors
 def cmd_remove(args: argparse.Namespace) -> int:
     """``quietland remove ATHLETE WHEN``: the session taken out, and how to put it back."""
-    _, row = _change_history(
+    _, (row, alike) = _change_history(
         "no session to remove", lambda store: store.remove_session(args.athlete, args.when, args.drill, args.reps))
-    print(f"removed from the history: {row.athlete}, {row.drill}, {row.started_at[:16].replace('T', ' ')}, "
-          f"{row.reps} reps in {row.sets} set{'s' if row.sets != 1 else ''}.")
+    print(f"removed from the history: {row.athlete}, {row.drill}, {row.started_at[:19].replace('T', ' ')}, "
+          f"{row.reps} reps in {row.sets} set{'s' if row.sets != 1 else ''}"
+          + (f" (the one stored last of {alike} alike in start, drill and reps)." if alike > 1 else "."))
     source = Path(row.source_file) if row.source_file else None
     if source is not None and source.is_absolute() and source.is_file():
-        print(f"'quietland import {shlex.quote(str(source))}' puts it back.")
+        print(f"To put it back: quietland import --athlete {shlex.quote(row.athlete)} {shlex.quote(str(source))}")
+    elif source is not None and source.is_absolute():
+        print(f"Its results file '{source}' is gone, so importing cannot put it back.")
     elif source is not None:
-        print(f"It was stored from '{source}', which is not at hand here; importing that file puts it back.")
+        print(f"It was stored by the live session that recorded '{source}', whose results were never saved to a "
+              "file: an analysis of that recording, imported, puts it back.")
     return 0
 
 

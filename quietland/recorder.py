@@ -545,19 +545,24 @@ def marker_path(wav: Path) -> Path:
 
 def _hold_marker(wav: Path) -> int | None:
     """Create the open-session marker of ``wav`` and hold it locked; its descriptor, or None where there can be
-    none (no ``flock``; a folder or disk refusing it: the session records all the same)."""
+    none (no ``flock``; a folder or disk refusing it: the session records all the same).
+
+    The marker is made and locked under a name no one looks for, then renamed into place: a ``live`` starting at
+    the same moment never finds it unlocked (and takes a session going on for one that did not close)."""
     if fcntl is None:
         return None
     path = marker_path(wav)
+    making = path.with_name(path.name + ".new")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         _write_all_fd(fd, _MARKER_TEXT.format(wav=wav.name, pid=os.getpid()).encode())
+        os.rename(making, path)
     except OSError:
-        _remove_marker(path, fd)
+        _remove_marker(making, fd)
         return None
     return fd
 
@@ -586,16 +591,17 @@ class UnfinishedSession:
     """Its recording (which may be gone, or hold no audio)."""
     _fd: int | None
 
-    @property
-    def results_path(self) -> Path:
-        """Its results JSON, beside the WAV (which may not exist: killed before the first save)."""
-        return self.wav_path.with_suffix(".json")
-
     def settle(self) -> None:
         """Remove its marker: it has been dealt with, and is not reported again. Idempotent."""
         fd, self._fd = self._fd, None
         if fd is not None:
             _remove_marker(marker_path(self.wav_path), fd)
+
+    def let_go(self) -> None:
+        """Let go of its marker, leaving it: it is found again next time. Idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def unfinished_sessions(folder: str | Path) -> list[UnfinishedSession]:
@@ -616,9 +622,9 @@ def unfinished_sessions(folder: str | Path) -> list[UnfinishedSession]:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if os.fstat(fd).st_nlink == 0:  # (settled by another process between the listing and the lock)
+            if os.fstat(fd).st_ino != os.stat(path).st_ino:  # (settled by another process between listing and lock)
                 raise OSError("settled")
-        except OSError:  # (held: its session is going on)
+        except OSError:  # (held: its session is going on; or gone)
             os.close(fd)
             continue
         stem = path.name[1:-len(MARKER_SUFFIX)]

@@ -551,9 +551,9 @@ def test_live_puts_a_session_that_did_not_close_in_the_history_and_says_so(use_f
     err = capsys.readouterr().err
     reps = runner.analysis.summary.reps
     assert err.splitlines()[0] == (
-        f"quietland: note: The session of {rec.started_at.isoformat()[:16].replace('T', ' ')} did not close (quietland "
-        f"was killed, or the power went): the results it saved of its first {int(audio.size / 16000)} s, {reps} reps, "
-        "are now in the training history."
+        f"quietland: note: The session started {rec.started_at.isoformat()[:19].replace('T', ' ')} did not close "
+        f"(quietland was killed, or the power went): the results it saved of its first {int(audio.size / 16000)} s, "
+        f"{reps} reps, are now in the training history."
     )
     with HistoryStore.open() as store:
         assert [(s.athlete, s.reps, s.complete) for s in store.sessions()] == [("Kim", reps, False)]
@@ -561,3 +561,39 @@ def test_live_puts_a_session_that_did_not_close_in_the_history_and_says_so(use_f
     use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
     main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path), "--duration", "0.2"])
     assert "did not close" not in capsys.readouterr().err, "said once"
+
+
+def test_a_session_not_added_to_the_history_as_it_ends_is_added_by_the_next_live(use_fake, capsys, tmp_path, monkeypatch):
+    """Its marker was removed although the history did not take it (review): it was never added, nor mentioned."""
+    import quietland.history as history
+    from quietland.history import HistoryStore
+    from quietland.recorder import marker_path
+    from quietland.synth import SessionSpec, synthesize
+
+    audio = synthesize(SessionSpec(sample_rate=48000, kind="landings", sets=(8,), cadence_per_min=150, snr_db=35.0,
+                                   seed=5)).audio
+    block = round(capture.BLOCK_DURATION_S * 48000)
+    use_fake(blocks=audio.size // block, unplug_after=True, audio=audio)
+    with monkeypatch.context() as m:
+        m.setattr(history, "store_session", lambda *a, **k: (None, "the history is held by another process"))
+        main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path), "--drill", "pogo"])
+    err = capsys.readouterr().err
+    assert "quietland: warning: The session was not added to the training history: the history is held" in err
+    wav = next(tmp_path.glob("quietland-*.wav"))
+    doc = json.loads(wav.with_suffix(".json").read_text())
+    assert doc["complete"] is True and doc["summary"]["reps"] >= 6 and marker_path(wav).exists()
+    for fd in os.listdir("/proc/self/fd"):  # the process ends: the system closes its descriptors, the marker's too
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(marker_path(wav)):
+                os.close(int(fd))
+        except OSError:
+            pass
+
+    use_fake(blocks=round(0.2 * 48000 / block), unplug_after=True)
+    main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path), "--duration", "0.1"])
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (f"quietland: note: The session started {doc['started_at'][:19].replace('T', ' ')} "
+                                   "ended, but was not added to the training history then; it is there now.")
+    assert not list(tmp_path.glob(".quietland-*"))
+    with HistoryStore.open() as store:
+        assert [(s.reps, s.complete) for s in store.sessions()] == [(doc["summary"]["reps"], True)]

@@ -251,7 +251,8 @@ def test_a_session_killed_outright_is_put_in_the_history_by_the_next_live(env, r
     err = again.stderr
     assert again.returncode == 0, err
     notes = [line for line in err.splitlines() if "did not close" in line]
-    assert len(notes) == 1 and notes[0].startswith(f"quietland: note: The session of {saved['started_at'][:16].replace('T', ' ')} did not close")
+    assert len(notes) == 1 and notes[0].startswith(
+        f"quietland: note: The session started {saved['started_at'][:19].replace('T', ' ')} did not close")
     assert f", {len(saved['reps'])} rep" in notes[0] and "are now in the training history" in notes[0]
     with HistoryStore.open(tmp_path / "home" / "history.sqlite3") as store:
         stored = store.sessions(athlete="CI")

@@ -1456,9 +1456,9 @@ def test_remove_takes_one_session_out_and_says_how_to_put_it_back(run, docs, tmp
     code, out, err = run("remove", "ANN", "2026-11-20 18:00:41")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"removed from the history: ann, pogo, 2026-11-20 18:00, {docs['uncalibrated']['summary']['reps']} reps in "
+        f"removed from the history: ann, pogo, 2026-11-20 18:00:41, {docs['uncalibrated']['summary']['reps']} reps in "
         f"{len(docs['uncalibrated']['sets'])} sets.",
-        f"'quietland import {second.resolve()}' puts it back.",
+        f"To put it back: quietland import --athlete ann {second.resolve()}",
     ]
     with HistoryStore.open(tmp_path / "home" / HISTORY_FILE) as store:
         assert [r.started_at for r in store.sessions()] == ["2026-11-20T18:00:05.250+01:00", "2026-11-21T18:00:00+01:00"]
@@ -1488,8 +1488,47 @@ def test_remove_tells_apart_sessions_of_one_second_by_drill_or_reps(store, docs,
                        rf"{reps} reps; line-hops at 18:00:05, {reps} reps; pogo at 18:00:05, {reps - 1} reps\): give "
                        r"--drill or --reps to say which\."):
         store.remove_session("ann", "2026-11-20 18:00:05")
-    assert store.remove_session("ann", "2026-11-20 18:00", drill="line-hops").drill == "line-hops"
-    assert store.remove_session("ann", "2026-11-20 18:00", reps=reps - 1).reps == reps - 1
+    with pytest.raises(HistoryError, match=r"^ann has no squat-jumps sessions in the history \(their drills: "
+                       r"line-hops, pogo\)\.$"):
+        store.remove_session("ann", "2026-11-20 18:00", drill="squat-jumps")
+    assert store.remove_session("ann", "2026-11-20 18:00", drill="line-hops")[0].drill == "line-hops"
+    assert store.remove_session("ann", "2026-11-20 18:00", reps=reps - 1)[0].reps == reps - 1
     assert [(r.drill, r.reps) for r in store.sessions()] == [("pogo", reps)]
-    assert store.remove_session("ann", "2026-11-20T18:00").reps == reps
+    start = store.sessions()[0].started_at  # (as 'export' and 'history --json' write it, with its offset)
+    other = "-05:00" if not start.endswith("-05:00") else "+09:00"
+    with pytest.raises(HistoryError, match="no session of ann started at"):
+        store.remove_session("ann", start[:19] + other)
+    assert store.remove_session("ann", start.replace("T", "t"))[0].reps == reps
     assert store.athletes() == [], "an athlete left with no session is forgotten"
+
+
+def test_remove_takes_the_last_stored_of_sessions_nothing_tells_apart(run, docs, tmp_path):
+    """Two plain analyses of one recording with the same drill and count could not be removed at all (review)."""
+    a = write_json(tmp_path / "a.json", docs["calibrated"])
+    other = copy.deepcopy(docs["calibrated"])  # (another recording made at the same moment: other rep times)
+    for rep in other["reps"]:
+        rep["t_s"] += 0.001
+    b = write_json(tmp_path / "b.json", other)
+    when = datetime(2026, 11, 20, 18, 0, 5).timestamp()
+    for path in (a, b, tmp_path / "pogo.wav"):
+        path.touch()
+        os.utime(path, (when, when))
+    assert run("import", "--athlete", "ann", str(a), str(b))[0] == 0
+    with HistoryStore.open(tmp_path / "home" / HISTORY_FILE) as store:
+        assert len(store.sessions()) == 2
+    code, out, err = run("remove", "ann", "2026-11-20 18:00")
+    assert (code, err) == (0, "")
+    assert "(the one stored last of 2 alike in start, drill and reps)." in out.splitlines()[0]
+    assert out.splitlines()[1] == f"To put it back: quietland import --athlete ann {b.resolve()}"
+    code, out, err = run("remove", "ann", "2026-11-20 18:00")
+    assert code == 0 and "alike" not in out and out.splitlines()[1].endswith(str(a.resolve()))
+
+
+def test_rename_refuses_unknown_and_says_when_nothing_changes(run, docs, tmp_path):
+    run("import", str(write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00",
+                                                                athlete="José"))))
+    code, out, err = run("rename", "JOSE\u0301", "José")  # (the accent typed as a combining mark, upper case)
+    assert code == 0 and out.startswith("José is stored as José already (1 session): nothing changed; history: ")
+    code, out, err = run("rename", "José", "Unknown")
+    assert code == 1
+    one_error_line(err, "'unknown' is where sessions that name no athlete are kept")

@@ -561,12 +561,14 @@ def test_a_session_that_did_not_close_is_found_once_and_put_in_the_history(tmp_p
     time.sleep(0.2)  # (the writer thread was killed with it: the WAV holds more than the results)
 
     notes = _unfinished_notes(folder)
-    assert len(notes) == 1
-    assert notes[0].startswith(f"The session of {doc['started_at'][:16].replace('T', ' ')} did not close (quietland was "
-                               f"killed, or the power went): the results it saved of its first ")
-    assert f" s, {len(doc['reps'])} reps, are now in the training history. Its recording holds " in notes[0]
+    assert len(notes) == 1 and notes[0][0] == "note"
+    note = notes[0][1]
+    assert note.startswith(f"The session started {doc['started_at'][:19].replace('T', ' ')} did not close (quietland "
+                           "was killed, or the power went): the results it saved of its first ")
+    assert f" s, {len(doc['reps'])} reps, are now in the training history. Its recording holds " in note
     whole = wav.with_name(wav.stem + "-whole.json")
-    assert f"'quietland analyze {wav} --json > {whole}' and 'quietland import {whole}'" in notes[0]
+    assert note.endswith(f"; to put all of it in the history: quietland analyze {wav} --json > {whole} && "
+                         f"quietland import {whole}")
     with HistoryStore.open() as store:
         stored = store.sessions()
     assert [(s.athlete, s.reps, s.complete) for s in stored] == [("Kim", len(doc["reps"]), False)]
@@ -596,3 +598,72 @@ def test_a_session_that_closes_leaves_no_marker_and_one_killed_before_any_audio_
     assert _unfinished_notes(tmp_path) == []
     assert not rec.wav_path.exists() and not marker_path(rec.wav_path).exists()
     rec.close()
+
+
+def test_a_marker_is_never_found_unlocked_while_it_is_made(tmp_path, monkeypatch):
+    """A 'live' starting while another made its marker could lock the new marker in the moment between its creation
+    and its lock, take the session going on for one that did not close, and remove its WAV (review)."""
+    from quietland.recorder import marker_path, unfinished_sessions
+
+    real_rename = os.rename
+    seen = []
+
+    def look_then_rename(src, dst):  # the moment between the lock and the marker in place
+        seen.append(unfinished_sessions(tmp_path))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(recorder_module.os, "rename", look_then_rename)
+    rec = SessionRecorder(tmp_path, 16000, started_at=WHEN)
+    assert seen == [[]] and marker_path(rec.wav_path).exists()
+    assert unfinished_sessions(tmp_path) == []
+    rec.close()
+    rec.release()
+
+
+def test_a_session_that_cannot_be_stored_now_is_kept_for_next_time_and_one_unreadable_is_said(tmp_path, monkeypatch):
+    """The marker was removed whatever happened: with the history held by another process (or Ctrl-C while waiting
+    for it) the session was never stored and never mentioned again; a damaged JSON got advice to import it."""
+    import sqlite3
+
+    from quietland.cli import _unfinished_notes
+    from quietland.history import HistoryStore, history_path
+    from quietland.recorder import marker_path
+
+    monkeypatch.setattr("quietland.cli.SETTLE_WAIT_S", 0.2)
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    wavs = []
+    for _ in range(2):
+        p = subprocess.Popen([sys.executable, "-c", KILLED_SESSION_SCRIPT, str(tmp_path)], stdout=subprocess.PIPE,
+                             text=True, env=env)
+        try:
+            wavs.append(Path(p.stdout.readline().strip()))
+        finally:
+            p.kill()
+            p.wait(timeout=10)
+    damaged, kept = wavs
+    damaged.with_suffix(".json").write_text(damaged.with_suffix(".json").read_text()[:500])
+    HistoryStore.open().close()
+    holder = sqlite3.connect(history_path())
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing the history
+    try:
+        notes = _unfinished_notes(tmp_path)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert [level for level, _ in notes] == ["warning", "warning"]
+    notes.sort(key=lambda note: "cannot be read" not in note[1])  # (the damaged one first)
+    assert "its results cannot be read (" in notes[0][1] and "is not valid JSON" in notes[0][1]
+    assert notes[0][1].endswith(f"To measure its recording and add it to the history: quietland analyze {damaged} "
+                                f"--json > {damaged.with_name(damaged.stem + '-whole.json')} && quietland import "
+                                f"{damaged.with_name(damaged.stem + '-whole.json')}")
+    assert "could not be added to the training history now (" in notes[1][1]
+    assert notes[1][1].endswith("; the next 'live' tries again.")
+    assert not marker_path(damaged).exists() and marker_path(kept).exists()
+    with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
+        m.setattr("quietland.history.HistoryStore.open", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        _unfinished_notes(tmp_path)  # Ctrl-C while it is stored
+    assert marker_path(kept).exists()
+    notes = _unfinished_notes(tmp_path)
+    assert [level for level, _ in notes] == ["note"] and "are now in the training history" in notes[0][1]
+    assert not marker_path(kept).exists()
+
