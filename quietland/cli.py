@@ -858,9 +858,10 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     profile = _choose_profile(args.profile or _athletes_profile(args.athlete), named_default=True, notices=notices)
     # ('--recordings-dir=~/rec': no shell expands a ~ after '=')
     folder = Path(args.recordings_dir).expanduser() if args.recordings_dir else default_recordings_dir()
+    notes: list[str] = []
     for level, sentence in _unfinished_notes(folder):
         print(f"quietland: {level}: {sentence}", file=sys.stderr)
-        notices.append(sentence)
+        (notes if level == "note" else notices).append(sentence)
     try:
         source = MicrophoneSource(args.device, args.sample_rate)
     except CaptureError as exc:
@@ -889,7 +890,7 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
         return run_live_app(
             source, args.drill, recorder, duration_s=args.duration, profile=profile,
             plan=_choose_plan(args.plan, args.drill), target_cadence=args.target_cadence, notices=tuple(notices),
-            early_signals=early,
+            notes=tuple(notes), early_signals=early,
         )
     finally:
         # the session closes both; this is for a screen that failed before its session started

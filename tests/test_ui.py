@@ -620,6 +620,17 @@ async def test_a_profile_problem_said_before_the_screen_opened_is_shown_on_it():
 
 
 @pytest.mark.asyncio
+async def test_a_note_said_before_the_screen_opened_is_shown_on_it_as_information():
+    """A session that did not close, now in the history, was to be shown as an error like a broken profile."""
+    note = "The session started 2026-12-06 10:59:27 did not close (quietland was killed, or the power went): ..."
+    source = PacedSource(FileSource(DEMO), None)
+    app = QuietlandApp(runner_factory(source, DEMO_DRILL), drill=DEMO_DRILL, autostart=False, notes=(note,))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert [n.severity for n in app._notifications if n.message == note] == ["information"]
+
+
+@pytest.mark.asyncio
 async def test_a_warning_found_at_the_end_is_counted_and_shown(tmp_path):
     """A clipped recording's warning, made when the session ends, was on the final card only: the status line
     did not count it and no notification said it."""

@@ -144,11 +144,15 @@ class QuietlandApp(App[int]):
         plan_ends_sets: bool = True,
         target_cadence: float | None = None,
         notices: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self._runner_factory = runner_factory
         self.notices = tuple(notices)
         """Sentences said before the screen opened (a profile that could not be used), shown again on it."""
+        self.notes = tuple(notes)
+        """Information said before the screen opened (a session that did not close, now in the history), shown
+        again on it as information, not as a problem."""
         self.drill = drill
         """The drill the session counts (as last asked of the runner)."""
         self.autostart = autostart
@@ -237,6 +241,8 @@ class QuietlandApp(App[int]):
         self.set_interval(FLUSH_INTERVAL_S, self._bridge.flush)
         for notice in self.notices:
             self.notify(notice, title="quietland", severity="error", timeout=20)
+        for note in self.notes:
+            self.notify(note, title="quietland", severity="information", timeout=20)
         try:
             self.runner = self._runner_factory(self._bridge.on_update)
             self._sample_rate = self.runner.sample_rate
@@ -574,6 +580,7 @@ def run_live_app(
     plan_ends_sets: bool = True,
     target_cadence: float | None = None,
     notices: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
     early_signals: list[int] | None = None,
     **runner_options,
 ) -> int:
@@ -583,7 +590,8 @@ def run_live_app(
     :class:`QuietlandApp` takes them. ``target_cadence``:
     contacts per minute; the session scores rhythm against it (the runner's
     ``target_cadence_per_min``) and the screen shows a metronome. ``notices``:
-    sentences said on stderr before the screen opened, shown on it too. ``early_signals``: the ending signals
+    sentences said on stderr before the screen opened, shown on it too (``notes``: the same, as information, not
+    problems). ``early_signals``: the ending signals
     (:data:`~quietland.session.ENDING_SIGNALS`) that came while the device and files were being opened; the
     list's owner keeps adding to it until this function's handlers are in place, and the first ends the session
     as soon as the screen is up.
@@ -607,6 +615,7 @@ def run_live_app(
         plan_ends_sets=plan_ends_sets,
         target_cadence=target_cadence,
         notices=notices,
+        notes=notes,
     )
     previous = {sig: signal.signal(sig, _ends_session(app)) for sig in ENDING_SIGNALS}
     if early_signals:
