@@ -46,7 +46,7 @@ class SynthSource:
     description = "synthetic calibration"
 
     def __init__(self, rec, *, delay_s: float = 0.0005, end_s: float | None = None, fail_at_s: float | None = None,
-                 channels: int = 1, gain: float = 1.0) -> None:
+                 channels: int = 1, gain: float = 1.0, wait_at_s: float | None = None) -> None:
         audio = rec.audio if gain == 1.0 else np.clip(rec.audio * np.float32(gain), -1.0, 1.0)
         self.audio = audio if channels == 1 else np.repeat(audio[:, None], channels, axis=1)
         self.sample_rate = rec.sample_rate
@@ -56,10 +56,15 @@ class SynthSource:
         self.blocks_read = 0
         self.reads = 0
         self.stopped = threading.Event()
+        self.wait_at = None if wait_at_s is None else int(wait_at_s * self.sample_rate)
+        self.go = threading.Event()  # (a device that delivers nothing from wait_at_s on until this is set)
 
     def blocks(self):
         self.reads += 1
         for start in range(0, self.end, BLOCK):
+            if self.wait_at is not None and start >= self.wait_at:
+                while not (self.go.is_set() or self.stopped.is_set()):
+                    time.sleep(0.005)
             if self.stopped.is_set():
                 return
             if self.fail_at is not None and start >= self.fail_at:
@@ -213,7 +218,8 @@ async def test_normal_landings_no_louder_than_the_quiet_ones_ask_to_start_again(
     from dataclasses import replace
 
     swapped = synthesize(replace(PRESETS["calibration"], set_force_ranges=((0.9, 1.1), (0.9, 1.1), (0.3, 0.4))))
-    source = SynthSource(swapped, delay_s=0.0)
+    twice = replace(swapped, audio=np.concatenate([swapped.audio, swapped.audio]))  # (the athlete does it again)
+    source = SynthSource(twice, delay_s=0.0, wait_at_s=len(swapped.audio) / swapped.sample_rate)
     app = make_app(source, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
@@ -221,8 +227,14 @@ async def test_normal_landings_no_louder_than_the_quiet_ones_ask_to_start_again(
         assert "were no louder than the quiet ones" in text(app, "#instruction")
         assert "Press r to start again" in text(app, "#instruction")
         assert not app.query_one("#placement").has_class("shown")
+        # r starts again on the same stream, which a microphone must be: one stopped at the end of the steps gave
+        # only "No audio came from ..." (review)
+        assert not source.stopped.is_set()
         await pilot.press("r")
-        await wait_until(pilot, lambda: source.reads == 2 and app.phase == "ended", what="the second read")
+        source.go.set()  # (the athlete lands again)
+        await wait_until(pilot, lambda: app.phase == "ended", what="the end of the second steps")
+        assert "were no louder than the quiet ones" in text(app, "#instruction")
+        assert source.reads == 1
         await pilot.press("q")
     assert app.return_code == 1
     assert list(tmp_path.iterdir()) == []
@@ -290,8 +302,12 @@ async def test_a_source_that_fails_is_one_sentence_not_a_crash(recording, tmp_pa
         await wait_until(pilot, lambda: app.phase == "failed", what="the failure")
         assert app.error == "The audio input stopped: device unplugged."
         assert app.error in text(app, "#instruction")
+        assert "once the device works" in text(app, "#instruction") and "Press r" not in text(app, "#instruction")
         await pilot.pause(0.1)
         assert app.is_running
+        await pilot.press("r")  # (not offered: the device is closed)
+        await pilot.pause(0.1)
+        assert app.phase == "failed" and source.reads == 1
         await pilot.press("q")
     assert app.return_code == 1
     assert list(tmp_path.iterdir()) == []

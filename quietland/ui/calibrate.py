@@ -220,7 +220,11 @@ class CalibrationApp(App[int]):
     # ------------------------------------------------------------------ audio (worker thread)
     @work(thread=True, exit_on_error=False, name="calibration-reader")
     def _read_source(self) -> CalibrationSteps:
-        """Worker thread: feed the source's blocks to the current steps; stop the source when they are done.
+        """Worker thread: feed the source's blocks to the current steps, until the screen stops reading.
+
+        Once the steps are done the blocks are read on and dropped until the screen takes the measure (and stops
+        the source) or r starts again (the landings could not anchor a score): a microphone stopped there could not
+        be read again.
 
         Blocks of shape ``(n,)`` or ``(n, channels)`` are mixed to mono by the steps
         (:meth:`~quietland.calibrate.CalibrationSteps.mix`, which warns of an inverted channel). The
@@ -234,6 +238,8 @@ class CalibrationApp(App[int]):
                 if self._reading_stopped:
                     return steps
                 steps = self.steps  # a restart (r) takes effect here
+                if steps.step == "done":
+                    continue  # (measured: held open for r, until the screen leaves)
                 mono = steps.mix(block)
                 read += 1
                 wide = mono.astype(np.float64)
@@ -248,9 +254,6 @@ class CalibrationApp(App[int]):
                 progress = steps.feed(mono)
                 if progress:
                     self.post_message(StepsProgressed(steps, tuple(progress), steps.floor_dbfs))
-                if steps.step == "done":
-                    self._stop_source()
-                    return steps
             if self._reading_stopped:
                 return steps
             progress = steps.finish()
@@ -289,6 +292,7 @@ class CalibrationApp(App[int]):
                               "you usually land in the normal one.")
             else:
                 self.phase = PLACING
+                self._stop_source()  # (measured for good: the device is let go of)
             self.query_one(LevelMeter).show(None, self._floor_dbfs)
         self._show()
         if self.phase == PLACING:
@@ -321,8 +325,9 @@ class CalibrationApp(App[int]):
 
     # ------------------------------------------------------------------ keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer Enter only before the start and r only while measuring or after the audio stopped."""
-        allowed = {"start": (READY,), "restart": (MEASURING, ENDED, FAILED)}.get(action)
+        """Offer Enter only before the start and r only while measuring or after the steps or the audio ended (not
+        after the device failed: it is closed, and cannot be read again)."""
+        allowed = {"start": (READY,), "restart": (MEASURING, ENDED)}.get(action)
         return allowed is None or self.phase in allowed
 
     def action_start(self) -> None:
@@ -332,15 +337,16 @@ class CalibrationApp(App[int]):
             self._show()
 
     def action_restart(self) -> None:
-        if self.phase not in (MEASURING, ENDED, FAILED):
+        if self.phase not in (MEASURING, ENDED):
             return
         self.steps = self._new_steps()
         self._reset_display()
         self.error = None
         self.query_one(LevelMeter).show(None, None)
-        if self.phase != MEASURING:  # the reader has ended: read the source again
+        if self.phase != MEASURING:
             self.phase = MEASURING
-            self._reader = self._read_source()
+            if self._reader.state not in (WorkerState.PENDING, WorkerState.RUNNING):
+                self._reader = self._read_source()  # the audio had ended: read the source again
         self._show()
 
     def action_quit_calibration(self) -> None:
@@ -409,8 +415,11 @@ class CalibrationApp(App[int]):
             else:
                 title = f"Step {STEPS.index(step) + 1} of 4: {STEP_NAMES[step]}"
                 instruction = STEP_TEXT[step]
-            if self.phase in (ENDED, FAILED):
+            if self.phase == ENDED:
                 instruction = f"{self._note}\nPress r to start again or q to quit."
+            elif self.phase == FAILED:
+                instruction = (f"{self._note}\nPress q to quit, and start 'quietland calibrate' again once the "
+                               "device works.")
         self.query_one("#title", Static).update(title)
         self.query_one("#instruction", Static).update(instruction)
         progress = ""
@@ -433,7 +442,7 @@ class CalibrationApp(App[int]):
         self.query_one("#result", Static).update(self._result_text())
         self.query_one(LevelMeter).display = self.phase in (MEASURING, ENDED, FAILED)
         keys = {READY: "Enter: start · q: quit", PLACING: "Enter in Note or Save: save · Esc: quit without saving",
-                SAVED: "any key: leave"}.get(self.phase, "r: restart · q: quit without saving")
+                SAVED: "any key: leave", FAILED: "q: quit"}.get(self.phase, "r: restart · q: quit without saving")
         self.query_one(StatusLine).show(f"{self.source.description} · {self.source.sample_rate} Hz · {keys}")
         self.refresh_bindings()
 
