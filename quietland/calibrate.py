@@ -22,7 +22,7 @@ The guided steps, in order (each starts as soon as the previous one ends):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,6 +225,7 @@ def profile_from_audio(
     device: str,
     drill: str = DEFAULT_DRILL,
     placement: Placement = Placement(),
+    on_warning: Callable[[str], None] | None = None,
 ) -> Profile:
     """A profile from a whole recording of landings (no steps).
 
@@ -233,6 +234,8 @@ def profile_from_audio(
     (:func:`~quietland.calibration.anchors_from_levels`); the floor is the
     recording's :func:`~quietland.calibration.room_floor_dbfs` and the spectrum
     that of its quietest fifth. Raises ValueError with too few landings.
+    ``on_warning`` hears the counting's own warnings (continuous hops counted as
+    discrete jumps, say), which say the landings may not be what they seem.
     """
     pipeline = SessionPipeline(sample_rate, drill, counter_config=COUNTING)
     mix = Downmix(sample_rate)
@@ -246,6 +249,9 @@ def profile_from_audio(
         floor.feed(block)
         pipeline.process(block)
     _, analysis = pipeline.finish()
+    if on_warning is not None:
+        for warning in analysis.warnings:
+            on_warning(warning)
     reps = [r for r in analysis.reps if not r.inferred]
     _, _, quiet, others = anchors_from_levels([r.impact_db for r in reps])
     return make_profile(

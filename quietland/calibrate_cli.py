@@ -98,6 +98,38 @@ def _calibration_output(args: argparse.Namespace) -> Path:
     return profile_path(args.name)
 
 
+def _check_destination(path: Path) -> None:
+    """Refuse, before anything is measured, a profile destination that cannot be written, or a file there that is
+    not a quietland profile (a TOML of another program's, which the save would replace): the athlete would do
+    every step for nothing, or lose that file. A damaged profile there may be replaced (kept as .previous)."""
+    import errno
+    import os
+    import tempfile
+    import tomllib
+
+    from .cli import EXIT_FILE, CommandError
+
+    there = path.parent
+    while not there.exists() and there != there.parent:  # (the folders the save would make: their nearest one there)
+        there = there.parent
+    try:
+        if not there.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        with tempfile.NamedTemporaryFile(dir=there, prefix=".quietland-check-"):  # (removed at once)
+            pass
+    except OSError as exc:
+        raise CommandError(f"the profile cannot be saved to '{path}' ({exc.strerror or exc}), so nothing was "
+                           "measured: give --output a place you can write to.", EXIT_FILE) from None
+    if path.is_file():
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return  # (a damaged profile, most likely: recalibrating is its cure, and it is kept as .previous)
+        if not ("schema_version" in doc and "anchors" in doc):
+            raise CommandError(f"'{path}' is a TOML file but not a quietland profile, so nothing was measured: give "
+                               "--output another file name (a profile is saved whole over the file there).", EXIT_FILE)
+
+
 def _save_new_profile(profile: Profile, path: Path) -> None:
     """Save ``profile`` to ``path``; a profile already there is kept as ``NAME.previous.toml``."""
     from .calibration import ProfileError, save_new_profile
@@ -135,6 +167,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     output = _calibration_output(args)
     placement = Placement(distance_m=args.distance, surface=args.surface, note=args.note)
+    _check_destination(output)
     if args.from_path:
         if args.device or args.sample_rate or args.headless or args.silence is not None:
             raise CommandError(
@@ -201,6 +234,7 @@ def _calibrate_from(args: argparse.Namespace, output: Path, placement) -> int:
         profile = profile_from_audio(
             source.blocks(DEFAULT_BLOCK_SIZE), source.sample_rate, name=args.name,
             source=f"recording:{source.path.name}", device=source.path.name, drill=args.drill, placement=placement,
+            on_warning=lambda warning: print(f"quietland: warning: {source.name}: {warning}", file=sys.stderr),
         )
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None

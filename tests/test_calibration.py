@@ -304,6 +304,44 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
 
 
+def test_a_destination_that_cannot_take_the_profile_is_refused_before_anything_is_measured(tmp_path, calibration_session):
+    """A data directory that is a file, or --output naming another program's TOML, was found out only at the save:
+    after every landing of the steps (the measure lost), or by replacing that file (review)."""
+    s = calibration_session
+    wav = tmp_path / "cal.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    not_a_folder = tmp_path / "home-file"
+    not_a_folder.write_text("")
+    for args, home, needle in (
+        ((), not_a_folder, f"the profile cannot be saved to '{not_a_folder}/profiles/default.toml' (Not a directory), "
+                           "so nothing was measured"),
+        (("--output", str(tmp_path / "settings.toml")), tmp_path / "home",
+         f"'{tmp_path / 'settings.toml'}' is a TOML file but not a quietland profile, so nothing was measured"),
+    ):
+        (tmp_path / "settings.toml").write_text("[tool.other]\nkeep = true\n")
+        p = quietland_cli("calibrate", "--from", str(wav), *args, env_home=home)
+        assert p.returncode == 1 and p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
+        assert (tmp_path / "settings.toml").read_text() == "[tool.other]\nkeep = true\n"
+        assert not (tmp_path / "settings.previous.toml").exists()
+    # a damaged profile there may be replaced: calibrating again is its cure (it is kept as .previous)
+    damaged = tmp_path / "old.toml"
+    damaged.write_text("schema_version = 1\n[anchors\n")
+    p = quietland_cli("calibrate", "--from", str(wav), "--output", str(damaged), env_home=tmp_path / "home")
+    assert p.returncode == 0, p.stderr
+    assert load_profile(damaged).calibrated and (tmp_path / "old.previous.toml").read_text() == "schema_version = 1\n[anchors\n"
+
+
+def test_calibrate_from_says_what_its_counting_warned_of(tmp_path):
+    """Pogo hops given to 'calibrate --from' were counted as single jumps, half of them, without the word that
+    'analyze --drill single' says (review)."""
+    s = synthesize(PRESETS["pogo"])
+    wav = tmp_path / "pogo.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    p = quietland_cli("calibrate", "--from", str(wav), "--output", str(tmp_path / "p.toml"), env_home=tmp_path / "home")
+    assert p.returncode == 0, p.stderr
+    assert f"quietland: warning: '{wav}': " in p.stderr and "took these for settling" in p.stderr
+
+
 def test_calibrate_from_a_session_counts_by_its_drill_unless_told(tmp_path, calibration_session):
     """``--from`` a recording quietland made counted its landings as single hops whatever the session's drill was."""
     s = calibration_session
