@@ -70,6 +70,12 @@ class DrillRule:
     contact is due. Alternate foot asks 2.5: one foot often lands fainter than the other, and the follower, hearing
     only every other contact, would lock onto half the pace (measured: docs/accuracy.md, "Synthetic sessions with exact
     truth"; single bounce counted worse with them)."""
+    strides: bool = False
+    """``rope``, alternate foot: the feet take turns, and one often lands fainter or less evenly than the other, so
+    the beat a rhythm keeps best may be a stride (every second contact). While the places halfway between the
+    beats hold a sound a beat could be as often as the period check asks of a faster grid
+    (``CounterConfig.beat_recheck_hit_ratio``), the sound nearest each halfway place is a rep too (and one is
+    inferred where none is heard): see ``RopeBeatTracker``, *Strides*."""
     faint_needs_thud: bool = False
     """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
     low band (``OnsetEvent.low_db``) within ``CounterConfig.thud_drop_db`` of its loudness as theirs is, or it
@@ -121,6 +127,7 @@ DRILL_RULES: dict[str, DrillRule] = {
             decision_delay_s=0.5,
             onset_k_mad=3.5,
             onset_candidate_k_mad=2.5,
+            strides=True,
         ),
         DrillRule(
             "jump-rope-double-under",

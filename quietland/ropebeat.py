@@ -102,6 +102,16 @@ class RopeBeatTracker:
     ``beat_phase_louder_db`` louder, the beat moves onto it (the follower was on the mid-air click; the
     landing is the louder).
 
+    *Strides* (``rule.strides``: alternate foot). The feet take turns and one often lands fainter or less evenly,
+    so the beat may settle on every second contact, where the half-period grid, laid rigidly back from the last
+    beat with half the tolerance, misses the uneven steps and the period check keeps the stride. At every real
+    beat, when half the period is within the drill's range and ``beat_recheck_hit_ratio`` of the places halfway
+    between two real beats one period apart (4 or more, over the period check's span) hold a sound a beat could
+    be within the half period's tolerance, the beat is a stride: at each halfway place the sound nearest it
+    that a beat could be counts (its cluster's loudest), and with none a rep is inferred there once a real beat
+    follows. It stays a stride until more than ``beat_max_missing`` halfway places in a row hold no such sound
+    (as a set ends), the period moves, or the set ends.
+
     *A double bounce* (``rule.rebound``: single bounce). A beginner hops once more between two rope
     passes, with no rope under the feet. When every other one of a found rhythm's beats, or of the
     follower's last ``rebound_beats`` beats one period apart (6 or more, at every beat), is a hop (see
@@ -133,6 +143,10 @@ class RopeBeatTracker:
         self._beats_to_recheck = config.beat_recheck_beats
         self._rebound = False  # the set is a double bounce: the sounds halfway between its beats are rebounds
         self._history: deque[tuple[int, float]] = deque(maxlen=config.rebound_beats)  # recent real beats: sample, loudness
+        self._between_missing = 0  # strides: halfway places in a row with no sound
+        self._stride = False  # alternate foot: the beat is a stride, a contact halfway between two beats is a rep too
+        self._between_at: int | None = None  # the beat whose halfway place after it is decided
+        self._between_inferred: list[int] = []  # strides: halfway places with no sound, waiting for a real beat
         self._search_from = 0  # a search's opener is no earlier (strays before a found rhythm's first run wait)
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -221,6 +235,7 @@ class RopeBeatTracker:
         while (step := self._step(10**18, final=True)) is not None:
             out.extend(step)
         self._inferred = []
+        self._between_inferred = []
         return out
 
     # ------------------------------------------------------------- internals
@@ -569,6 +584,13 @@ class RopeBeatTracker:
         quiet = self._quiet(self._loud)
         # after inferred beats, only a sound about as loud as the rhythm's beats confirms that it went on
         confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
+        # strides (alternate foot): the sound nearest the halfway place to the next beat is the other foot's contact
+        if self._stride and not self._inferred and self._between_at != last:
+            mid, half_tol = last + 0.5 * period, self._tol(0.5 * period)
+            if not (self._events and self._events[0].sample < mid - half_tol):
+                if not final and now < mid + half_tol + self._merge:
+                    return None
+                return self._take_between(mid, half_tol, lo, floor, quiet)
         # a sound off the grid is the rope's; but while beats are inferred, one that could confirm them waits: the
         # rhythm may have stopped, and it may be the next set's first contact (``rope`` if a beat confirms them)
         if self._events and self._events[0].sample < lo and not (self._inferred and self._may_be_beat(self._events[0], floor, confirm)):
@@ -579,7 +601,9 @@ class RopeBeatTracker:
         window = [e for e in self._live() if lo <= e.sample <= hi and self._may_be_beat(e, floor, confirm)]
         if window:
             beat = self._nearest_salient(window, expect, period)
-            out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in self._inferred]
+            held = sorted(self._inferred + self._between_inferred)
+            out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in held]
+            self._between_inferred = []
             k = len(self._inferred) + 1
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
@@ -589,6 +613,7 @@ class RopeBeatTracker:
             self._period = self._clamp(float(np.median(self._intervals)))
             # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
             self._recheck_period(floor, quiet, after_missing=k > 1)
+            self._check_strides(floor, quiet)
             return out
         if final and not self._events:
             self._end_set()
@@ -651,11 +676,64 @@ class RopeBeatTracker:
             share = self._grid_share(period, span, sounds)
             if share is not None and share >= cfg.beat_recheck_hit_ratio and share >= current - 0.05:
                 self._rebound = False
+                self._stride = False
                 self._period = period
                 self._intervals.clear()
                 self._intervals.append(period)
                 return True
         return False
+
+    def _take_between(self, mid: float, half_tol: float, before: float, floor: float, quiet: float) -> list[tuple[OnsetEvent, str | None]]:
+        """Strides: decide the sounds up to the halfway place ``mid`` (plus ``half_tol``; samples) after the last
+        beat: the loudest of the cluster of the one nearest it that a beat could be (as following asks) is a rep,
+        the others ``rope``; with none, a rep is inferred at ``mid`` once a real beat follows (as inferred beats
+        are). ``before``: the next beat's window starts."""
+        assert self._last is not None and self._period is not None
+        self._between_at = self._last
+        window = [
+            e for e in self._live()
+            if abs(e.sample - mid) <= half_tol and e.sample > self._last + self._merge and self._may_be_beat(e, floor, quiet)
+        ]
+        if not window:
+            taken = [e for e in self._events if e.sample <= mid + half_tol]
+            self._events = self._events[len(taken) :]
+            self._between_inferred.append(int(round(mid)))  # counted once a real beat confirms the stride went on
+            self._between_missing += 1
+            return [(e, "rope") for e in taken]
+        self._between_missing = 0
+        contact = self._nearest_salient(window, mid, 0.5 * self._period)
+        cluster = [e for e in self._live() if abs(e.sample - contact.sample) <= self._merge and e.sample < before and e.sample > self._last + self._merge]
+        rep = max(cluster, key=lambda e: e.loudness_db)
+        end = max(mid + half_tol, max(e.sample for e in cluster))
+        taken = [e for e in self._events if e.sample <= end]
+        self._events = self._events[len(taken) :]
+        return [(e, None if e is rep else "rope") for e in taken]
+
+    def _check_strides(self, floor: float, quiet: float) -> None:
+        """Strides (``rule.strides``): the beat is a stride while, of the places halfway between two real beats
+        one period apart over the last ``beat_recheck_span_beats`` beats (at least ``beat_search_s``), at least
+        ``beat_recheck_hit_ratio`` hold a sound a beat could be within the half period's tolerance (4 places
+        or more), and half the period is within the drill's range."""
+        if self._stride and self._between_missing <= self.cfg.beat_max_missing:
+            return  # (it ends as a set does: at more than beat_max_missing halfway places in a row with no sound)
+        self._stride = False
+        self._between_missing = 0
+        if not self.rule.strides or self._period is None or self._last is None:
+            return
+        period = self._period
+        if 0.5 * period < self.rule.min_interval_s * self.sr:
+            return
+        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * period)
+        tol, half_tol = self._tol(period), self._tol(0.5 * period)
+        beats = [b for b, _ in self._history if b >= self._last - span - tol]
+        mids = [0.5 * (a + b) for a, b in zip(beats, beats[1:]) if abs(b - a - period) <= tol]
+        if len(mids) < 4:
+            return
+        sounds = np.array([e.sample for e in self._recent if self._may_be_beat(e, floor, quiet)], dtype=float)
+        if not sounds.size:
+            return
+        hits = sum(float(np.min(np.abs(sounds - m))) <= half_tol for m in mids)
+        self._stride = hits >= self.cfg.beat_recheck_hit_ratio * len(mids)
 
     def _half_beats_rebound(self, span: float) -> bool:
         """Whether, on the grid of half the period over the ``span`` before the last beat (each of its beats
@@ -775,7 +853,9 @@ class RopeBeatTracker:
         """The rhythm stopped at the last real beat: forget the beat and the unconfirmed inferred beats (keep how
         loud its contacts were: the next set must start within ``relative_floor_db`` of it, see :meth:`_can_start`)."""
         self._inferred = []
+        self._between_inferred = []
         self._rebound = False
+        self._stride = False
         if self._last is not None and self._period is not None:
             self._set_grid = (self._last, self._period)
         self._period = None
