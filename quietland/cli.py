@@ -542,6 +542,12 @@ def _choose_profile(
     try:
         recorded = None if arg or saved is None else saved.profile()
         if recorded is not None:
+            newer = _profile_made_since(recorded)
+            if newer is not None:
+                made, since = (p.created[:16].replace("T", " ") for p in (recorded, newer))
+                say(f"The session is scored against the profile '{recorded.name}' it used (made {made}); "
+                    f"'{recorded.name}' has been calibrated again since ({since}): --profile "
+                    f"{shlex.quote(recorded.name)} scores it against that one.")
             return recorded
         path = profile_path(arg) if arg else profile_path(DEFAULT_PROFILE_NAME)
         if arg or (named_default and path.exists()):
@@ -552,6 +558,20 @@ def _choose_profile(
     except ProfileError as exc:
         say(f"{str(exc).rstrip('.')}; scoring uncalibrated instead.")
     return DEFAULT_PROFILE
+
+
+def _profile_made_since(recorded: Profile) -> Profile | None:
+    """The saved profile of ``recorded``'s name when it is another calibration than ``recorded`` (made since: a
+    recorded session keeps the profile it was scored against), else None."""
+    from .calibration import ProfileError, is_profile_name, load_profile, profile_path
+
+    if not recorded.calibrated or not is_profile_name(recorded.name) or not profile_path(recorded.name).is_file():
+        return None
+    try:
+        current = load_profile(profile_path(recorded.name))
+    except ProfileError:
+        return None
+    return current if current.calibrated and current.created != recorded.created else None
 
 
 def _athletes_profile(athlete: str | None) -> str | None:

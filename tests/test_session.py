@@ -344,6 +344,20 @@ def test_a_session_scores_against_its_profile_and_its_recording_replays_with_it(
     assert main(["analyze", str(recorder.wav_path), "--json", "--profile", str(other)]) == 0
     assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bob"
 
+    # ann calibrated again since: the session still scores against the profile it used, and says so (review: the
+    # same name, two calibrations, and nothing told them apart)
+    from quietland.calibration import profile_path
+
+    profile_path("ann").parent.mkdir(parents=True, exist_ok=True)
+    save_profile(replace(profile, quiet_db=-34.0, created="2026-12-06T09:00:00+00:00"), profile_path("ann"))
+    assert main(["analyze", str(recorder.wav_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    again = json.loads(captured.out)
+    assert [r["score"] for r in again["reps"]] == [r["score"] for r in doc["reps"]]
+    note = (f"The session is scored against the profile 'ann' it used (made {profile.created[:16].replace('T', ' ')}); "
+            "'ann' has been calibrated again since (2026-12-06 09:00): --profile ann scores it against that one.")
+    assert again["warnings"] == [note] and f"quietland: warning: {note}" in captured.err
+
 
 @pytest.mark.parametrize("content, words", [("not = [toml", "is not valid TOML"), ("schema_version = 7\n", "newer than")])
 def test_a_bad_profile_is_reported_and_scoring_falls_back_to_uncalibrated(tmp_path, capsys, content, words):
