@@ -68,6 +68,11 @@ STEP_DRILLS = tuple(name for name, rule in DRILL_RULES.items() if rule.kind == "
 (:func:`profile_from_audio`)."""
 
 
+DIGITAL_SILENCE_DBFS = -119.0
+"""A room floor this low after the silence step is no room: the input delivers exact zeros (all silence reads
+-120 dBFS)."""
+
+
 def step_drill_problem(drill: str) -> str | None:
     """Why the guided steps cannot count with ``drill`` (one sentence), or None when they can."""
     if drill in STEP_DRILLS:
@@ -152,6 +157,11 @@ class CalibrationSteps:
                 self.floor_dbfs = self._room.floor_dbfs()
                 self.floor_spectrum = self._room.spectrum_db()
                 self.step = "headroom"
+                if self.floor_dbfs <= DIGITAL_SILENCE_DBFS:  # said now: no landing will be heard to finish the steps
+                    self.warnings.append(
+                        "The input is digital silence: no sound reaches quietland, so no landing can be heard. Is "
+                        "the microphone muted, or is it the wrong device ('quietland devices' lists them)?"
+                    )
                 out.append(self._progress())
             elif self._silence_got // self.sample_rate > before:
                 out.append(StepProgress("silence", self._silence_got // self.sample_rate, self.needed("silence")))

@@ -162,6 +162,25 @@ def test_guided_steps_measure_a_known_calibration(calibration_session):
     assert profile.placement.distance_m == 2.0 and profile.source == "live" and profile.calibrated
 
 
+def test_a_muted_microphone_is_said_to_be_as_the_silence_step_ends(calibration_session):
+    """Exact zeros from the input (a muted microphone) passed the silence step without a word, then waited for a
+    headroom hop forever (review): the warning came only with a finished profile, which could never be."""
+    s = calibration_session
+    steps = CalibrationSteps(s.sample_rate)
+    progress = []
+    for _ in range(6):
+        progress += steps.feed(np.zeros(s.sample_rate, np.float32))
+    assert steps.step == "headroom" and progress[-1].step == "headroom"
+    assert [w for w in progress[-1].warnings if "digital silence" in w] == [
+        "The input is digital silence: no sound reaches quietland, so no landing can be heard. Is the microphone "
+        "muted, or is it the wrong device ('quietland devices' lists them)?"
+    ]
+    heard = CalibrationSteps(s.sample_rate)  # the recorded room is no digital silence: no such warning
+    for i in range(0, 6 * s.sample_rate, 4096):
+        heard.feed(s.audio[i : i + 4096])
+    assert heard.step == "headroom" and heard.warnings == []
+
+
 def test_guided_steps_and_a_whole_recording_give_the_same_profile(calibration_session, from_recording):
     s = calibration_session
     steps = CalibrationSteps(s.sample_rate)
