@@ -54,6 +54,9 @@ DEFAULT_DRILL = "single"
 """Calibration landings are counted as discrete jumps: one hop at a time, take-off and settling rejected."""
 HEADROOM_LANDINGS = 3
 """Normal landings in the headroom check."""
+STEP_NAMES = {"silence": "room silence", "headroom": "headroom check", "quiet": "quiet landings",
+              "normal": "normal landings"}
+"""What each measuring step is called, on the screen and in messages."""
 STEP_TEXT = {
     "silence": "Stand still and keep quiet: measuring the room.",
     "headroom": f"Do {HEADROOM_LANDINGS} normal hops, one at a time: checking the microphone's headroom.",

@@ -252,7 +252,7 @@ def _calibrate_headless(args: argparse.Namespace, source, output: Path, placemen
     (nothing saved, the device closed)."""
     import signal
 
-    from .calibrate import STEP_TEXT, STEPS, CalibrationSteps
+    from .calibrate import STEP_NAMES, STEP_TEXT, STEPS, CalibrationSteps
     from .capture import CaptureError
     from .cli import EXIT_FILE, EXIT_INTERRUPTED, EXIT_OK, CommandError
     from .session import ENDING_SIGNALS
@@ -262,8 +262,8 @@ def _calibrate_headless(args: argparse.Namespace, source, output: Path, placemen
     stop: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, frame: (stop.append(signum), source.stop()))
                 for sig in (signal.SIGINT, *ENDING_SIGNALS)}  # (SIGHUP: the terminal or SSH connection is gone)
-    print(f"quietland: calibrating with {source.description} at {source.sample_rate} Hz. Step 1 of 4: "
-          f"{STEP_TEXT['silence']}", file=sys.stderr, flush=True)
+    print(f"quietland: calibrating with {source.description} at {source.sample_rate} Hz, for the profile "
+          f"'{args.name}' ({output}). Step 1 of 4: {STEP_TEXT['silence']}", file=sys.stderr, flush=True)
     try:
         for block in source.blocks():
             for progress in steps.feed(block):
@@ -285,7 +285,8 @@ def _calibrate_headless(args: argparse.Namespace, source, output: Path, placemen
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if steps.step != "done":
-        raise CommandError(f"calibration stopped in step '{steps.step}' before it was finished; nothing was saved.",
+        raise CommandError(f"calibration stopped in step {STEPS.index(steps.step) + 1} of 4 ({STEP_NAMES[steps.step]}) "
+                           "before it was finished; nothing was saved.",
                            EXIT_INTERRUPTED if signal.SIGINT in stop else EXIT_FILE)
     profile = steps.profile(name=args.name, device=source.description, placement=placement)
     _save_new_profile(profile, output)

@@ -879,6 +879,12 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     # ('--recordings-dir=~/rec': no shell expands a ~ after '=')
     folder = Path(args.recordings_dir).expanduser() if args.recordings_dir else default_recordings_dir()
     notes: list[str] = []
+    if args.athlete and args.athlete.strip() and not args.profile and _athletes_profile(args.athlete) is None:
+        # (a coach's squad: who scores against whose calibration)
+        whose = f"the profile '{profile.name}'" if profile.calibrated else "no profile (uncalibrated scores)"
+        notes.append(f"{args.athlete.strip()} has no calibration profile of their own, so the session scores against "
+                     f"{whose}; 'quietland calibrate --name {shlex.quote(args.athlete.strip())}' makes one.")
+        print(f"quietland: note: {notes[-1]}", file=sys.stderr)
     for level, sentence in _unfinished_notes(folder):
         print(f"quietland: {level}: {sentence}", file=sys.stderr)
         (notes if level == "note" else notices).append(sentence)

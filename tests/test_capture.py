@@ -417,8 +417,10 @@ def test_a_signal_abandons_a_headless_calibration_in_one_sentence(use_fake, caps
     threading.Timer(0.5, os.kill, (os.getpid(), sig)).start()
     assert main(["calibrate", "--headless", "--device", "usb", "--output", str(tmp_path / "p.toml")]) == code
     err = capsys.readouterr().err
-    assert err.splitlines()[-1] == ("quietland: error: calibration stopped in step 'silence' before it was finished; "
-                                    "nothing was saved.")
+    assert err.splitlines()[0].startswith(f"quietland: calibrating with USB Mic: Audio (hw:1,0) (device 2, ALSA) at "
+                                          f"48000 Hz, for the profile 'default' ({tmp_path / 'p.toml'}). Step 1 of 4: ")
+    assert err.splitlines()[-1] == ("quietland: error: calibration stopped in step 1 of 4 (room silence) before it was "
+                                    "finished; nothing was saved.")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -514,8 +516,13 @@ def test_live_with_an_athlete_scores_against_their_profile(use_fake, capsys, tmp
     for athlete, expected in (("Ann", "ann"), ("bo", None)):
         use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
         main(["live", "--headless", "--json", "--device", "usb", "--no-record", "--athlete", athlete])
-        final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        out, err = capsys.readouterr()
+        final = json.loads(out.strip().splitlines()[-1])
         assert (final["calibration"]["name"] if final["calibration"]["calibrated"] else None) == expected
+        # an athlete with no profile of their own is told whose the session scores against (review)
+        note = ("quietland: note: bo has no calibration profile of their own, so the session scores against no "
+                "profile (uncalibrated scores); 'quietland calibrate --name bo' makes one.")
+        assert (note in err.splitlines()) == (expected is None), err
 
 
 def test_live_puts_a_session_that_did_not_close_in_the_history_and_says_so(use_fake, capsys, tmp_path):

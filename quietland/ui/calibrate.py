@@ -33,7 +33,7 @@ from textual.message import Message
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from ..calibrate import STEP_TEXT, STEPS, CalibrationSteps, StepProgress
+from ..calibrate import STEP_NAMES, STEP_TEXT, STEPS, CalibrationSteps, StepProgress
 from ..calibration import Placement, Profile, ProfileError, save_new_profile
 from ..capture import CaptureError
 from ..pipeline import CLIP_LEVEL
@@ -41,9 +41,6 @@ from ..session import SILENCE_DBFS
 from .messages import LEVEL_INTERVAL_S
 from .widgets import LevelMeter, StatusLine
 
-STEP_NAMES = {"silence": "room silence", "headroom": "headroom check", "quiet": "quiet landings",
-              "normal": "normal landings"}
-"""What each measuring step is called on screen."""
 MISSING_NOUNS = {"silence": "seconds of room silence", "headroom": "hops of the headroom check",
                  "quiet": "quiet landings", "normal": "normal landings"}
 """What a step counts, for the "only N of M ... were heard" sentence."""
