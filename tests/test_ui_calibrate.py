@@ -371,3 +371,21 @@ def test_run_calibration_app_reports_a_failure(recording, tmp_path, monkeypatch,
                                autostart=True)
     assert code == 1 and list(tmp_path.iterdir()) == []
     assert "quietland: error: The audio input stopped: device unplugged." in capsys.readouterr().err
+
+
+def test_run_calibration_app_left_without_saving_says_nothing_was_saved(recording, tmp_path, monkeypatch, capsys):
+    """q before the save exited 1 with not a word on the terminal (review)."""
+    async def drive(pilot):
+        await pilot.press("q")
+
+    monkeypatch.setattr(CalibrationApp, "run", lambda self: App.run(self, headless=True, size=SIZE, auto_pilot=drive))
+    path = tmp_path / "p.toml"
+    for there in (False, True):
+        if there:
+            path.write_text("earlier")
+        code = run_calibration_app(SynthSource(recording, delay_s=0.0), name="ana", output_path=path,
+                                   device_label="mic", placement=Placement())
+        assert code == 1
+        assert capsys.readouterr().err == ("quietland: calibration left before its profile was saved: nothing was saved"
+                                           + (" (the profile there is as it was)" if there else "") + ".\n")
+    assert path.read_text() == "earlier"

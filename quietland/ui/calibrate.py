@@ -458,7 +458,7 @@ def run_calibration_app(source, *, name: str, output_path: Path, device_label: s
     """Run the guided calibration on this terminal; return its exit code (0: saved, 1: quit or failed).
 
     After a save, ``quietland: saved profile PATH`` is printed on stderr (after where an earlier profile there was
-    kept); after a failure, the sentence.
+    kept); after a failure, the sentence; after leaving without saving, that nothing was saved.
     """
     app = CalibrationApp(source, name=name, output_path=output_path, device_label=device_label,
                          placement=placement, drill=drill, silence_s=silence_s, autostart=autostart)
@@ -473,4 +473,7 @@ def run_calibration_app(source, *, name: str, output_path: Path, device_label: s
         return 0
     if app.error:
         print(f"quietland: error: {app.error}", file=sys.stderr)
+    else:
+        kept = " (the profile there is as it was)" if output_path.exists() else ""
+        print(f"quietland: calibration left before its profile was saved: nothing was saved{kept}.", file=sys.stderr)
     return 1
