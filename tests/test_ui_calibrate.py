@@ -389,3 +389,18 @@ def test_run_calibration_app_left_without_saving_says_nothing_was_saved(recordin
         assert capsys.readouterr().err == ("quietland: calibration left before its profile was saved: nothing was saved"
                                            + (" (the profile there is as it was)" if there else "") + ".\n")
     assert path.read_text() == "earlier"
+
+
+@pytest.mark.asyncio
+async def test_the_placement_form_fits_a_terminal_of_80_by_24(recording, tmp_path):
+    """With a border each field took three lines: at 80x24 the form scrolled, and its keys line went below the fold
+    (review)."""
+    app = make_app(SynthSource(recording, delay_s=0.0), tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.phase == "placing", timeout_s=15, what="the placement form")
+        await pilot.pause(0.1)
+        assert app.screen.max_scroll_y == 0
+        status = app.query_one("#status")
+        assert app.query_one("#save").region.bottom <= 24 and status.region.bottom <= 24 and status.size.height == 1
+        await pilot.press("escape")

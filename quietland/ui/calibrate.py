@@ -135,6 +135,10 @@ class CalibrationApp(App[int]):
     #warnings.shown { display: block; }
     #placement { height: auto; padding: 0 1; display: none; }
     #placement.shown { display: block; }
+    /* one line a field: the form, the landings and the keys fit in 80x24 (with a border each field took three) */
+    #placement Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    #placement Input:focus { background: $accent 30%; }
+    #placement Button { height: 1; border: none; min-width: 16; }
     #form-error { color: $error; text-style: bold; }
     """
     BINDINGS = [
@@ -438,7 +442,7 @@ class CalibrationApp(App[int]):
         form.disabled = self.phase != PLACING
         self.query_one("#result", Static).update(self._result_text())
         self.query_one(LevelMeter).display = self.phase in (MEASURING, ENDED, FAILED)
-        keys = {READY: "Enter: start · q: quit", PLACING: "Enter in Note or Save: save · Esc: quit without saving",
+        keys = {READY: "Enter: start · q: quit", PLACING: "Enter in Note: save · Esc: quit",
                 SAVED: "any key: leave", FAILED: "q: quit"}.get(self.phase, "r: restart · q: quit without saving")
         self.query_one(StatusLine).show(f"{self.source.description} · {self.source.sample_rate} Hz · {keys}")
         self.refresh_bindings()
