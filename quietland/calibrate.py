@@ -54,19 +54,24 @@ DEFAULT_DRILL = "single"
 """Calibration landings are counted as discrete jumps: one hop at a time, take-off and settling rejected."""
 HEADROOM_LANDINGS = 3
 """Normal landings in the headroom check."""
+STEP_SPACING_S = 2.0
+"""How far apart the steps ask the hops to be, s (``STEP_TEXT``)."""
 STEP_NAMES = {"silence": "room silence", "headroom": "headroom check", "quiet": "quiet landings",
               "normal": "normal landings"}
 """What each measuring step is called, on the screen and in messages."""
 STEP_TEXT = {
     "silence": "Stand still and keep quiet: measuring the room.",
     "headroom": f"Do {HEADROOM_LANDINGS} normal hops, one at a time: checking the microphone's headroom.",
-    "quiet": f"Now {ANCHOR_LANDINGS} of your QUIETEST landings, one hop at a time (about 2 s apart).",
+    "quiet": f"Now {ANCHOR_LANDINGS} of your QUIETEST landings, one hop at a time (about {STEP_SPACING_S:g} s apart).",
     "normal": f"Now {ANCHOR_LANDINGS} NORMAL landings, the way you usually land, one hop at a time.",
     "done": "Calibration measured. Say where the microphone is, then save.",
 }
 """What the athlete is asked to do in each step."""
-STEP_DRILLS = tuple(name for name, rule in DRILL_RULES.items() if rule.kind == "discrete")
-"""The drills the guided steps may count with: the discrete ones, since the steps ask for one hop at a time (see
+STEP_DRILLS = tuple(
+    name for name, rule in DRILL_RULES.items() if rule.kind == "discrete" and rule.min_interval_s < STEP_SPACING_S
+)
+"""The drills the guided steps may count with: the discrete ones, since the steps ask for one hop at a time, that
+take hops about ``STEP_SPACING_S`` apart for two (depth jumps, no two within 2.5 s, would merge them; see
 :func:`step_drill_problem`). A recording made for another drill is counted by that drill's rule
 (:func:`profile_from_audio`)."""
 
@@ -83,6 +88,9 @@ def step_drill_problem(drill: str) -> str | None:
     rule = DRILL_RULES.get(drill)
     if rule is not None and rule.kind == "rope":
         why = f"{drill} looks for a rope's steady rhythm, which single hops do not have"
+    elif rule is not None and rule.kind == "discrete":
+        why = (f"{drill} takes no two landings within {rule.min_interval_s:g} s, where the steps' hops come about "
+               f"{STEP_SPACING_S:g} s apart")
     else:
         why = f"{drill} counts every impact, so take-offs and settling would be counted as landings"
     return (

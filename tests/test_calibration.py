@@ -487,6 +487,8 @@ def test_calibrate_refuses_what_it_cannot_use(tmp_path):
         (("--from", str(tmp_path / "short.wav"), "--headless"), "--from reads a recording"),
         (("--headless", "--drill", "line-hops"), "use a discrete drill"),
         (("--drill", "jump-rope"), "use a discrete drill"),
+        (("--drill", "depth-jumps"), "depth-jumps takes no two landings within 2.5 s, where the steps' hops come "
+                                     "about 2 s apart"),
         ((), "needs an interactive terminal"),
     ):
         p = quietland_cli("calibrate", *args, env_home=home)
