@@ -608,26 +608,19 @@ async def test_rhythm_strip_draws_the_current_set_only():
         assert strip.render().plain.splitlines()[1] == "▄"
 
 
+@pytest.mark.parametrize("keyword, sentence, severity", [
+    ("notices", "The profile '/tmp/x.toml' is not valid TOML (line 1); scoring uncalibrated instead.", "error"),
+    # a session that did not close, now in the history, is information, not a problem like a broken profile
+    ("notes", "The session started 2026-12-06 10:59:27 did not close (quietland was killed, or the power went): ...",
+     "information"),
+])
 @pytest.mark.asyncio
-async def test_a_profile_problem_said_before_the_screen_opened_is_shown_on_it():
-    sentence = "The profile '/tmp/x.toml' is not valid TOML (line 1); scoring uncalibrated instead."
+async def test_what_was_said_before_the_screen_opened_is_shown_on_it(keyword, sentence, severity):
     source = PacedSource(FileSource(DEMO), None)
-    app = QuietlandApp(runner_factory(source, DEMO_DRILL), drill=DEMO_DRILL, autostart=False, notices=(sentence,))
+    app = QuietlandApp(runner_factory(source, DEMO_DRILL), drill=DEMO_DRILL, autostart=False, **{keyword: (sentence,)})
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        shown = [n for n in app._notifications if n.message == sentence]
-        assert shown and shown[0].severity == "error"
-
-
-@pytest.mark.asyncio
-async def test_a_note_said_before_the_screen_opened_is_shown_on_it_as_information():
-    """A session that did not close, now in the history, was to be shown as an error like a broken profile."""
-    note = "The session started 2026-12-06 10:59:27 did not close (quietland was killed, or the power went): ..."
-    source = PacedSource(FileSource(DEMO), None)
-    app = QuietlandApp(runner_factory(source, DEMO_DRILL), drill=DEMO_DRILL, autostart=False, notes=(note,))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert [n.severity for n in app._notifications if n.message == note] == ["information"]
+        assert [n.severity for n in app._notifications if n.message == sentence] == [severity]
 
 
 @pytest.mark.asyncio
