@@ -125,7 +125,7 @@ def _check_destination(path: Path) -> None:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             return  # (a damaged profile, most likely: recalibrating is its cure, and it is kept as .previous)
-        if not ("schema_version" in doc and "anchors" in doc):
+        if doc and not ({"schema_version", "anchors", "device", "floor"} & doc.keys()):
             raise CommandError(f"'{path}' is a TOML file but not a quietland profile, so nothing was measured: give "
                                "--output another file name (a profile is saved whole over the file there).", EXIT_FILE)
 

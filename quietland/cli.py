@@ -20,6 +20,7 @@ import errno
 import json
 import os
 import shlex
+from datetime import datetime
 import signal
 import sys
 import textwrap
@@ -571,7 +572,12 @@ def _profile_made_since(recorded: Profile) -> Profile | None:
         current = load_profile(profile_path(recorded.name))
     except ProfileError:
         return None
-    return current if current.calibrated and current.created != recorded.created else None
+    try:
+        later = datetime.fromisoformat(current.created) > datetime.fromisoformat(recorded.created)
+    except (TypeError, ValueError):
+        return None
+    same_place = current.device == recorded.device  # (another profile saved under the name is not this one redone)
+    return current if current.calibrated and later and same_place else None
 
 
 def _athletes_profile(athlete: str | None) -> str | None:

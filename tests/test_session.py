@@ -349,13 +349,17 @@ def test_a_session_scores_against_its_profile_and_its_recording_replays_with_it(
     from quietland.calibration import profile_path
 
     profile_path("ann").parent.mkdir(parents=True, exist_ok=True)
-    save_profile(replace(profile, quiet_db=-34.0, created="2026-12-06T09:00:00+00:00"), profile_path("ann"))
+    from datetime import datetime, timedelta
+
+    since = (datetime.fromisoformat(profile.created) + timedelta(hours=1)).isoformat(timespec="seconds")
+    save_profile(replace(profile, quiet_db=-34.0, created=since), profile_path("ann"))
     assert main(["analyze", str(recorder.wav_path), "--json"]) == 0
     captured = capsys.readouterr()
     again = json.loads(captured.out)
     assert [r["score"] for r in again["reps"]] == [r["score"] for r in doc["reps"]]
     note = (f"The session is scored against the profile 'ann' it used (made {profile.created[:16].replace('T', ' ')}); "
-            "'ann' has been calibrated again since (2026-12-06 09:00): --profile ann scores it against that one.")
+            f"'ann' has been calibrated again since ({since[:16].replace('T', ' ')}): --profile ann scores it against "
+            "that one.")
     assert again["warnings"] == [note] and f"quietland: warning: {note}" in captured.err
 
 
