@@ -20,7 +20,6 @@ import errno
 import json
 import os
 import shlex
-from datetime import datetime
 import signal
 import sys
 import textwrap
@@ -564,6 +563,8 @@ def _choose_profile(
 def _profile_made_since(recorded: Profile) -> Profile | None:
     """The saved profile of ``recorded``'s name when it is another calibration than ``recorded`` (made since: a
     recorded session keeps the profile it was scored against), else None."""
+    from datetime import datetime
+
     from .calibration import ProfileError, is_profile_name, load_profile, profile_path
 
     if not recorded.calibrated or not is_profile_name(recorded.name) or not profile_path(recorded.name).is_file():
@@ -881,11 +882,12 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     if args.headless and args.plan is not None:
         print("quietland: note: --plan is not used with --headless: only the screen shows and follows a plan.",
               file=sys.stderr)
-    profile = _choose_profile(args.profile or _athletes_profile(args.athlete), named_default=True, notices=notices)
+    athletes = _athletes_profile(args.athlete)
+    profile = _choose_profile(args.profile or athletes, named_default=True, notices=notices)
     # ('--recordings-dir=~/rec': no shell expands a ~ after '=')
     folder = Path(args.recordings_dir).expanduser() if args.recordings_dir else default_recordings_dir()
     notes: list[str] = []
-    if args.athlete and args.athlete.strip() and not args.profile and _athletes_profile(args.athlete) is None:
+    if args.athlete and args.athlete.strip() and not args.profile and athletes is None:
         # (a coach's squad: who scores against whose calibration)
         whose = f"the profile '{profile.name}'" if profile.calibrated else "no profile (uncalibrated scores)"
         notes.append(f"{args.athlete.strip()} has no calibration profile of their own, so the session scores against "
@@ -977,8 +979,8 @@ def _settle_unfinished(wav: Path) -> tuple[tuple[str, str] | None, bool]:
 
     heard_s = recorded_seconds(wav)
     results = wav.with_suffix(".json")
-    measure = (f"quietland analyze {shlex.quote(str(wav))} --json > {shlex.quote(str(wav.with_name(wav.stem + '-whole.json')))}"
-               f" && quietland import {shlex.quote(str(wav.with_name(wav.stem + '-whole.json')))}")
+    whole = shlex.quote(str(wav.with_name(wav.stem + "-whole.json")))
+    measure = f"quietland analyze {shlex.quote(str(wav))} --json > {whole} && quietland import {whole}"
     if not results.exists():
         if not heard_s:
             try:

@@ -786,8 +786,7 @@ class HistoryStore:
 
     def _insert(self, parsed: ParsedResults) -> StoredSession | None:
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             s = parsed.session
             there = conn.execute(
                 "SELECT sessions.id, athlete_id, name, drill, started_at, reps, sets FROM sessions JOIN athletes "
@@ -808,9 +807,7 @@ class HistoryStore:
                 # recording stands); nor does an incomplete copy shorter than one already there replace that
                 there = copies[0][:7]
             if there is not None:  # already stored: with --athlete, it moves to the athlete named
-                moved = self._move(there, parsed.athlete) if parsed.athlete_given else None
-                conn.execute("COMMIT" if moved else "ROLLBACK")
-                return moved
+                return self._move(there, parsed.athlete) if parsed.athlete_given else None  # (no move: nothing written)
             replaced = reanalysed = False
             stays_with = None  # (an athlete the session is stored under, whom it stays with when none is named)
             if not parsed.own_start:  # an analysis: also a session of the same athlete with the same reps (one stored
@@ -850,11 +847,6 @@ class HistoryStore:
                 "double_contact, ramp_in, inferred) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 ((session_id, *row) for row in parsed.reps),
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         return StoredSession(session_id, stored_name, s["drill"], s["started_at"], s["reps"], s["sets"], replaced,
                              reanalysed, new_athlete, moved_from)
 
