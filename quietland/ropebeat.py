@@ -109,8 +109,11 @@ class RopeBeatTracker:
     between two real beats one period apart (4 or more, over the period check's span) hold a sound a beat could
     be within the half period's tolerance, the beat is a stride: at each halfway place the sound nearest it
     that a beat could be counts (its cluster's loudest), and with none a rep is inferred there once a real beat
-    follows. It stays a stride until more than ``beat_max_missing`` halfway places in a row hold no such sound
-    (as a set ends), the period moves, or the set ends.
+    follows; after an inferred beat, the sound nearest the halfway place waits for that real beat too (with
+    none, the set's end leaves it to the next search). A search asks the same of the beats it found (the
+    places halfway between them, after its inferred beats too): a set found on strides counts them from its
+    first beat. It stays a stride until more than ``beat_max_missing`` halfway places in a row hold no such
+    sound (as a set ends), the period moves, or the set ends.
 
     *A double bounce* (``rule.rebound``: single bounce). A beginner hops once more between two rope
     passes, with no rope under the feet. When every other one of a found rhythm's beats, or of the
@@ -147,6 +150,7 @@ class RopeBeatTracker:
         self._stride = False  # alternate foot: the beat is a stride, a contact halfway between two beats is a rep too
         self._between_at: int | None = None  # the beat whose halfway place after it is decided
         self._between_inferred: list[int] = []  # strides: halfway places with no sound, waiting for a real beat
+        self._between_held: list[int] = []  # strides: halfway contacts after inferred beats, undecided till a real beat
         self._search_from = 0  # a search's opener is no earlier (strays before a found rhythm's first run wait)
         # the period check looks back beat_recheck_span_beats beats (at least beat_search_s) from the last beat,
         # which lags the newest sound by up to a beat and the decision delay: keep every sound that far back
@@ -236,6 +240,7 @@ class RopeBeatTracker:
             out.extend(step)
         self._inferred = []
         self._between_inferred = []
+        self._between_held = []
         return out
 
     # ------------------------------------------------------------- internals
@@ -408,6 +413,10 @@ class RopeBeatTracker:
         self._rebound = rebound  # (only a search that starts a set says what kind of set it is)
         out: list[tuple[OnsetEvent, str | None]] = []
         beats = self._backfill([cands[j] for j in matched], period)
+        # strides (alternate foot): a set found on every second contact counts the halfway ones from its start
+        floor = self._salient([self._salience(b) for b in beats])
+        self._stride = self._strides_at([b.sample for b in beats], period, floor, quiet)
+        self._between_missing = 0
         prev: int | None = None
         for beat in beats:
             if beat not in self._events:
@@ -416,6 +425,13 @@ class RopeBeatTracker:
                 k = max(1, int(round((beat.sample - prev) / period)))
                 for m in range(1, k):
                     out.append((_inferred_event(beat, int(round(prev + m * (beat.sample - prev) / k))), INFERRED))
+                step = (beat.sample - prev) / k
+                for m in range(k if self._stride else 0):  # the halfway places after each beat, real or inferred
+                    self._last, self._period = int(round(prev + m * step)), period
+                    before = int(round(prev + (m + 1) * step)) - self._merge
+                    out.extend(self._take_between(self._last + 0.5 * step, self._tol(0.5 * period), before, floor, quiet))
+                out.extend((_inferred_event(beat, x), INFERRED) for x in self._between_inferred)
+                self._between_inferred = []
                 self._intervals.append((beat.sample - prev) / k)
             self._note_beat(beat)
             out.extend(self._take_beat(beat, beat.sample, prev))
@@ -585,15 +601,20 @@ class RopeBeatTracker:
         # after inferred beats, only a sound about as loud as the rhythm's beats confirms that it went on
         confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
         # strides (alternate foot): the sound nearest the halfway place to the next beat is the other foot's contact
-        if self._stride and not self._inferred and self._between_at != last:
+        if self._stride and self._between_at != last:
             mid, half_tol = last + 0.5 * period, self._tol(0.5 * period)
-            if not (self._events and self._events[0].sample < mid - half_tol):
+            first = next((e for e in self._events if e.sample not in self._between_held), None)
+            if not (first is not None and first.sample < mid - half_tol):
                 if not final and now < mid + half_tol + self._merge:
                     return None
                 return self._take_between(mid, half_tol, lo, floor, quiet)
         # a sound off the grid is the rope's; but while beats are inferred, one that could confirm them waits: the
-        # rhythm may have stopped, and it may be the next set's first contact (``rope`` if a beat confirms them)
-        if self._events and self._events[0].sample < lo and not (self._inferred and self._may_be_beat(self._events[0], floor, confirm)):
+        # rhythm may have stopped, and it may be the next set's first contact (``rope`` if a beat confirms them);
+        # so does a halfway contact held after them
+        if self._events and self._events[0].sample < lo and not (
+            self._inferred
+            and (self._events[0].sample in self._between_held or self._may_be_beat(self._events[0], floor, confirm))
+        ):
             ev = self._events.pop(0)
             return [(ev, self._off_beat_reason(ev, last, expect))]
         if not final and now < hi + self._merge:
@@ -603,12 +624,14 @@ class RopeBeatTracker:
             beat = self._nearest_salient(window, expect, period)
             held = sorted(self._inferred + self._between_inferred)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in held]
+            contacts = set(self._between_held)
             self._between_inferred = []
+            self._between_held = []
             k = len(self._inferred) + 1
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
             self._note_beat(beat)
-            out.extend(self._take_beat(beat, hi, last))
+            out.extend((e, None if e.sample in contacts else r) for e, r in self._take_beat(beat, hi, last))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
             # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
@@ -687,7 +710,9 @@ class RopeBeatTracker:
         """Strides: decide the sounds up to the halfway place ``mid`` (plus ``half_tol``; samples) after the last
         beat: the loudest of the cluster of the one nearest it that a beat could be (as following asks) is a rep,
         the others ``rope``; with none, a rep is inferred at ``mid`` once a real beat follows (as inferred beats
-        are). ``before``: the next beat's window starts."""
+        are). ``before``: the next beat's window starts. After inferred beats nothing is decided: the contact
+        (or the inferred rep) waits for a real beat to confirm that the rhythm went on, and with none the set's
+        end leaves its sounds to the next search."""
         assert self._last is not None and self._period is not None
         self._between_at = self._last
         window = [
@@ -695,15 +720,20 @@ class RopeBeatTracker:
             if abs(e.sample - mid) <= half_tol and e.sample > self._last + self._merge and self._may_be_beat(e, floor, quiet)
         ]
         if not window:
-            taken = [e for e in self._events if e.sample <= mid + half_tol]
-            self._events = self._events[len(taken) :]
             self._between_inferred.append(int(round(mid)))  # counted once a real beat confirms the stride went on
             self._between_missing += 1
+            if self._inferred:
+                return []
+            taken = [e for e in self._events if e.sample <= mid + half_tol]
+            self._events = self._events[len(taken) :]
             return [(e, "rope") for e in taken]
         self._between_missing = 0
         contact = self._nearest_salient(window, mid, 0.5 * self._period)
         cluster = [e for e in self._live() if abs(e.sample - contact.sample) <= self._merge and e.sample < before and e.sample > self._last + self._merge]
         rep = max(cluster, key=lambda e: e.loudness_db)
+        if self._inferred:
+            self._between_held.append(rep.sample)
+            return []
         end = max(mid + half_tol, max(e.sample for e in cluster))
         taken = [e for e in self._events if e.sample <= end]
         self._events = self._events[len(taken) :]
@@ -716,24 +746,28 @@ class RopeBeatTracker:
         or more), and half the period is within the drill's range."""
         if self._stride and self._between_missing <= self.cfg.beat_max_missing:
             return  # (it ends as a set does: at more than beat_max_missing halfway places in a row with no sound)
-        self._stride = False
         self._between_missing = 0
-        if not self.rule.strides or self._period is None or self._last is None:
+        self._stride = False
+        if self._period is None or self._last is None:
             return
-        period = self._period
-        if 0.5 * period < self.rule.min_interval_s * self.sr:
-            return
-        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * period)
+        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * self._period)
+        beats = [b for b, _ in self._history if b >= self._last - span - self._tol(self._period)]
+        self._stride = self._strides_at(beats, self._period, floor, quiet)
+
+    def _strides_at(self, beats: Sequence[int], period: float, floor: float, quiet: float) -> bool:
+        """Whether ``beats`` (samples) are a stride's (see :meth:`_check_strides`): of the places halfway between two
+        of them one ``period`` apart (4 or more), ``beat_recheck_hit_ratio`` hold a sound a beat could be."""
+        if not self.rule.strides or 0.5 * period < self.rule.min_interval_s * self.sr:
+            return False
         tol, half_tol = self._tol(period), self._tol(0.5 * period)
-        beats = [b for b, _ in self._history if b >= self._last - span - tol]
         mids = [0.5 * (a + b) for a, b in zip(beats, beats[1:]) if abs(b - a - period) <= tol]
         if len(mids) < 4:
-            return
+            return False
         sounds = np.array([e.sample for e in self._recent if self._may_be_beat(e, floor, quiet)], dtype=float)
         if not sounds.size:
-            return
+            return False
         hits = sum(float(np.min(np.abs(sounds - m))) <= half_tol for m in mids)
-        self._stride = hits >= self.cfg.beat_recheck_hit_ratio * len(mids)
+        return hits >= self.cfg.beat_recheck_hit_ratio * len(mids)
 
     def _half_beats_rebound(self, span: float) -> bool:
         """Whether, on the grid of half the period over the ``span`` before the last beat (each of its beats
@@ -854,6 +888,7 @@ class RopeBeatTracker:
         loud its contacts were: the next set must start within ``relative_floor_db`` of it, see :meth:`_can_start`)."""
         self._inferred = []
         self._between_inferred = []
+        self._between_held = []
         self._rebound = False
         self._stride = False
         if self._last is not None and self._period is not None:

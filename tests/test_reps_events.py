@@ -504,3 +504,39 @@ def test_in_a_discrete_drill_a_thud_as_loud_before_a_landing_is_no_takeoff():
     counter = RepCounter("single", SR)
     _stream(counter, [first, landing])
     assert [r.sample for r in counter.reps] == [first.sample]
+
+
+def _strides(times: list[float], fainter_db: float) -> list[OnsetEvent]:
+    """Alternate-foot contacts at ``times``, every second one (the weaker foot's) ``fainter_db`` quieter and
+    half as much less salient."""
+    return [
+        dataclasses.replace(_event(t, -20.0 - (fainter_db if i % 2 else 0.0)), strength_db=30.0 - (fainter_db / 2 if i % 2 else 0.0))
+        for i, t in enumerate(times)
+    ]
+
+
+def test_a_stride_found_as_a_set_starts_counts_the_weaker_foot_from_the_first_contact():
+    """Alternate-foot contacts every 0.2 s, the weaker foot's 8 dB quieter (and 4 dB less salient): the
+    search settles on the stronger foot, every second contact. The halfway places of the set's first
+    beats already hold the weaker foot's contacts, so they count from the start: 60 reps of 60. Before,
+    they counted only once the follower's check saw the stride (53: the first 7 lost)."""
+    events = _strides(_times(1.0, 0.2, 60), 8.0)
+    counter = RepCounter("jump-rope-alternate", SR)
+    _stream(counter, events)
+    assert [r.sample for r in counter.reps] == [e.sample for e in events]
+    assert counter.rejected == []
+
+
+@pytest.mark.parametrize("unheard", [10, 20])
+def test_a_stride_passes_over_an_unheard_contact_of_the_stronger_foot(unheard):
+    """As above, the stronger foot's contact number ``unheard`` unheard, inside the search's window (10) or
+    while following the stride (20): it is inferred, and the weaker foot's contacts on both sides of it
+    still count. Before, the one after it was decided ``rope`` (and, inside the search's window, the one
+    before it too)."""
+    times = _times(1.0, 0.2, 60)
+    events = [e for i, e in enumerate(_strides(times, 8.0)) if i != unheard]
+    counter = RepCounter("jump-rope-alternate", SR)
+    _stream(counter, events)
+    assert [r.sample for r in counter.reps if not r.inferred] == [e.sample for e in events]
+    assert [r.sample / SR for r in counter.reps if r.inferred] == pytest.approx([times[unheard]], abs=0.025)
+    assert counter.rejected == []
