@@ -26,7 +26,7 @@ DEFAULT_SILENCE_S = 5.0
 if TYPE_CHECKING:
     from .calibration import Profile
 
-__all__ = ["add_calibrate_parser", "cmd_calibrate"]
+__all__ = ["add_calibrate_parser", "add_profiles_parser", "cmd_calibrate", "cmd_profiles"]
 
 
 def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -79,6 +79,104 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="no screen: the steps start at once and are announced on stderr; where the microphone is "
                    "comes from --distance, --surface and --note")
     p.set_defaults(func=cmd_calibrate)
+
+
+
+def add_profiles_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``quietland profiles`` to the command line's ``subparsers``."""
+    from .cli import HELP_WIDTH
+
+    p = subparsers.add_parser(
+        "profiles",
+        help="list the saved calibration profiles: whose, when, with which microphone, and their anchors",
+        description=textwrap.fill(
+            "List the calibration profiles saved by name in quietland's data directory (profiles/, as "
+            "'quietland calibrate --name NAME' saves them): for each, when it was calibrated, the input device, "
+            "the quiet and normal anchors and the room's floor, and how many warnings the calibration raised. "
+            "A profile that cannot be read is named with the reason. 'quietland live --athlete NAME' scores "
+            "against NAME's profile by itself; 'live' with no athlete uses the one named 'default'. A profile "
+            "saved elsewhere with --output is not listed: give it to --profile by its path.",
+            HELP_WIDTH,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document instead: {\"folder\": ..., \"profiles\": [...], \"unreadable\": [...]}, "
+                   "each profile as its TOML holds it with its \"path\"")
+    p.set_defaults(func=cmd_profiles)
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    """``quietland profiles``: the saved profiles, as a table or JSON."""
+    import json
+    import shlex
+    from datetime import datetime
+
+    from .calibration import (
+        DEFAULT_PROFILE_NAME, PREVIOUS_SUFFIX, ProfileError, load_profile, profile_to_dict, profiles_dir,
+    )
+    from .cli import EXIT_OK, HELP_WIDTH
+
+    folder = profiles_dir()
+    files = sorted(folder.glob("*.toml"), key=lambda f: f.stem.casefold()) if folder.is_dir() else []
+    earlier = [f for f in files if f.stem.endswith(PREVIOUS_SUFFIX)]
+    profiles, unreadable = [], []
+    for f in files:
+        if f in earlier:
+            continue
+        try:
+            profiles.append((f, load_profile(f)))
+        except ProfileError as exc:
+            unreadable.append((f, str(exc)))
+    if args.json:
+        doc = {
+            "folder": str(folder),
+            "profiles": [{**profile_to_dict(prof), "path": str(f)} for f, prof in profiles],
+            "unreadable": [{"path": str(f), "error": why} for f, why in unreadable],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return EXIT_OK
+    if not profiles and not unreadable:
+        print(textwrap.fill(
+            f"No calibration profile is saved yet (in '{folder}'). 'quietland calibrate' makes one; "
+            "'--name NAME' makes one for an athlete.", HELP_WIDTH))
+        return EXIT_OK
+
+    def when(created: str) -> str:
+        try:
+            return datetime.fromisoformat(created).astimezone().strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return created
+
+    rows = [("name", "calibrated", "device", "quiet", "normal", "room floor", "")]
+    for f, prof in profiles:
+        notes = [f"{len(prof.warnings)} warning{'s' if len(prof.warnings) != 1 else ''}"] if prof.warnings else []
+        if not prof.calibrated:
+            notes.append("not calibrated")
+        if f.stem == DEFAULT_PROFILE_NAME:
+            notes.append("live's default")
+        if f.stem != prof.name:
+            notes.append(f"saved as '{prof.name}'")
+        device = f"{prof.device} (recording)" if prof.source.startswith("recording:") else prof.device
+        rows.append((f.stem, when(prof.created), device, f"{prof.quiet_db:.1f} dB", f"{prof.normal_db:.1f} dB",
+                     f"{prof.floor_dbfs:.1f} dBFS", ", ".join(notes)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print(f"Calibration profiles in '{folder}':" if profiles else f"No readable calibration profile in '{folder}'.")
+    for r in rows if profiles else ():
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    for f, why in unreadable:
+        print(f"  Cannot be read: {why}")  # (unwrapped: the path is copied whole)
+    if earlier:
+        print(textwrap.fill(
+            f"Earlier copies kept ({len(earlier)}): " + ", ".join(f.name for f in earlier)
+            + f" (a profile calibrated again keeps the one it replaced as NAME{PREVIOUS_SUFFIX}.toml).", HELP_WIDTH))
+    print()
+    some = shlex.quote(profiles[0][0].stem) if profiles else "NAME"
+    print(textwrap.fill(
+        f"quiet and normal: the anchors each landing is scored against (impact dB). 'quietland live --athlete {some}' "
+        "scores against that athlete's profile; 'quietland calibrate --name NAME' makes or renews one. The warnings "
+        "in full: 'quietland profiles --json'.", HELP_WIDTH))
+    return EXIT_OK
 
 
 def _calibration_output(args: argparse.Namespace) -> Path:

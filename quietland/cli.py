@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .calibrate_cli import add_calibrate_parser
+from .calibrate_cli import add_calibrate_parser, add_profiles_parser
 from .capture import device_argument
 from .entry import EXIT_INTERRUPTED
 from .history_cli import add_history_parsers
@@ -457,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_parser(subparsers)
     add_devices_parser(subparsers)
     add_calibrate_parser(subparsers)
+    add_profiles_parser(subparsers)
     add_history_parsers(subparsers)
     add_drills_parser(subparsers)
     return parser

@@ -323,6 +323,32 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
     assert p.returncode == 0 and (home / "profiles" / "ann.previous.toml").read_text() == first
 
 
+
+def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path, from_recording):
+    """'quietland profiles': one row per saved profile (anchors and floor as saved), an unreadable file named with
+    the reason, the earlier copies mentioned and not listed; --json holds each profile as saved, with its path."""
+    home = tmp_path / "home"
+    empty = quietland_cli("profiles", env_home=home)
+    assert empty.returncode == 0 and "No calibration profile is saved yet" in empty.stdout
+    folder = home / "profiles"
+    save_profile(from_recording, folder / "ann.toml")
+    save_profile(replace(from_recording, name="bo", quiet_db=-31.25, warnings=("one", "two")), folder / "bo.toml")
+    save_profile(from_recording, folder / "ann.previous.toml")
+    (folder / "broken.toml").write_text("quiet = [")
+    p = quietland_cli("profiles", env_home=home)
+    assert p.returncode == 0, p.stderr
+    rows = {line.split()[0]: line for line in p.stdout.splitlines() if line.startswith("  ") and not line.startswith("   ")}
+    assert set(rows) == {"name", "ann", "bo", "Cannot"}
+    assert f"{from_recording.quiet_db:.1f} dB" in rows["ann"] and f"{from_recording.normal_db:.1f} dB" in rows["ann"]
+    assert f"{from_recording.floor_dbfs:.1f} dBFS" in rows["ann"] and "cal.wav (recording)" in rows["ann"]
+    assert "-31.2 dB" in rows["bo"] and "2 warnings" in rows["bo"] and "warning" not in rows["ann"]
+    assert "broken.toml" in rows["Cannot"] and "not valid TOML" in p.stdout
+    assert "Earlier copies kept (1): ann.previous.toml" in p.stdout
+    doc = json.loads(quietland_cli("profiles", "--json", env_home=home).stdout)
+    assert [(d["name"], d["path"]) for d in doc["profiles"]] == [("ann", str(folder / "ann.toml")), ("bo", str(folder / "bo.toml"))]
+    assert doc["profiles"][1]["anchors"]["quiet_db"] == -31.25 and doc["profiles"][1]["warnings"] == ["one", "two"]
+    assert [d["path"] for d in doc["unreadable"]] == [str(folder / "broken.toml")]
+
 def test_a_destination_that_cannot_take_the_profile_is_refused_before_anything_is_measured(tmp_path, calibration_session):
     """A data directory that is a file, or --output naming another program's TOML, was found out only at the save:
     after every landing of the steps (the measure lost), or by replacing that file (review)."""
