@@ -81,7 +81,6 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_calibrate)
 
 
-
 def add_profiles_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add ``quietland profiles`` to the command line's ``subparsers``."""
     from .cli import HELP_WIDTH
