@@ -218,6 +218,7 @@ class RopeBeatTracker:
     def forget(self, samples: list[int]) -> None:
         """These sounds turned out to be on a machine's beat: no beat search or check looks at them again."""
         gone = set(samples)
+        self._between_held = [s for s in self._between_held if s not in gone]
         self._recent = deque(e for e in self._recent if e.sample not in gone)
         for s in gone:
             self._cluster_loud.pop(s, None)
@@ -251,10 +252,10 @@ class RopeBeatTracker:
         machine = [(e, "background" if r is not None and r != INFERRED and e.sample in self._machine else r) for e, r in out]
         return sorted(machine, key=lambda d: d[0].sample)
 
-    def _take_beat(self, beat: OnsetEvent, upto: float, prev: float | None) -> list[tuple[OnsetEvent, str | None]]:
+    def _take_beat(self, beat: OnsetEvent, upto: float, prev: float | None, exclude: frozenset[int] = frozenset()) -> list[tuple[OnsetEvent, str | None]]:
         """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep;
         ``prev`` is the beat before (None: none)."""
-        cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge]
+        cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge and e.sample not in exclude]
         rep = max(cluster, key=lambda e: e.loudness_db)
         end = max(upto, max(e.sample for e in cluster))
         taken = [e for e in self._events if e.sample <= end]
@@ -417,6 +418,11 @@ class RopeBeatTracker:
         floor = self._salient([self._salience(b) for b in beats])
         self._stride = self._strides_at([b.sample for b in beats], period, floor, quiet)
         self._between_missing = 0
+        lead = None  # a stride's contact half a period before its first beat: the set began on the other foot
+        if self._stride:
+            first = beats[0].sample
+            cluster = self._halfway_contact(first - 0.5 * period, first - period + self._merge, first - self._merge, floor, quiet, period)
+            lead = max(cluster, key=lambda e: e.loudness_db) if cluster else None
         prev: int | None = None
         for beat in beats:
             if beat not in self._events:
@@ -434,7 +440,8 @@ class RopeBeatTracker:
                 self._between_inferred = []
                 self._intervals.append((beat.sample - prev) / k)
             self._note_beat(beat)
-            out.extend(self._take_beat(beat, beat.sample, prev))
+            own = frozenset([lead.sample]) if lead is not None and prev is None else frozenset()
+            out.extend((e, None if e.sample in own else r) for e, r in self._take_beat(beat, beat.sample, prev, own))
             prev = beat.sample
         self._last = prev
         self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
@@ -604,7 +611,7 @@ class RopeBeatTracker:
         if self._stride and self._between_at != last:
             mid, half_tol = last + 0.5 * period, self._tol(0.5 * period)
             first = next((e for e in self._events if e.sample not in self._between_held), None)
-            if not (first is not None and first.sample < mid - half_tol):
+            if self._inferred or not (first is not None and first.sample < mid - half_tol):
                 if not final and now < mid + half_tol + self._merge:
                     return None
                 return self._take_between(mid, half_tol, lo, floor, quiet)
@@ -624,14 +631,14 @@ class RopeBeatTracker:
             beat = self._nearest_salient(window, expect, period)
             held = sorted(self._inferred + self._between_inferred)
             out: list[tuple[OnsetEvent, str | None]] = [(_inferred_event(beat, x), INFERRED) for x in held]
-            contacts = set(self._between_held)
+            contacts = frozenset(self._between_held)
             self._between_inferred = []
             self._between_held = []
             k = len(self._inferred) + 1
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
             self._note_beat(beat)
-            out.extend((e, None if e.sample in contacts else r) for e, r in self._take_beat(beat, hi, last))
+            out.extend((e, None if e.sample in contacts else r) for e, r in self._take_beat(beat, hi, last, contacts))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
             # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
@@ -715,11 +722,8 @@ class RopeBeatTracker:
         end leaves its sounds to the next search."""
         assert self._last is not None and self._period is not None
         self._between_at = self._last
-        window = [
-            e for e in self._live()
-            if abs(e.sample - mid) <= half_tol and e.sample > self._last + self._merge and self._may_be_beat(e, floor, quiet)
-        ]
-        if not window:
+        cluster = self._halfway_contact(mid, self._last + self._merge, before, floor, quiet, self._period, half_tol)
+        if not cluster:
             self._between_inferred.append(int(round(mid)))  # counted once a real beat confirms the stride went on
             self._between_missing += 1
             if self._inferred:
@@ -728,16 +732,29 @@ class RopeBeatTracker:
             self._events = self._events[len(taken) :]
             return [(e, "rope") for e in taken]
         self._between_missing = 0
-        contact = self._nearest_salient(window, mid, 0.5 * self._period)
-        cluster = [e for e in self._live() if abs(e.sample - contact.sample) <= self._merge and e.sample < before and e.sample > self._last + self._merge]
         rep = max(cluster, key=lambda e: e.loudness_db)
         if self._inferred:
             self._between_held.append(rep.sample)
             return []
-        end = max(mid + half_tol, max(e.sample for e in cluster))
+        end = max(mid + half_tol, cluster[-1].sample)
         taken = [e for e in self._events if e.sample <= end]
         self._events = self._events[len(taken) :]
         return [(e, None if e is rep else "rope") for e in taken]
+
+    def _halfway_contact(
+        self, mid: float, after: float, before: float, floor: float, quiet: float, period: float, half_tol: float | None = None,
+    ) -> list[OnsetEvent]:
+        """Strides: the contact at the halfway place ``mid`` (samples; the stride ``period``): of the undecided sounds
+        after ``after`` and before ``before`` (the beats' own clusters left out) within the half period's tolerance
+        (``half_tol``) of it that a beat could be (as following asks), the one nearest it as a beat takes it; its
+        cluster within those bounds, in order (its loudest is the rep), empty without one."""
+        half_tol = self._tol(0.5 * period) if half_tol is None else half_tol
+        inside = [e for e in self._live() if after < e.sample < before]
+        window = [e for e in inside if abs(e.sample - mid) <= half_tol and self._may_be_beat(e, floor, quiet)]
+        if not window:
+            return []
+        contact = self._nearest_salient(window, mid, 0.5 * period)
+        return [e for e in inside if abs(e.sample - contact.sample) <= self._merge]
 
     def _check_strides(self, floor: float, quiet: float) -> None:
         """Strides (``rule.strides``): the beat is a stride while, of the places halfway between two real beats
