@@ -123,7 +123,8 @@ def _add_profile_argument(p: argparse.ArgumentParser, default_text: str) -> None
         "--profile",
         metavar="PATH|NAME",
         help="score each rep against this calibration profile: a TOML file, or the NAME given to "
-        f"'quietland calibrate --name' (saved in profiles/ in quietland's data directory). {default_text} "
+        f"'quietland calibrate --name' (saved in profiles/ in quietland's data directory; 'quietland profiles' lists "
+        f"them). {default_text} "
         "A damaged profile is reported and the reps are scored uncalibrated",
     )
 
