@@ -256,7 +256,8 @@ def profile_from_audio(
     recording's :func:`~quietland.calibration.room_floor_dbfs` and the spectrum
     that of its quietest fifth. Raises ValueError with too few landings.
     ``on_warning`` hears the counting's own warnings (continuous hops counted as
-    discrete jumps, say), which say the landings may not be what they seem.
+    discrete jumps, say), which say the landings may not be what they seem; not the
+    recording's clipping when the profile's own warning says its landings clip.
     """
     pipeline = SessionPipeline(sample_rate, drill, counter_config=COUNTING)
     mix = Downmix(sample_rate)
@@ -270,10 +271,13 @@ def profile_from_audio(
         floor.feed(block)
         pipeline.process(block)
     _, analysis = pipeline.finish()
-    if on_warning is not None:
-        for warning in analysis.warnings:
-            on_warning(warning)
     reps = [r for r in analysis.reps if not r.inferred]
+    peak = max((r.event.peak_dbfs for r in reps), default=None)
+    if on_warning is not None:
+        said = pipeline.clipping_warning() if clipping_warning(peak) is not None else None  # (the profile says it)
+        for warning in analysis.warnings:
+            if warning != said:
+                on_warning(warning)
     _, _, quiet, others = anchors_from_levels([r.impact_db for r in reps])
     return make_profile(
         name=name,
@@ -283,7 +287,7 @@ def profile_from_audio(
         floor_dbfs=floor.floor_dbfs(),
         quiet_landings_db=quiet,
         normal_landings_db=others,
-        peak_dbfs=max(r.event.peak_dbfs for r in reps),
+        peak_dbfs=peak,
         floor_spectrum=floor.spectrum_db(quietest=0.2),
         placement=placement,
     )

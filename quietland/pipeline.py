@@ -298,16 +298,22 @@ class SessionPipeline:
             self._clipped_samples += self._clip_run
         self._clip_run = 0
         warnings: list[str] = [self._downmix.warning] if self._downmix.warning else []
-        if self._clipped_samples:
-            pct = 100.0 * self._clipped_samples / max(1, self._n_samples)
-            warnings.append(
-                f"The recording is clipped ({self._clipped_samples} samples at full scale, {pct:.2f}%): "
-                "loudness of the loudest landings is underestimated; lower the input gain or move the microphone away."
-            )
+        if (clipped := self.clipping_warning()) is not None:
+            warnings.append(clipped)
         hint = self._continuous_hops_hint()
         if hint:
             warnings.append(hint)
         return out, self.analysis_so_far(tuple(warnings), events=tuple(self._events))
+
+    def clipping_warning(self) -> str | None:
+        """The warning for the runs of samples at full scale heard so far (None: none)."""
+        if not self._clipped_samples:
+            return None
+        pct = 100.0 * self._clipped_samples / max(1, self._n_samples)
+        return (
+            f"The recording is clipped ({self._clipped_samples} samples at full scale, {pct:.2f}%): "
+            "loudness of the loudest landings is underestimated; lower the input gain or move the microphone away."
+        )
 
     def _continuous_hops_hint(self) -> str | None:
         """The warning for continuous hops counted as discrete jumps (``single``, or a preset counted by it with its

@@ -324,6 +324,19 @@ def test_calibrate_from_a_recording_saves_a_profile_and_keeps_the_previous(tmp_p
 
 
 
+
+def test_calibrate_from_a_clipped_recording_warns_of_the_clipping_once(tmp_path, calibration_session):
+    """The recording's clipping and the profile's own warning that its landings reach full scale said the same
+    thing twice (an audit); the profile's is kept, as the profile keeps it."""
+    s = calibration_session
+    wav = tmp_path / "clipped.wav"
+    sf.write(wav, np.clip(s.audio * 30.0, -1.0, 1.0), s.sample_rate, subtype="PCM_16")
+    p = quietland_cli("calibrate", "--from", str(wav), "--output", str(tmp_path / "c.toml"), env_home=tmp_path / "home")
+    assert p.returncode == 0, p.stderr
+    warnings = [line for line in p.stderr.splitlines() if line.startswith("quietland: warning:")]
+    assert len([w for w in warnings if "full scale" in w]) == 1 and "Landings reach full scale" in p.stderr, warnings
+    assert load_profile(tmp_path / "c.toml").warnings[0].startswith("Landings reach full scale")
+
 def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path, from_recording):
     """'quietland profiles': one row per saved profile (anchors and floor as saved), an unreadable file named with
     the reason, the earlier copies mentioned and not listed; --json holds each profile as saved, with its path."""
