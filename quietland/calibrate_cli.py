@@ -206,14 +206,17 @@ def _check_destination(path: Path) -> None:
 
     from .cli import EXIT_FILE, CommandError
 
-    there = path.parent
-    while not there.exists() and there != there.parent:  # (the folders the save would make: their nearest one there)
-        there = there.parent
+    # the save writes through a symbolic link, into the folder of the file it points to; an earlier profile is kept
+    # beside the link: both folders must take a file
+    folders = dict.fromkeys([path.parent, Path(os.path.realpath(path)).parent])
     try:
-        if not there.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
-        with tempfile.NamedTemporaryFile(dir=there, prefix=".quietland-check-"):  # (removed at once)
-            pass
+        for there in folders:
+            while not there.exists() and there != there.parent:  # (the folders the save would make: the nearest one)
+                there = there.parent
+            if not there.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            with tempfile.NamedTemporaryFile(dir=there, prefix=".quietland-check-"):  # (removed at once)
+                pass
     except OSError as exc:
         raise CommandError(f"the profile cannot be saved to '{path}' ({exc.strerror or exc}), so nothing was "
                            "measured: give --output a place you can write to.", EXIT_FILE) from None

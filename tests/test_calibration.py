@@ -381,6 +381,12 @@ def test_a_destination_that_cannot_take_the_profile_is_refused_before_anything_i
         assert p.returncode == 1 and p.stderr.count("\n") == 1 and needle in p.stderr, p.stderr
         assert (tmp_path / "settings.toml").read_text() == "[tool.other]\nkeep = true\n"
         assert not (tmp_path / "settings.previous.toml").exists()
+    # --output a symbolic link: the save writes through it, so the folder of the file it points to is checked
+    # (it was the link's folder: a link into a place that cannot take a file passed, and the save failed after)
+    link = tmp_path / "link.toml"
+    link.symlink_to(not_a_folder / "profile.toml")
+    p = quietland_cli("calibrate", "--from", str(wav), "--output", str(link), env_home=tmp_path / "home")
+    assert p.returncode == 1 and f"the profile cannot be saved to '{link}' (Not a directory), so nothing was measured" in p.stderr, p.stderr
     # a damaged profile there may be replaced: calibrating again is its cure (it is kept as .previous)
     damaged = tmp_path / "old.toml"
     damaged.write_text("schema_version = 1\n[anchors\n")
