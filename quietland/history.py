@@ -333,6 +333,17 @@ class SessionRow:
     do not rest on this set-up's baseline); None for a session stored before the history counted them."""
 
     @property
+    def own_baseline(self) -> bool:
+        """Scored against the athlete's own profile: a calibrated one named as the athlete (any case, any way of
+        typing an accent). Without a name (the athlete ``unknown``) or a profile name (not kept), any calibrated
+        profile counts: whose it was cannot be told."""
+        if not self.calibrated:
+            return False
+        if not self.profile_name or _same_name(self.athlete) == UNKNOWN_ATHLETE:
+            return True
+        return _same_name(self.profile_name) == _same_name(self.athlete)
+
+    @property
     def vs_baseline_db(self) -> float | None:
         """Median impact level minus the profile's normal anchor, dB (negative: quieter than usual);
         None when uncalibrated (a generic baseline says nothing about this athlete) or unknown."""

@@ -26,7 +26,7 @@ class Readiness:
     """The verdict and its reasons, in one sentence."""
     short: str = ""
     """The verdict in a few words, for a line of a table: ``ready to move up``, ``needs 2 more sessions``, or
-    ``not yet:`` and what fails (``uncalibrated``, ``drift cue``, ``few reps``, ``score < 70``, ``CV > 6%``,
+    ``not yet:`` and what fails (``uncalibrated``, ``another's baseline``, ``drift cue``, ``few reps``, ``score < 70``, ``CV > 6%``,
     ``double contacts``, ``louder``, ``level unknown``)."""
 
 
@@ -103,8 +103,9 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
     The coaching rule: an athlete moves up when landings stay quiet and the rhythm
     holds. The rule, on the latest :data:`READY_SESSIONS` (3) sessions:
 
-    1. each is **calibrated** (scores against the athlete's own baseline; a
-       generic baseline says nothing about this athlete) and raised no
+    1. each is **calibrated** against the athlete's own baseline (a generic
+       baseline, or another athlete's profile, says nothing about this athlete:
+       :attr:`~quietland.history.SessionRow.own_baseline`) and raised no
        calibration drift cue (its own cue said the set-up had changed);
     2. each has at least :data:`READY_MIN_REPS` (8) reps;
     3. each has a **median score >= 70** (:data:`READY_MIN_SCORE`);
@@ -142,14 +143,21 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
         reasons.append(f"{_the_sessions(uncalibrated, last)} {'was' if len(uncalibrated) == 1 else 'were'} scored "
                        "uncalibrated ('quietland calibrate' makes a profile; 'quietland analyze RECORDING --profile "
                        "NAME' scores a recording against it)")
-    drifted = [r for r in last if r.calibrated and r.drift_cues]
+    others = [r for r in last if r.calibrated and not r.own_baseline]
+    if others:  # another's calibration (live says so: the athlete had no profile of their own)
+        names = ", ".join(dict.fromkeys(f"'{r.profile_name}'" for r in others))
+        tags.append("another's baseline")
+        reasons.append(f"{_the_sessions(others, last)} {'was' if len(others) == 1 else 'were'} scored against the "
+                       f"profile {names}, not {last[0].athlete}'s own ('quietland calibrate --name NAME' makes one "
+                       "under the athlete's name)")
+    drifted = [r for r in last if r.own_baseline and r.drift_cues]
     if drifted:  # calibrated, but its own cue said the set-up had changed: its scores are not against this baseline
         tags.append("drift cue")
         reasons.append(f"{_the_sessions(drifted, last)} raised a calibration drift cue (the microphone, room or gain had "
                        "changed since calibrating, so the scores are not against this set-up's baseline: calibrate "
                        "again)")
     for r in last:
-        if not r.calibrated or r.drift_cues:
+        if not r.own_baseline or r.drift_cues:
             continue
         if r.reps < READY_MIN_REPS:
             tags.append("few reps")
@@ -170,7 +178,7 @@ def readiness(rows: Sequence[SessionRow]) -> Readiness:
             reasons.append(f"{day(r)} had {shown}% double contacts ({100 * READY_MAX_DOUBLE_SHARE:.0f}% at most)")
     first_db, last_db = last[0].vs_baseline_db, last[-1].vs_baseline_db
     rise = None if first_db is None or last_db is None else last_db - first_db
-    if all(r.calibrated for r in last):
+    if all(r.own_baseline for r in last):
         if rise is None:
             tags.append("level unknown")
             reasons.append("the impact level of the first or last of these sessions is unknown")

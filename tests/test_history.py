@@ -719,6 +719,25 @@ def test_readiness_leaves_out_a_session_whose_drift_cue_said_its_scores_were_not
     assert readiness([replace(r, drift_cues=None) for r in good()]).ready  # unknown (stored by version 1): as none
 
 
+
+def test_readiness_asks_for_the_athletes_own_baseline():
+    """Sessions scored against another profile ('live --athlete dan' with no profile of dan's scores against
+    'default', and says so) counted as calibrated: dan was 'ready to move up' on someone else's baseline (an
+    audit). A profile named as the athlete in any case or way of typing an accent is theirs; with no athlete
+    named, or no profile name kept, whose it was cannot be told and it counts."""
+    rows = good()
+    rows[0] = replace(rows[0], profile_name="default")
+    rows[2] = replace(rows[2], profile_name="bo")
+    verdict = readiness(rows)
+    assert not verdict.ready and "another's baseline" in verdict.short
+    assert ("the sessions of 2026-11-01 18:00 and 2026-11-03 18:00 were scored against the profile 'default', 'bo', "
+            "not ann's own") in verdict.sentence
+    assert "louder" not in verdict.sentence  # (not judged on another's baseline)
+    assert readiness([replace(r, profile_name="ANN") for r in good()]).ready
+    assert readiness([replace(r, athlete="Zoe\u0308", profile_name="zoë") for r in good()]).ready
+    assert readiness([replace(r, athlete="unknown", profile_name="default") for r in good()]).ready
+    assert readiness([replace(r, profile_name=None) for r in good()]).ready
+
 def test_readiness_names_the_uncalibrated_sessions_in_one_reason():
     """Three uncalibrated sessions gave the same reason, with the same remedy, three times."""
     rows = [replace(r, calibrated=False) for r in good()]
