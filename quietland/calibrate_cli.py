@@ -31,7 +31,7 @@ __all__ = ["add_calibrate_parser", "add_profiles_parser", "cmd_calibrate", "cmd_
 
 def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add ``quietland calibrate`` to the command line's ``subparsers``."""
-    from .calibration import DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT
+    from .calibration import DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT, profile_name
     from .cli import HELP_WIDTH, MAX_LIVE_RATE_HZ, MIN_LIVE_RATE_HZ, _ranged, _sample_rate
 
     distance = _ranged(float, "a number of metres", 0.1, 20.0, " m")
@@ -59,9 +59,10 @@ def add_calibrate_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the input device, as 'quietland devices' lists it (default: the system's default input)")
     p.add_argument("--sample-rate", type=_sample_rate, metavar="HZ",
                    help=f"capture at HZ ({MIN_LIVE_RATE_HZ}-{MAX_LIVE_RATE_HZ}; default: the device's own rate)")
-    p.add_argument("--name", default=DEFAULT_PROFILE_NAME, metavar="NAME",
+    p.add_argument("--name", type=profile_name, metavar="NAME",
                    help=f"the athlete's (or set-up's) name for the profile: {PROFILE_NAME_TEXT}; 'live --athlete "
-                   "NAME' scores against it by itself (default: %(default)s)")
+                   f"NAME' scores against it by itself (default: with --output, its file's name when that is a "
+                   f"profile name; else {DEFAULT_PROFILE_NAME})")
     p.add_argument("--output", metavar="PATH",
                    help="where to save the profile, a file name ending in .toml (default: profiles/NAME.toml in "
                    "quietland's data directory; an existing profile there is kept as NAME.previous.toml)")
@@ -112,7 +113,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from .calibration import (
-        DEFAULT_PROFILE_NAME, PREVIOUS_SUFFIX, ProfileError, load_profile, profile_to_dict, profiles_dir,
+        DEFAULT_PROFILE_NAME, PREVIOUS_SUFFIX, ProfileError, same_profile_name, load_profile, profile_to_dict,
+        profiles_dir,
     )
     from .cli import EXIT_OK, HELP_WIDTH
 
@@ -154,7 +156,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             notes.append("not calibrated")
         if f.stem == DEFAULT_PROFILE_NAME:
             notes.append("live's default")
-        if f.stem != prof.name:
+        if not same_profile_name(f.stem, prof.name):
             notes.append(f"saved as '{prof.name}'")
         device = f"{prof.device} (recording)" if prof.source.startswith("recording:") else prof.device
         rows.append((f.stem, when(prof.created), device, f"{prof.quiet_db:.1f} dB", f"{prof.normal_db:.1f} dB",
@@ -179,10 +181,15 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def _calibration_output(args: argparse.Namespace) -> Path:
-    """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory."""
-    from .calibration import PROFILE_NAME_TEXT, is_profile_name, profile_path
+    """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory. With no ``--name``,
+    ``args.name`` becomes the ``--output`` file's name when it is a profile name (``out/eve.toml``: ``eve``; a
+    profile saved as ``default`` there was taken for the set-up's default), else the default name."""
+    from .calibration import DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT, is_profile_name, profile_name, profile_path
     from .cli import EXIT_USAGE, CommandError
 
+    if args.name is None:
+        stem = profile_name(Path(args.output).stem) if args.output else ""
+        args.name = stem if is_profile_name(stem) else DEFAULT_PROFILE_NAME
     if not is_profile_name(args.name):  # (with --output too: the name is saved in the profile)
         raise CommandError(f"--name {args.name!r} is not a profile name; use {PROFILE_NAME_TEXT}.", EXIT_USAGE)
     if args.output is not None:

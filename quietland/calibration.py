@@ -22,6 +22,7 @@ import re
 import shutil
 import statistics
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,21 +149,33 @@ PROFILE_NAME_TEXT = "letters, digits, '-' and '_', and single spaces between wor
 """What a profile's name may hold, as help and errors say it."""
 
 
+def profile_name(name: str) -> str:
+    """``name`` as profiles are named and looked up: its accents composed (NFC), as a keyboard that types 'ë' as 'e'
+    and a combining diaeresis means the same name."""
+    return unicodedata.normalize("NFC", name)
+
+
+def same_profile_name(a: str, b: str) -> bool:
+    """Whether two file or profile names are one, ignoring case and how an accent was typed."""
+    return profile_name(profile_name(a).casefold()) == profile_name(profile_name(b).casefold())
+
+
 def is_profile_name(name: str) -> bool:
-    """Whether ``name`` may name a profile: letters (any alphabet), digits, ``-`` and ``_``, and single spaces between
-    words (an athlete's name: 'Mary Jane'), starting with a letter or digit."""
-    return re.fullmatch(r"[^\W_][\w-]*(?: [\w-]+)*", name) is not None
+    """Whether ``name`` may name a profile: letters (any alphabet, accents typed either way), digits, ``-`` and ``_``,
+    and single spaces between words (an athlete's name: 'Mary Jane'), starting with a letter or digit."""
+    return re.fullmatch(r"[^\W_][\w-]*(?: [\w-]+)*", profile_name(name)) is not None
 
 
 def profile_path(name_or_path: str) -> Path:
     """A profile's file: ``name_or_path`` itself when it looks like a path (has a ``/`` or ends in ``.toml``, in any
-    case), else ``<name>.toml`` in :func:`profiles_dir`; when no file has that name, the one saved profile whose
-    name differs from it only in case (as athlete names do: ``Ann`` finds ``ann``)."""
+    case), else ``<name>.toml`` in :func:`profiles_dir` (the name's accents composed, :func:`profile_name`); when no
+    file has that name, the one saved profile whose name differs from it only in case or in how an accent was typed
+    (as athlete names do: ``Ann`` finds ``ann``)."""
     if "/" in name_or_path or os.sep in name_or_path or name_or_path.lower().endswith(".toml"):
         return Path(name_or_path).expanduser()
-    path = profiles_dir() / f"{name_or_path}.toml"
+    path = profiles_dir() / f"{profile_name(name_or_path)}.toml"
     if not os.path.lexists(path) and profiles_dir().is_dir():
-        alike = [p for p in profiles_dir().glob("*.toml") if p.name.casefold() == path.name.casefold()]
+        alike = [p for p in profiles_dir().glob("*.toml") if same_profile_name(p.name, path.name)]
         if len(alike) == 1:
             return alike[0]
     return path
@@ -171,7 +184,7 @@ def profile_path(name_or_path: str) -> Path:
 def saved_profiles() -> list[str]:
     """The names of the profiles saved in :func:`profiles_dir`, sorted (the earlier copies
     :func:`save_new_profile` keeps left out)."""
-    return sorted(p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(PREVIOUS_SUFFIX))
+    return sorted((p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(PREVIOUS_SUFFIX)), key=str.casefold)
 
 
 # ------------------------------------------------------------------ measures

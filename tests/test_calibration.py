@@ -29,6 +29,7 @@ from quietland.calibration import (
     ProfileError,
     floor_spectrum_db,
     frame_levels_dbfs,
+    is_profile_name,
     load_profile,
     make_profile,
     profile_path,
@@ -336,6 +337,38 @@ def test_calibrate_from_a_clipped_recording_warns_of_the_clipping_once(tmp_path,
     warnings = [line for line in p.stderr.splitlines() if line.startswith("quietland: warning:")]
     assert len([w for w in warnings if "full scale" in w]) == 1 and "Landings reach full scale" in p.stderr, warnings
     assert load_profile(tmp_path / "c.toml").warnings[0].startswith("Landings reach full scale")
+
+
+def test_a_name_typed_with_a_combining_accent_is_the_same_profile(tmp_path, from_recording):
+    """'Zoë' typed as 'e' and a combining diaeresis (as some keyboards type it) was no profile name for calibrate,
+    and found no profile for --profile or live --athlete (an audit): names are composed (NFC) first."""
+    home = tmp_path / "home"
+    save_profile(replace(from_recording, name="Zoë"), home / "profiles" / "Zoë.toml")
+    decomposed = "Zoe\u0308"
+    assert is_profile_name(decomposed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QUIETLAND_HOME", str(home))
+        assert profile_path(decomposed) == home / "profiles" / "Zoë.toml"
+        assert profile_path("ZOE\u0308") == home / "profiles" / "Zoë.toml"
+    wav = tmp_path / "cal.wav"
+    s = synthesize(PRESETS["calibration"])
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", decomposed, env_home=home)
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in (home / "profiles").iterdir()) == ["Zoë.previous.toml", "Zoë.toml"]
+    assert load_profile(home / "profiles" / "Zoë.toml").name == "Zoë"
+
+
+def test_calibrate_output_names_the_profile_after_its_file(tmp_path, calibration_session):
+    """'calibrate --output out/eve.toml' saved a profile named 'default', taken later for the set-up's default (an
+    audit); with no --name it is named after its file (when that is a profile name)."""
+    s = calibration_session
+    wav = tmp_path / "cal.wav"
+    sf.write(wav, s.audio, s.sample_rate, subtype="PCM_16")
+    for output, name in (("eve.toml", "eve"), ("eve.v2.toml", "default")):
+        p = quietland_cli("calibrate", "--from", str(wav), "--output", str(tmp_path / output), env_home=tmp_path / "h")
+        assert p.returncode == 0, p.stderr
+        assert load_profile(tmp_path / output).name == name
 
 def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path, from_recording):
     """'quietland profiles': one row per saved profile (anchors and floor as saved), an unreadable file named with
