@@ -22,6 +22,8 @@ DEFAULT_DRILL = "single"
 """How calibration landings are counted unless --drill (or, with --from, the recorded session) says otherwise."""
 DEFAULT_SILENCE_S = 5.0
 """Seconds of room silence the guided steps measure unless ``--silence`` says otherwise."""
+NAME_COLUMN = 24
+"""Widest name ``quietland profiles`` shows whole (a longer one is cut, ending in an ellipsis)."""
 
 if TYPE_CHECKING:
     from .calibration import Profile
@@ -116,9 +118,13 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         DEFAULT_PROFILE_NAME, PREVIOUS_SUFFIX, ProfileError, same_profile_name, load_profile, profile_to_dict,
         profiles_dir,
     )
-    from .cli import EXIT_OK, HELP_WIDTH
+    from .cli import EXIT_FILE, EXIT_OK, HELP_WIDTH, CommandError
 
     folder = profiles_dir()
+    for there in (folder.parent, folder):  # (the data directory, then its profiles/)
+        if there.exists() and not there.is_dir():
+            raise CommandError(f"'{there}' is a file, not a folder, so no profile can be saved or read there: move it "
+                               "aside, or set QUIETLAND_HOME to the folder quietland should keep its data in.", EXIT_FILE)
     files = sorted(folder.glob("*.toml"), key=lambda f: f.stem.casefold()) if folder.is_dir() else []
     earlier = [f for f in files if f.stem.endswith(PREVIOUS_SUFFIX)]
     profiles, unreadable = [], []
@@ -134,14 +140,16 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             "folder": str(folder),
             "profiles": [{**profile_to_dict(prof), "path": str(f)} for f, prof in profiles],
             "unreadable": [{"path": str(f), "error": why} for f, why in unreadable],
+            "earlier_copies": [str(f) for f in earlier],
         }
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return EXIT_OK
-    if not profiles and not unreadable:
-        print(textwrap.fill(
-            f"No calibration profile is saved yet (in '{folder}'). 'quietland calibrate' makes one; "
-            "'--name NAME' makes one for an athlete.", HELP_WIDTH))
-        return EXIT_OK
+
+    def fill(text: str) -> str:
+        return textwrap.fill(text, HELP_WIDTH, break_on_hyphens=False)
+
+    def cut(text: str, width: int) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
 
     def when(created: str) -> str:
         try:
@@ -149,34 +157,38 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         except ValueError:
             return created
 
-    rows = [("name", "calibrated", "device", "quiet", "normal", "room floor", "")]
-    for f, prof in profiles:
-        notes = [f"{len(prof.warnings)} warning{'s' if len(prof.warnings) != 1 else ''}"] if prof.warnings else []
-        if not prof.calibrated:
-            notes.append("not calibrated")
-        if f.stem == DEFAULT_PROFILE_NAME:
-            notes.append("live's default")
-        if not same_profile_name(f.stem, prof.name):
-            notes.append(f"saved as '{prof.name}'")
-        device = f"{prof.device} (recording)" if prof.source.startswith("recording:") else prof.device
-        rows.append((f.stem, when(prof.created), device, f"{prof.quiet_db:.1f} dB", f"{prof.normal_db:.1f} dB",
-                     f"{prof.floor_dbfs:.1f} dBFS", ", ".join(notes)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    print(f"Calibration profiles in '{folder}':" if profiles else f"No readable calibration profile in '{folder}'.")
-    for r in rows if profiles else ():
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    if profiles:
+        print(f"Calibration profiles in '{folder}':")
+        name_w = max(4, *(len(cut(f.stem, NAME_COLUMN)) for f, _ in profiles))
+        print(f"  {'name':<{name_w}}  {'calibrated':<16}  quiet dB  normal dB  floor dBFS")
+        for f, prof in profiles:
+            print(f"  {cut(f.stem, NAME_COLUMN):<{name_w}}  {when(prof.created):<16}  {prof.quiet_db:>8.1f}  "
+                  f"{prof.normal_db:>9.1f}  {prof.floor_dbfs:>10.1f}")
+            about = [f"{prof.device} (recording)" if prof.source.startswith("recording:") else prof.device]
+            if prof.warnings:
+                about.append(f"{len(prof.warnings)} warning{'s' if len(prof.warnings) != 1 else ''}")
+            if not prof.calibrated:
+                about.append("not calibrated")
+            if f.stem == DEFAULT_PROFILE_NAME:
+                about.append("live's default")
+            if not same_profile_name(f.stem, prof.name):
+                about.append(f"saved as '{prof.name}'")
+            print("    " + cut("; ".join(about), HELP_WIDTH - 4))
+    else:
+        print(fill(f"No calibration profile is saved yet (in '{folder}'). 'quietland calibrate' makes one; "
+                   "'--name NAME' makes one for an athlete."))
     for f, why in unreadable:
         print(f"  Cannot be read: {why}")  # (unwrapped: the path is copied whole)
     if earlier:
-        print(textwrap.fill(
-            f"Earlier copies kept ({len(earlier)}): " + ", ".join(f.name for f in earlier)
-            + f" (a profile calibrated again keeps the one it replaced as NAME{PREVIOUS_SUFFIX}.toml).", HELP_WIDTH))
-    print()
-    some = shlex.quote(profiles[0][0].stem) if profiles else "NAME"
-    print(textwrap.fill(
-        f"quiet and normal: the anchors each landing is scored against (impact dB). 'quietland live --athlete {some}' "
-        "scores against that athlete's profile; 'quietland calibrate --name NAME' makes or renews one. The warnings "
-        "in full: 'quietland profiles --json'.", HELP_WIDTH))
+        print(fill(f"Earlier copies kept ({len(earlier)}): " + ", ".join(f.name for f in earlier)
+                   + f" (a profile calibrated again keeps the one it replaced as NAME{PREVIOUS_SUFFIX}.toml)."))
+    if profiles:
+        print()
+        some = shlex.quote(profiles[0][0].stem)
+        print(fill(f"Under each profile: its device (or the recording it was made from) and notes. The anchors are "
+                   f"what each landing is scored against. 'quietland live --athlete {some}' scores against that "
+                   "athlete's profile; 'quietland calibrate --name NAME' makes or renews one. The warnings in full: "
+                   "'quietland profiles --json'."))
     return EXIT_OK
 
 
@@ -221,7 +233,7 @@ def _check_destination(path: Path) -> None:
             while not there.exists() and there != there.parent:  # (the folders the save would make: the nearest one)
                 there = there.parent
             if not there.is_dir():
-                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+                raise NotADirectoryError(errno.ENOTDIR, f"{os.strerror(errno.ENOTDIR)}: '{there}' is a file")
             with tempfile.NamedTemporaryFile(dir=there, prefix=".quietland-check-"):  # (removed at once)
                 pass
     except OSError as exc:

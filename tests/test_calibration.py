@@ -383,17 +383,33 @@ def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path,
     (folder / "broken.toml").write_text("quiet = [")
     p = quietland_cli("profiles", env_home=home)
     assert p.returncode == 0, p.stderr
-    rows = {line.split()[0]: line for line in p.stdout.splitlines() if line.startswith("  ") and not line.startswith("   ")}
-    assert set(rows) == {"name", "ann", "bo", "Cannot"}
-    assert f"{from_recording.quiet_db:.1f} dB" in rows["ann"] and f"{from_recording.normal_db:.1f} dB" in rows["ann"]
-    assert f"{from_recording.floor_dbfs:.1f} dBFS" in rows["ann"] and "cal.wav (recording)" in rows["ann"]
-    assert "-31.2 dB" in rows["bo"] and "2 warnings" in rows["bo"] and "warning" not in rows["ann"]
-    assert "broken.toml" in rows["Cannot"] and "not valid TOML" in p.stdout
+    lines = p.stdout.splitlines()
+    table = [line for line in lines if line.startswith("  ") and not line.startswith("  Cannot be read")]
+    assert max(map(len, table)) <= 80  # (the paths are printed whole)
+    ann, bo = (lines.index(next(line for line in lines if line.startswith(f"  {n} "))) for n in ("ann", "bo"))
+    assert lines[ann].split()[-3:] == [f"{from_recording.quiet_db:.1f}", f"{from_recording.normal_db:.1f}",
+                                       f"{from_recording.floor_dbfs:.1f}"]
+    assert lines[ann + 1].strip() == "cal.wav (recording)"
+    assert lines[bo].split()[-3] == "-31.2" and lines[bo + 1].strip() == "cal.wav (recording); 2 warnings"
+    assert "  Cannot be read: The profile '" in p.stdout and "broken.toml' is not valid TOML" in p.stdout
     assert "Earlier copies kept (1): ann.previous.toml" in p.stdout
     doc = json.loads(quietland_cli("profiles", "--json", env_home=home).stdout)
     assert [(d["name"], d["path"]) for d in doc["profiles"]] == [("ann", str(folder / "ann.toml")), ("bo", str(folder / "bo.toml"))]
     assert doc["profiles"][1]["anchors"]["quiet_db"] == -31.25 and doc["profiles"][1]["warnings"] == ["one", "two"]
     assert [d["path"] for d in doc["unreadable"]] == [str(folder / "broken.toml")]
+    assert doc["earlier_copies"] == [str(folder / "ann.previous.toml")]
+    # a long name and a live device's long name still fit 80 columns, cut
+    save_profile(replace(from_recording, device="HDA Intel PCH: ALC257 Analog (hw:0,0) (device 0, ALSA) " * 2,
+                         source="live"), folder / f"{'Mary Jane ' * 4}Smith.toml")
+    wide = [line for line in quietland_cli("profiles", env_home=home).stdout.splitlines()
+            if line.startswith("  ") and not line.startswith("  Cannot be read")]
+    assert max(map(len, wide)) <= 80 and sum(line.rstrip().endswith("\u2026") for line in wide) == 1
+    assert any(line.startswith("  Mary Jane Mary Jane Mar\u2026  2026") for line in wide)
+    # a data directory that is a file is named, not taken for an empty one
+    not_a_folder = tmp_path / "home-file"
+    not_a_folder.write_text("")
+    p = quietland_cli("profiles", env_home=not_a_folder)
+    assert p.returncode == 1 and f"'{not_a_folder}' is a file, not a folder" in p.stderr
 
 def test_a_destination_that_cannot_take_the_profile_is_refused_before_anything_is_measured(tmp_path, calibration_session):
     """A data directory that is a file, or --output naming another program's TOML, was found out only at the save:
@@ -404,8 +420,8 @@ def test_a_destination_that_cannot_take_the_profile_is_refused_before_anything_i
     not_a_folder = tmp_path / "home-file"
     not_a_folder.write_text("")
     for args, home, needle in (
-        ((), not_a_folder, f"the profile cannot be saved to '{not_a_folder}/profiles/default.toml' (Not a directory), "
-                           "so nothing was measured"),
+        ((), not_a_folder, f"the profile cannot be saved to '{not_a_folder}/profiles/default.toml' (Not a directory: "
+                           f"'{not_a_folder}' is a file), so nothing was measured"),
         (("--output", str(tmp_path / "settings.toml")), tmp_path / "home",
          f"'{tmp_path / 'settings.toml'}' is a TOML file but not a quietland profile, so nothing was measured"),
     ):
@@ -419,7 +435,7 @@ def test_a_destination_that_cannot_take_the_profile_is_refused_before_anything_i
     link = tmp_path / "link.toml"
     link.symlink_to(not_a_folder / "profile.toml")
     p = quietland_cli("calibrate", "--from", str(wav), "--output", str(link), env_home=tmp_path / "home")
-    assert p.returncode == 1 and f"the profile cannot be saved to '{link}' (Not a directory), so nothing was measured" in p.stderr, p.stderr
+    assert p.returncode == 1 and f"the profile cannot be saved to '{link}' (Not a directory: '{not_a_folder}' is a file)" in p.stderr, p.stderr
     # a damaged profile there may be replaced: calibrating again is its cure (it is kept as .previous)
     damaged = tmp_path / "old.toml"
     damaged.write_text("schema_version = 1\n[anchors\n")
