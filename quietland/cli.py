@@ -380,7 +380,8 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="the drill performed (see the list below; default: %(default)s)",
     )
-    p.add_argument("--athlete", metavar="NAME", help="who is jumping; saved with the results")
+    p.add_argument("--athlete", metavar="NAME", help="who is jumping; saved with the results and the history, and "
+                   "the reps are scored against the profile saved under that name when there is one (see --profile)")
     _add_profile_argument(
         p, "Default: the profile saved under the --athlete's name if there is one ('quietland calibrate --name "
         "NAME'), else the profile named 'default' if one is saved, else none (scores are labelled uncalibrated)."
