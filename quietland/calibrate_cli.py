@@ -329,7 +329,7 @@ def _from_drill(recording: str, given: str | None) -> str:
     session's is warned about (its take-off or rope sounds may be taken for landings, or its landings missed)."""
     from .recorder import saved_session
 
-    session = saved_session(recording)
+    session = saved_session(recording, lambda sentence: print(f"quietland: warning: {sentence}", file=sys.stderr))
     own = session.drill if session is not None else None
     if given is None:
         if own is not None:

@@ -644,9 +644,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     try:
         source = FileSource(args.path)
-        saved = saved_session(args.path)
+        notices: list[str] = []  # a profile or results that cannot be used: warnings of the analysis, printed with the others
+        saved = saved_session(args.path, notices.append)
         drill, script = _drill_and_script(saved, args.drill, args.target_cadence)
-        notices: list[str] = []  # a profile that cannot be used: a warning of the analysis, printed with the others
         profile = _choose_profile(args.profile, saved, notices=notices, echo=False)
         target = _choose_target(args.target_cadence, saved)
         progress = None
@@ -727,9 +727,10 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
 
     from .recorder import saved_session
 
-    saved = saved_session(path)
-    drill, script = _drill_and_script(saved, drill, args.target_cadence)
     notices: list[str] = []
+    saved = saved_session(path, lambda sentence: (notices.append(sentence),
+                                                  print(f"quietland: warning: {sentence}", file=sys.stderr)))
+    drill, script = _drill_and_script(saved, drill, args.target_cadence)
     return run_live_app(
         PacedSource(source, speed), drill, script=script,
         profile=_choose_profile(getattr(args, "profile", None), saved, notices=notices),

@@ -58,6 +58,8 @@ from .calibration import Profile, ProfileError, profile_from_dict, profile_to_di
 from .presets import TARGET_CADENCE_RANGE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .pipeline import Analysis, ScriptedAction
 
 FLUSH_INTERVAL_S = 1.0
@@ -108,24 +110,47 @@ class SavedSession:
         return profile_from_dict(self.profile_doc, self.results_path)
 
 
-def saved_session(wav_path: str | Path) -> SavedSession | None:
+def saved_session(wav_path: str | Path, on_problem: Callable[[str], None] | None = None) -> SavedSession | None:
     """The session recorded in ``wav_path``, from the results JSON beside it (read once).
 
     None when there is no such JSON, or it is not the results of a session quietland recorded (those carry
     ``started_at`` and ``actions``): an ``analyze --json`` document saved beside a recording is the output of one
     analysis, and its settings (a cadence target) are not the recording's. A cadence target outside the command
-    line's 10-600/min is left out.
+    line's 10-600/min is left out. None too, said to ``on_problem`` in one sentence, when the JSON there cannot be
+    read (the session's drill, profile and athlete would be dropped without a word) or is the finished results of
+    another recording: audio of another length (more than :data:`SAME_LENGTH_S` apart; a session that did not
+    finish saved its results before its audio ended, and is not compared).
     """
     from .pipeline import ScriptedAction
     from .reps import DRILLS
 
+    def problem(sentence: str) -> None:
+        if on_problem is not None:
+            on_problem(sentence)
+
     path = Path(wav_path).with_suffix(".json")
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
+        text = path.read_text()
+    except OSError:
+        return None  # (none there: a plain recording)
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        problem(f"the results '{path}' beside the recording cannot be read (not a JSON document of results), so "
+                "the recording is analysed as a plain one: its session's drill, profile and athlete are not known")
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("started_at"), str) or not isinstance(doc.get("actions"), list):
+    if not isinstance(doc.get("started_at"), str) or not isinstance(doc.get("actions"), list):
         return None
+    summary = doc.get("summary") if isinstance(doc.get("summary"), dict) else {}
+    theirs = summary.get("duration_s")
+    if doc.get("complete") is True and isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
+        ours = _audio_seconds(Path(wav_path))
+        if ours is not None and abs(ours - theirs) > SAME_LENGTH_S:
+            problem(f"the results '{path}' beside the recording are of another recording ({theirs:.1f} s of audio; "
+                    f"this one has {ours:.1f} s), so the recording is analysed as a plain one")
+            return None
     drill, script = None, ()
     if doc.get("drill") in DRILLS:
         drill = doc["drill"]
@@ -141,6 +166,8 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
     profile = doc.get("profile")
     config = doc.get("config")
     plan = config.get("plan") if isinstance(config, dict) else None
+    if isinstance(config, dict) and "plan" in config and plan is None:
+        plan = "none"  # (a session with no screen, so no plan: its sets are split at its rests alone)
     return SavedSession(
         results_path=path,
         drill=drill,
@@ -151,6 +178,21 @@ def saved_session(wav_path: str | Path) -> SavedSession | None:
         started_at=doc["started_at"],
         athlete=doc.get("athlete") if isinstance(doc.get("athlete"), str) else None,
     )
+
+
+SAME_LENGTH_S = 1.0
+"""How far apart a recording's length and its finished results' ``duration_s`` may be and still be one session, s
+(they agree to the sample when nothing was edited)."""
+
+
+def _audio_seconds(wav: Path) -> float | None:
+    """The length of the audio in ``wav`` as its header says, s; None when it cannot be read."""
+    import soundfile
+
+    try:
+        return float(soundfile.info(str(wav)).duration)
+    except Exception:  # (soundfile raises its own errors and RuntimeError; any is "cannot tell")
+        return None
 
 
 class RecordingError(Exception):

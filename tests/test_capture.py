@@ -418,7 +418,7 @@ def test_a_signal_abandons_a_headless_calibration_in_one_sentence(use_fake, caps
     assert main(["calibrate", "--headless", "--device", "usb", "--output", str(tmp_path / "p.toml")]) == code
     err = capsys.readouterr().err
     assert err.splitlines()[0].startswith(f"quietland: calibrating with USB Mic: Audio (hw:1,0) (device 2, ALSA) at "
-                                          f"48000 Hz, for the profile 'default' ({tmp_path / 'p.toml'}). Step 1 of 4: ")
+                                          f"48000 Hz, for the profile 'p' ({tmp_path / 'p.toml'}). Step 1 of 4: ")
     assert err.splitlines()[-1] == ("quietland: error: calibration stopped in step 1 of 4 (room silence) before it was "
                                     "finished; nothing was saved.")
     assert list(tmp_path.iterdir()) == []

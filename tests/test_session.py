@@ -313,6 +313,45 @@ def test_the_plan_a_session_showed_is_saved_and_a_replay_shows_it_again(tmp_path
     assert _choose_plan(parse_plan("5x5"), "pogo", saved) == parse_plan("5x5")  # --plan still decides
 
 
+
+def test_a_session_with_no_plan_replays_with_none(tmp_path, two_sets):
+    """A headless session shows no plan and saves ``config.plan`` null; its replay took the drill preset's plan
+    (pogo: 3 x 10) and split its sets otherwise than its results and ``analyze`` (an audit: 5 sets for 3)."""
+    from quietland.cli import _choose_plan
+
+    source = ListSource(split(two_sets.audio, 320), two_sets.sample_rate)
+    runner, _, recorder = run_session(source, "pogo", tmp_path)
+    runner.run()
+    assert json.loads(recorder.results_path.read_text())["config"]["plan"] is None
+    saved = saved_session(recorder.wav_path)
+    assert saved.plan_text == "none" and _choose_plan(None, "pogo", saved) is None
+
+
+def test_results_beside_a_recording_that_are_damaged_or_of_another_recording_are_said_and_left_out(tmp_path, two_sets, capsys):
+    """A results JSON cut short was left out without a word (the session's drill, profile and athlete dropped), and
+    one of another recording was taken as this one's: its drill, its athlete and the session it names, so that
+    importing the analysis replaced another athlete's session in the history (an audit)."""
+    source = ListSource(split(two_sets.audio, 320), two_sets.sample_rate)
+    runner, _, recorder = run_session(source, "pogo", tmp_path)
+    runner.run()
+    wav, results = recorder.wav_path, recorder.results_path
+    said: list[str] = []
+    assert saved_session(wav, said.append) is not None and said == []
+    doc = json.loads(results.read_text())
+    results.write_text(json.dumps({**doc, "summary": {**doc["summary"], "duration_s": doc["summary"]["duration_s"] + 5}}))
+    assert saved_session(wav, said.append) is None
+    assert said[-1].endswith("are of another recording ("
+                             f"{doc['summary']['duration_s'] + 5:.1f} s of audio; this one has "
+                             f"{doc['summary']['duration_s']:.1f} s), so the recording is analysed as a plain one")
+    results.write_text(json.dumps({**doc, "complete": False, "summary": {**doc["summary"], "duration_s": 1.0}}))
+    assert saved_session(wav, said.append) is not None and len(said) == 1  # (an unfinished session's: not compared)
+    results.write_text(results.read_text()[:200])
+    assert saved_session(wav, said.append) is None and "cannot be read" in said[-1]
+    code = main(["analyze", str(wav), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "cannot be read" in err and "cannot be read" in json.loads(out)["warnings"][0]
+    assert "session_started_at" not in json.loads(out) and json.loads(out)["drill"] == "generic"
+
 def test_a_session_scores_against_its_profile_and_its_recording_replays_with_it(tmp_path, two_sets, capsys):
     from dataclasses import replace
 
