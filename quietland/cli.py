@@ -1173,6 +1173,11 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
     wav = None if recorder is None else recorder.wav_path
     if args.json:
         doc = report.analysis_to_dict(analysis, file=None if wav is None else str(wav), block_size=runner.block_size)
+        if recorder is not None:  # (which session it is, as 'analyze --json' of its recording says: importing this
+            # document replaces the session stored from it, not a second copy)
+            started = recorder.started_at.isoformat(timespec="milliseconds")
+            doc = {"file": doc.pop("file"), "recorded_at": recorder.started_at.isoformat(timespec="seconds"),
+                   "session_started_at": started, "athlete": recorder.athlete, **doc}
         say(json.dumps(doc, allow_nan=False))
     else:
         say("\n" + report.format_table(analysis, saved_profiles()).rstrip("\n"))

@@ -312,6 +312,10 @@ def test_live_headless_with_an_unplugged_device_saves_everything_and_exits_1(use
     assert doc["complete"] is True and doc["athlete"] == "Sam" and doc["duration_s"] == 1.5
     assert doc["config"]["device"] == "USB Mic: Audio (hw:1,0) (device 2, ALSA)"
     assert any("stopped delivering audio" in w for w in doc["warnings"])
+    # the last line says which session it is, as 'analyze --json' of the recording does: importing it replaces the
+    # session stored from the recording (it was a second copy, under 'unknown': an audit)
+    assert (final["session_started_at"], final["athlete"]) == (doc["started_at"], "Sam") and final["file"] == str(wav)
+    assert final["recorded_at"] == doc["started_at"][:19] + doc["started_at"][23:]
 
 
 class ClosingPipe(io.StringIO):
