@@ -151,6 +151,14 @@ def _add_target_cadence_argument(p: argparse.ArgumentParser, default_text: str) 
     )
 
 
+def _folder_argument(text: str) -> str:
+    """A folder argument: not empty ('--recordings-dir ""', an unset shell variable, would save in the default folder
+    without a word)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a folder (it is empty)")
+    return text
+
+
 def _plan(text: str):
     """``--plan``: ``none``, or a plan as :func:`quietland.training.parse_plan` reads it."""
     if text.strip().lower() == "none":
@@ -396,6 +404,7 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--no-record", action="store_true", help="save nothing: no WAV, no results JSON")
     where.add_argument(
         "--recordings-dir",
+        type=_folder_argument,
         metavar="DIR",
         help="save the session's WAV and JSON in DIR (default: recordings/ in quietland's data directory: "
         "$QUIETLAND_HOME, else $XDG_DATA_HOME/quietland, else ~/.local/share/quietland)",

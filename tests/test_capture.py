@@ -445,6 +445,16 @@ def test_live_without_a_terminal_needs_headless(use_fake, capsys, monkeypatch):
     assert "--json needs --headless" in one_error_line(capsys.readouterr().err)
 
 
+def test_an_empty_recordings_dir_is_refused(use_fake, capsys, tmp_path):
+    """'--recordings-dir "$DIR"' with DIR unset saved in the default folder without a word (an audit)."""
+    from quietland.recorder import default_recordings_dir
+
+    use_fake()
+    assert main(["live", "--headless", "--device", "usb", "--recordings-dir", " "]) == 2
+    assert "argument --recordings-dir: give a folder (it is empty)" in one_error_line(capsys.readouterr().err)
+    assert not default_recordings_dir().exists()
+
+
 def test_opening_nothing_imports_no_audio_library():
     """session, recorder and capture load sounddevice only when a microphone is opened (soundfile: never)."""
     import os
