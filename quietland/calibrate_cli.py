@@ -118,7 +118,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         DEFAULT_PROFILE_NAME, PREVIOUS_SUFFIX, ProfileError, same_profile_name, load_profile, profile_to_dict,
         profiles_dir,
     )
-    from .cli import EXIT_FILE, EXIT_OK, HELP_WIDTH, CommandError
+    from .cli import EXIT_FILE, EXIT_OK, HELP_WIDTH, CommandError, command_text
 
     folder = profiles_dir()
     for there in (folder.parent, folder):  # (the data directory, then its profiles/)
@@ -184,10 +184,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                    + f" (a profile calibrated again keeps the one it replaced as NAME{PREVIOUS_SUFFIX}.toml)."))
     if profiles:
         print()
-        some = shlex.quote(profiles[0][0].stem)
+        some = command_text(f"quietland live --athlete {shlex.quote(profiles[0][0].stem)}")
         print(fill(f"Under each profile: its device (or the recording it was made from) and notes. The anchors are "
-                   f"what each landing is scored against. 'quietland live --athlete {some}' scores against that "
-                   "athlete's profile; 'quietland calibrate --name NAME' makes or renews one. The warnings in full: "
+                   f"what each landing is scored against. {some} scores against that athlete's profile; 'quietland calibrate --name NAME' makes or renews one. The warnings in full: "
                    "'quietland profiles --json'."))
     return EXIT_OK
 

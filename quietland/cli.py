@@ -151,6 +151,12 @@ def _add_target_cadence_argument(p: argparse.ArgumentParser, default_text: str) 
     )
 
 
+def command_text(command: str) -> str:
+    """A command to type, quoted in a sentence: in single quotes, or in double quotes when it holds single quotes
+    of its own (a name with a space: "quietland calibrate --name 'Mary Jane'")."""
+    return f'"{command}"' if "'" in command else f"'{command}'"
+
+
 def _folder_argument(text: str) -> str:
     """A folder argument: not empty ('--recordings-dir ""', an unset shell variable, would save in the default folder
     without a word)."""
@@ -615,8 +621,8 @@ def _no_profile(arg: str) -> str:
     if path.parent != profiles_dir():
         return (f"--profile '{arg}': there is no such file ({known}, in '{profiles_dir()}': give one by its name)."
                 if saved else f"--profile '{arg}': there is no such file.")
-    make = (f"'quietland calibrate --name {shlex.quote(arg)}' makes one (a profile saved with --output is given by "
-            "its path)" if is_profile_name(arg) else f"a profile's name has {PROFILE_NAME_TEXT}")
+    make = (f"{command_text(f'quietland calibrate --name {shlex.quote(arg)}')} makes one (a profile saved with --output "
+            "is given by its path)" if is_profile_name(arg) else f"a profile's name has {PROFILE_NAME_TEXT}")
     return f"--profile '{arg}': there is no profile of that name ({known}, in '{profiles_dir()}'); {make}."
 
 
@@ -902,9 +908,13 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     notes: list[str] = []
     if args.athlete and args.athlete.strip() and not args.profile and athletes is None:
         # (a coach's squad: who scores against whose calibration)
+        from .calibration import is_profile_name
+
         whose = f"the profile '{profile.name}'" if profile.calibrated else "no profile (uncalibrated scores)"
-        notes.append(f"{args.athlete.strip()} has no calibration profile of their own, so the session scores against "
-                     f"{whose}; 'quietland calibrate --name {shlex.quote(args.athlete.strip())}' makes one.")
+        name = " ".join(args.athlete.split())
+        make = command_text(f"quietland calibrate --name {shlex.quote(name) if is_profile_name(name) else 'NAME'}")
+        notes.append(f"{name} has no calibration profile of their own, so the session scores against {whose}; "
+                     f"{make} makes one.")
         print(f"quietland: note: {notes[-1]}", file=sys.stderr)
     for level, sentence in _unfinished_notes(folder):
         print(f"quietland: {level}: {sentence}", file=sys.stderr)

@@ -527,15 +527,17 @@ def test_live_with_an_athlete_scores_against_their_profile(use_fake, capsys, tmp
     save_profile(replace(DEFAULT_PROFILE, name="ann", calibrated=True, source="recording:cal.wav"),
                  profiles_dir() / "ann.toml")
     block = round(capture.BLOCK_DURATION_S * 48000)
-    for athlete, expected in (("Ann", "ann"), ("bo", None)):
+    for athlete, expected in (("Ann", "ann"), ("bo", None), ("Mary Jane", None), ("bo.toml", None)):
         use_fake(blocks=round(0.5 * 48000 / block), unplug_after=True)
         main(["live", "--headless", "--json", "--device", "usb", "--no-record", "--athlete", athlete])
         out, err = capsys.readouterr()
         final = json.loads(out.strip().splitlines()[-1])
         assert (final["calibration"]["name"] if final["calibration"]["calibrated"] else None) == expected
         # an athlete with no profile of their own is told whose the session scores against (review)
-        note = ("quietland: note: bo has no calibration profile of their own, so the session scores against no "
-                "profile (uncalibrated scores); 'quietland calibrate --name bo' makes one.")
+        command = {"bo": "'quietland calibrate --name bo'", "Mary Jane": "\"quietland calibrate --name 'Mary Jane'\"",
+                   "bo.toml": "'quietland calibrate --name NAME'"}.get(athlete)
+        note = (f"quietland: note: {athlete} has no calibration profile of their own, so the session scores against no "
+                f"profile (uncalibrated scores); {command} makes one.")
         assert (note in err.splitlines()) == (expected is None), err
 
 
