@@ -1186,6 +1186,13 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
         except CaptureError as exc:
             failure = str(exc)
             analysis = runner.analysis
+        except KeyboardInterrupt:  # a second Ctrl-C while the session was closing: say where its recording is
+            if recorder is None or not recorder.wav_path.exists():
+                raise
+            raise CommandError(
+                f"interrupted again while the session was closing; its recording is {recorder.wav_path} (a session "
+                "that did not close is stored in the history, with the results saved before the end, by the next "
+                "'quietland live' in that folder).", EXIT_INTERRUPTED) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

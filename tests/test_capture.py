@@ -445,6 +445,25 @@ def test_live_without_a_terminal_needs_headless(use_fake, capsys, monkeypatch):
     assert "--json needs --headless" in one_error_line(capsys.readouterr().err)
 
 
+
+def test_a_second_ctrl_c_while_the_session_closes_says_where_its_recording_is(use_fake, capsys, tmp_path, monkeypatch):
+    """A second Ctrl-C stops waiting for the session to close; it said only 'interrupted', not where the recording
+    was (an audit). (The second Ctrl-C is raised where the handler raises it: in the session's run.)"""
+    from quietland.session import SessionRunner
+
+    run = SessionRunner.run
+
+    def interrupted(self):
+        run(self)
+        raise KeyboardInterrupt  # (as it closes)
+
+    use_fake(blocks=100)
+    monkeypatch.setattr(SessionRunner, "run", interrupted)
+    assert main(["live", "--headless", "--device", "usb", "--recordings-dir", str(tmp_path), "--duration", "0.2"]) == 130
+    wav = next(tmp_path.glob("quietland-*.wav"))
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"quietland: error: interrupted again while the session was closing; its recording is {wav}")
+
 def test_an_empty_recordings_dir_is_refused(use_fake, capsys, tmp_path):
     """'--recordings-dir "$DIR"' with DIR unset saved in the default folder without a word (an audit)."""
     from quietland.recorder import default_recordings_dir
