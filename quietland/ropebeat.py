@@ -252,15 +252,20 @@ class RopeBeatTracker:
         machine = [(e, "background" if r is not None and r != INFERRED and e.sample in self._machine else r) for e, r in out]
         return sorted(machine, key=lambda d: d[0].sample)
 
-    def _take_beat(self, beat: OnsetEvent, upto: float, prev: float | None, exclude: frozenset[int] = frozenset()) -> list[tuple[OnsetEvent, str | None]]:
+    def _take_beat(
+        self, beat: OnsetEvent, upto: float, prev: float | None, contacts: frozenset[int] = frozenset(),
+    ) -> list[tuple[OnsetEvent, str | None]]:
         """Decide every undecided sound up to ``upto`` (and the beat's own cluster): the beat's loudest is the rep;
-        ``prev`` is the beat before (None: none)."""
-        cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge and e.sample not in exclude]
+        ``prev`` is the beat before (None: none). ``contacts``: samples of sounds already chosen as reps of their
+        own (a stride's halfway contacts), reps too and never part of the beat's cluster."""
+        cluster = [e for e in self._live() if abs(e.sample - beat.sample) <= self._merge and e.sample not in contacts]
         rep = max(cluster, key=lambda e: e.loudness_db)
         end = max(upto, max(e.sample for e in cluster))
         taken = [e for e in self._events if e.sample <= end]
         self._events = [e for e in self._events if e.sample > end]
-        return [(e, None if e is rep else self._off_beat_reason(e, prev, beat.sample)) for e in taken]
+        return [
+            (e, None if e is rep or e.sample in contacts else self._off_beat_reason(e, prev, beat.sample)) for e in taken
+        ]
 
     def _note_beat(self, beat: OnsetEvent) -> None:
         """Keep a real beat's salience, sample and cluster loudness for the checks that judge the recent beats."""
@@ -421,7 +426,9 @@ class RopeBeatTracker:
         lead = None  # a stride's contact half a period before its first beat: the set began on the other foot
         if self._stride:
             first = beats[0].sample
-            cluster = self._halfway_contact(first - 0.5 * period, first - period + self._merge, first - self._merge, floor, quiet, period)
+            cluster = self._halfway_contact(
+                first - 0.5 * period, first - period + self._merge, first - self._merge, floor, quiet, period
+            )
             lead = max(cluster, key=lambda e: e.loudness_db) if cluster else None
         prev: int | None = None
         for beat in beats:
@@ -435,13 +442,13 @@ class RopeBeatTracker:
                 for m in range(k if self._stride else 0):  # the halfway places after each beat, real or inferred
                     self._last, self._period = int(round(prev + m * step)), period
                     before = int(round(prev + (m + 1) * step)) - self._merge
-                    out.extend(self._take_between(self._last + 0.5 * step, self._tol(0.5 * period), before, floor, quiet))
+                    out.extend(self._take_between(self._last + 0.5 * step, before, floor, quiet))
                 out.extend((_inferred_event(beat, x), INFERRED) for x in self._between_inferred)
                 self._between_inferred = []
                 self._intervals.append((beat.sample - prev) / k)
             self._note_beat(beat)
             own = frozenset([lead.sample]) if lead is not None and prev is None else frozenset()
-            out.extend((e, None if e.sample in own else r) for e, r in self._take_beat(beat, beat.sample, prev, own))
+            out.extend(self._take_beat(beat, beat.sample, prev, own))
             prev = beat.sample
         self._last = prev
         self._period = self._clamp(float(np.median(self._intervals)) if self._intervals else float(period))
@@ -614,7 +621,7 @@ class RopeBeatTracker:
             if self._inferred or not (first is not None and first.sample < mid - half_tol):
                 if not final and now < mid + half_tol + self._merge:
                     return None
-                return self._take_between(mid, half_tol, lo, floor, quiet)
+                return self._take_between(mid, lo, floor, quiet)
         # a sound off the grid is the rope's; but while beats are inferred, one that could confirm them waits: the
         # rhythm may have stopped, and it may be the next set's first contact (``rope`` if a beat confirms them);
         # so does a halfway contact held after them
@@ -638,7 +645,7 @@ class RopeBeatTracker:
             self._intervals.append((beat.sample - (last - (k - 1) * period)) / k)
             self._inferred = []
             self._note_beat(beat)
-            out.extend((e, None if e.sample in contacts else r) for e, r in self._take_beat(beat, hi, last, contacts))
+            out.extend(self._take_beat(beat, hi, last, contacts))
             self._last = beat.sample
             self._period = self._clamp(float(np.median(self._intervals)))
             # k > 1: contacts went missing, the athlete may have sped up; check now, on the recent beats only
@@ -713,16 +720,17 @@ class RopeBeatTracker:
                 return True
         return False
 
-    def _take_between(self, mid: float, half_tol: float, before: float, floor: float, quiet: float) -> list[tuple[OnsetEvent, str | None]]:
-        """Strides: decide the sounds up to the halfway place ``mid`` (plus ``half_tol``; samples) after the last
-        beat: the loudest of the cluster of the one nearest it that a beat could be (as following asks) is a rep,
+    def _take_between(self, mid: float, before: float, floor: float, quiet: float) -> list[tuple[OnsetEvent, str | None]]:
+        """Strides: decide the sounds up to the halfway place ``mid`` (plus the half period's tolerance; samples)
+        after the last beat: the loudest of the cluster of the one nearest it that a beat could be (as following asks) is a rep,
         the others ``rope``; with none, a rep is inferred at ``mid`` once a real beat follows (as inferred beats
         are). ``before``: the next beat's window starts. After inferred beats nothing is decided: the contact
         (or the inferred rep) waits for a real beat to confirm that the rhythm went on, and with none the set's
         end leaves its sounds to the next search."""
         assert self._last is not None and self._period is not None
         self._between_at = self._last
-        cluster = self._halfway_contact(mid, self._last + self._merge, before, floor, quiet, self._period, half_tol)
+        half_tol = self._tol(0.5 * self._period)
+        cluster = self._halfway_contact(mid, self._last + self._merge, before, floor, quiet, self._period)
         if not cluster:
             self._between_inferred.append(int(round(mid)))  # counted once a real beat confirms the stride went on
             self._between_missing += 1
@@ -742,13 +750,13 @@ class RopeBeatTracker:
         return [(e, None if e is rep else "rope") for e in taken]
 
     def _halfway_contact(
-        self, mid: float, after: float, before: float, floor: float, quiet: float, period: float, half_tol: float | None = None,
+        self, mid: float, after: float, before: float, floor: float, quiet: float, period: float,
     ) -> list[OnsetEvent]:
         """Strides: the contact at the halfway place ``mid`` (samples; the stride ``period``): of the undecided sounds
         after ``after`` and before ``before`` (the beats' own clusters left out) within the half period's tolerance
-        (``half_tol``) of it that a beat could be (as following asks), the one nearest it as a beat takes it; its
-        cluster within those bounds, in order (its loudest is the rep), empty without one."""
-        half_tol = self._tol(0.5 * period) if half_tol is None else half_tol
+        of it that a beat could be (as following asks), the one nearest it as a beat takes it; its cluster within
+        those bounds, in order (its loudest is the rep), empty without one."""
+        half_tol = self._tol(0.5 * period)
         inside = [e for e in self._live() if after < e.sample < before]
         window = [e for e in inside if abs(e.sample - mid) <= half_tol and self._may_be_beat(e, floor, quiet)]
         if not window:
