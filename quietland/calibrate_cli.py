@@ -103,8 +103,8 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true",
-                   help="print one JSON document instead: {\"folder\": ..., \"profiles\": [...], \"unreadable\": [...]}, "
-                   "each profile as its TOML holds it with its \"path\"")
+                   help="print one JSON document instead: {\"folder\": ..., \"profiles\": [...], \"unreadable\": [...], "
+                   "\"earlier_copies\": [...]}, each profile as its TOML holds it with its \"path\"")
     p.set_defaults(func=cmd_profiles)
 
 
@@ -186,8 +186,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         print()
         some = command_text(f"quietland live --athlete {shlex.quote(profiles[0][0].stem)}")
         print(fill(f"Under each profile: its device (or the recording it was made from) and notes. The anchors are "
-                   f"what each landing is scored against. {some} scores against that athlete's profile; 'quietland calibrate --name NAME' makes or renews one. The warnings in full: "
-                   "'quietland profiles --json'."))
+                   f"what each landing is scored against. {some} scores against that athlete's profile; 'quietland "
+                   "calibrate --name NAME' makes or renews one. The warnings in full: 'quietland profiles --json'."))
     return EXIT_OK
 
 
@@ -326,9 +326,10 @@ def _from_drill(recording: str, given: str | None) -> str:
     """The drill a recording's landings are counted by: ``given`` (``--drill``), else the drill of the session
     quietland recorded in it (its results JSON), else :data:`DEFAULT_DRILL`. A drill given that is not the
     session's is warned about (its take-off or rope sounds may be taken for landings, or its landings missed)."""
+    from .cli import _warning_to
     from .recorder import saved_session
 
-    session = saved_session(recording, lambda sentence: print(f"quietland: warning: {sentence}", file=sys.stderr))
+    session = saved_session(recording, _warning_to(None))
     own = session.drill if session is not None else None
     if given is None:
         if own is not None:

@@ -533,6 +533,18 @@ def _drill_and_script(
     return drill, script
 
 
+def _warning_to(notices: list[str] | None, echo: bool = True) -> Callable[[str], None]:
+    """Where a warning sentence goes: into ``notices`` (for a screen to show again, or ``analyze`` to put in its
+    results) and, with ``echo``, on stderr."""
+    def say(sentence: str) -> None:
+        if echo:
+            print(f"quietland: warning: {sentence}", file=sys.stderr)
+        if notices is not None:
+            notices.append(sentence)
+
+    return say
+
+
 def _choose_profile(
     arg: str | None, saved: SavedSession | None = None, *, named_default: bool = False,
     notices: list[str] | None = None, echo: bool = True,
@@ -549,12 +561,7 @@ def _choose_profile(
     """
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
 
-    def say(sentence: str) -> None:
-        if echo:
-            print(f"quietland: warning: {sentence}", file=sys.stderr)
-        if notices is not None:
-            notices.append(sentence)
-
+    say = _warning_to(notices, echo)
     if arg and not os.path.lexists(profile_path(arg)):
         raise CommandError(_no_profile(arg), EXIT_USAGE)
     try:
@@ -660,7 +667,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     try:
         source = FileSource(args.path)
         notices: list[str] = []  # a profile or results that cannot be used: warnings of the analysis, printed with the others
-        saved = saved_session(args.path, notices.append)
+        saved = saved_session(args.path, _warning_to(notices, echo=False))
         drill, script = _drill_and_script(saved, args.drill, args.target_cadence)
         profile = _choose_profile(args.profile, saved, notices=notices, echo=False)
         target = _choose_target(args.target_cadence, saved)
@@ -688,10 +695,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         # when the recording was made, as near as the file tells: its import is dated by it (the file's path may
         # not lead back to it from wherever the JSON is imported); for a session quietland recorded, which one it
         # is, so that importing this analysis replaces the session stored from it
-        head = {"file": doc.pop("file"), "recorded_at": _modified_at(source.path)}
-        if saved is not None:
-            head.update(session_started_at=saved.started_at, athlete=saved.athlete)
-        doc = {**head, **doc}
+        session = None if saved is None else (saved.started_at, saved.athlete)
+        doc = _identified(doc, _modified_at(source.path), session)
         sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     elif args.csv:
         report.write_csv(analysis, sys.stdout)
@@ -699,6 +704,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.write(report.format_table(analysis, saved_profiles()))
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _identified(doc: dict, recorded_at: str | None, session: tuple[str, str | None] | None) -> dict:
+    """An ``analyze --json`` document led by where its audio is (``file``), when it was recorded and, for a session
+    quietland recorded, which one it is (``session``: its ``started_at`` and athlete): importing it replaces the
+    session stored from that recording."""
+    head = {"file": doc.pop("file"), "recorded_at": recorded_at}
+    if session is not None:
+        head.update(session_started_at=session[0], athlete=session[1])
+    return {**head, **doc}
 
 
 def _modified_at(path: Path) -> str | None:
@@ -743,8 +758,7 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     from .recorder import saved_session
 
     notices: list[str] = []
-    saved = saved_session(path, lambda sentence: (notices.append(sentence),
-                                                  print(f"quietland: warning: {sentence}", file=sys.stderr)))
+    saved = saved_session(path, _warning_to(notices))
     drill, script = _drill_and_script(saved, drill, args.target_cadence)
     return run_live_app(
         PacedSource(source, speed), drill, script=script,
@@ -1201,9 +1215,8 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
         doc = report.analysis_to_dict(analysis, file=None if wav is None else str(wav), block_size=runner.block_size)
         if recorder is not None:  # (which session it is, as 'analyze --json' of its recording says: importing this
             # document replaces the session stored from it, not a second copy)
-            started = recorder.started_at.isoformat(timespec="milliseconds")
-            doc = {"file": doc.pop("file"), "recorded_at": recorder.started_at.isoformat(timespec="seconds"),
-                   "session_started_at": started, "athlete": recorder.athlete, **doc}
+            doc = _identified(doc, recorder.started_at.isoformat(timespec="seconds"),
+                              (recorder.started_at.isoformat(timespec="milliseconds"), recorder.athlete))
         say(json.dumps(doc, allow_nan=False))
     else:
         say("\n" + report.format_table(analysis, saved_profiles()).rstrip("\n"))

@@ -26,8 +26,8 @@ class Readiness:
     """The verdict and its reasons, in one sentence."""
     short: str = ""
     """The verdict in a few words, for a line of a table: ``ready to move up``, ``needs 2 more sessions``, or
-    ``not yet:`` and what fails (``uncalibrated``, ``another's baseline``, ``drift cue``, ``few reps``, ``score < 70``, ``CV > 6%``,
-    ``double contacts``, ``louder``, ``level unknown``)."""
+    ``not yet:`` and what fails (``uncalibrated``, ``another's baseline``, ``drift cue``, ``few reps``,
+    ``score < 70``, ``CV > 6%``, ``double contacts``, ``louder``, ``level unknown``)."""
 
 
 @dataclass(frozen=True)
