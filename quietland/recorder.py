@@ -186,12 +186,13 @@ SAME_LENGTH_S = 1.0
 
 
 def _audio_seconds(wav: Path) -> float | None:
-    """The length of the audio in ``wav`` as its header says, s; None when it cannot be read."""
-    import soundfile
+    """The length of the readable audio in ``wav``, s (as :class:`~quietland.audiofile.FileSource` reads it); None
+    when it cannot be read."""
+    from .audiofile import AudioFileError, FileSource
 
     try:
-        return float(soundfile.info(str(wav)).duration)
-    except Exception:  # (soundfile raises its own errors and RuntimeError; any is "cannot tell")
+        return FileSource(wav).duration_s
+    except AudioFileError:
         return None
 
 
