@@ -22,7 +22,6 @@ import re
 import shutil
 import statistics
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomically
+from .names import name_key, tidy_name
 
 SCHEMA_VERSION = 1
 """Version of the profile format this quietland writes and reads."""
@@ -145,25 +145,32 @@ PREVIOUS_SUFFIX = ".previous"
 """Added to a saved profile's name for the copy of the profile a new one replaced (``ann.previous.toml``)."""
 
 
-PROFILE_NAME_TEXT = "letters, digits, '-' and '_', and single spaces between words, starting with a letter or digit"
+PROFILE_NAME_MAX = 60
+"""The longest profile name, characters: with ``.previous.toml`` after it, a name of 4-byte letters still fits a
+file name's 255 bytes."""
+PROFILE_NAME_TEXT = (f"letters, digits, '-' and '_', and spaces between words, starting with a letter or digit, "
+                     f"at most {PROFILE_NAME_MAX} characters")
 """What a profile's name may hold, as help and errors say it."""
 
 
 def profile_name(name: str) -> str:
-    """``name`` as profiles are named and looked up: its accents composed (NFC), as a keyboard that types 'ë' as 'e'
-    and a combining diaeresis means the same name."""
-    return unicodedata.normalize("NFC", name)
+    """``name`` as profiles are named and looked up, as athletes' names are (:func:`~quietland.names.tidy_name`):
+    runs of spaces one, none at either end, accents composed (NFC: a keyboard that types 'ë' as 'e' and a
+    combining diaeresis means the same name)."""
+    return tidy_name(name) or ""
 
 
 def same_profile_name(a: str, b: str) -> bool:
-    """Whether two file or profile names are one, ignoring case and how an accent was typed."""
-    return profile_name(profile_name(a).casefold()) == profile_name(profile_name(b).casefold())
+    """Whether two file or profile names are one, ignoring case, spacing and how an accent was typed."""
+    return name_key(a) == name_key(b)
 
 
 def is_profile_name(name: str) -> bool:
-    """Whether ``name`` may name a profile: letters (any alphabet, accents typed either way), digits, ``-`` and ``_``,
-    and single spaces between words (an athlete's name: 'Mary Jane'), starting with a letter or digit."""
-    return re.fullmatch(r"[^\W_][\w-]*(?: [\w-]+)*", profile_name(name)) is not None
+    """Whether ``name`` may name a profile (once tidied, :func:`profile_name`): letters (any alphabet, accents
+    typed either way), digits, ``-`` and ``_``, and spaces between words (an athlete's name: 'Mary Jane'),
+    starting with a letter or digit, at most ``PROFILE_NAME_MAX`` characters."""
+    tidy = profile_name(name)
+    return len(tidy) <= PROFILE_NAME_MAX and re.fullmatch(r"[^\W_][\w-]*(?: [\w-]+)*", tidy) is not None
 
 
 def profile_path(name_or_path: str) -> Path:
@@ -174,11 +181,21 @@ def profile_path(name_or_path: str) -> Path:
     if "/" in name_or_path or os.sep in name_or_path or name_or_path.lower().endswith(".toml"):
         return Path(name_or_path).expanduser()
     path = profiles_dir() / f"{profile_name(name_or_path)}.toml"
-    if not os.path.lexists(path) and profiles_dir().is_dir():
-        alike = [p for p in profiles_dir().glob("*.toml") if same_profile_name(p.name, path.name)]
+    if not os.path.lexists(path):
+        alike = alike_profiles(name_or_path)
         if len(alike) == 1:
             return alike[0]
     return path
+
+
+def alike_profiles(name: str) -> list[Path]:
+    """The files in :func:`profiles_dir` whose names are ``name``'s but for case, spacing or how an accent was typed
+    (:func:`same_profile_name`), sorted; more than one (``ann.toml`` and ``ANN.toml`` saved with ``--output``) and
+    none of them spelled as ``name`` is, and a name cannot choose."""
+    folder = profiles_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.toml") if same_profile_name(p.stem, name))
 
 
 def saved_profiles() -> list[str]:

@@ -609,9 +609,9 @@ def _profile_made_since(recorded: Profile) -> Profile | None:
 def _athletes_profile(athlete: str | None) -> str | None:
     """The saved profile named as ``athlete`` (case ignored), for ``live --athlete NAME`` with no ``--profile``;
     None when there is none."""
-    from .calibration import is_profile_name, profile_path
+    from .calibration import is_profile_name, profile_name, profile_path
 
-    name = " ".join((athlete or "").split())
+    name = profile_name(athlete or "")
     if not is_profile_name(name):
         return None
     path = profile_path(name)
@@ -620,9 +620,14 @@ def _athletes_profile(athlete: str | None) -> str | None:
 
 def _no_profile(arg: str) -> str:
     """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
-    from .calibration import PROFILE_NAME_TEXT, is_profile_name, profile_path, profiles_dir, saved_profiles
+    from .calibration import PROFILE_NAME_TEXT, alike_profiles, is_profile_name, profile_path, profiles_dir, saved_profiles
 
     path = profile_path(arg)
+    alike = alike_profiles(arg) if path.parent == profiles_dir() else []
+    if len(alike) > 1:
+        names = " and ".join(f"'{p.stem}'" for p in alike)
+        return (f"--profile '{arg}': the saved profiles {names} differ only in case or spacing, so the name cannot "
+                f"choose; give one as it is spelled, or by its path (in '{profiles_dir()}').")
     saved = saved_profiles()
     known = f"saved profiles: {', '.join(saved)}" if saved else "no profile is saved yet"
     if path.parent != profiles_dir():

@@ -42,7 +42,6 @@ import re
 import shlex
 import sqlite3
 import statistics
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import drill_sequence
+from .names import name_key, tidy_name
 from .readiness import Progress, readiness
 
 HISTORY_FILE = "history.sqlite3"
@@ -160,7 +160,7 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
       analysis of its recording the ``session_started_at`` it names), as stored; NULL for a plain analysis, dated by
       a file's time. Rows stored before: their ``started_at`` when it is to the millisecond, as a live session
       writes it (else NULL: a file's time, to the second).
-    - Athletes whose names are one under :func:`_same_name` (every letter's case, and accents however they were
+    - Athletes whose names are one under :func:`name_key` (every letter's case, and accents however they were
       typed; version 2 compared with SQLite's NOCASE, A-Z only, so 'Émile' and 'émile' could be two athletes with
       half the sessions each) become one, under the spelling stored first; names are stored in Unicode NFC.
     - The rows of one session (under two spellings, or two complete copies version 2 kept as two sessions) become
@@ -171,14 +171,14 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
     first: dict[str, int] = {}
     renames: list[tuple[str, int]] = []
     for athlete_id, name in conn.execute("SELECT id, name FROM athletes ORDER BY id").fetchall():
-        key = _same_name(name)
+        key = name_key(name)
         if key in first:
             conn.execute("UPDATE sessions SET athlete_id = ? WHERE athlete_id = ?", (first[key], athlete_id))
             conn.execute("DELETE FROM athletes WHERE id = ?", (athlete_id,))
         else:
             first[key] = athlete_id
-            if (_name(name) or name) != name:
-                renames.append((_name(name) or name, athlete_id))
+            if (tidy_name(name) or name) != name:
+                renames.append((tidy_name(name) or name, athlete_id))
     conn.executemany("UPDATE athletes SET name = ? WHERE id = ?", renames)
     for (start,) in conn.execute(
         "SELECT session_start FROM sessions WHERE session_start IS NOT NULL GROUP BY session_start HAVING COUNT(*) > 1"
@@ -206,8 +206,8 @@ def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
                                            (r[5] or "") if r[3] else "", 0.0 if r[3] else (r[6] or 0.0), r[0]))
     kept = rows[0]
     conn.executemany("DELETE FROM sessions WHERE id = ?", [(r[0],) for r in rows[1:]])
-    named = [r for r in rows[1:] if _same_name(r[2]) != UNKNOWN_ATHLETE]
-    if _same_name(kept[2]) == UNKNOWN_ATHLETE and named:
+    named = [r for r in rows[1:] if name_key(r[2]) != UNKNOWN_ATHLETE]
+    if name_key(kept[2]) == UNKNOWN_ATHLETE and named:
         conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (named[0][1], kept[0]))
 
 
@@ -339,9 +339,9 @@ class SessionRow:
         profile counts: whose it was cannot be told."""
         if not self.calibrated:
             return False
-        if not self.profile_name or _same_name(self.athlete) == UNKNOWN_ATHLETE:
+        if not self.profile_name or name_key(self.athlete) == UNKNOWN_ATHLETE:
             return True
-        return _same_name(self.profile_name) == _same_name(self.athlete)
+        return name_key(self.profile_name) == name_key(self.athlete)
 
     @property
     def vs_baseline_db(self) -> float | None:
@@ -450,24 +450,6 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _name(value: Any) -> str | None:
-    """An athlete's name as stored: control characters (a newline, a tab, a terminal's escape codes) become
-    spaces, runs of spaces one, and accented letters take one form (Unicode NFC: an 'ë' typed as 'e' and a
-    combining mark is the 'ë' stored); None when nothing is left. Such characters would break every table and line
-    the name is printed in."""
-    if not isinstance(value, str):
-        return None
-    cleaned = " ".join("".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in value).split())
-    return unicodedata.normalize("NFC", cleaned) or None
-
-
-def _same_name(name: str) -> str:
-    """What two spellings of one athlete's name share: the name as stored (:func:`_name`), its case folded (every
-    letter's, not only A-Z's: 'ÉMILE' is 'Émile'), as Unicode's canonical caseless matching does (accents and their
-    order taken apart before and after folding)."""
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", _name(name) or "").casefold())
-
-
 def results_sha256(doc: dict[str, Any]) -> str:
     """SHA-256 of the document's canonical JSON (sorted keys, no spaces): the same results give the same digest."""
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -549,7 +531,7 @@ def parse_results(
     if drill is None:
         raise HistoryError(f"{where} is not a quietland results document (it names no drill).")
     drill = _drills_label(drill, doc.get("drill_changes"))
-    named, given = _name(doc.get("athlete")), _name(athlete)
+    named, given = tidy_name(doc.get("athlete")), tidy_name(athlete)
     who = given or named or UNKNOWN_ATHLETE
     own = _text(doc.get("started_at"))
     session = _session_start(doc) if own is None else None
@@ -838,7 +820,7 @@ class HistoryStore:
                 conn.executemany("DELETE FROM sessions WHERE id = ?", [(row[0],) for row in copies])
             # the athlete named now; else the one it is stored under (put right there, say), unless that is 'unknown'
             # and the document names one
-            kept = stays_with is not None and not (parsed.named_athlete and _same_name(stays_with) == UNKNOWN_ATHLETE)
+            kept = stays_with is not None and not (parsed.named_athlete and name_key(stays_with) == UNKNOWN_ATHLETE)
             name = stays_with if kept and not parsed.athlete_given else parsed.athlete
             new_athlete = self._athlete_row(name) is None
             athlete_id, stored_name = self._athlete(name)
@@ -883,7 +865,7 @@ class HistoryStore:
         """``["scored against eve's profile"]`` when the session was scored against a profile named as another athlete
         in the history (a profile per athlete, and the wrong one given), else nothing."""
         row = self._conn.execute("SELECT calibrated, profile_name FROM sessions WHERE id = ?", (stored.id,)).fetchone()
-        if row is None or not row[0] or not row[1] or _same_name(row[1]) == _same_name(stored.athlete):
+        if row is None or not row[0] or not row[1] or name_key(row[1]) == name_key(stored.athlete):
             return []
         other = self._athlete_row(row[1])
         return [f"scored against {other[1]}'s profile"] if other is not None else []
@@ -900,7 +882,7 @@ class HistoryStore:
                 key, start = _session_key(own), _start_time(own, "")[0]
             except (HistoryError, OverflowError, OSError, ValueError):
                 return None
-            who = self._athlete_row(_name(athlete) or _name(doc.get("athlete")) or UNKNOWN_ATHLETE)
+            who = self._athlete_row(tidy_name(athlete) or tidy_name(doc.get("athlete")) or UNKNOWN_ATHLETE)
             found = (self._conn.execute(query + "session_start = ?", (key,)).fetchone() if key is not None
                      else None if who is None
                      else self._conn.execute(query + "athlete_id = ? AND started_at = ?", (who[0], start)).fetchone())
@@ -926,7 +908,7 @@ class HistoryStore:
 
     def _athlete(self, name: str) -> tuple[int, str]:
         """The athlete's id and stored spelling, adding them first if new (inside the caller's transaction). Names
-        ignore case (:func:`_same_name`): the spelling is the one stored first."""
+        ignore case (:func:`name_key`): the spelling is the one stored first."""
         found = self._athlete_row(name)
         if found is not None:
             return found
@@ -934,11 +916,11 @@ class HistoryStore:
         return self._conn.execute("SELECT id, name FROM athletes WHERE name = ?", (name,)).fetchone()
 
     def _athlete_row(self, name: str) -> tuple[int, str] | None:
-        """The id and stored spelling of athlete ``name`` (:func:`_same_name`; the first stored, should a history
+        """The id and stored spelling of athlete ``name`` (:func:`name_key`; the first stored, should a history
         written before names were compared so hold two), or None. (SQLite's NOCASE, the column's, folds only A-Z.)"""
-        key = _same_name(name)
+        key = name_key(name)
         return next((row for row in self._conn.execute("SELECT id, name FROM athletes ORDER BY id")
-                     if _same_name(row[1]) == key), None)
+                     if name_key(row[1]) == key), None)
 
     def import_paths(
         self, paths: Iterable[str | os.PathLike[str]], *, athlete: str | None = None,
@@ -989,10 +971,10 @@ class HistoryStore:
                 verb += f" (stored under {stored.moved_from})"
         elif stored.moved_from is not None:
             verb, status = f"moved from {stored.moved_from}", "moved"
-        named = _name(doc.get("athlete"))
+        named = tidy_name(doc.get("athlete"))
         notes = [
             *(["a new athlete"] if stored.new_athlete else []),
-            *([f"the results name {named}"] if named and _same_name(named) != _same_name(stored.athlete) else []),
+            *([f"the results name {named}"] if named and name_key(named) != name_key(stored.athlete) else []),
             *self._others_profile(stored),
         ]
         renamed = f" ({'; '.join(notes)})" if notes else ""
@@ -1014,15 +996,15 @@ class HistoryStore:
     def rename_athlete(self, old: str, new: str) -> tuple[str, str, int, bool]:
         """Store every session of athlete ``old`` under ``new``, in one transaction: a misspelt name put right.
 
-        When ``new`` is another athlete with sessions (names compared as :func:`_same_name` does), ``old``'s join
+        When ``new`` is another athlete with sessions (names compared as :func:`name_key` does), ``old``'s join
         theirs, under the spelling stored; when it is ``old`` spelt otherwise (another case), that spelling is
         stored. Returns the spelling renamed, the spelling now stored (the same: nothing changed), the sessions and
         whether they joined another athlete's. Raises :class:`HistoryError` when ``old`` has no sessions, or ``new``
         is no name or ``unknown`` (where sessions that name no athlete go)."""
-        spelling = _name(new)
+        spelling = tidy_name(new)
         if spelling is None:
             raise HistoryError(f"{new!r} is no name: give the athlete's name as it should be stored.")
-        if _same_name(spelling) == _same_name(UNKNOWN_ATHLETE):
+        if name_key(spelling) == name_key(UNKNOWN_ATHLETE):
             raise HistoryError(f"'{UNKNOWN_ATHLETE}' is where sessions that name no athlete are kept, not a name to "
                                "give: give the athlete's name.")
         with self._transaction():
@@ -1112,7 +1094,7 @@ class HistoryStore:
         )]
 
     def find_athlete(self, name: str) -> str | None:
-        """The stored spelling of athlete ``name`` (case ignored, :func:`_same_name`), or None."""
+        """The stored spelling of athlete ``name`` (case ignored, :func:`name_key`), or None."""
         row = self._athlete_row(name)
         return None if row is None else row[1]
 

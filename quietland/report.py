@@ -312,7 +312,8 @@ def _median_impact(analysis: Analysis) -> float | None:
 def _scored_against(analysis: Analysis, saved_profiles: Sequence[str]) -> str:
     """What the scores rest on: the profile's name, or that they are uncalibrated and how to change that."""
     if analysis.profile.calibrated:
-        return f"profile '{analysis.profile.name}'"
+        made = analysis.profile.created[:10]
+        return f"profile '{analysis.profile.name}'" + (f", made {made}" if made else "")
     if saved_profiles:
         shown = ", ".join(saved_profiles[:4]) + (", ..." if len(saved_profiles) > 4 else "")
         return f"uncalibrated: '--profile NAME' scores against a saved profile ({shown})"

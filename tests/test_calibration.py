@@ -133,6 +133,28 @@ def test_profile_names_resolve_into_the_data_directory(tmp_path, monkeypatch):
     assert profile_path("X.TOML") == Path("X.TOML")  # (calibrate --output takes it: --profile found 'X.TOML.toml')
 
 
+def test_profile_names_are_tidied_as_athlete_names_are(tmp_path, monkeypatch):
+    """'--profile "Mary  Jane"' was refused while 'live --athlete "Mary  Jane"' found the profile: a profile's name
+    is now read as an athlete's is (spaces, control characters, accents, case), one rule in quietland.names."""
+    from quietland.calibration import PROFILE_NAME_MAX, alike_profiles, is_profile_name, same_profile_name
+    from quietland.names import name_key
+
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path))
+    assert is_profile_name(" Mary \t Jane ") and profile_path(" Mary \t Jane ") == tmp_path / "profiles" / "Mary Jane.toml"
+    assert same_profile_name("ZOE\u0308", "zoë") and name_key("ZOE\u0308") == name_key("  zoë")
+    assert not same_profile_name("ann", "anne")
+    assert is_profile_name("a" * PROFILE_NAME_MAX) and not is_profile_name("a" * (PROFILE_NAME_MAX + 1))
+    assert not is_profile_name("  ") and not is_profile_name("a/b") and not is_profile_name("_x")
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "ann.toml").write_text("")
+    assert profile_path("ANN") == folder / "ann.toml"  # (one alike: found)
+    (folder / "ANN.toml").write_text("")
+    assert alike_profiles("Ann") == [folder / "ANN.toml", folder / "ann.toml"]
+    assert profile_path("Ann") == folder / "Ann.toml"  # (two alike: neither chosen)
+    assert profile_path("ann") == folder / "ann.toml"  # (spelled as saved: that one)
+
+
 # ---------------------------------------------------------------- measuring
 def test_room_floor_reads_the_noise_level():
     rng = np.random.default_rng(0)
@@ -494,9 +516,9 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     before = wav.read_bytes()
     home = tmp_path / "home"
     for args in (["--output", str(wav)], ["--output", str(tmp_path)], ["--name", "ann.toml"], ["--name", "-x"],
-                 ["--name", "a  b"], ["--name", "default.previous"], ["--silence", "3"],  # (--silence: no steps)
-                 ["--name", "_x"], ["--name", "a b "], ["--name", "a/b"],
-                 ["--name", "a  b", "--output", str(tmp_path / "o.toml")]):  # (--output skipped it)
+                 ["--name", "a_b" * 20 + "c"], ["--name", "default.previous"], ["--silence", "3"],  # (--silence: no steps)
+                 ["--name", "_x"], ["--name", " _x "], ["--name", "a/b"],
+                 ["--name", "a/b", "--output", str(tmp_path / "o.toml")]):  # (--output skipped it)
         p = quietland_cli("calibrate", "--from", str(wav), *args, env_home=home)
         assert p.returncode == 2 and p.stderr.startswith("quietland: error: ") and p.stderr.count("\n") == 1, (args, p.stderr)
     assert wav.read_bytes() == before and not (home / "profiles").exists()

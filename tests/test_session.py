@@ -444,6 +444,14 @@ def test_a_profile_that_names_nothing_is_a_bad_command_line(tmp_path, capsys, mo
     # in any case, as athlete names are ('Ann' was no profile, where the history's 'Ann' is 'ann')
     assert main(["analyze", str(DEMO), "--json", "--profile", "BO"]) == 0
     assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "bo"
+    # spaced as athlete names may be (refused before); two files alike but for case: which one is said, not guessed
+    save_profile(replace(profile, name="Mary Jane"), saved / "Mary Jane.toml")
+    assert main(["analyze", str(DEMO), "--json", "--profile", " mary  jane"]) == 0
+    assert json.loads(capsys.readouterr().out)["calibration"]["name"] == "Mary Jane"
+    save_profile(replace(profile, name="BO"), saved / "BO.toml")
+    assert main(["analyze", str(DEMO), "--json", "--profile", "Bo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--profile 'Bo': the saved profiles 'BO' and 'bo' differ only in case" in err, err
 
 
 def test_analyze_says_it_takes_the_recorded_sessions_target_cadence(tmp_path, capsys):
@@ -485,7 +493,11 @@ def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
 
     save_profile(replace(DEFAULT_PROFILE, calibrated=True, name="default"), saved / "default.toml")
     assert summary_line().endswith("(uncalibrated: '--profile NAME' scores against a saved profile (default))")
-    assert summary_line("--profile", "default").endswith("(profile 'default')")
+    made = DEFAULT_PROFILE.created[:10]
+    assert summary_line("--profile", "default").endswith(f"(profile 'default', made {made})")
+    # an earlier copy holds its profile's name: its date tells it from the profile now saved ('ann' both)
+    save_profile(replace(DEFAULT_PROFILE, calibrated=True, created="2026-01-02T10:00:00+00:00"), saved / "default.previous.toml")
+    assert summary_line("--profile", "default.previous").endswith("(profile 'default', made 2026-01-02)")
 
 
 def test_an_analysis_saved_beside_a_recording_is_not_taken_for_its_session(tmp_path, capsys):
