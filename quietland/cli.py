@@ -608,14 +608,15 @@ def _profile_made_since(recorded: Profile) -> Profile | None:
 
 def _athletes_profile(athlete: str | None) -> str | None:
     """The saved profile named as ``athlete`` (case ignored), for ``live --athlete NAME`` with no ``--profile``;
-    None when there is none."""
+    None when there is none. Anything at the profile's place counts: a damaged file, a folder or a link to nothing
+    is the athlete's profile that cannot be used (a warning, scores uncalibrated), never a cue to score against
+    the profile 'default', which is someone else's baseline."""
     from .calibration import is_profile_name, profile_name, profile_path
 
     name = profile_name(athlete or "")
     if not is_profile_name(name):
         return None
-    path = profile_path(name)
-    return name if path.is_file() else None
+    return name if os.path.lexists(profile_path(name)) else None
 
 
 def _no_profile(arg: str) -> str:

@@ -541,6 +541,18 @@ def test_live_with_an_athlete_scores_against_the_profile_of_that_name(tmp_path, 
     assert _athletes_profile("Mary Jane") == "Mary Jane"
     assert _athletes_profile("mary  jane ") == "mary jane"  # (as an athlete's name is stored, and case ignored)
     assert _athletes_profile("bo") is None and _athletes_profile(None) is None and _athletes_profile("a/b") is None
+    # a folder or a link to nothing where the athlete's profile should be is that profile, unusable: a warning and
+    # uncalibrated scores, as a damaged file gives (it fell back to 'default', another athlete's baseline)
+    from quietland.cli import _choose_profile
+
+    (profiles_dir() / "cy.toml").mkdir()
+    (profiles_dir() / "di.toml").symlink_to(tmp_path / "nowhere.toml")
+    save_profile(from_recording, profiles_dir() / "default.toml")
+    for athlete, words in (("cy", "is a folder, not a file"), ("di", "does not exist")):
+        assert _athletes_profile(athlete) == athlete
+        notices = []
+        profile = _choose_profile(_athletes_profile(athlete), named_default=True, notices=notices, echo=False)
+        assert not profile.calibrated and len(notices) == 1 and words in notices[0], notices
 
 
 def test_a_profile_that_fails_to_save_leaves_the_earlier_one_in_place(tmp_path, from_recording, monkeypatch):
