@@ -562,8 +562,7 @@ def _choose_profile(
     from .calibration import DEFAULT_PROFILE, DEFAULT_PROFILE_NAME, ProfileError, load_profile, profile_path
 
     say = _warning_to(notices, echo)
-    if arg and not os.path.lexists(profile_path(arg)):
-        raise CommandError(_no_profile(arg), EXIT_USAGE)
+    _check_profile_arg(arg)
     try:
         recorded = None if arg or saved is None else saved.profile()
         if recorded is not None:
@@ -617,6 +616,14 @@ def _athletes_profile(athlete: str | None) -> str | None:
     if not is_profile_name(name):
         return None
     return name if os.path.lexists(profile_path(name)) else None
+
+
+def _check_profile_arg(arg: str | None) -> None:
+    """Raise a bad command line when ``--profile`` names nothing at all (a typo): before anything starts."""
+    from .calibration import profile_path
+
+    if arg and not os.path.lexists(profile_path(arg)):
+        raise CommandError(_no_profile(arg), EXIT_USAGE)
 
 
 def _no_profile(arg: str) -> str:
@@ -748,9 +755,10 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
         source = FileSource(path, hold_decoder_output=False)  # (the screen draws on stderr while the file is read)
     except AudioFileError as exc:
         raise CommandError(str(exc), EXIT_FILE) from None
+    profile, target = getattr(args, "profile", None), getattr(args, "target_cadence", None)
+    _check_profile_arg(profile)  # (a typo is said as such, not carried into the command suggested below)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # (with the options analyze shares, so that its scores are the screen's)
-        profile, target = getattr(args, "profile", None), getattr(args, "target_cadence", None)
         shown = (shlex.quote(str(path)) + (f" --drill {drill}" if drill else "")
                  + (f" --profile {shlex.quote(profile)}" if profile else "")
                  + (f" --target-cadence {target:g}" if target else ""))
@@ -768,7 +776,7 @@ def _play_on_screen(command: str, path: str, drill: str | None, speed: float | N
     drill, script = _drill_and_script(saved, drill, args.target_cadence)
     return run_live_app(
         PacedSource(source, speed), drill, script=script,
-        profile=_choose_profile(getattr(args, "profile", None), saved, notices=notices),
+        profile=_choose_profile(profile, saved, notices=notices),
         notices=tuple(notices),
         plan=_choose_plan(args.plan, drill, saved),
         plan_ends_sets=not script,  # a recorded session's own set ends are in its script

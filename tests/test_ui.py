@@ -424,7 +424,7 @@ def test_demo_recording_is_found_from_the_environment_the_folder_or_the_source_t
 # ------------------------------------------------------------------ command line
 
 
-def test_replay_and_demo_need_a_terminal(capsys):
+def test_replay_and_demo_need_a_terminal(capsys, tmp_path, monkeypatch):
     # under pytest stdout is captured, not a terminal
     for argv in (["demo"], ["demo", "--fast"], ["replay", str(DEMO), "--speed", "2"]):
         assert main(argv) == 2
@@ -439,8 +439,19 @@ def test_replay_and_demo_need_a_terminal(capsys):
         else:
             assert f"'quietland analyze {DEMO}'" in lines[0], lines[0]
     # the options analyze shares go with it, so that its scores are the screen's (they were dropped)
+    from dataclasses import replace
+
+    from quietland.calibration import DEFAULT_PROFILE, profiles_dir, save_profile
+
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path))
+    profiles_dir().mkdir(parents=True)
+    save_profile(replace(DEFAULT_PROFILE, name="ann", calibrated=True), profiles_dir() / "ann.toml")
     assert main(["replay", str(DEMO), "--drill", "pogo", "--profile", "ann", "--target-cadence", "96"]) == 2
     assert f"'quietland analyze {DEMO} --drill pogo --profile ann --target-cadence 96'" in capsys.readouterr().err
+    # a profile that is not there is said to be so (the analyze command suggested would have failed on it)
+    assert main(["replay", str(DEMO), "--profile", "anne"]) == 2
+    err = capsys.readouterr().err
+    assert "--profile 'anne': there is no profile of that name (saved profiles: ann" in err and "analyze" not in err, err
 
 
 def test_replay_of_a_missing_file_and_a_missing_demo_are_one_sentence_and_exit_1(tmp_path, capsys, monkeypatch):
