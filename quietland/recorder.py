@@ -242,7 +242,7 @@ class StreamingWav:
             + b"data" + struct.pack("<I", 0)
         )
         assert len(header) == _WAV_HEADER_BYTES
-        _write_all(self.fh, header)
+        _write_all(self.fh.write, header)
 
     @property
     def full(self) -> bool:
@@ -252,7 +252,7 @@ class StreamingWav:
     def write(self, block: np.ndarray) -> None:
         """Append ``block``, shape ``(n,)`` (mono) or ``(n, channels)``."""
         data = np.ascontiguousarray(block, dtype="<f4")
-        _write_all(self.fh, data.tobytes())
+        _write_all(self.fh.write, data.tobytes())
         self.frames += data.shape[0]
 
     def update_header(self) -> None:
@@ -261,7 +261,7 @@ class StreamingWav:
         end = _WAV_HEADER_BYTES + data_bytes
         for offset, value in ((4, _WAV_HEADER_BYTES - 8 + data_bytes), (46, self.frames), (54, data_bytes)):
             self.fh.seek(offset)
-            _write_all(self.fh, struct.pack("<I", value))
+            _write_all(self.fh.write, struct.pack("<I", value))
         self.fh.seek(end)
 
 
@@ -282,11 +282,12 @@ def recorded_seconds(wav: Path) -> float | None:
     return (size - _WAV_HEADER_BYTES) // (4 * channels) / rate
 
 
-def _write_all(fh, data: bytes) -> None:
-    """Write every byte (an unbuffered file may take a part at a time)."""
+def _write_all(write: Callable[[memoryview], int | None], data: bytes) -> None:
+    """Write every byte through ``write`` (an unbuffered file's ``write``, or ``os.write`` on a descriptor: either
+    may take a part at a time)."""
     view = memoryview(data)
     while view:
-        n = fh.write(view)
+        n = write(view)
         if n is None or n <= 0:
             raise OSError(errno.EIO, "the file accepted no data")
         view = view[n:]
@@ -602,17 +603,12 @@ def _hold_marker(wav: Path) -> int | None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        _write_all_fd(fd, _MARKER_TEXT.format(wav=wav.name, pid=os.getpid()).encode())
+        _write_all(lambda view: os.write(fd, view), _MARKER_TEXT.format(wav=wav.name, pid=os.getpid()).encode())
         os.rename(making, path)
     except OSError:
         _remove_marker(making, fd)
         return None
     return fd
-
-
-def _write_all_fd(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data):]
 
 
 def _remove_marker(path: Path, fd: int) -> None:
