@@ -13,8 +13,9 @@ The guided steps, in order (each starts as soon as the previous one ends):
 
 1. ``silence``: :attr:`CalibrationSteps.silence_s` of room sound; the room's
    floor and its octave spectrum. Landings heard now are ignored.
-2. ``headroom``: a few normal landings; a warning if they clip or sit within
-   15 dB of the floor (move the laptop, change the input gain).
+2. ``headroom``: a few normal landings; a warning if they sit within 15 dB
+   of the floor (move the laptop, change the input gain). A landing that
+   clips, in this step or a later one, is a warning as it is heard.
 3. ``quiet``: five of the athlete's quietest landings: the quiet anchor.
 4. ``normal``: five normal landings: the normal anchor.
 5. ``done``: the profile can be made (where the microphone is comes from the athlete).
@@ -140,6 +141,7 @@ class CalibrationSteps:
         """The room floor, once the silence step is over, dBFS."""
         self.floor_spectrum: tuple[float, ...] = ()
         """The room's octave spectrum, once the silence step is over, dB."""
+        self._clipping_said = False
 
     def needed(self, step: str) -> int:
         """Landings (for ``silence``: seconds) ``step`` needs."""
@@ -196,6 +198,10 @@ class CalibrationSteps:
         step = self.step
         got = self.landings[step]
         got.append(rep)
+        clipped = clipping_warning(rep.event.peak_dbfs)
+        if clipped is not None and not self._clipping_said:  # (said with the landing, in any step: the quiet and
+            self._clipping_said = True                        # normal anchors rest on landings heard whole)
+            self.warnings.append(clipped)
         if len(got) < self.needed(step):
             return [self._progress(rep.impact_db)]
         if step == "headroom":
@@ -229,12 +235,11 @@ class CalibrationSteps:
 
 
 def headroom_warnings(landings: list[Rep], floor_dbfs: float | None) -> list[str]:
-    """Warnings about the microphone's headroom from a few normal landings (empty when all is well)."""
+    """Warnings about the microphone's headroom from a few normal landings (empty when all is well): too close to
+    the room's floor. (Clipping is said with the landing that clips, in any step.)"""
     typical = float(np.median([r.impact_db for r in landings]))
-    found = [clipping_warning(max(r.event.peak_dbfs for r in landings))]
-    if floor_dbfs is not None:
-        found.append(floor_warning(typical, floor_dbfs))
-    return [w for w in found if w]
+    found = floor_warning(typical, floor_dbfs) if floor_dbfs is not None else None
+    return [found] if found else []
 
 
 def profile_from_audio(

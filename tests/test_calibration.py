@@ -185,6 +185,27 @@ def test_guided_steps_measure_a_known_calibration(calibration_session):
     assert profile.placement.distance_m == 2.0 and profile.source == "live" and profile.calibrated
 
 
+def test_a_landing_that_clips_in_an_anchor_step_is_said_as_it_is_heard(calibration_session):
+    """Clipping was checked on the headroom hops only: a normal landing that hit full scale (a harder landing, the
+    gain turned up) was said only once the profile was made, after the steps it spoiled."""
+    s = calibration_session
+    steps = CalibrationSteps(s.sample_rate)
+    for i in range(0, len(s.audio), 4096):
+        steps.feed(s.audio[i : i + 4096])
+    assert steps.step == "done" and steps.warnings == []
+    third = steps.landings["normal"][2].event.sample
+    audio = s.audio.copy()
+    at = slice(third - s.sample_rate // 50, third + s.sample_rate // 10)
+    audio[at] = np.clip(audio[at] * 40.0, -1.0, 1.0)
+    steps = CalibrationSteps(s.sample_rate)
+    said = []
+    for i in range(0, len(audio), 4096):
+        said += [(p.step, p.done, p.warnings) for p in steps.feed(audio[i : i + 4096])]
+    first = next(i for i, (_, _, w) in enumerate(said) if w)
+    assert said[first][:2] == ("normal", 3) and len(said[first][2]) == 1, said[first]
+    assert "Landings reach full scale" in said[first][2][0] and said[-1][2] == said[first][2]  # (once)
+
+
 def test_a_muted_microphone_is_said_to_be_as_the_silence_step_ends(calibration_session):
     """Exact zeros from the input (a muted microphone) passed the silence step without a word, then waited for a
     headroom hop forever (review): the warning came only with a finished profile, which could never be."""
