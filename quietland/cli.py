@@ -1229,7 +1229,8 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
         doc = report.analysis_to_dict(analysis, file=None if wav is None else str(wav), block_size=runner.block_size)
         if recorder is not None:  # (which session it is, as 'analyze --json' of its recording says: importing this
             # document replaces the session stored from it, not a second copy)
-            doc = _identified(doc, recorder.started_at.isoformat(timespec="seconds"),
+            # (recorded_at as 'analyze --json' dates the recording: by the file's time, as it was closed)
+            doc = _identified(doc, _modified_at(recorder.wav_path) if recorder.wav_path.exists() else None,
                               (recorder.started_at.isoformat(timespec="milliseconds"), recorder.athlete))
         say(json.dumps(doc, allow_nan=False))
     else:
