@@ -119,13 +119,14 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         profiles_dir,
     )
     from .cli import EXIT_FILE, EXIT_OK, HELP_WIDTH, CommandError, command_text
+    from .names import sort_key
 
     folder = profiles_dir()
     for there in (folder.parent, folder):  # (the data directory, then its profiles/)
         if there.exists() and not there.is_dir():
             raise CommandError(f"'{there}' is a file, not a folder, so no profile can be saved or read there: move it "
                                "aside, or set QUIETLAND_HOME to the folder quietland should keep its data in.", EXIT_FILE)
-    files = sorted(folder.glob("*.toml"), key=lambda f: f.stem.casefold()) if folder.is_dir() else []
+    files = sorted(folder.glob("*.toml"), key=lambda f: sort_key(f.stem)) if folder.is_dir() else []
     earlier = [f for f in files if f.stem.endswith(PREVIOUS_SUFFIX)]
     profiles, unreadable = [], []
     for f in files:

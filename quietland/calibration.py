@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomically
-from .names import name_key, tidy_name
+from .names import name_key, sort_key, tidy_name
 
 SCHEMA_VERSION = 1
 """Version of the profile format this quietland writes and reads."""
@@ -201,7 +201,7 @@ def alike_profiles(name: str) -> list[Path]:
 def saved_profiles() -> list[str]:
     """The names of the profiles saved in :func:`profiles_dir`, sorted (the earlier copies
     :func:`save_new_profile` keeps left out)."""
-    return sorted((p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(PREVIOUS_SUFFIX)), key=str.casefold)
+    return sorted((p.stem for p in profiles_dir().glob("*.toml") if not p.stem.endswith(PREVIOUS_SUFFIX)), key=sort_key)
 
 
 # ------------------------------------------------------------------ measures

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import drill_sequence
-from .names import name_key, tidy_name
+from .names import name_key, sort_key, tidy_name
 from .readiness import Progress, readiness
 
 HISTORY_FILE = "history.sqlite3"
@@ -1088,10 +1088,10 @@ class HistoryStore:
 
     # ------------------------------------------------------------ reading
     def athletes(self) -> list[str]:
-        """Every athlete with a stored session, by name (case ignored)."""
-        return [name for (name,) in self._conn.execute(
-            "SELECT name FROM athletes WHERE id IN (SELECT DISTINCT athlete_id FROM sessions) ORDER BY name"
-        )]
+        """Every athlete with a stored session, by name (case and accents set aside, :func:`sort_key`)."""
+        return sorted((name for (name,) in self._conn.execute(
+            "SELECT name FROM athletes WHERE id IN (SELECT DISTINCT athlete_id FROM sessions)"
+        )), key=sort_key)
 
     def find_athlete(self, name: str) -> str | None:
         """The stored spelling of athlete ``name`` (case ignored, :func:`name_key`), or None."""

@@ -459,7 +459,9 @@ ellipsis (a session whose drill was changed is stored under every drill it had: 
 
 def _groups(rows: Sequence[SessionRow]) -> list:
     """The athlete-and-drill groups of ``rows``: athletes in alphabetical order, each one's drills as first done."""
-    return sorted(progress_by_group(rows), key=lambda p: p.athlete.casefold())
+    from .names import sort_key
+
+    return sorted(progress_by_group(rows), key=lambda p: sort_key(p.athlete))
 
 
 def _columns(text: str) -> int:

@@ -28,3 +28,10 @@ def name_key(name: str) -> str:
     letter's, not only A-Z's: 'ÉMILE' is 'Émile'), as Unicode's canonical caseless matching does (accents and their
     order taken apart before and after folding)."""
     return unicodedata.normalize("NFD", unicodedata.normalize("NFD", tidy_name(name) or "").casefold())
+
+
+def sort_key(name: str) -> tuple[str, str]:
+    """Where ``name`` goes in a list of names: by its letters with case and accents set aside ('Émile' between
+    'eve' and 'frank', not after 'zoë'), then by :func:`name_key`, so the order does not depend on the list's."""
+    key = name_key(name)
+    return "".join(c for c in key if not unicodedata.combining(c)), key

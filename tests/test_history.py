@@ -318,6 +318,11 @@ def test_athlete_names_ignore_the_case_of_every_letter_and_how_an_accent_was_typ
     typed = "Zoe\u0308 A\u030angstro\u0308m"  # the same letters, each accent a combining mark
     assert store.find_athlete(typed) == "Zoë Ångström" and len(store.sessions(typed)) == 2
     assert store.find_athlete("zoe angstrom") is None
+    # listed by their letters, case and accents set aside ('Émile' came after 'zoë', 'JOHN' before 'ann')
+    for day, name in enumerate(("JOHN", "Émile", "ann", "eve"), start=3):
+        path = write_json(tmp_path / f"{day}.json", recorded(docs["calibrated"], f"2026-11-{day:02d}T08:00:00+01:00", athlete=None))
+        store.import_paths([path], athlete=name)
+    assert store.athletes() == ["ann", "Émile", "eve", "JOHN", "Zoë Ångström"]
 
 
 def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(store, docs, tmp_path):
