@@ -174,6 +174,10 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                 about.append("live's default")
             if not same_profile_name(f.stem, prof.name):
                 about.append(f"saved as '{prof.name}'")
+            where = prof.placement  # (the set-up a profile belongs to, as given when it was saved; last: cut first)
+            placed = [f"{where.distance_m:g} m away" if where.distance_m is not None else "", where.surface, where.note]
+            if any(placed):
+                about.append(", ".join(" ".join(x.split()) for x in placed if x))
             print("    " + cut("; ".join(about), HELP_WIDTH - 4))
     else:
         print(fill(f"No calibration profile is saved yet (in '{folder}'). 'quietland calibrate' makes one; "
@@ -186,7 +190,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     if profiles:
         print()
         some = command_text(f"quietland live --athlete {shlex.quote(profiles[0][0].stem)}")
-        print(fill(f"Under each profile: its device (or the recording it was made from) and notes. The anchors are "
+        print(fill(f"Under each profile: its device (or the recording it was made from), where the microphone was, and notes. The anchors are "
                    f"what each landing is scored against. {some} scores against that athlete's profile; 'quietland "
                    "calibrate --name NAME' makes or renews one. The warnings in full: 'quietland profiles --json'."))
     return EXIT_OK

@@ -421,7 +421,8 @@ def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path,
     assert empty.returncode == 0 and "No calibration profile is saved yet" in empty.stdout
     folder = home / "profiles"
     save_profile(from_recording, folder / "ann.toml")
-    save_profile(replace(from_recording, name="bo", quiet_db=-31.25, warnings=("one", "two")), folder / "bo.toml")
+    save_profile(replace(from_recording, name="bo", quiet_db=-31.25, warnings=("one", "two"),
+                         placement=Placement(2.0, "gym mat", "on a\nchair")), folder / "bo.toml")
     save_profile(from_recording, folder / "ann.previous.toml")
     (folder / "broken.toml").write_text("quiet = [")
     p = quietland_cli("profiles", env_home=home)
@@ -433,7 +434,9 @@ def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path,
     assert lines[ann].split()[-3:] == [f"{from_recording.quiet_db:.1f}", f"{from_recording.normal_db:.1f}",
                                        f"{from_recording.floor_dbfs:.1f}"]
     assert lines[ann + 1].strip() == "cal.wav (recording)"
-    assert lines[bo].split()[-3] == "-31.2" and lines[bo + 1].strip() == "cal.wav (recording); 2 warnings"
+    # where the microphone was, as given at the end of calibrating (the footer promised it; it was never shown)
+    assert lines[bo].split()[-3] == "-31.2" and lines[bo + 1].strip() == (
+        "cal.wav (recording); 2 warnings; 2 m away, gym mat, on a chair")
     assert "  Cannot be read: The profile '" in p.stdout and "broken.toml' is not valid TOML" in p.stdout
     assert "Earlier copies kept (1): ann.previous.toml" in p.stdout
     doc = json.loads(quietland_cli("profiles", "--json", env_home=home).stdout)
