@@ -64,8 +64,8 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="add saved session results (JSON) to the training history",
         description=_fill(
             "Add sessions to the training history from their results: the JSON a live session saves beside its "
-            "recording, or the output of 'quietland analyze --json'. A recording's path (.wav) stands for the "
-            "JSON beside it. A session is dated by its own start time; an 'analyze --json' document, which has "
+            "recording, or the output of 'quietland analyze --json'. A recording's path (.wav or .flac) stands for "
+            "the JSON beside it. A session is dated by its own start time; an 'analyze --json' document, which has "
             "none, by the recording's time it holds (written before it held one: by the modification time of the "
             "recording it names, else its own). Importing the same results again changes nothing (with --athlete "
             "naming another athlete: moves them to that one), a complete copy of a live session replaces an incomplete one saved before it "
@@ -153,7 +153,8 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("athlete", metavar="ATHLETE", help="whose session it is (case ignored)")
-    p.add_argument("when", metavar="WHEN", help="when it started: 'YYYY-MM-DD HH:MM', or with ':SS'")
+    p.add_argument("when", metavar="WHEN", help="when it started: 'YYYY-MM-DD HH:MM', or with ':SS', or as a results "
+                   "file or 'history --json' gives it (ISO 8601)")
     p.add_argument("--drill", metavar="NAME", choices=DRILLS,
                    help="its drill, where two sessions of other drills started in the same minute")
     p.add_argument("--reps", metavar="N", type=int,
