@@ -119,7 +119,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         profiles_dir,
     )
     from .cli import EXIT_FILE, EXIT_OK, HELP_WIDTH, CommandError, command_text
-    from .names import sort_key
+    from .names import columns, cut, fit, sort_key, wrap
 
     folder = profiles_dir()
     for there in (folder.parent, folder):  # (the data directory, then its profiles/)
@@ -147,10 +147,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     def fill(text: str) -> str:
-        return textwrap.fill(text, HELP_WIDTH, break_on_hyphens=False)
-
-    def cut(text: str, width: int) -> str:
-        return text if len(text) <= width else text[: width - 1] + "…"
+        return wrap(text, HELP_WIDTH, break_on_hyphens=False)
 
     def when(created: str) -> str:
         try:
@@ -160,10 +157,10 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
     if profiles:
         print(f"Calibration profiles in '{folder}':")
-        name_w = max(4, *(len(cut(f.stem, NAME_COLUMN)) for f, _ in profiles))
+        name_w = max(4, *(columns(cut(f.stem, NAME_COLUMN)) for f, _ in profiles))
         print(f"  {'name':<{name_w}}  {'calibrated':<16}  quiet dB  normal dB  floor dBFS")
         for f, prof in profiles:
-            print(f"  {cut(f.stem, NAME_COLUMN):<{name_w}}  {when(prof.created):<16}  {prof.quiet_db:>8.1f}  "
+            print(f"  {fit(f.stem, name_w)}  {when(prof.created):<16}  {prof.quiet_db:>8.1f}  "
                   f"{prof.normal_db:>9.1f}  {prof.floor_dbfs:>10.1f}")
             about = [f"{prof.device} (recording)" if prof.source.startswith("recording:") else prof.device]
             if prof.warnings:
@@ -215,7 +212,9 @@ def _calibration_output(args: argparse.Namespace) -> Path:
                 f"--output {args.output!r} is not a place for a profile: give a file name that ends in .toml.", EXIT_USAGE
             )
         return out
-    return profile_path(args.name)
+    path = profile_path(args.name)
+    args.name = path.stem  # (a name found in another case or spacing renews that profile under its own spelling,
+    return path            # as an athlete keeps the spelling stored first: file and name never disagree)
 
 
 def _check_destination(path: Path) -> None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import statistics
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomically
-from .names import name_key, sort_key, tidy_name
+from .names import NAME_MAX, name_key, sort_key, tidy_name
 
 SCHEMA_VERSION = 1
 """Version of the profile format this quietland writes and reads."""
@@ -145,11 +145,8 @@ PREVIOUS_SUFFIX = ".previous"
 """Added to a saved profile's name for the copy of the profile a new one replaced (``ann.previous.toml``)."""
 
 
-PROFILE_NAME_MAX = 60
-"""The longest profile name, characters: with ``.previous.toml`` after it, a name of 4-byte letters still fits a
-file name's 255 bytes."""
-PROFILE_NAME_TEXT = (f"letters, digits, '-' and '_', and spaces between words, starting with a letter or digit, "
-                     f"at most {PROFILE_NAME_MAX} characters")
+PROFILE_NAME_TEXT = (f"letters (with their accents and marks), digits, '-', '_' and apostrophes, and spaces between "
+                     f"words, starting with a letter or digit, at most {NAME_MAX} characters")
 """What a profile's name may hold, as help and errors say it."""
 
 
@@ -166,11 +163,16 @@ def same_profile_name(a: str, b: str) -> bool:
 
 
 def is_profile_name(name: str) -> bool:
-    """Whether ``name`` may name a profile (once tidied, :func:`profile_name`): letters (any alphabet, accents
-    typed either way), digits, ``-`` and ``_``, and spaces between words (an athlete's name: 'Mary Jane'),
-    starting with a letter or digit, at most ``PROFILE_NAME_MAX`` characters."""
+    """Whether ``name`` may name a profile (once tidied, :func:`profile_name`): words of letters (any alphabet, with
+    their accents and vowel signs: 'Zoë', 'प्रिया'), digits, ``-``, ``_`` and apostrophes ('O'Brien'), each starting
+    with a letter or digit, spaces between them (an athlete's name: 'Mary Jane'), at most
+    :data:`~quietland.names.NAME_MAX` characters. No '.' (``ann.previous`` is an earlier copy, ``x.toml`` a path) and
+    no '/'."""
     tidy = profile_name(name)
-    return len(tidy) <= PROFILE_NAME_MAX and re.fullmatch(r"[^\W_][\w-]*(?: [\w-]+)*", tidy) is not None
+    if not tidy or len(tidy) > NAME_MAX:
+        return False
+    return all(word and word[0].isalnum() and all(c.isalnum() or c in "-_'’" or unicodedata.category(c)[0] == "M"
+                                                  for c in word) for word in tidy.split(" "))
 
 
 def profile_path(name_or_path: str) -> Path:

@@ -33,6 +33,7 @@ from .calibrate_cli import add_calibrate_parser, add_profiles_parser
 from .capture import device_argument
 from .entry import EXIT_INTERRUPTED
 from .history_cli import add_history_parsers
+from .names import athlete_argument
 from .presets import TARGET_CADENCE_RANGE
 from .reps import DRILL_RULES, DRILLS
 
@@ -394,7 +395,8 @@ def add_live_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="the drill performed (see the list below; default: %(default)s)",
     )
-    p.add_argument("--athlete", metavar="NAME", help="who is jumping; saved with the results and the history, and "
+    p.add_argument("--athlete", metavar="NAME", type=athlete_argument,
+                   help="who is jumping; saved with the results and the history, and "
                    "the reps are scored against the profile saved under that name when there is one (see --profile)")
     _add_profile_argument(
         p, "Default: the profile saved under the --athlete's name if there is one ('quietland calibrate --name "

@@ -18,8 +18,6 @@ import json
 import shlex
 import sqlite3
 import sys
-import textwrap
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +35,7 @@ from .history import (
     session_to_dict,
     store_session_on_end,
 )
+from .names import athlete_argument, columns, fit, sort_key, wrap
 from .readiness import progress_by_group, score_text
 
 __all__ = ["add_history_parsers", "cmd_export", "cmd_history", "cmd_import", "cmd_remove", "cmd_rename", "sparkline", "store_session_on_end"]
@@ -54,7 +53,7 @@ _DATABASE_TEXT = (
 
 
 def _fill(text: str) -> str:
-    return textwrap.fill(text, HELP_WIDTH)
+    return wrap(text, HELP_WIDTH)
 
 
 def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -77,7 +76,7 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="results JSON files, or recordings with a JSON beside them")
-    p.add_argument("--athlete", metavar="NAME",
+    p.add_argument("--athlete", metavar="NAME", type=athlete_argument,
                    help="the athlete the sessions are stored under, even where the results name another (a name "
                    "typed wrong at 'live --athlete'); a session already stored under another athlete is moved to "
                    "this one (default: the athlete the results name, else unknown)")
@@ -137,7 +136,7 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("old", metavar="OLD", help="the name the sessions are stored under now")
-    p.add_argument("new", metavar="NEW", help="the name to store them under")
+    p.add_argument("new", metavar="NEW", type=athlete_argument, help="the name to store them under")
     p.set_defaults(func=cmd_rename)
 
     p = subparsers.add_parser(
@@ -460,24 +459,7 @@ ellipsis (a session whose drill was changed is stored under every drill it had: 
 
 def _groups(rows: Sequence[SessionRow]) -> list:
     """The athlete-and-drill groups of ``rows``: athletes in alphabetical order, each one's drills as first done."""
-    from .names import sort_key
-
     return sorted(progress_by_group(rows), key=lambda p: sort_key(p.athlete))
-
-
-def _columns(text: str) -> int:
-    """Terminal columns ``text`` takes: two for a wide character (Chinese, Japanese, Korean), none for a combining
-    mark."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` columns (ending in an ellipsis) and padded to them."""
-    if _columns(text) > width:
-        while _columns(text) > width - 1:
-            text = text[:-1]
-        text += "…"
-    return text + " " * (width - _columns(text))
 
 
 def format_brief(rows: Sequence[SessionRow]) -> str:
@@ -485,12 +467,12 @@ def format_brief(rows: Sequence[SessionRow]) -> str:
     under itself)."""
     groups = _groups(rows)
     scores = ["-" if p.sessions[-1].median_score is None else score_text(p.sessions[-1].median_score) for p in groups]
-    who = min(BRIEF_NAME_WIDTH, max([len("athlete"), *(_columns(p.athlete) for p in groups)]))
-    drill = min(BRIEF_NAME_WIDTH, max([len("drill"), *(_columns(p.drill) for p in groups)]))
+    who = min(BRIEF_NAME_WIDTH, max([len("athlete"), *(columns(p.athlete) for p in groups)]))
+    drill = min(BRIEF_NAME_WIDTH, max([len("drill"), *(columns(p.drill) for p in groups)]))
     score = max([len("score"), *map(len, scores)])
-    lines = [f"{_fit('athlete', who)} {_fit('drill', drill)} {'sessions':>8} {'last':<10} {'score':>{score}}  verdict"]
+    lines = [f"{fit('athlete', who)} {fit('drill', drill)} {'sessions':>8} {'last':<10} {'score':>{score}}  verdict"]
     for p, shown in zip(groups, scores):
-        row = (f"{_fit(p.athlete, who)} {_fit(p.drill, drill)} {len(p.sessions):>8} {p.sessions[-1].started_at[:10]:<10} "
+        row = (f"{fit(p.athlete, who)} {fit(p.drill, drill)} {len(p.sessions):>8} {p.sessions[-1].started_at[:10]:<10} "
                f"{shown:>{score}}  ")
         lines.append(_hanging(row, p.readiness.short))
     return "\n".join(lines) + "\n"
@@ -503,9 +485,8 @@ def _hanging(head: str, verdict: str) -> str:
     kept = [item.replace(" ", "\u00a0") for item in items]  # (textwrap breaks at ASCII spaces only)
     if kept[0].startswith("not\u00a0yet:\u00a0"):
         kept[0] = "not yet: " + kept[0][len("not\u00a0yet:\u00a0"):]
-    wide = _columns(head) - len(head)  # (a wide character takes two columns)
-    text = textwrap.fill(", ".join(kept), 80 - wide, initial_indent=head, subsequent_indent=" " * _columns(head),
-                         break_long_words=False, break_on_hyphens=False)
+    text = wrap(", ".join(kept), 80, initial_indent=head, subsequent_indent=" " * columns(head),
+                break_long_words=False, break_on_hyphens=False)
     return text.replace("\u00a0", " ")
 
 

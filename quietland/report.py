@@ -13,7 +13,6 @@ import csv
 import json
 import math
 import statistics
-import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 from . import __version__
 from .calibration import Profile
 from .events import Cue, OnsetEvent, Rejected, Rep, RepScore
+from .names import columns, wrap
 
 if TYPE_CHECKING:
     from .pipeline import Analysis
@@ -384,6 +384,6 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
         lines.append(f"cue at {cue.sample / analysis.sample_rate:.1f} s: {cue.message}")
     # (a summary line longer than 80 columns goes on under its value; a cue's, indented)
     return "\n".join(
-        textwrap.fill(line, 80, subsequent_indent=" " * (4 if line.startswith("cue at") else 20), break_on_hyphens=False)
-        if len(line) > 80 else line for line in lines
+        wrap(line, 80, subsequent_indent=" " * (4 if line.startswith("cue at") else 20), break_on_hyphens=False)
+        if columns(line) > 80 else line for line in lines
     ) + "\n"

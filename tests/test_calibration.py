@@ -136,14 +136,21 @@ def test_profile_names_resolve_into_the_data_directory(tmp_path, monkeypatch):
 def test_profile_names_are_tidied_as_athlete_names_are(tmp_path, monkeypatch):
     """'--profile "Mary  Jane"' was refused while 'live --athlete "Mary  Jane"' found the profile: a profile's name
     is now read as an athlete's is (spaces, control characters, accents, case), one rule in quietland.names."""
-    from quietland.calibration import PROFILE_NAME_MAX, alike_profiles, is_profile_name, same_profile_name
-    from quietland.names import name_key
+    from quietland.calibration import alike_profiles, is_profile_name, same_profile_name
+    from quietland.names import NAME_MAX, name_key
 
     monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path))
     assert is_profile_name(" Mary \t Jane ") and profile_path(" Mary \t Jane ") == tmp_path / "profiles" / "Mary Jane.toml"
     assert same_profile_name("ZOE\u0308", "zoë") and name_key("ZOE\u0308") == name_key("  zoë")
     assert not same_profile_name("ann", "anne")
-    assert is_profile_name("a" * PROFILE_NAME_MAX) and not is_profile_name("a" * (PROFILE_NAME_MAX + 1))
+    assert is_profile_name("a" * NAME_MAX) and not is_profile_name("a" * (NAME_MAX + 1))
+    # names athletes have: vowel signs and marks (Devanagari, Tamil, Thai), apostrophes, wide characters; an
+    # invisible character is no part of a name (two names that look alike are one)
+    for name in ("प्रिया", "தமிழ்", "สมศักดิ์", "O'Brien", "D\u2019Arcy", "王芳", "さくら", "Zoe\u0308"):
+        assert is_profile_name(name), name
+    for name in ("J. R.", "ann.previous", "Ann 🏃", "'ann", "", "\u200b"):
+        assert not is_profile_name(name), name
+    assert profile_path("Jo\u200bhn") == tmp_path / "profiles" / "John.toml" and same_profile_name("Jo\u200bhn", "john")
     assert not is_profile_name("  ") and not is_profile_name("a/b") and not is_profile_name("_x")
     folder = tmp_path / "profiles"
     folder.mkdir()
@@ -451,6 +458,17 @@ def test_profiles_lists_the_saved_profiles_and_names_an_unreadable_one(tmp_path,
             if line.startswith("  ") and not line.startswith("  Cannot be read")]
     assert max(map(len, wide)) <= 80 and sum(line.rstrip().endswith("\u2026") for line in wide) == 1
     assert any(line.startswith("  Mary Jane Mary Jane Mar\u2026  2026") for line in wide)
+    # names of wide characters (two columns each) are cut and padded by the columns they take (a row was 100 wide)
+    from quietland.names import columns
+
+    save_profile(replace(from_recording, placement=Placement(None, "", "ノートパソコンは椅子の上、マットの方を向いて" * 2)),
+                 folder / "さくら.toml")
+    save_profile(from_recording, folder / f"{'王' * 30}.toml")
+    out = quietland_cli("profiles", env_home=home).stdout
+    rows = [line for line in out.splitlines() if line.startswith("  ") and not line.startswith("  Cannot be read")]
+    assert max(map(columns, rows)) <= 80, out  # (the paths are printed whole)
+    dates = {columns(line[: line.index("2026")]) for line in rows if "2026-" in line}
+    assert len(dates) == 1, out  # (the date column lines up)
     # a data directory that is a file is named, not taken for an empty one
     not_a_folder = tmp_path / "home-file"
     not_a_folder.write_text("")
@@ -551,6 +569,11 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     # an athlete's name with a space in it, as athlete names may have
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "Mary Jane", env_home=home)
     assert p.returncode == 0 and (home / "profiles" / "Mary Jane.toml").exists(), p.stderr
+    # renewed under another case and spacing: the profile keeps its spelling (the file said 'Mary Jane', the profile
+    # inside 'mary jane'); a name past 60 characters is refused, as for athletes
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "mary  jane", env_home=home)
+    assert p.returncode == 0 and load_profile(home / "profiles" / "Mary Jane.toml").name == "Mary Jane", p.stderr
+    assert (home / "profiles" / "Mary Jane.previous.toml").exists() and not (home / "profiles" / "mary jane.toml").exists()
 
 
 def test_live_with_an_athlete_scores_against_the_profile_of_that_name(tmp_path, monkeypatch, from_recording):

@@ -1350,10 +1350,16 @@ def test_history_brief_fits_80_columns_with_long_drills_names_and_scores(run, do
         write_json(tmp_path / f"{day}.json", doc)
         assert run("import", str(tmp_path / f"{day}.json"))[0] == 0
     code, out, _ = run("history", "--brief")
-    from quietland.history_cli import _columns
+    from quietland.names import columns
 
-    assert code == 0 and max(_columns(line) for line in out.splitlines()) <= 80, out
+    assert code == 0 and max(columns(line) for line in out.splitlines()) <= 80, out
     assert "line-hops+jum…" in out and "needs 2 more sessions" in out
+    # the full history too: a block's first line, which names the athlete, was wrapped by characters (95 columns)
+    write_json(tmp_path / "22.json", recorded(long_drill, "2026-11-22T18:00:00+01:00", athlete="山田 花子 やまだ はなこ " + "王" * 25))
+    assert run("import", str(tmp_path / "22.json"))[0] == 0
+    code, out, _ = run("history")
+    assert code == 0 and max(columns(line) for line in out.splitlines()) <= 80, out
+    assert "山田 花子 やまだ はなこ" in out
 
 
 def test_a_session_is_stored_once_whoever_it_was_moved_to(run, tmp_path):

@@ -498,6 +498,13 @@ def test_the_table_says_what_the_scores_rest_on(tmp_path, capsys, monkeypatch):
     # an earlier copy holds its profile's name: its date tells it from the profile now saved ('ann' both)
     save_profile(replace(DEFAULT_PROFILE, calibrated=True, created="2026-01-02T10:00:00+00:00"), saved / "default.previous.toml")
     assert summary_line("--profile", "default.previous").endswith("(profile 'default', made 2026-01-02)")
+    # a name of wide characters: the summary line goes on under its value by the columns it takes (it took 100)
+    from quietland.names import columns
+
+    save_profile(replace(DEFAULT_PROFILE, calibrated=True, name="王" * 30), saved / f"{'王' * 30}.toml")
+    assert main(["analyze", str(DEMO), "--profile", "王" * 30]) == 0
+    out = capsys.readouterr().out
+    assert max(map(columns, out.splitlines())) <= 80 and "王" * 20 in out, out
 
 
 def test_an_analysis_saved_beside_a_recording_is_not_taken_for_its_session(tmp_path, capsys):
