@@ -652,6 +652,23 @@ async def test_a_warning_found_at_the_end_is_counted_and_shown(tmp_path):
 
 
 @pytest.mark.asyncio
+async def test_a_long_profile_name_is_cut_in_the_status_line():
+    """A profile's name may be 60 characters (30 Chinese ones, 60 columns): whole, it pushed the device, latency
+    and recording off the status line."""
+    from dataclasses import replace
+
+    from quietland.calibration import DEFAULT_PROFILE
+
+    profile = replace(DEFAULT_PROFILE, calibrated=True, name="王" * 30)
+    app = QuietlandApp(runner_factory(PacedSource(FileSource(DEMO), None), DEMO_DRILL, profile=profile), drill=DEMO_DRILL)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.finished is not None, what="the end of the replay")
+        status = str(app.query_one(StatusLine).render())
+        assert "profile 王王王王王王王王王… · " in status and "overflows 0" in status, status
+        await pilot.press("q")
+
+
+@pytest.mark.asyncio
 async def test_the_footer_offers_what_the_keys_still_do(tmp_path):
     """After FINISHED the footer kept 'space Start/pause  n New set  d Drill  q Quit & save', though space, n and
     d did nothing then and there was nothing left to save; a replay, which records nothing, offered to save."""

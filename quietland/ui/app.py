@@ -36,6 +36,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ..events import Cue, Rep, RepScore
+from ..names import cut
 from ..session import ENDING_SIGNALS, SessionRunner
 from ..training import Metronome, PlanLike, PlanState, PlanTracker, SetLog, session_report
 from .drill_picker import DrillPicker
@@ -90,6 +91,8 @@ READY, RUNNING, PAUSED, STOPPING, FINISHED, FAILED = "ready", "running", "paused
 
 MIN_SIZE = (80, 24)
 """The smallest terminal (columns, rows) the screen is laid out for; a smaller one is told so."""
+PROFILE_NAME_COLUMNS = 20
+"""The most of a profile's name the status line shows, columns (cut with an ellipsis)."""
 
 
 def runner_factory(source, drill: str, recorder: SessionRecorder | None = None, **runner_options) -> RunnerFactory:
@@ -340,7 +343,9 @@ class QuietlandApp(App[int]):
         profile = update.profile
         self._profile = profile
         self._sample_rate = update.sample_rate
-        self._profile_text = "uncalibrated" if profile is None or not profile.calibrated else f"profile {profile.name}"
+        # (a long name, up to 60 characters, cut: the device, latency and recording still fit the status line)
+        self._profile_text = ("uncalibrated" if profile is None or not profile.calibrated
+                              else f"profile {cut(profile.name, PROFILE_NAME_COLUMNS)}")
         self.drill = update.drill
         self._show_status()
 
