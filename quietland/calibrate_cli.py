@@ -197,13 +197,16 @@ def _calibration_output(args: argparse.Namespace) -> Path:
     """Where the profile goes: ``--output``, else ``profiles/NAME.toml`` in the data directory. With no ``--name``,
     ``args.name`` becomes the ``--output`` file's name when it is a profile name (``out/eve.toml``: ``eve``; a
     profile saved as ``default`` there was taken for the set-up's default), else the default name."""
-    from .calibration import DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT, is_profile_name, profile_name, profile_path
+    from .calibration import (
+        DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT, is_profile_name, profile_name, profile_path, saved_profile,
+    )
     from .cli import EXIT_USAGE, CommandError
 
     if args.name is None:
         stem = profile_name(Path(args.output).stem) if args.output else ""
         args.name = stem if is_profile_name(stem) else DEFAULT_PROFILE_NAME
-    if not is_profile_name(args.name):  # (with --output too: the name is saved in the profile)
+    if not is_profile_name(args.name) and (args.output is not None or saved_profile(args.name) is None):
+        # (with --output too: the name is saved in the profile; a profile saved under older rules may be renewed)
         raise CommandError(f"--name {args.name!r} is not a profile name; use {PROFILE_NAME_TEXT}.", EXIT_USAGE)
     if args.output is not None:
         out = Path(args.output).expanduser()

@@ -171,8 +171,9 @@ def is_profile_name(name: str) -> bool:
     tidy = profile_name(name)
     if not tidy or len(tidy) > NAME_MAX:
         return False
-    return all(word and word[0].isalnum() and all(c.isalnum() or c in "-_'’" or unicodedata.category(c)[0] == "M"
-                                                  for c in word) for word in tidy.split(" "))
+    return all(word and word[0].isalnum() and all(c.isalnum() or c in "-_'\u2019\u200c\u200d"  # (joiners: names.py)
+                                                  or unicodedata.category(c)[0] == "M" for c in word)
+               for word in tidy.split(" "))
 
 
 def profile_path(name_or_path: str) -> Path:
@@ -188,6 +189,17 @@ def profile_path(name_or_path: str) -> Path:
         if len(alike) == 1:
             return alike[0]
     return path
+
+
+def saved_profile(name: str) -> Path | None:
+    """The saved profile ``name`` finds in :func:`profiles_dir` (:func:`profile_path`), when there is something there,
+    even a name made before today's rules for names (``Mary -Jane``, a name past 60 characters): what is saved
+    stays usable and renewable; None for a name that looks like a path, or finds nothing."""
+    tidy = profile_name(name)
+    if not tidy or "/" in tidy or os.sep in tidy or tidy.lower().endswith(".toml"):
+        return None
+    path = profile_path(tidy)
+    return path if os.path.lexists(path) else None
 
 
 def alike_profiles(name: str) -> list[Path]:

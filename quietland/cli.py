@@ -612,12 +612,10 @@ def _athletes_profile(athlete: str | None) -> str | None:
     None when there is none. Anything at the profile's place counts: a damaged file, a folder or a link to nothing
     is the athlete's profile that cannot be used (a warning, scores uncalibrated), never a cue to score against
     the profile 'default', which is someone else's baseline."""
-    from .calibration import is_profile_name, profile_name, profile_path
+    from .calibration import profile_name, saved_profile
 
     name = profile_name(athlete or "")
-    if not is_profile_name(name):
-        return None
-    return name if os.path.lexists(profile_path(name)) else None
+    return name if saved_profile(name) is not None else None
 
 
 def _check_profile_arg(arg: str | None) -> None:

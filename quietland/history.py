@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import drill_sequence
-from .names import name_key, sort_key, tidy_name
+from .names import name_key, sort_key, tidy_name, too_long
 from .readiness import Progress, readiness
 
 HISTORY_FILE = "history.sqlite3"
@@ -168,6 +168,18 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
     """
     conn.execute("ALTER TABLE sessions ADD COLUMN session_start TEXT")
     conn.execute("UPDATE sessions SET session_start = started_at WHERE started_at LIKE '%T__:__:__.%'")
+    _one_athlete_per_name(conn)
+    for (start,) in conn.execute(
+        "SELECT session_start FROM sessions WHERE session_start IS NOT NULL GROUP BY session_start HAVING COUNT(*) > 1"
+    ).fetchall():
+        _keep_one_copy(conn, start)
+    conn.execute("DELETE FROM athletes WHERE id NOT IN (SELECT athlete_id FROM sessions)")
+    conn.execute("CREATE INDEX sessions_by_start ON sessions (session_start)")
+
+
+def _one_athlete_per_name(conn: sqlite3.Connection) -> None:
+    """Athletes whose names are one under :func:`name_key` become one, under the spelling stored first (their
+    sessions joined); every name is stored as :func:`tidy_name` reads it."""
     first: dict[str, int] = {}
     renames: list[tuple[str, int]] = []
     for athlete_id, name in conn.execute("SELECT id, name FROM athletes ORDER BY id").fetchall():
@@ -180,12 +192,18 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
             if (tidy_name(name) or name) != name:
                 renames.append((tidy_name(name) or name, athlete_id))
     conn.executemany("UPDATE athletes SET name = ? WHERE id = ?", renames)
+
+
+def _invisible_characters_v4(conn: sqlite3.Connection) -> None:
+    """Version 3 to 4: names are read without their invisible characters (a zero-width space, a direction mark;
+    2026-12-06): 'Jo\u200bhn', stored beside 'John' as another athlete, now finds John, so the two become one (as
+    version 3 joined spellings), under the spelling stored first; a name that held such a character is stored
+    without it. The rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
+    _one_athlete_per_name(conn)
     for (start,) in conn.execute(
         "SELECT session_start FROM sessions WHERE session_start IS NOT NULL GROUP BY session_start HAVING COUNT(*) > 1"
     ).fetchall():
         _keep_one_copy(conn, start)
-    conn.execute("DELETE FROM athletes WHERE id NOT IN (SELECT athlete_id FROM sessions)")
-    conn.execute("CREATE INDEX sessions_by_start ON sessions (session_start)")
 
 
 def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
@@ -211,7 +229,7 @@ def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
         conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (named[0][1], kept[0]))
 
 
-MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _sessions_by_start_v3]
+MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _sessions_by_start_v3, _invisible_characters_v4]
 """``MIGRATIONS[n]`` upgrades version n to n+1; the schema this code writes is ``len(MIGRATIONS)``.
 Append a function to change the schema; never edit a released one."""
 
@@ -533,6 +551,9 @@ def parse_results(
     drill = _drills_label(drill, doc.get("drill_changes"))
     named, given = tidy_name(doc.get("athlete")), tidy_name(athlete)
     who = given or named or UNKNOWN_ATHLETE
+    if (problem := too_long(who)) is not None:  # (as on the command line: live's --athlete, import's, rename's)
+        raise HistoryError(f"{where} names its athlete with more than a name holds ({problem}); give the name to "
+                           "store it under with --athlete NAME.")
     own = _text(doc.get("started_at"))
     session = _session_start(doc) if own is None else None
     session_start = None

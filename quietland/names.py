@@ -120,11 +120,13 @@ class _ColumnWrapper(textwrap.TextWrapper):
 
 def wrap(text: str, width: int, **options: Any) -> str:
     """:func:`textwrap.fill` by terminal columns: a wide character counts two (each carries a NUL that the wrapping
-    counts and the result drops), so no line passes ``width`` columns. ``options`` as for :func:`textwrap.fill`
-    (its indents may hold wide characters too)."""
+    counts and the result drops), so no line passes ``width`` columns (but for an indent that leaves no column
+    for text, which gets one). ``options`` as for :func:`textwrap.fill` (its indents may hold wide characters)."""
     def pad(part: str) -> str:
         return "".join(c + "\0" if _width(c) == 2 else c for c in part)
 
+    indents = [options.get(k, "") for k in ("initial_indent", "subsequent_indent")]
+    width = max(width, 1 + max(map(columns, indents)))  # (an indent as wide as the line: textwrap never ends)
     for indent in ("initial_indent", "subsequent_indent"):
         if indent in options:
             options[indent] = pad(options[indent])

@@ -146,7 +146,7 @@ def test_profile_names_are_tidied_as_athlete_names_are(tmp_path, monkeypatch):
     assert is_profile_name("a" * NAME_MAX) and not is_profile_name("a" * (NAME_MAX + 1))
     # names athletes have: vowel signs and marks (Devanagari, Tamil, Thai), apostrophes, wide characters; an
     # invisible character is no part of a name (two names that look alike are one)
-    for name in ("प्रिया", "தமிழ்", "สมศักดิ์", "O'Brien", "D\u2019Arcy", "王芳", "さくら", "Zoe\u0308"):
+    for name in ("प्रिया", "தமிழ்", "สมศักดิ์", "O'Brien", "D\u2019Arcy", "王芳", "さくら", "Zoe\u0308", "Nasrin\u200cJan"):
         assert is_profile_name(name), name
     for name in ("J. R.", "ann.previous", "Ann 🏃", "'ann", "", "\u200b"):
         assert not is_profile_name(name), name
@@ -574,6 +574,12 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "mary  jane", env_home=home)
     assert p.returncode == 0 and load_profile(home / "profiles" / "Mary Jane.toml").name == "Mary Jane", p.stderr
     assert (home / "profiles" / "Mary Jane.previous.toml").exists() and not (home / "profiles" / "mary jane.toml").exists()
+    # a profile saved under the rules before (a word starting with '-') stays renewable, and live finds it
+    save_profile(replace(load_profile(home / "profiles" / "Mary Jane.toml"), name="Mary -Jane"),
+                 home / "profiles" / "Mary -Jane.toml")
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "mary -jane", env_home=home)
+    assert p.returncode == 0 and (home / "profiles" / "Mary -Jane.previous.toml").exists(), p.stderr
+    assert quietland_cli("calibrate", "--from", str(wav), "--name", "Ann -Lee", env_home=home).returncode == 2  # (new)
 
 
 def test_live_with_an_athlete_scores_against_the_profile_of_that_name(tmp_path, monkeypatch, from_recording):
@@ -588,6 +594,8 @@ def test_live_with_an_athlete_scores_against_the_profile_of_that_name(tmp_path, 
     assert _athletes_profile("Mary Jane") == "Mary Jane"
     assert _athletes_profile("mary  jane ") == "mary jane"  # (as an athlete's name is stored, and case ignored)
     assert _athletes_profile("bo") is None and _athletes_profile(None) is None and _athletes_profile("a/b") is None
+    save_profile(from_recording, profiles_dir() / "Mary -Jane.toml")  # (a name the rules before allowed)
+    assert _athletes_profile("mary -jane") == "mary -jane"
     # a folder or a link to nothing where the athlete's profile should be is that profile, unusable: a warning and
     # uncalibrated scores, as a damaged file gives (it fell back to 'default', another athlete's baseline)
     from quietland.cli import _choose_profile

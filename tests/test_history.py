@@ -126,9 +126,9 @@ def one_error_line(err: str, *needles: str) -> None:
 def test_a_new_database_has_the_schema_its_version_and_wal(tmp_path):
     db = tmp_path / "sub" / HISTORY_FILE
     with HistoryStore.open(db) as s:
-        assert s.schema_version == schema_version_known() == 3
+        assert s.schema_version == schema_version_known() == 4
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"meta", "athletes", "sessions", "sets", "reps"} <= tables
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -323,6 +323,17 @@ def test_athlete_names_ignore_the_case_of_every_letter_and_how_an_accent_was_typ
         path = write_json(tmp_path / f"{day}.json", recorded(docs["calibrated"], f"2026-11-{day:02d}T08:00:00+01:00", athlete=None))
         store.import_paths([path], athlete=name)
     assert store.athletes() == ["ann", "Émile", "eve", "JOHN", "Zoë Ångström"]
+
+
+def test_results_that_name_an_athlete_past_a_names_length_are_stored_under_a_name_given(store, docs, tmp_path):
+    """The command line holds a name to 60 characters; a results file could name a longer one, which was stored,
+    and then no command could name that athlete (--athlete refused it)."""
+    path = write_json(tmp_path / "long.json", recorded(docs["calibrated"], "2026-11-01T08:00:00+01:00", athlete="A" * 70))
+    [outcome] = store.import_paths([path]).outcomes
+    assert outcome.status == "failed" and "a name is at most 60 characters (70 given)" in outcome.sentence
+    assert "--athlete NAME" in outcome.sentence and store.athletes() == []
+    [outcome] = store.import_paths([path], athlete="Ann").outcomes
+    assert outcome.status == "stored" and store.athletes() == ["Ann"]
 
 
 def test_a_plain_analyze_document_takes_the_given_athlete_and_the_files_time(store, docs, tmp_path):
@@ -1242,9 +1253,32 @@ def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monke
                 "1, 0, 0, '2026-11-20T18:01:00+01:00')", (name, f"sha{day}"))
     monkeypatch.undo()
     with HistoryStore.open(db) as s:
-        assert s.schema_version == 3
+        assert s.schema_version == schema_version_known()
         assert s.athletes() == ["bo", "Émile"]
         assert [r.started_at[:10] for r in s.sessions("émile")] == ["2026-11-20", "2026-11-21", "2026-11-22"]
+
+
+def test_a_version_3_history_joins_names_that_differ_by_an_invisible_character(tmp_path, monkeypatch):
+    """Version 3 kept 'Jo\u200bhn' (a zero-width space inside) beside 'John' as two athletes; names are now read
+    without such characters, so a lookup of either found one of them only and 'rename' could take the other."""
+    db = tmp_path / HISTORY_FILE
+    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:3])
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == 3
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # as version 3 stored them
+        for day, name in ((20, "Jo\u200bhn"), (21, "John"), (22, "a\u200db"), (23, "bo")):
+            conn.execute("INSERT INTO athletes (name) VALUES (?)", (name,))
+            conn.execute(
+                "INSERT INTO sessions (athlete_id, drill, started_at, started_unix, complete, results_sha256, "
+                "calibrated, reps, sets, double_contacts, form_fades, stored_at) VALUES ((SELECT id FROM athletes "
+                f"WHERE name = ?), 'pogo', '2026-11-{day}T18:00:00+01:00', {1763658000 + day * 86400}, 1, ?, 1, 20, "
+                "1, 0, 0, '2026-11-20T18:01:00+01:00')", (name, f"sha{day}"))
+    monkeypatch.undo()
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == schema_version_known() == 4
+        assert s.athletes() == ["a\u200db", "bo", "John"]  # (the joiner, which shapes letters, stays)
+        assert [r.started_at[:10] for r in s.sessions("john")] == ["2026-11-20", "2026-11-21"]
+        assert s.find_athlete("Jo\u200bhn") == "John"
 
 
 def test_history_brief_is_a_squad_at_a_glance(run, docs, tmp_path):
@@ -1335,7 +1369,7 @@ def test_the_version_3_upgrade_keeps_one_copy_of_a_session_and_matches_names_can
                 "'2026-12-01T00:00:00+00:00')", (name, when, complete, duration, f"sha{i}"))
     monkeypatch.undo()
     with HistoryStore.open(db) as s:
-        assert s.schema_version == 3
+        assert s.schema_version == schema_version_known()
         [kept] = s.sessions("émile")
         assert kept.complete and kept.id == 3  # (the complete copy stored last: an analysis replacing it, say)
         assert len(s.athletes()) == 2 and len(s.sessions("I\u0316\u0307")) == 2

@@ -43,12 +43,19 @@ def test_wrapping_keeps_every_line_within_its_columns_and_ascii_text_as_textwrap
     alphabet = "abcdefgh  王芳さくら山田 ë\u0301-"
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 200)))
-        width = rng.randrange(4, 81)
-        indent = " " * rng.randrange(0, 3)
-        lines = wrap(text, width, subsequent_indent=indent).split("\n")
-        assert max(map(columns, lines)) <= width, (text, width)
-        assert "".join(text.split()) == "".join("".join(lines).split())  # (nothing lost, nothing added)
+        indent = rng.choice(["", " ", "  ", "王 ", "ab"])
+        head = rng.choice(["", "x: ", "山田: "])
+        width = rng.randrange(columns(head + indent) + 2, 81)  # (room for a wide character after either indent)
+        whole = rng.random() < 0.5  # (break_long_words False: a word longer than a line has a line of its own)
+        lines = wrap(text, width, initial_indent=head, subsequent_indent=indent, break_long_words=not whole).split("\n")
+        longest = max(map(columns, [head + w for w in text.split()] + [indent + w for w in text.split()])) if whole else 0
+        assert max(map(columns, lines)) <= max(width, longest), (text, width, head, indent)
+        if lines != [""]:  # (nothing lost, nothing added: each line less its indent)
+            assert lines[0].startswith(head) and all(line.startswith(indent) for line in lines[1:])
+            body = [lines[0][len(head):]] + [line[len(indent):] for line in lines[1:]]
+            assert "".join(text.split()) == "".join("".join(body).split()), (text, width, head, indent)
     assert wrap("王芳", 1) == "王\n芳"  # (a line too narrow for one wide character still ends)
+    assert wrap(" x", 1, initial_indent="abc") == "abcx"  # (textwrap alone never ends when the indent fills the line)
     plain = "median score        61 (profile 'ann', made 2026-11-20) and then some words past the edge of eighty"
     for width in (20, 40, 80):
         assert wrap(plain, width, subsequent_indent=" " * 4) == textwrap.fill(plain, width, subsequent_indent=" " * 4)
