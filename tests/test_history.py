@@ -19,7 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -1236,15 +1236,15 @@ def test_the_analysis_of_a_recording_replaces_its_session_stored_under_unknown(r
     assert row["athlete"] == "ann"
 
 
-def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monkeypatch, docs):
-    """Version 2 told names apart by SQLite's NOCASE (A-Z only): 'Émile' and 'émile' were two athletes with half the
-    sessions each, and '--athlete émile' found one half. Version 3 makes them one, under the spelling stored first."""
+def _history_of_version(tmp_path, monkeypatch, version: int, names: Sequence[str]) -> Path:
+    """A history database at schema ``version`` holding one pogo session a day from 2026-11-20 for each of ``names``
+    (each stored as that version stored athletes: a row per name as given)."""
     db = tmp_path / HISTORY_FILE
-    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:2])
+    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:version])
     with HistoryStore.open(db) as s:
-        assert s.schema_version == 2
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # sessions as version 2 stored them
-        for day, name in ((20, "Émile"), (21, "émile"), (22, "E\u0301mile"), (23, "bo")):
+        assert s.schema_version == version
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        for day, name in enumerate(names, start=20):
             conn.execute("INSERT INTO athletes (name) VALUES (?)", (name,))
             conn.execute(
                 "INSERT INTO sessions (athlete_id, drill, started_at, started_unix, complete, results_sha256, "
@@ -1252,6 +1252,13 @@ def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monke
                 f"WHERE name = ?), 'pogo', '2026-11-{day}T18:00:00+01:00', {1763658000 + day * 86400}, 1, ?, 1, 20, "
                 "1, 0, 0, '2026-11-20T18:01:00+01:00')", (name, f"sha{day}"))
     monkeypatch.undo()
+    return db
+
+
+def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monkeypatch, docs):
+    """Version 2 told names apart by SQLite's NOCASE (A-Z only): 'Émile' and 'émile' were two athletes with half the
+    sessions each, and '--athlete émile' found one half. Version 3 makes them one, under the spelling stored first."""
+    db = _history_of_version(tmp_path, monkeypatch, 2, ("Émile", "émile", "E\u0301mile", "bo"))
     with HistoryStore.open(db) as s:
         assert s.schema_version == schema_version_known()
         assert s.athletes() == ["bo", "Émile"]
@@ -1261,19 +1268,7 @@ def test_a_version_2_history_merges_the_spellings_of_one_athlete(tmp_path, monke
 def test_a_version_3_history_joins_names_that_differ_by_an_invisible_character(tmp_path, monkeypatch):
     """Version 3 kept 'Jo\u200bhn' (a zero-width space inside) beside 'John' as two athletes; names are now read
     without such characters, so a lookup of either found one of them only and 'rename' could take the other."""
-    db = tmp_path / HISTORY_FILE
-    monkeypatch.setattr(history, "MIGRATIONS", history.MIGRATIONS[:3])
-    with HistoryStore.open(db) as s:
-        assert s.schema_version == 3
-    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # as version 3 stored them
-        for day, name in ((20, "Jo\u200bhn"), (21, "John"), (22, "a\u200db"), (23, "bo")):
-            conn.execute("INSERT INTO athletes (name) VALUES (?)", (name,))
-            conn.execute(
-                "INSERT INTO sessions (athlete_id, drill, started_at, started_unix, complete, results_sha256, "
-                "calibrated, reps, sets, double_contacts, form_fades, stored_at) VALUES ((SELECT id FROM athletes "
-                f"WHERE name = ?), 'pogo', '2026-11-{day}T18:00:00+01:00', {1763658000 + day * 86400}, 1, ?, 1, 20, "
-                "1, 0, 0, '2026-11-20T18:01:00+01:00')", (name, f"sha{day}"))
-    monkeypatch.undo()
+    db = _history_of_version(tmp_path, monkeypatch, 3, ("Jo\u200bhn", "John", "a\u200db", "bo"))
     with HistoryStore.open(db) as s:
         assert s.schema_version == schema_version_known() == 4
         assert s.athletes() == ["a\u200db", "bo", "John"]  # (the joiner, which shapes letters, stays)
