@@ -580,6 +580,13 @@ def test_calibrate_refuses_an_output_or_name_that_is_no_profile_before_measuring
     p = quietland_cli("calibrate", "--from", str(wav), "--name", "mary -jane", env_home=home)
     assert p.returncode == 0 and (home / "profiles" / "Mary -Jane.previous.toml").exists(), p.stderr
     assert quietland_cli("calibrate", "--from", str(wav), "--name", "Ann -Lee", env_home=home).returncode == 2  # (new)
+    # two saved profiles alike but for case (made with --output): a third spelling renews neither, nor makes a third
+    made = load_profile(home / "profiles" / "Mary Jane.toml")
+    save_profile(replace(made, name="ann"), home / "profiles" / "ann.toml")
+    save_profile(replace(made, name="ANN"), home / "profiles" / "ANN.toml")
+    p = quietland_cli("calibrate", "--from", str(wav), "--name", "Ann", env_home=home)
+    assert p.returncode == 2 and "the saved profiles 'ANN' and 'ann' differ only in case" in p.stderr, p.stderr
+    assert not (home / "profiles" / "Ann.toml").exists() and not (home / "profiles" / "ann.previous.toml").exists()
 
 
 def test_live_with_an_athlete_scores_against_the_profile_of_that_name(tmp_path, monkeypatch, from_recording):
