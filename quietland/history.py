@@ -169,10 +169,7 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN session_start TEXT")
     conn.execute("UPDATE sessions SET session_start = started_at WHERE started_at LIKE '%T__:__:__.%'")
     _one_athlete_per_name(conn)
-    for (start,) in conn.execute(
-        "SELECT session_start FROM sessions WHERE session_start IS NOT NULL GROUP BY session_start HAVING COUNT(*) > 1"
-    ).fetchall():
-        _keep_one_copy(conn, start)
+    _one_copy_per_session(conn)
     conn.execute("DELETE FROM athletes WHERE id NOT IN (SELECT athlete_id FROM sessions)")
     conn.execute("CREATE INDEX sessions_by_start ON sessions (session_start)")
 
@@ -200,6 +197,11 @@ def _invisible_characters_v4(conn: sqlite3.Connection) -> None:
     version 3 joined spellings), under the spelling stored first; a name that held such a character is stored
     without it. The rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
     _one_athlete_per_name(conn)
+    _one_copy_per_session(conn)
+
+
+def _one_copy_per_session(conn: sqlite3.Connection) -> None:
+    """Of every live session stored more than once (one ``session_start``), the row :func:`_keep_one_copy` keeps."""
     for (start,) in conn.execute(
         "SELECT session_start FROM sessions WHERE session_start IS NOT NULL GROUP BY session_start HAVING COUNT(*) > 1"
     ).fetchall():
