@@ -198,12 +198,10 @@ def _calibration_output(args: argparse.Namespace) -> Path:
     ``args.name`` becomes the ``--output`` file's name when it is a profile name (``out/eve.toml``: ``eve``; a
     profile saved as ``default`` there was taken for the set-up's default), else the default name."""
     from .calibration import (
-        DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT, alike_profiles, is_profile_name, profile_name, profile_path,
+        DEFAULT_PROFILE_NAME, PROFILE_NAME_TEXT, is_profile_name, name_clash, profile_name, profile_path,
         saved_profile,
     )
     from .cli import EXIT_USAGE, CommandError
-
-    import os
 
     if args.name is None:
         stem = profile_name(Path(args.output).stem) if args.output else ""
@@ -218,12 +216,9 @@ def _calibration_output(args: argparse.Namespace) -> Path:
                 f"--output {args.output!r} is not a place for a profile: give a file name that ends in .toml.", EXIT_USAGE
             )
         return out
+    if (clash := name_clash(args.name)) is not None:  # (which one to renew: else a third would be made)
+        raise CommandError(f"--name {args.name!r}: {clash} which to renew; give one as it is spelled.", EXIT_USAGE)
     path = profile_path(args.name)
-    alike = [] if os.path.lexists(path) else alike_profiles(args.name)
-    if len(alike) > 1:  # (made with --output: which one to renew, the name cannot say; a third would be made)
-        names = " and ".join(f"'{p.stem}'" for p in alike)
-        raise CommandError(f"--name {args.name!r}: the saved profiles {names} differ only in case or spacing, so the "
-                           "name cannot choose which to renew; give one as it is spelled.", EXIT_USAGE)
     args.name = path.stem  # (a name found in another case or spacing renews that profile under its own spelling,
     return path            # as an athlete keeps the spelling stored first: file and name never disagree)
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomically
-from .names import NAME_MAX, name_key, sort_key, tidy_name
+from .names import JOINERS, NAME_MAX, name_key, sort_key, tidy_name, too_long
 
 SCHEMA_VERSION = 1
 """Version of the profile format this quietland writes and reads."""
@@ -169,9 +169,9 @@ def is_profile_name(name: str) -> bool:
     :data:`~quietland.names.NAME_MAX` characters. No '.' (``ann.previous`` is an earlier copy, ``x.toml`` a path) and
     no '/'."""
     tidy = profile_name(name)
-    if not tidy or len(tidy) > NAME_MAX:
+    if not tidy or too_long(tidy) is not None:
         return False
-    return all(word and word[0].isalnum() and all(c.isalnum() or c in "-_'\u2019\u200c\u200d"  # (joiners: names.py)
+    return all(word and word[0].isalnum() and all(c.isalnum() or c in "-_'\u2019" or c in JOINERS
                                                   or unicodedata.category(c)[0] == "M" for c in word)
                for word in tidy.split(" "))
 
@@ -181,7 +181,7 @@ def profile_path(name_or_path: str) -> Path:
     case), else ``<name>.toml`` in :func:`profiles_dir` (the name's accents composed, :func:`profile_name`); when no
     file has that name, the one saved profile whose name differs from it only in case or in how an accent was typed
     (as athlete names do: ``Ann`` finds ``ann``)."""
-    if "/" in name_or_path or os.sep in name_or_path or name_or_path.lower().endswith(".toml"):
+    if _looks_like_path(name_or_path):
         return Path(name_or_path).expanduser()
     path = profiles_dir() / f"{profile_name(name_or_path)}.toml"
     if not os.path.lexists(path):
@@ -191,12 +191,18 @@ def profile_path(name_or_path: str) -> Path:
     return path
 
 
+def _looks_like_path(text: str) -> bool:
+    """Whether a ``--profile`` (or an athlete's name) is a file's path rather than a name: a ``/`` in it, or
+    ``.toml`` at its end, in any case."""
+    return "/" in text or os.sep in text or text.lower().endswith(".toml")
+
+
 def saved_profile(name: str) -> Path | None:
     """The saved profile ``name`` finds in :func:`profiles_dir` (:func:`profile_path`), when there is something there,
     even a name made before today's rules for names (``Mary -Jane``, a name past 60 characters): what is saved
     stays usable and renewable; None for a name that looks like a path, or finds nothing."""
     tidy = profile_name(name)
-    if not tidy or "/" in tidy or os.sep in tidy or tidy.lower().endswith(".toml"):
+    if not tidy or _looks_like_path(tidy):
         return None
     path = profile_path(tidy)
     return path if os.path.lexists(path) else None
@@ -210,6 +216,19 @@ def alike_profiles(name: str) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob("*.toml") if same_profile_name(p.stem, name))
+
+
+def name_clash(name: str) -> str | None:
+    """When ``name`` (not a path) finds no profile spelled as it is and several saved ones alike but for case or
+    spacing (``ann.toml`` and ``ANN.toml``, made with ``--output``), the clause that says so, for a sentence to go
+    on from ("...so the name cannot choose"); else None."""
+    if _looks_like_path(name) or os.path.lexists(profiles_dir() / f"{profile_name(name)}.toml"):
+        return None
+    alike = alike_profiles(name)
+    if len(alike) < 2:
+        return None
+    names = " and ".join(f"'{p.stem}'" for p in alike)
+    return f"the saved profiles {names} differ only in case or spacing, so the name cannot choose"
 
 
 def saved_profiles() -> list[str]:

@@ -628,14 +628,11 @@ def _check_profile_arg(arg: str | None) -> None:
 
 def _no_profile(arg: str) -> str:
     """The sentence for a ``--profile`` that names no file: the saved profiles, and how to make one."""
-    from .calibration import PROFILE_NAME_TEXT, alike_profiles, is_profile_name, profile_path, profiles_dir, saved_profiles
+    from .calibration import PROFILE_NAME_TEXT, is_profile_name, name_clash, profile_path, profiles_dir, saved_profiles
 
     path = profile_path(arg)
-    alike = alike_profiles(arg) if path.parent == profiles_dir() else []
-    if len(alike) > 1:
-        names = " and ".join(f"'{p.stem}'" for p in alike)
-        return (f"--profile '{arg}': the saved profiles {names} differ only in case or spacing, so the name cannot "
-                f"choose; give one as it is spelled, or by its path (in '{profiles_dir()}').")
+    if (clash := name_clash(arg)) is not None:
+        return f"--profile '{arg}': {clash}; give one as it is spelled, or by its path (in '{profiles_dir()}')."
     saved = saved_profiles()
     known = f"saved profiles: {', '.join(saved)}" if saved else "no profile is saved yet"
     if path.parent != profiles_dir():
@@ -934,12 +931,12 @@ def _live(args: argparse.Namespace, early: list[int]) -> int:
     # ('--recordings-dir=~/rec': no shell expands a ~ after '=')
     folder = Path(args.recordings_dir).expanduser() if args.recordings_dir else default_recordings_dir()
     notes: list[str] = []
-    if args.athlete and args.athlete.strip() and not args.profile and athletes is None:
+    if args.athlete and not args.profile and athletes is None:  # (tidied as stored: athlete_argument)
         # (a coach's squad: who scores against whose calibration)
         from .calibration import is_profile_name
 
         whose = f"the profile '{profile.name}'" if profile.calibrated else "no profile (uncalibrated scores)"
-        name = " ".join(args.athlete.split())
+        name = args.athlete
         make = command_text(f"quietland calibrate --name {shlex.quote(name) if is_profile_name(name) else 'NAME'}")
         notes.append(f"{name} has no calibration profile of their own, so the session scores against {whose}; "
                      f"{make} makes one.")
@@ -1230,7 +1227,7 @@ def _live_headless(args: argparse.Namespace, source, recorder, profile: Profile,
         if recorder is not None:  # (which session it is, as 'analyze --json' of its recording says: importing this
             # document replaces the session stored from it, not a second copy)
             # (recorded_at as 'analyze --json' dates the recording: by the file's time, as it was closed)
-            doc = _identified(doc, _modified_at(recorder.wav_path) if recorder.wav_path.exists() else None,
+            doc = _identified(doc, _modified_at(recorder.wav_path),
                               (recorder.started_at.isoformat(timespec="milliseconds"), recorder.athlete))
         say(json.dumps(doc, allow_nan=False))
     else:

@@ -19,7 +19,7 @@ NAME_MAX = 60
 """The longest name, characters (an athlete's, a profile's): a profile's file name, ``.previous.toml`` after it,
 fits 255 bytes in any alphabet, and a name fits a table's line."""
 
-_KEPT_FORMAT = {"\u200c", "\u200d"}
+JOINERS = {"\u200c", "\u200d"}
 """Invisible characters a name keeps: the zero-width non-joiner and joiner, which change how letters join (Persian,
 the Indic scripts) and which emoji a sequence shows. Every other format character (a zero-width space, a
 direction override, a byte-order mark) is dropped: it would make two names that look the same two people."""
@@ -33,7 +33,7 @@ def tidy_name(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     spaced = "".join(" " if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in value
-                     if c in _KEPT_FORMAT or unicodedata.category(c) != "Cf")
+                     if c in JOINERS or unicodedata.category(c) != "Cf")
     return unicodedata.normalize("NFC", " ".join(spaced.split())) or None
 
 
@@ -55,7 +55,7 @@ def name_key(name: str) -> str:
     """What two spellings of one name share: the name as stored (:func:`tidy_name`) with no invisible character
     left, its case folded (every letter's, not only A-Z's: 'ÉMILE' is 'Émile'), as Unicode's canonical caseless
     matching does (accents and their order taken apart before and after folding)."""
-    seen = "".join(c for c in tidy_name(name) or "" if c not in _KEPT_FORMAT)
+    seen = "".join(c for c in tidy_name(name) or "" if c not in JOINERS)
     return unicodedata.normalize("NFD", unicodedata.normalize("NFD", seen).casefold())
 
 
