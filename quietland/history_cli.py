@@ -110,15 +110,17 @@ def add_history_parsers(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="write the training history out as CSV or JSON",
         description=_fill(
-            "Write the stored sessions out, oldest first: CSV with one row per session (its summary figures), or "
-            "JSON with every session and its sets and reps. With --output the file is written whole or not at all "
+            "Write the stored sessions out, oldest first: CSV with one row per session (its summary figures; "
+            "--format excel for a spreadsheet), or JSON with every session and its sets and reps. With --output the file is written whole or not at all "
             "(a temporary file renamed over it); without it, to stdout. With no history yet, the export holds no "
             "sessions (CSV: the header row only) and says so on stderr. " + _DATABASE_TEXT
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--format", required=True, choices=("csv", "json"),
-                   help="csv: one row per session; json: sessions with their sets and reps")
+    p.add_argument("--format", required=True, choices=("csv", "excel", "json"),
+                   help="csv: one row per session; excel: the same CSV for a spreadsheet (a UTF-8 byte-order mark "
+                        "first, so that names with accents or in other scripts open as they are, and CRLF line "
+                        "ends); json: sessions with their sets and reps")
     p.add_argument("--output", metavar="PATH", help="write to PATH (replacing it) instead of stdout")
     _add_filters(p)
     p.set_defaults(func=cmd_export)
@@ -513,9 +515,14 @@ def format_history(rows: Sequence[SessionRow]) -> str:
 
 
 # ------------------------------------------------------------------ export
-def write_csv(rows: Sequence[dict[str, Any]], stream: IO[str]) -> None:
-    """One header row (:data:`~quietland.history.EXPORT_COLUMNS`), then one row per session; None is an empty cell."""
-    writer = csv.DictWriter(stream, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+def write_csv(rows: Sequence[dict[str, Any]], stream: IO[str], excel: bool = False) -> None:
+    """One header row (:data:`~quietland.history.EXPORT_COLUMNS`), then one row per session; None is an empty cell.
+    ``excel``: led by a UTF-8 byte-order mark, with CRLF line ends (without the mark, Excel reads the file in the
+    computer's legacy code page and shows 'Zoë' as 'ZoÃ«'; with it, a plain CSV reader sees the mark in the first
+    column's name, so it is asked for)."""
+    if excel:
+        stream.write("\ufeff")
+    writer = csv.DictWriter(stream, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n" if excel else "\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _csv_cell(row[k]) for k in EXPORT_COLUMNS})
@@ -553,10 +560,10 @@ def _write_atomically(path: Path, write: Callable[[IO[str]], None]) -> None:
 
 def export(store: HistoryStore | None, stream: IO[str], fmt: str, athlete: str | None = None,
            drill: str | None = None) -> None:
-    """Write the sessions (of ``athlete``, of ``drill``) to ``stream`` as ``fmt``: ``csv`` or ``json``
+    """Write the sessions (of ``athlete``, of ``drill``) to ``stream`` as ``fmt``: ``csv``, ``excel`` or ``json``
     (``store`` None: no history yet, no sessions)."""
-    if fmt == "csv":
-        write_csv(store.export_rows(athlete, drill) if store is not None else [], stream)
+    if fmt in ("csv", "excel"):
+        write_csv(store.export_rows(athlete, drill) if store is not None else [], stream, excel=fmt == "excel")
     else:
         write_json(store, stream, athlete, drill)
 

@@ -1118,6 +1118,26 @@ def test_csv_export_keeps_a_spreadsheet_from_running_a_name_as_a_formula(run, do
     assert json.loads(out)["sessions"][0]["athlete"] == name  # JSON is no spreadsheet: the name as it is
 
 
+def test_excel_export_is_the_csv_with_a_byte_order_mark_so_a_spreadsheet_reads_names_as_utf8(run, docs, tmp_path):
+    """Without a byte-order mark, Excel reads a CSV in the computer's legacy code page: 'Zoë' showed as 'ZoÃ«'.
+    --format excel is the CSV led by the mark, with CRLF line ends; --format csv stays plain UTF-8."""
+    path = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete="Zoë 王"))
+    assert run("import", str(path))[0] == 0
+    code, plain, _ = run("export", "--format", "csv")
+    assert code == 0 and not plain.startswith("\ufeff") and "\r" not in plain
+    target = tmp_path / "zoe.csv"
+    code, _, err = run("export", "--format", "excel", "--output", str(target))
+    assert code == 0 and "exported 1 session to" in err
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\r\n") == 2 and raw.count(b"\n") == 2
+    text = raw.decode("utf-8-sig")
+    assert list(csv.DictReader(io.StringIO(text))) == list(csv.DictReader(io.StringIO(plain)))
+    [row] = csv.DictReader(io.StringIO(text))
+    assert row["athlete"] == "Zoë 王"
+    code, out, _ = run("export", "--format", "excel")  # to stdout too
+    assert code == 0 and out.startswith("\ufeff") and out[1:].replace("\r\n", "\n") == plain
+
+
 def test_the_analysis_of_a_sessions_recording_replaces_the_session_stored_from_it(run, tmp_path):
     """A session killed before its end leaves a JSON with the reps of a few seconds before (stored as an incomplete
     copy) and a WAV with every rep; analysing the WAV, as the README says, and importing that stored a second session.
