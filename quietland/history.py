@@ -200,6 +200,14 @@ def _invisible_characters_v4(conn: sqlite3.Connection) -> None:
     _one_copy_per_session(conn)
 
 
+def _compatibility_forms_v5(conn: sqlite3.Connection) -> None:
+    """Version 4 to 5: names are matched without their compatibility forms (2026-12-06): 'Ｍａｒｙ', typed in
+    full-width letters beside 'Mary', is Mary, so the two become one (as version 3 joined spellings), under the
+    spelling stored first; the rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
+    _one_athlete_per_name(conn)
+    _one_copy_per_session(conn)
+
+
 def _one_copy_per_session(conn: sqlite3.Connection) -> None:
     """Of every live session stored more than once (one ``session_start``), the row :func:`_keep_one_copy` keeps."""
     for (start,) in conn.execute(
@@ -231,7 +239,9 @@ def _keep_one_copy(conn: sqlite3.Connection, start: str) -> None:
         conn.execute("UPDATE sessions SET athlete_id = ? WHERE id = ?", (named[0][1], kept[0]))
 
 
-MIGRATIONS: list[Migration] = [_create_v1, _add_drift_cues_v2, _sessions_by_start_v3, _invisible_characters_v4]
+MIGRATIONS: list[Migration] = [
+    _create_v1, _add_drift_cues_v2, _sessions_by_start_v3, _invisible_characters_v4, _compatibility_forms_v5,
+]
 """``MIGRATIONS[n]`` upgrades version n to n+1; the schema this code writes is ``len(MIGRATIONS)``.
 Append a function to change the schema; never edit a released one."""
 

@@ -53,10 +53,13 @@ def athlete_argument(text: str) -> str:
 
 def name_key(name: str) -> str:
     """What two spellings of one name share: the name as stored (:func:`tidy_name`) with no invisible character
-    left, its case folded (every letter's, not only A-Z's: 'ÉMILE' is 'Émile'), as Unicode's canonical caseless
-    matching does (accents and their order taken apart before and after folding)."""
+    left, its case folded (every letter's, not only A-Z's: 'ÉMILE' is 'Émile') and its compatibility forms set
+    aside (the full-width 'Ｍａｒｙ' an East Asian keyboard types is 'Mary', half-width 'ｶﾅ' is 'カナ', the ligature
+    in 'ﬁona' is 'fi'), as Unicode's compatibility caseless matching does (D146: accents and their order taken
+    apart before and after folding)."""
     seen = "".join(c for c in tidy_name(name) or "" if c not in JOINERS)
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", seen).casefold())
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFD", seen).casefold())
+    return unicodedata.normalize("NFKD", folded.casefold())
 
 
 def sort_key(name: str) -> tuple[str, str]:

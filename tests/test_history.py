@@ -126,9 +126,9 @@ def one_error_line(err: str, *needles: str) -> None:
 def test_a_new_database_has_the_schema_its_version_and_wal(tmp_path):
     db = tmp_path / "sub" / HISTORY_FILE
     with HistoryStore.open(db) as s:
-        assert s.schema_version == schema_version_known() == 4
+        assert s.schema_version == schema_version_known() == 5
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"meta", "athletes", "sessions", "sets", "reps"} <= tables
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -1290,10 +1290,21 @@ def test_a_version_3_history_joins_names_that_differ_by_an_invisible_character(t
     without such characters, so a lookup of either found one of them only and 'rename' could take the other."""
     db = _history_of_version(tmp_path, monkeypatch, 3, ("Jo\u200bhn", "John", "a\u200db", "bo"))
     with HistoryStore.open(db) as s:
-        assert s.schema_version == schema_version_known() == 4
+        assert s.schema_version == schema_version_known() == 5
         assert s.athletes() == ["a\u200db", "bo", "John"]  # (the joiner, which shapes letters, stays)
         assert [r.started_at[:10] for r in s.sessions("john")] == ["2026-11-20", "2026-11-21"]
         assert s.find_athlete("Jo\u200bhn") == "John"
+
+
+def test_a_version_4_history_joins_names_typed_in_full_width_letters(tmp_path, monkeypatch):
+    """Version 4 kept 'Ｍａｒｙ' (full-width letters, as an East Asian keyboard types them) beside 'Mary' as two
+    athletes, each with part of the sessions; names are now matched without their compatibility forms."""
+    db = _history_of_version(tmp_path, monkeypatch, 4, ("Mary", "Ｍａｒｙ", "ｍａｒｉｅ", "bo"))
+    with HistoryStore.open(db) as s:
+        assert s.schema_version == schema_version_known() == 5
+        assert s.athletes() == ["bo", "ｍａｒｉｅ", "Mary"]  # (each kept as first stored, sorted by its letters)
+        assert [r.started_at[:10] for r in s.sessions("Ｍａｒｙ")] == ["2026-11-20", "2026-11-21"]
+        assert s.find_athlete("MARY") == "Mary" and s.find_athlete("marie") == "ｍａｒｉｅ"
 
 
 def test_history_brief_is_a_squad_at_a_glance(run, docs, tmp_path):

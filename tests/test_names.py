@@ -18,6 +18,10 @@ def test_a_name_is_stored_tidied_and_matched_however_it_was_typed():
     # the joiners shape letters and emoji: kept in the name stored, not in the comparison
     assert tidy_name("a\u200db") == "a\u200db" and name_key("a\u200db") == name_key("AB")
     assert name_key("ÉMILE") == name_key("e\u0301mile") and name_key("ann") != name_key("anne")
+    # compatibility forms: the full-width letters an East Asian keyboard types, half-width kana, a ligature
+    assert name_key("Ｍａｒｙ") == name_key("mary") and name_key("ｶﾅ") == name_key("カナ")
+    assert name_key("\ufb01ona") == name_key("Fiona") and tidy_name("Ｍａｒｙ") == "Ｍａｒｙ"  # (stored as typed)
+    assert name_key("王芳") != name_key("王方") and name_key("Ｍａｒｙ") != name_key("Ｍａｒｉｅ")
 
 
 def test_names_sort_by_their_letters_with_case_and_accents_set_aside():
