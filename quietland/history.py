@@ -201,9 +201,10 @@ def _invisible_characters_v4(conn: sqlite3.Connection) -> None:
 
 
 def _compatibility_forms_v5(conn: sqlite3.Connection) -> None:
-    """Version 4 to 5: names are matched without their compatibility forms (2026-12-06): 'Ｍａｒｙ', typed in
-    full-width letters beside 'Mary', is Mary, so the two become one (as version 3 joined spellings), under the
-    spelling stored first; the rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
+    """Version 4 to 5: names are matched without their compatibility forms, and without a space between two
+    Chinese, Japanese or Korean letters (2026-12-06): 'Ｍａｒｙ', typed in full-width letters beside 'Mary', is
+    Mary, and '王 芳' is '王芳', so each two become one (as version 3 joined spellings), under the spelling stored
+    first; the rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
     _one_athlete_per_name(conn)
     _one_copy_per_session(conn)
 

@@ -56,10 +56,33 @@ def name_key(name: str) -> str:
     left, its case folded (every letter's, not only A-Z's: 'ÉMILE' is 'Émile') and its compatibility forms set
     aside (the full-width 'Ｍａｒｙ' an East Asian keyboard types is 'Mary', half-width 'ｶﾅ' is 'カナ', the ligature
     in 'ﬁona' is 'fi'), as Unicode's compatibility caseless matching does (D146: accents and their order taken
-    apart before and after folding)."""
+    apart before and after folding); and a space between two Chinese, Japanese or Korean letters does not count
+    ('王 芳' is '王芳', '山田 太郎' '山田太郎': such names are written both ways)."""
     seen = "".join(c for c in tidy_name(name) or "" if c not in JOINERS)
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFD", seen).casefold())
-    return unicodedata.normalize("NFKD", folded.casefold())
+    return _unspaced_words(unicodedata.normalize("NFKD", folded.casefold()))
+
+
+_UNSPACED_SCRIPTS = ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH", "HIRAGANA", "KATAKANA", "HANGUL")
+"""Scripts whose names are written with or without a space between the family and the given name ('王芳', '王 芳';
+'山田 太郎'), where a space between two of their letters does not make another name."""
+
+
+def _unspaced_words(key: str) -> str:
+    """``key`` without the spaces between two letters of :data:`_UNSPACED_SCRIPTS` (marks after the letter before
+    it, such as a kana's voicing mark, set aside)."""
+    kept = []
+    for i, c in enumerate(key):
+        if c == " ":
+            before = next((b for b in reversed(key[:i]) if not unicodedata.combining(b)), "")
+            if before and _unspaced(before) and _unspaced(key[i + 1 : i + 2]):
+                continue
+        kept.append(c)
+    return "".join(kept)
+
+
+def _unspaced(c: str) -> bool:
+    return bool(c) and unicodedata.name(c, "").startswith(_UNSPACED_SCRIPTS)
 
 
 def sort_key(name: str) -> tuple[str, str]:

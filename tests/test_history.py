@@ -1296,15 +1296,17 @@ def test_a_version_3_history_joins_names_that_differ_by_an_invisible_character(t
         assert s.find_athlete("Jo\u200bhn") == "John"
 
 
-def test_a_version_4_history_joins_names_typed_in_full_width_letters(tmp_path, monkeypatch):
-    """Version 4 kept 'Ｍａｒｙ' (full-width letters, as an East Asian keyboard types them) beside 'Mary' as two
-    athletes, each with part of the sessions; names are now matched without their compatibility forms."""
-    db = _history_of_version(tmp_path, monkeypatch, 4, ("Mary", "Ｍａｒｙ", "ｍａｒｉｅ", "bo"))
+def test_a_version_4_history_joins_names_typed_in_full_width_letters_or_with_a_space_between_han(tmp_path, monkeypatch):
+    """Version 4 kept 'Ｍａｒｙ' (full-width letters, as an East Asian keyboard types them) beside 'Mary', and '王 芳'
+    beside '王芳', as two athletes each, with part of the sessions; names are now matched without their
+    compatibility forms, and a space between two Chinese, Japanese or Korean letters does not count."""
+    db = _history_of_version(tmp_path, monkeypatch, 4, ("Mary", "Ｍａｒｙ", "ｍａｒｉｅ", "bo", "王 芳", "王芳"))
     with HistoryStore.open(db) as s:
         assert s.schema_version == schema_version_known() == 5
-        assert s.athletes() == ["bo", "ｍａｒｉｅ", "Mary"]  # (each kept as first stored, sorted by its letters)
+        assert s.athletes() == ["bo", "ｍａｒｉｅ", "Mary", "王 芳"]  # (each kept as first stored, sorted by its letters)
         assert [r.started_at[:10] for r in s.sessions("Ｍａｒｙ")] == ["2026-11-20", "2026-11-21"]
         assert s.find_athlete("MARY") == "Mary" and s.find_athlete("marie") == "ｍａｒｉｅ"
+        assert [r.started_at[:10] for r in s.sessions("王芳")] == ["2026-11-24", "2026-11-25"]
 
 
 def test_history_brief_is_a_squad_at_a_glance(run, docs, tmp_path):

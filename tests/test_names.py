@@ -22,6 +22,10 @@ def test_a_name_is_stored_tidied_and_matched_however_it_was_typed():
     assert name_key("Ｍａｒｙ") == name_key("mary") and name_key("ｶﾅ") == name_key("カナ")
     assert name_key("\ufb01ona") == name_key("Fiona") and tidy_name("Ｍａｒｙ") == "Ｍａｒｙ"  # (stored as typed)
     assert name_key("王芳") != name_key("王方") and name_key("Ｍａｒｙ") != name_key("Ｍａｒｉｅ")
+    # a space between two Chinese, Japanese or Korean letters: such names are written both ways
+    assert name_key("王 芳") == name_key("王芳") and name_key("山田　太郎") == name_key("山田太郎")
+    assert name_key("ｶﾞｸ ﾄ") == name_key("ガクト") and name_key("김 민준") == name_key("김민준")
+    assert name_key("Mary Jane") != name_key("MaryJane") and name_key("王 Fang") != name_key("王Fang")
 
 
 def test_names_sort_by_their_letters_with_case_and_accents_set_aside():
