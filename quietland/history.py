@@ -196,8 +196,7 @@ def _invisible_characters_v4(conn: sqlite3.Connection) -> None:
     2026-12-06): 'Jo\u200bhn', stored beside 'John' as another athlete, now finds John, so the two become one (as
     version 3 joined spellings), under the spelling stored first; a name that held such a character is stored
     without it. The rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
-    _one_athlete_per_name(conn)
-    _one_copy_per_session(conn)
+    _names_read_anew(conn)
 
 
 def _compatibility_forms_v5(conn: sqlite3.Connection) -> None:
@@ -205,6 +204,12 @@ def _compatibility_forms_v5(conn: sqlite3.Connection) -> None:
     Chinese, Japanese or Korean letters (2026-12-06): 'Ｍａｒｙ', typed in full-width letters beside 'Mary', is
     Mary, and '王 芳' is '王芳', so each two become one (as version 3 joined spellings), under the spelling stored
     first; the rows of one live session under both become one, as :func:`_keep_one_copy` keeps."""
+    _names_read_anew(conn)
+
+
+def _names_read_anew(conn: sqlite3.Connection) -> None:
+    """After :func:`name_key` changed: the athletes it now reads as one name become one
+    (:func:`_one_athlete_per_name`), and so do the copies of one session that were under them."""
     _one_athlete_per_name(conn)
     _one_copy_per_session(conn)
 
