@@ -73,8 +73,9 @@ class DrillRule:
     strides: bool = False
     """``rope``, alternate foot: the feet take turns, and one often lands fainter or less evenly than the other, so
     the beat a rhythm keeps best may be a stride (every second contact). While the places halfway between the
-    beats hold a sound a beat could be as often as the period check asks of a faster grid
-    (``CounterConfig.beat_recheck_hit_ratio``), from the set's first beat, the sound nearest each halfway place is
+    beats (on the line through them) hold a sound a beat could be as often as the period check asks of a faster
+    grid (``CounterConfig.beat_recheck_hit_ratio``; of the places where anything was heard between two beats),
+    from the set's first beat, the sound nearest each halfway place is
     a rep too (and one is inferred where none is heard): see ``RopeBeatTracker``, *Strides*."""
     faint_needs_thud: bool = False
     """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its

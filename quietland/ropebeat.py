@@ -106,11 +106,17 @@ class RopeBeatTracker:
     so the beat may settle on every second contact, where the half-period grid, laid rigidly back from the last
     beat with half the tolerance, misses the uneven steps and the period check keeps the stride. At every real
     beat, when half the period is within the drill's range and ``beat_recheck_hit_ratio`` of the places halfway
-    between two real beats one period apart (4 or more, over the period check's span) hold a sound a beat could
-    be within the half period's tolerance, the beat is a stride: at each halfway place the sound nearest it
-    that a beat could be counts (its cluster's loudest), and with none a rep is inferred there once a real beat
-    follows; after an inferred beat, the sound nearest the halfway place waits for that real beat too (with
-    none, the set's end leaves it to the next search). A search asks the same of the beats it found (the
+    between two real beats one period apart (over the period check's span) hold a sound a beat could
+    be within the half period's tolerance, the beat is a stride. The halfway places lie on the straight line
+    through those beats, not at the midpoint of each two: a contact often sounds twice (the rope's slap, the
+    foot), about as sharply, so the beat slips from one of a contact's sounds to the other, and a midpoint moves
+    by half that slip, out of the half period's tolerance. Only the places with a sound a beat could be somewhere
+    between the two beats' clusters are judged (4 or more): where nothing at all was heard between them, the
+    other foot's contact went unheard, as a beat's may, and is no sign that the beat is not a stride. At each
+    halfway place (half a period along that line from the last beat, within the half period's tolerance of
+    its midpoint) the sound nearest it that a beat could be counts (its cluster's loudest), and with none a rep
+    is inferred there once a real beat follows; after an inferred beat, the sound nearest the halfway place waits
+    for that real beat too (with none, the set's end leaves it to the next search). A search asks the same of the beats it found (the
     places halfway between them, after its inferred beats too): a set found on strides counts them from its
     first beat. It stays a stride until more than ``beat_max_missing`` halfway places in a row hold no such
     sound (as a set ends), the period moves, or the set ends.
@@ -616,7 +622,7 @@ class RopeBeatTracker:
         confirm = self._quiet(self._loud, cfg.beat_confirm_db) if self._inferred else quiet
         # strides (alternate foot): the sound nearest the halfway place to the next beat is the other foot's contact
         if self._stride and self._between_at != last:
-            mid, half_tol = last + 0.5 * period, self._tol(0.5 * period)
+            mid, half_tol = self._halfway_after(last, period), self._tol(0.5 * period)
             first = next((e for e in self._events if e.sample not in self._between_held), None)
             if self._inferred or not (first is not None and first.sample < mid - half_tol):
                 if not final and now < mid + half_tol + self._merge:
@@ -749,6 +755,21 @@ class RopeBeatTracker:
         self._events = self._events[len(taken) :]
         return [(e, None if e is rep else "rope") for e in taken]
 
+    def _halfway_after(self, last: int, period: float) -> float:
+        """Strides: the halfway place (samples) after the beat at ``last``: half a ``period`` on along the line
+        through the recent real beats (those of the period check's span, see :meth:`_beat_line`), where the beat
+        that slipped from one of a contact's sounds to the other does not move it by its slip; at most the half
+        period's tolerance from ``last + period / 2`` (the plain halfway place with no such line)."""
+        plain = last + 0.5 * period
+        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * period)
+        beats = [b for b, _ in self._history if last - span - self._tol(period) <= b < last]
+        line = self._beat_line([*beats, last], period)
+        if line is None:
+            return plain
+        _, number, slope, at = line
+        half_tol = self._tol(0.5 * period)
+        return float(np.clip(at + slope * (number[-1] + 0.5), plain - half_tol, plain + half_tol))
+
     def _halfway_contact(
         self, mid: float, after: float, before: float, floor: float, quiet: float, period: float,
     ) -> list[OnsetEvent]:
@@ -766,9 +787,10 @@ class RopeBeatTracker:
 
     def _check_strides(self, floor: float, quiet: float) -> None:
         """Strides (``rule.strides``): the beat is a stride while, of the places halfway between two real beats
-        one period apart over the last ``beat_recheck_span_beats`` beats (at least ``beat_search_s``), at least
-        ``beat_recheck_hit_ratio`` hold a sound a beat could be within the half period's tolerance (4 places
-        or more), and half the period is within the drill's range."""
+        one period apart over the last ``beat_recheck_span_beats`` beats (at least ``beat_search_s``), on the line
+        through them, those where a sound was heard between the two (4 or more) hold a sound a beat could be within
+        the half period's tolerance at ``beat_recheck_hit_ratio`` of them, and half the period is within the
+        drill's range (see :meth:`_strides_at`)."""
         if self._stride and self._between_missing <= self.cfg.beat_max_missing:
             return  # (it ends as a set does: at more than beat_max_missing halfway places in a row with no sound)
         self._between_missing = 0
@@ -781,18 +803,40 @@ class RopeBeatTracker:
 
     def _strides_at(self, beats: Sequence[int], period: float, floor: float, quiet: float) -> bool:
         """Whether ``beats`` (samples) are a stride's (see :meth:`_check_strides`): of the places halfway between two
-        of them one ``period`` apart (4 or more), ``beat_recheck_hit_ratio`` hold a sound a beat could be."""
+        of them one ``period`` apart, on the line through them (:meth:`_beat_line`), those with a sound a beat could
+        be anywhere between the two beats' clusters (4 or more) hold one within the half period's tolerance at
+        ``beat_recheck_hit_ratio`` of them."""
         if not self.rule.strides or 0.5 * period < self.rule.min_interval_s * self.sr:
             return False
-        tol, half_tol = self._tol(period), self._tol(0.5 * period)
-        mids = [0.5 * (a + b) for a, b in zip(beats, beats[1:]) if abs(b - a - period) <= tol]
-        if len(mids) < 4:
+        line = self._beat_line(beats, period)
+        if line is None:
             return False
+        pairs, number, slope, at = line
         sounds = np.array([e.sample for e in self._recent if self._may_be_beat(e, floor, quiet)], dtype=float)
-        if not sounds.size:
-            return False
-        hits = sum(float(np.min(np.abs(sounds - m))) <= half_tol for m in mids)
-        return hits >= self.cfg.beat_recheck_hit_ratio * len(mids)
+        half_tol = self._tol(0.5 * period)
+        heard = hits = 0
+        for i in pairs:
+            between = sounds[(sounds > beats[i] + self._merge) & (sounds < beats[i + 1] - self._merge)]
+            if between.size:  # (nothing between them at all: the other foot's contact went unheard)
+                heard += 1
+                hits += float(np.min(np.abs(between - (at + slope * (number[i] + 0.5))))) <= half_tol
+        return heard >= 4 and hits >= self.cfg.beat_recheck_hit_ratio * heard
+
+    def _beat_line(self, beats: Sequence[int], period: float) -> tuple[list[int], np.ndarray, float, float] | None:
+        """The straight line through a stride's ``beats`` (samples, in order) in their beat numbers (the periods
+        from one to the next, rounded, at least 1), fitted to the beats one period (within the beat tolerance) from
+        a neighbour: a beat timed by a stray sound does not bend it. The indices of the first beat of each such
+        pair, every beat's number, and the line's slope and value at beat number 0 (samples); None with fewer
+        than 2 pairs."""
+        tol = self._tol(period)
+        pairs = [i for i, (a, b) in enumerate(zip(beats, beats[1:])) if abs(b - a - period) <= tol]
+        if len(pairs) < 2:
+            return None
+        at = np.asarray(beats, dtype=float)
+        number = np.concatenate([[0.0], np.cumsum(np.maximum(1.0, np.round(np.diff(at) / period)))])
+        fit = sorted({j for i in pairs for j in (i, i + 1)})
+        slope, start = np.polyfit(number[fit], at[fit], 1)
+        return pairs, number, float(slope), float(start)
 
     def _half_beats_rebound(self, span: float) -> bool:
         """Whether, on the grid of half the period over the ``span`` before the last beat (each of its beats
