@@ -100,7 +100,12 @@ class RopeBeatTracker:
     on the mid-air click would count up to ``beat_recheck_beats`` of them), the grid half a period off
     is tried over the same span: when it finds sounds about as often and their clusters are
     ``beat_phase_louder_db`` louder, the beat moves onto it (the follower was on the mid-air click; the
-    landing is the louder).
+    landing is the louder). Before that, at every beat too, a double-under beat on every second jump halves
+    (:meth:`_jumps_between`): jumps that alternate a louder and a quieter landing put twice the jump's period
+    inside the drill's range, and a grid there keeps finding sounds; the rigid grid at half the period, laid
+    back every ``beat_recheck_beats`` beats, drifts off the jumps of a beat whose period was measured on a few
+    uneven beats (a set's first), where the places halfway between the beats actually found do not. A slow
+    jump's halfway sound is the rope's mid-air pass, no landing: it must thud as the beats do.
 
     *Strides* (``rule.strides``: alternate foot). The feet take turns and one often lands fainter or less evenly,
     so the beat may settle on every second contact, where the half-period grid, laid rigidly back from the last
@@ -671,7 +676,8 @@ class RopeBeatTracker:
     def _recheck_period(self, floor: float, quiet: float, after_missing: bool) -> None:
         """Every ``beat_recheck_beats`` beats (at once, over the last ``beat_recheck_span_beats`` beats only, after
         inferred beats), move to a faster period that the recent sounds fit as well (:meth:`_faster_period`);
-        for double-unders, check the phase (:meth:`_recheck_phase`) at every beat the period stays.
+        for double-unders, at every beat the period stays, halve a beat on every second jump
+        (:meth:`_jumps_between`), or else check the phase (:meth:`_recheck_phase`).
 
         A grid at a multiple of the true period (every 2nd or 3rd contact, or 3 beats to 2 of
         a double-under's clicks) keeps finding sounds, so the follower alone never leaves it.
@@ -690,7 +696,59 @@ class RopeBeatTracker:
             return
         self._note_hops()
         if self.rule.landing_weight_db:
+            if self._jumps_between(span, floor, quiet):
+                return
             self._recheck_phase(span, quiet)
+
+    def _thud(self, ev: OnsetEvent) -> float:
+        """How much of a sound's cluster (every sound within ``merge_ms``) is thud: its strongest low band (below
+        250 Hz, ``OnsetEvent.low_db``) less its loudness, dB. The feet landing thud, the rope's passes click; the low
+        band is there at any sample rate."""
+        near = [e for e in self._recent if abs(e.sample - ev.sample) <= self._merge] or [ev]
+        return max(e.low_db for e in near) - self._loudness(ev)
+
+    def _jumps_between(self, span: float, floor: float, quiet: float) -> bool:
+        """Double-unders: halve the period when the beat is every second jump; whether it moved.
+
+        Jumps that alternate a louder and a quieter landing put twice the jump's period within the drill's range,
+        and a grid there keeps finding landings. Of the places halfway between two real beats one period apart
+        over the ``span`` before the last beat (4 or more), when ``beat_recheck_hit_ratio`` hold a sound a beat
+        could be (as following asks, within the half period's tolerance), their clusters thud about as the beats'
+        do (:meth:`_thud`, medians, within ``beat_phase_louder_db``: landings, not the rope's mid-air passes,
+        which a slow jump also has halfway), and the intervals from beat to such a sound to the next beat are
+        within the drill's range (their median), the beat is every jump: the period becomes that median."""
+        assert self._period is not None and self._last is not None
+        period = self._period
+        tol, half_tol = self._tol(period), self._tol(0.5 * period)
+        beats = [b for b, _ in self._history if b >= self._last - span - tol]
+        pairs = [(a, b) for a, b in zip(beats, beats[1:]) if abs(b - a - period) <= tol]
+        if len(pairs) < 4:
+            return False
+        at = {e.sample: e for e in self._recent}
+        thud = statistics.median(self._thud(at[b]) for b in beats if b in at) if any(b in at for b in beats) else None
+        if thud is None:
+            return False
+        sounds = [e for e in self._recent if self._may_be_beat(e, floor, quiet)]
+        halves: list[float] = []
+        thuds: list[float] = []
+        for a, b in pairs:
+            mid = 0.5 * (a + b)
+            near = [e for e in sounds if abs(e.sample - mid) <= half_tol and a + self._merge < e.sample < b - self._merge]
+            if near:
+                contact = self._nearest_salient(near, mid, 0.5 * period)
+                thuds.append(self._thud(contact))
+                halves += [contact.sample - a, b - contact.sample]
+        if len(thuds) < self.cfg.beat_recheck_hit_ratio * len(pairs):
+            return False
+        if statistics.median(thuds) < thud - self.cfg.beat_phase_louder_db:
+            return False  # the rope's mid-air passes, not landings
+        half = float(np.median(halves))
+        if half < self.rule.min_interval_s * self.sr:
+            return False
+        self._period = self._clamp(half)
+        self._intervals.clear()
+        self._intervals.append(self._period)
+        return True
 
     def _faster_period(self, span: float, floor: float, quiet: float) -> bool:
         """Move to the finest of ``beat_recheck_fractions`` of the period whose grid, over the ``span`` before the

@@ -212,6 +212,27 @@ def test_a_double_under_set_that_opens_on_the_mid_air_click_counts_landings_from
     assert all(min(abs(r.sample / SR - t) for t in landings) < 0.001 for r in counter.reps)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_double_under_beat_on_every_second_jump_halves_as_soon_as_the_jumps_between_are_heard(seed):
+    """Jumps every 0.27 s, every other one louder and sharper (-18 dB, strength 9 dB; the others -22 dB), each
+    landing a thud. The quieter jumps' first 20 are too faint to be a beat (strength 3 dB), so the set starts on
+    every second jump (0.54 s, within the drill's range); from the 21st they are as sharp as a beat must be
+    (6 dB). The halfway places between the beats then hold landings that thud as the beats do, and the beat
+    halves within ``beat_search_s`` (2.5 s) of the first of them. Before, only the period check every 8 beats
+    (4.3 s) looked, on a rigid grid: 40 reps, the pace found 5.4 s after the jumps were heard, 46 now."""
+    times = _times(1.0, 0.27, 60, seed=seed)
+    events = []
+    for i, t in enumerate(times):
+        loud, strength = (-18.0, 9.0) if i % 2 == 0 else (-22.0, 3.0 if i < 20 else 6.0)
+        events.append(dataclasses.replace(_event(t, loud, low_db=loud), strength_db=strength))
+    counter = RepCounter("jump-rope-double-under", SR)
+    _stream(counter, events)
+    at = [r.sample / SR for r in counter.reps]
+    first_jump_pace = next(b for a, b in zip(at, at[1:]) if b - a < 0.4)
+    assert first_jump_pace < times[20] + 2.5
+    assert len(counter.reps) >= 45
+
+
 @pytest.mark.parametrize("drill", ["generic", "line-hops", "single"])
 def test_a_faint_steady_beat_that_goes_on_through_the_rest_is_background(drill):
     """Two sets of 15 contacts (-20 dB, every 0.4 s; for ``single``, every 1 s) with a 6 s rest, and a drum
