@@ -18,7 +18,8 @@ What it measures:
    ``python -c`` child, and the ratio quietland/librosa of the median times.
    Skipped (exit 0) when librosa is not installed.
 3. From quietland's JSON: median and 95th percentile of ``detect_delay_ms``
-   over the reps, and the rep count against the true count.
+   over the reps that were heard (a rep a rope beat inferred has none), and the
+   rep count against the true count.
 
 By default the recording is synthetic (:mod:`quietland.synth`): about 10 minutes
 of two-foot landings in sets of 30 at 150/min with rests, pink noise plus babble
@@ -186,11 +187,13 @@ def main() -> int:
         else:
             print("librosa: not installed, skipped (pip install librosa, or the 'bench' extra)")
 
-    delays = np.array([r["detect_delay_ms"] for r in doc["reps"]], dtype=float)
+    # (a rep a rope beat inferred, with no sound heard, has no detection delay: null)
+    delays = np.array([r["detect_delay_ms"] for r in doc["reps"] if r["detect_delay_ms"] is not None], dtype=float)
     med_delay = float(np.median(delays)) if delays.size else float("nan")
     p95_delay = float(np.percentile(delays, 95)) if delays.size else float("nan")
     n_reps = len(doc["reps"])
-    print(f"detect_delay_ms over {n_reps} reps: median {med_delay:.1f}, p95 {p95_delay:.1f}, max "
+    heard = f"the {delays.size} heard of {n_reps} reps" if delays.size < n_reps else f"{n_reps} reps"
+    print(f"detect_delay_ms over {heard}: median {med_delay:.1f}, p95 {p95_delay:.1f}, max "
           f"{delays.max() if delays.size else float('nan'):.1f}")
     print(f"reps: {n_reps} counted, truth {truth if truth is not None else 'unknown'}"
           + (f" (diff {n_reps - truth:+d})" if truth is not None else "")
