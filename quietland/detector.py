@@ -253,7 +253,9 @@ class LandingDetector:
         self._win_norm = float(np.sum(self._window) ** 2) / 4.0
         self._win_energy = float(np.sum(self._window**2))  # a frame's sum of squares over this is its mean square
         self._feat_window = np.hanning(self._feat_n)  # band energies of the feature_ms after an onset
-        self._feat_freqs = np.fft.rfftfreq(self._feat_n, 1.0 / sr)
+        feat_freqs = np.fft.rfftfreq(self._feat_n, 1.0 / sr)
+        self._low_bins = _bin_range((feat_freqs > 0) & (feat_freqs < cfg.low_band_hz))  # the thud band's bins ...
+        self._high_bins = _bin_range(feat_freqs >= cfg.high_band_hz)  # ... and the click band's, of that spectrum
         self._feat_norm = float(np.sum(self._feat_window) ** 2) / 2.0
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
@@ -703,27 +705,27 @@ class LandingDetector:
         return out
 
     def _make_event(self, onset: int, delay: int, strength: float, floor: float, share: float, air_share: float) -> OnsetEvent:
-        cfg = self.config
         # less the input's offset (DC) as it stood before: an offset is no sound, and would hide an impact's
         # contrast and level
         dc = self._offset_before(max(0, onset - self._pre_n - self._gap_n))
         before = self._samples(max(0, onset - self._pre_n - self._gap_n), max(0, onset - self._gap_n)) - dc
         seg = self._samples(onset, onset + self._feat_n) - dc
-        peak = float(np.max(np.abs(seg)))
-        before2 = float(np.mean(before**2)) if before.size else 0.0
+        peak = float(np.maximum.reduce(np.abs(seg)))
         if before.size < self.hop or self._holds_silence(before):  # the room before it is the noise floor
             before2 = 10.0 ** (floor / 10.0)  # (digital silence, or the stream starts less than a hop before it)
-        contrast = 10.0 * np.log10((np.mean(seg**2) + _EPS) / (before2 + _EPS))
-        rms2 = float(np.mean(seg**2))
+        else:
+            before2 = _mean_square(before)
+        seg2 = seg * seg
+        rms2 = float(np.add.reduce(seg2)) / seg2.size  # (np.mean's arithmetic, without its overhead)
+        contrast = 10.0 * np.log10((rms2 + _EPS) / (before2 + _EPS))
         # impact level: the loudest impact_window_ms of the feature window (sliding mean square)
         win = min(seg.size, self._impact_n)
-        csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
-        impact2 = float(np.max(csum[win:] - csum[:-win])) / win
+        csum = np.concatenate([[0.0], np.cumsum(seg2)])
+        impact2 = float(np.maximum.reduce(csum[win:] - csum[:-win])) / win
         spec = np.abs(np.fft.rfft(seg * self._feat_window)) ** 2
-        f = self._feat_freqs
         norm = self._feat_norm
-        low = float(np.sum(spec[(f > 0) & (f < cfg.low_band_hz)])) / norm
-        high = float(np.sum(spec[f >= cfg.high_band_hz])) / norm
+        low = float(np.add.reduce(spec[self._low_bins])) / norm
+        high = float(np.add.reduce(spec[self._high_bins])) / norm
         return OnsetEvent(
             sample=int(onset),
             sample_rate=self.sample_rate,
@@ -806,6 +808,11 @@ def _any_in_windows(mask: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _mean_square(x: np.ndarray) -> float:
+    """``float(np.mean(x**2))`` of a non-empty 1-D array, without np.mean's overhead (the same arithmetic)."""
+    return float(np.add.reduce(x * x)) / x.size
+
+
 def _max_since_rest(x: np.ndarray, pre: int, post: int, rest: float) -> np.ndarray:
     """Element ``i``: the maximum of ``x[i : i + pre + post + 1]``, leaving out the frames of its first ``pre``
     that come before one under ``rest`` (the strength fell back to rest since: an impact before it is over)."""
@@ -886,3 +893,12 @@ def _band_map(freqs: np.ndarray, f_min: float, f_max: float, per_octave: int) ->
     remap[used] = np.arange(used.size)
     out = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1)
     return out, int(used.size)
+
+
+def _bin_range(mask: np.ndarray) -> slice:
+    """The slice of the bins ``mask`` marks, one run of them (a band of an ``rfftfreq``'s ascending bins)."""
+    bins = np.flatnonzero(mask)
+    if not bins.size:
+        return slice(0, 0)
+    assert bins[-1] - bins[0] + 1 == bins.size, "the bins of a band are one run"
+    return slice(int(bins[0]), int(bins[-1]) + 1)

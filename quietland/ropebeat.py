@@ -472,14 +472,18 @@ class RopeBeatTracker:
         indices with their beat numbers."""
         cfg = self.cfg
         tol = self._tol(period)
+        # row n: each sound's distance from beat n, and its pull there (the first best of those within tolerance)
+        d = np.abs(times[None, :] - (anchor + np.arange(n_beats)[:, None] * period))
+        near = d <= tol
+        pull = np.where(near, grid_sal[None, :] - cfg.beat_timing_db * d / period, -np.inf)
+        best = np.argmax(pull, axis=1).tolist()
+        heard = near.any(axis=1).tolist()
         matched: list[int] = []
         beat_no: list[int] = []
         score = 0.0
         for n in range(n_beats):
-            d = np.abs(times - (anchor + n * period))
-            ok = np.flatnonzero(d <= tol)
-            if ok.size:
-                j = int(ok[np.argmax(grid_sal[ok] - cfg.beat_timing_db * d[ok] / period)])
+            if heard[n]:
+                j = best[n]
                 if not matched or j != matched[-1]:
                     matched.append(j)
                     beat_no.append(n)
