@@ -729,9 +729,10 @@ class RopeBeatTracker:
         if len(pairs) < 4:
             return False
         at = {e.sample: e for e in self._recent}
-        thud = statistics.median(self._thud(at[b]) for b in beats if b in at) if any(b in at for b in beats) else None
-        if thud is None:
+        beat_thuds = [self._thud(at[b]) for b in beats if b in at]
+        if not beat_thuds:
             return False
+        thud = statistics.median(beat_thuds)
         sounds = [e for e in self._recent if self._may_be_beat(e, floor, quiet)]
         halves: list[float] = []
         thuds: list[float] = []
