@@ -12,13 +12,15 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import functools
+import io
 import json
 import shlex
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -591,11 +593,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _export_stdout(fmt: str) -> Iterator[IO[str]]:
+    """stdout for an export: for CSV, UTF-8 whatever stdout's own encoding (a Windows console's code page, a
+    ``PYTHONIOENCODING``: the byte-order mark and a name in any alphabet would not encode) and the line ends as
+    written (CRLF, not CRCRLF where text output translates them); JSON is ASCII and goes as it is."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if fmt == "json" or buffer is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    stream = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.detach()  # (stdout's buffer stays open)
+
+
 def _write_export(args: argparse.Namespace, store: HistoryStore | None, athlete: str | None) -> Path | None:
     """The export to stdout, or whole to ``--output`` (returned)."""
     if args.output is None:
-        export(store, sys.stdout, args.format, athlete, args.drill)
-        sys.stdout.flush()
+        with _export_stdout(args.format) as stream:
+            export(store, stream, args.format, athlete, args.drill)
         return None
     output = Path(args.output).expanduser()
     try:

@@ -1138,6 +1138,24 @@ def test_excel_export_is_the_csv_with_a_byte_order_mark_so_a_spreadsheet_reads_n
     assert code == 0 and out.startswith("\ufeff") and out[1:].replace("\r\n", "\n") == plain
 
 
+def test_a_csv_export_to_stdout_is_utf8_with_its_own_line_ends_whatever_stdouts_encoding(docs, tmp_path, monkeypatch):
+    """stdout in Windows' code page with text line ends (a redirected console): the byte-order mark did not encode
+    (a traceback), a name in another script would not have either, and CRLF became CR CR LF (a blank row after
+    every row in Excel). CSV goes out as UTF-8 with the line ends it was written with."""
+    monkeypatch.setenv("QUIETLAND_HOME", str(tmp_path / "home"))
+    path = write_json(tmp_path / "a.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00", athlete="Zoë 王"))
+    assert cli.main(["import", str(path)]) == 0
+    for fmt, first, end in (("excel", b"\xef\xbb\xbf", b"\r\n"), ("csv", b"athlete,", b"\n")):
+        raw = io.BytesIO()
+        console = io.TextIOWrapper(raw, encoding="cp1252", newline="\r\n")
+        monkeypatch.setattr(sys, "stdout", console)
+        assert cli.main(["export", "--format", fmt]) == 0
+        console.flush()
+        data = raw.getvalue()
+        assert data.startswith(first) and b"\r\r" not in data and data.count(end) == 2 and data.endswith(end)
+        assert "Zoë 王" in data.decode("utf-8-sig")
+
+
 def test_the_analysis_of_a_sessions_recording_replaces_the_session_stored_from_it(run, tmp_path):
     """A session killed before its end leaves a JSON with the reps of a few seconds before (stored as an incomplete
     copy) and a WAV with every rep; analysing the WAV, as the README says, and importing that stored a second session.
