@@ -1327,6 +1327,18 @@ def test_a_version_4_history_joins_names_typed_in_full_width_letters_or_with_a_s
         assert [r.started_at[:10] for r in s.sessions("王芳")] == ["2026-11-24", "2026-11-25"]
 
 
+def test_the_sessions_that_name_no_athlete_stay_unknown_when_a_full_width_twin_was_stored_first(tmp_path, monkeypatch):
+    """'ｕｎｋｎｏｗｎ' (full-width) is read as 'unknown', the sessions that name no athlete, since version 5: a version 4
+    history holding it before 'unknown' showed those sessions under the full-width spelling."""
+    db = _history_of_version(tmp_path, monkeypatch, 4, ("ｕｎｋｎｏｗｎ", "unknown", "bo"))
+    with HistoryStore.open(db) as s:
+        assert s.find_athlete("unknown") == "unknown" and s.find_athlete("ｕｎｋｎｏｗｎ") == "unknown"
+        assert [r.started_at[:10] for r in s.sessions("unknown")] == ["2026-11-20", "2026-11-21"]
+    db2 = tmp_path / "new" / HISTORY_FILE
+    with HistoryStore.open(db2) as s, s._conn:  # a new history: the first such session is stored as 'unknown'
+        assert s._athlete("ｕｎｋｎｏｗｎ")[1] == "unknown"
+
+
 def test_history_brief_is_a_squad_at_a_glance(run, docs, tmp_path):
     """'Who moves up?' for a squad meant reading every athlete's block (177 lines for 8 athletes in the coach audit):
     --brief is one line per athlete and drill with the verdict in a few words, as --json's 'verdict' is."""
