@@ -158,7 +158,8 @@ def profile_name(name: str) -> str:
 
 
 def same_profile_name(a: str, b: str) -> bool:
-    """Whether two file or profile names are one, ignoring case, spacing and how an accent was typed."""
+    """Whether two file or profile names are one, ignoring case, spacing, how an accent was typed and the width of
+    the letters (:func:`quietland.names.name_key`: 'Ｍａｒｙ' is 'Mary', '王 芳' is '王芳')."""
     return name_key(a) == name_key(b)
 
 
@@ -209,8 +210,8 @@ def saved_profile(name: str) -> Path | None:
 
 
 def alike_profiles(name: str) -> list[Path]:
-    """The files in :func:`profiles_dir` whose names are ``name``'s but for case, spacing or how an accent was typed
-    (:func:`same_profile_name`), sorted; more than one (``ann.toml`` and ``ANN.toml`` saved with ``--output``) and
+    """The files in :func:`profiles_dir` whose names are ``name``'s but for case, spacing, how an accent was typed or
+    the letters' width (:func:`same_profile_name`), sorted; more than one (``ann.toml`` and ``ANN.toml`` saved with ``--output``) and
     none of them spelled as ``name`` is, and a name cannot choose."""
     folder = profiles_dir()
     if not folder.is_dir():
@@ -228,7 +229,7 @@ def name_clash(name: str) -> str | None:
     if len(alike) < 2:
         return None
     names = " and ".join(f"'{p.stem}'" for p in alike)
-    return f"the saved profiles {names} differ only in case or spacing, so the name cannot choose"
+    return f"the saved profiles {names} differ only in case, spacing or character width, so the name cannot choose"
 
 
 def saved_profiles() -> list[str]:

@@ -81,8 +81,12 @@ def _unspaced_words(key: str) -> str:
     return "".join(kept)
 
 
+_UNSPACED_MARKS = "\u3005\u3006\u3007"
+"""Han letters whose Unicode names say otherwise: the iteration mark '々' ('奈々'), '〆' and the ideographic zero '〇'."""
+
+
 def _unspaced(c: str) -> bool:
-    return bool(c) and unicodedata.name(c, "").startswith(_UNSPACED_SCRIPTS)
+    return bool(c) and (c in _UNSPACED_MARKS or unicodedata.name(c, "").startswith(_UNSPACED_SCRIPTS))
 
 
 def sort_key(name: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ def test_a_name_is_stored_tidied_and_matched_however_it_was_typed():
     # a space between two Chinese, Japanese or Korean letters: such names are written both ways
     assert name_key("王 芳") == name_key("王芳") and name_key("山田　太郎") == name_key("山田太郎")
     assert name_key("ｶﾞｸ ﾄ") == name_key("ガクト") and name_key("김 민준") == name_key("김민준")
+    assert name_key("奈々 佐藤") == name_key("奈々佐藤") and name_key("〇 太郎") == name_key("〇太郎")
     assert name_key("Mary Jane") != name_key("MaryJane") and name_key("王 Fang") != name_key("王Fang")
 
 
