@@ -824,9 +824,7 @@ class RopeBeatTracker:
         that slipped from one of a contact's sounds to the other does not move it by its slip; at most the half
         period's tolerance from ``last + period / 2`` (the plain halfway place with no such line)."""
         plain = last + 0.5 * period
-        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * period)
-        beats = [b for b, _ in self._history if last - span - self._tol(period) <= b < last]
-        line = self._beat_line([*beats, last], period)
+        line = self._beat_line(self._span_beats(last, period), period)
         if line is None:
             return plain
         _, number, slope, at = line
@@ -860,9 +858,14 @@ class RopeBeatTracker:
         self._stride = False
         if self._period is None or self._last is None:
             return
-        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * self._period)
-        beats = [b for b, _ in self._history if b >= self._last - span - self._tol(self._period)]
-        self._stride = self._strides_at(beats, self._period, floor, quiet)
+        self._stride = self._strides_at(self._span_beats(self._last, self._period), self._period, floor, quiet)
+
+    def _span_beats(self, last: int, period: float) -> list[int]:
+        """The real beats (samples) of the period check's span before the beat at ``last`` (``beat_recheck_span_beats``
+        periods, at least ``beat_search_s``, and a beat's tolerance), then ``last`` itself (a real beat, or one
+        inferred)."""
+        span = max(self.cfg.beat_search_s * self.sr, self.cfg.beat_recheck_span_beats * period)
+        return [*(b for b, _ in self._history if last - span - self._tol(period) <= b < last), last]
 
     def _strides_at(self, beats: Sequence[int], period: float, floor: float, quiet: float) -> bool:
         """Whether ``beats`` (samples) are a stride's (see :meth:`_check_strides`): of the places halfway between two
