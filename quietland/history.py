@@ -176,8 +176,7 @@ def _sessions_by_start_v3(conn: sqlite3.Connection) -> None:
 
 def _one_athlete_per_name(conn: sqlite3.Connection) -> None:
     """Athletes whose names are one under :func:`name_key` become one, under the spelling stored first (their
-    sessions joined); every name is stored as :func:`tidy_name` reads it, and the sessions that name no athlete
-    as ``unknown`` (not a full-width 'ｕｎｋｎｏｗｎ' stored before it)."""
+    sessions joined); every name is stored as :func:`_stored_spelling` says."""
     first: dict[str, int] = {}
     renames: list[tuple[str, int]] = []
     for athlete_id, name in conn.execute("SELECT id, name FROM athletes ORDER BY id").fetchall():
@@ -187,10 +186,16 @@ def _one_athlete_per_name(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM athletes WHERE id = ?", (athlete_id,))
         else:
             first[key] = athlete_id
-            spelling = UNKNOWN_ATHLETE if key == UNKNOWN_ATHLETE else tidy_name(name) or name
+            spelling = _stored_spelling(name)
             if spelling != name:
                 renames.append((spelling, athlete_id))
     conn.executemany("UPDATE athletes SET name = ? WHERE id = ?", renames)
+
+
+def _stored_spelling(name: str) -> str:
+    """How an athlete's name is stored: as :func:`tidy_name` reads it, and ``unknown``, the sessions that name no
+    athlete, in that one spelling (not a full-width 'ｕｎｋｎｏｗｎ', which :func:`name_key` reads as it)."""
+    return UNKNOWN_ATHLETE if name_key(name) == UNKNOWN_ATHLETE else tidy_name(name) or name
 
 
 def _invisible_characters_v4(conn: sqlite3.Connection) -> None:
@@ -953,8 +958,7 @@ class HistoryStore:
         found = self._athlete_row(name)
         if found is not None:
             return found
-        if name_key(name) == UNKNOWN_ATHLETE:
-            name = UNKNOWN_ATHLETE  # (the sessions that name no athlete: one spelling, not 'ｕｎｋｎｏｗｎ' typed full-width)
+        name = _stored_spelling(name)
         self._conn.execute("INSERT INTO athletes (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
         return self._conn.execute("SELECT id, name FROM athletes WHERE name = ?", (name,)).fetchone()
 
