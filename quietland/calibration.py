@@ -184,12 +184,17 @@ def profile_path(name_or_path: str) -> Path:
     (as athlete names do: ``Ann`` finds ``ann``)."""
     if _looks_like_path(name_or_path):
         return Path(name_or_path).expanduser()
-    path = profiles_dir() / f"{profile_name(name_or_path)}.toml"
+    path = _spelled_as(name_or_path)
     if not os.path.lexists(path):
         alike = alike_profiles(name_or_path)
         if len(alike) == 1:
             return alike[0]
     return path
+
+
+def _spelled_as(name: str) -> Path:
+    """The file in :func:`profiles_dir` of a profile spelled as ``name`` is (:func:`profile_name`), there or not."""
+    return profiles_dir() / f"{profile_name(name)}.toml"
 
 
 def _looks_like_path(text: str) -> bool:
@@ -223,7 +228,7 @@ def name_clash(name: str) -> str | None:
     """When ``name`` (not a path) finds no profile spelled as it is and several saved ones alike but for case or
     spacing (``ann.toml`` and ``ANN.toml``, made with ``--output``), the clause that says so, for a sentence to go
     on from ("...so the name cannot choose"); else None."""
-    if _looks_like_path(name) or os.path.lexists(profiles_dir() / f"{profile_name(name)}.toml"):
+    if _looks_like_path(name) or os.path.lexists(_spelled_as(name)):
         return None
     alike = alike_profiles(name)
     if len(alike) < 2:
