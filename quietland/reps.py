@@ -313,6 +313,11 @@ class CounterConfig:
     ``RopeBeatTracker._rebound_parity`` for the rest of the test)."""
     rebound_beats: int = 16
     """``rope``, single bounce: the recent beats judged for a double bounce while following (6 or more)."""
+    slow_jump_beats: int = 12
+    """``rope``, double-unders: how many recent beats one period apart (back from the last) a follower on every
+    rope pass of a slow jump needs before its beat becomes every second sound, the landings (see
+    ``RopeBeatTracker._slower_parity``). A real double-under's landing thud varies by 20 dB from jump to jump, and
+    6 beats of it alternated by chance (``jumprope-double-under-4`` high-passed at 200 Hz)."""
     rebound_hops: int = 6
     """``rope``, single bounce: the places halfway between the recent beats looked at for a double bounce's hops
     in a set whose beat is the rope passes' already (for the sounds' reason only)."""

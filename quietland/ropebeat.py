@@ -134,6 +134,13 @@ class RopeBeatTracker:
     ``rebound``. While such a set goes on, no faster beat is taken where the sounds halfway between its
     beats stay ``rebound_drop_db`` under them. A set found at the passes' pace is a double bounce's too
     once the places halfway between its beats hold hops (:meth:`_note_hops`).
+
+    *A slow double-under* (a jump of 0.5 s or longer). Its two rope passes come about half a jump apart, inside
+    the drill's range of beats, and a beat found on every pass counted each jump twice. When every other one
+    of a found rhythm's beats, or of the follower's last ``slow_jump_beats`` beats one period apart, is a landing
+    whose cluster thuds ``beat_phase_louder_db`` more than the passes' (medians; and every one of them more
+    than every pass), the beat becomes the landings (see :meth:`_slower_parity`); while it goes on, no faster
+    beat is taken where the sounds halfway between its beats thud that much less (:meth:`_half_beats_apart`).
     """
 
     def __init__(self, rule: DrillRule, config: CounterConfig, sample_rate: int, machine: set[int]) -> None:
@@ -304,23 +311,25 @@ class RopeBeatTracker:
 
     def _rebound_parity(self, beat_no: Sequence[int], louds: Sequence[float]) -> int | None:
         """For a single bounce (``rule.rebound``), the parity of the beat numbers whose clusters are the rope
-        passes, when the others are a double bounce's rope-less hops; None otherwise. Hops: both halves have
-        2 beats or more, the quieter half's median is ``rebound_drop_db`` under the louder half's, every one
-        of its beats is under the louder half's median, and of every two beats in a row (consecutive beat
-        numbers) 3 in 4 have the louder half's beat the louder (a set that fades in, or the odd faint contact,
-        is no alternation)."""
+        passes, when the others are a double bounce's rope-less hops (louder by ``rebound_drop_db``, see
+        :func:`_alternation`); None otherwise."""
         if not self.rule.rebound:
             return None
-        halves = [[x for b, x in zip(beat_no, louds) if b % 2 == p] for p in (0, 1)]
-        if min(len(h) for h in halves) < 2:
-            return None
-        loud = 0 if np.median(halves[0]) >= np.median(halves[1]) else 1
-        top = float(np.median(halves[loud]))
-        if top - float(np.median(halves[1 - loud])) < self.cfg.rebound_drop_db or max(halves[1 - loud]) >= top:
-            return None
-        at = dict(zip(beat_no, louds))
-        ordered = [(at[b] > at[b + 1]) == (b % 2 == loud) for b in at if b + 1 in at]
-        return loud if ordered and sum(ordered) >= 0.75 * len(ordered) else None
+        return _alternation(beat_no, louds, self.cfg.rebound_drop_db)
+
+    def _slower_parity(self, beat_no: Sequence[int], beats: Sequence[OnsetEvent | None], louds: Sequence[float]) -> int | None:
+        """The parity of the beat numbers (of ``beats``) that are the drill's beat when the beat found is twice as
+        fast (``louds``: their clusters' loudness), or None: a single bounce's double bounce (:meth:`_rebound_parity`), or
+        the rope passes of double-unders, every other one a landing whose cluster thuds (:meth:`_thud`)
+        ``beat_phase_louder_db`` more than the mid-air passes' (medians), and every one more than every pass
+        (see :func:`_alternation`; the thud of a real double-under's landings varies by 20 dB from jump to
+        jump, and a few of them can alternate by chance). A slow double-under
+        (a jump 0.5 s or longer) passes the rope about every 0.25 s, inside the drill's range of beats."""
+        if self.rule.landing_weight_db:
+            if any(b is None for b in beats):
+                return None  # (a beat the follower no longer holds: nothing to judge its thud by)
+            return _alternation(beat_no, [self._thud(b) for b in beats if b is not None], self.cfg.beat_phase_louder_db, apart=True)
+        return self._rebound_parity(beat_no, louds)
 
     def _search(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
         if not self._events:
@@ -401,14 +410,15 @@ class RopeBeatTracker:
         if sum(not cands[j].candidate for j in matched) < cfg.beat_min_hits:
             return self._reject_through(opener)
         # single bounce: a beat whose every other cluster is far quieter is a double bounce's, the rope passes
-        # the louder half (the beat's period becomes twice the grid's, within the drill's range)
+        # the louder half; double-unders: one whose every other cluster holds no thud is on every rope pass, the
+        # landings the other half (either way the beat's period becomes twice the grid's, within the drill's range)
         rebound = False
         if 2 * best[4] <= self.rule.max_interval_s * sr * 1.08:
-            parity = self._rebound_parity(beat_no, [self._loudness(cands[j]) for j in matched])
+            parity = self._slower_parity(beat_no, [cands[j] for j in matched], [self._loudness(cands[j]) for j in matched])
             if parity is not None:
                 keep = [i for i, b in enumerate(beat_no) if b % 2 == parity]
                 matched, beat_no = [matched[i] for i in keep], [(beat_no[i] - parity) // 2 for i in keep]
-                rebound = True
+                rebound = bool(self.rule.rebound)
         # the period that best fits the matched sounds (a straight line in the beat number)
         period = float(np.polyfit(np.asarray(beat_no, float), times[matched], 1)[0])
         # as following asks of a beat: a sound far quieter than the rhythm's beats is the room, not a contact
@@ -777,8 +787,8 @@ class RopeBeatTracker:
             period = fraction * self._period
             if period < self.rule.min_interval_s * self.sr:
                 continue
-            if self.rule.rebound and self._half_beats_rebound(span):
-                break  # a double bounce's hops fill the half beats: no faster grid is the rope's pace
+            if (self.rule.rebound or self.rule.landing_weight_db) and self._half_beats_apart(span):
+                break  # a double bounce's hops, or a slow double-under's mid-air passes, fill the half beats
             share = self._grid_share(period, span, sounds)
             if share is not None and share >= cfg.beat_recheck_hit_ratio and share >= current - 0.05:
                 self._rebound = False
@@ -904,25 +914,27 @@ class RopeBeatTracker:
         slope, start = np.polyfit(number[fit], at[fit], 1)
         return pairs, number, float(slope), float(start)
 
-    def _half_beats_rebound(self, span: float) -> bool:
+    def _half_beats_apart(self, span: float) -> bool:
         """Whether, on the grid of half the period over the ``span`` before the last beat (each of its beats
-        taking the loudest cluster within its tolerance), the clusters between the current beats are
-        ``rebound_drop_db`` under those on them (medians, 2 or more of each): a faster beat would take them
-        for contacts (a double bounce's hops)."""
+        taking the loudest cluster within its tolerance), the clusters between the current beats are of another
+        kind than those on them (medians, 2 or more of each): for a single bounce, ``rebound_drop_db`` quieter
+        (a double bounce's hops); for double-unders, ``beat_phase_louder_db`` less thud (:meth:`_thud`; the rope's
+        mid-air passes of a slow jump). A faster beat would take them for contacts."""
         assert self._period is not None and self._last is not None
         half = 0.5 * self._period
         tol = self._tol(half)
-        beat_no, louds = [], []
+        on: list[float] = []
+        between: list[float] = []
         for m in range(int(span // half) + 1):
-            loud = self._loudest_near(self._last - m * half, tol)
-            if loud is not None:
-                beat_no.append(m)
-                louds.append(loud)
-        on = [x for m, x in zip(beat_no, louds) if m % 2 == 0]
-        between = [x for m, x in zip(beat_no, louds) if m % 2 == 1]
+            near = [e for e in self._recent if abs(e.sample - (self._last - m * half)) <= tol]
+            if near:
+                cluster = max(near, key=self._loudness)
+                figure = self._loudness(cluster) if self.rule.rebound else self._thud(cluster)
+                (between if m % 2 else on).append(figure)
         if len(on) < 2 or len(between) < 2:
             return False
-        return statistics.median(between) <= statistics.median(on) - self.cfg.rebound_drop_db
+        drop = self.cfg.rebound_drop_db if self.rule.rebound else self.cfg.beat_phase_louder_db
+        return statistics.median(between) <= statistics.median(on) - drop
 
     def _note_hops(self) -> None:
         """Single bounce: a set whose beat was found at the rope passes' pace is a double bounce's (its sounds
@@ -943,21 +955,25 @@ class RopeBeatTracker:
             self._rebound = True
 
     def _slower_for_rebounds(self) -> bool:
-        """Single bounce (``rule.rebound``): when every other one of the recent beats one period apart (back from
-        the last, up to ``rebound_beats``; 6 or more) is a double bounce's hop (:meth:`_rebound_parity`), the
-        beat becomes every second sound, on the louder ones; whether it moved."""
+        """Single bounce (``rule.rebound``) and double-unders: when every other one of the recent beats one period
+        apart (back from the last, up to ``rebound_beats``; 6 or more, double-unders ``slow_jump_beats``) is a
+        double bounce's hop, or a slow
+        double-under's mid-air rope pass (:meth:`_slower_parity`), the beat becomes every second sound, on the
+        louder ones (the landings); whether it moved."""
         assert self._period is not None and self._last is not None
         period = self._period
-        if not self.rule.rebound or 2 * period > self.rule.max_interval_s * self.sr * 1.08:
+        slower = self.rule.rebound or self.rule.landing_weight_db
+        if not slower or 2 * period > self.rule.max_interval_s * self.sr * 1.08:
             return False
         beats = list(self._history)
         start = len(beats) - 1
         while start > 0 and abs(beats[start][0] - beats[start - 1][0] - period) <= self._tol(period):
             start -= 1
         beats = beats[start:]
-        if len(beats) < 6:
+        if len(beats) < (self.cfg.slow_jump_beats if self.rule.landing_weight_db else 6):
             return False
-        parity = self._rebound_parity(range(len(beats)), [x for _, x in beats])
+        at = {e.sample: e for e in self._recent}
+        parity = self._slower_parity(range(len(beats)), [at.get(b) for b, _ in beats], [x for _, x in beats])
         if parity is None:
             return False
         passes = [b for i, b in enumerate(beats) if i % 2 == parity]
@@ -973,7 +989,7 @@ class RopeBeatTracker:
         self._period = self._clamp(2 * period)
         self._intervals.clear()
         self._intervals.append(self._period)
-        self._rebound = True
+        self._rebound = bool(self.rule.rebound)
         return True
 
     def _recheck_phase(self, span: float, quiet: float) -> None:
@@ -1052,6 +1068,24 @@ def _start_run(beat_no: list[int], run: int, max_missing: int) -> tuple[int, int
                 j += 1
             return i, j
     return None
+
+
+def _alternation(beat_no: Sequence[int], values: Sequence[float], drop_db: float, apart: bool = False) -> int | None:
+    """The parity of the beat numbers whose ``values`` are the higher half of a beat that alternates, or None.
+    It alternates when both halves have 2 beats or more, the lower half's median is ``drop_db`` under the
+    higher half's, every one of its beats is under the higher half's median (``apart``: under every one of the
+    higher half's), and of every two beats in a row (consecutive beat numbers) 3 in 4 have the higher half's
+    beat the higher (a set that fades in, or the odd faint contact, is no alternation)."""
+    halves = [[x for b, x in zip(beat_no, values) if b % 2 == p] for p in (0, 1)]
+    if min(len(h) for h in halves) < 2:
+        return None
+    high = 0 if np.median(halves[0]) >= np.median(halves[1]) else 1
+    top = float(np.median(halves[high]))
+    if top - float(np.median(halves[1 - high])) < drop_db or max(halves[1 - high]) >= (min(halves[high]) if apart else top):
+        return None
+    at = dict(zip(beat_no, values))
+    ordered = [(at[b] > at[b + 1]) == (b % 2 == high) for b in at if b + 1 in at]
+    return high if ordered and sum(ordered) >= 0.75 * len(ordered) else None
 
 
 INFERRED = "inferred"

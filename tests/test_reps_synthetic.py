@@ -169,6 +169,26 @@ def test_double_under_one_rep_per_jump():
     assert sum(hits) >= 0.95 * sum(truth)
 
 
+def test_a_slow_double_under_counts_one_rep_per_jump():
+    """Double-unders at 100 and 120 jumps per minute (a jump of 0.6 and 0.5 s): the two rope passes come about
+    half a jump apart, inside the drill's range of beats. Two sets of 25, 30 dB over pink noise, music or
+    babble, seeds 0 and 1: 12 sessions, 600 jumps.
+
+    Before, the beat was found on every rope pass and each jump counted twice: 1200 reps (600 too many), 600
+    on time. Now a search whose every other beat thuds far less (the mid-air passes) takes the landings, and a
+    follower does after ``slow_jump_beats`` beats: 624 reps, 600 on time; 11 sessions count 50, and in one (pink,
+    seed 1, at each cadence) the follower moved after 12 reps of its first set."""
+    error = on_time = 0
+    for cadence, background, seed in itertools.product((100, 120), ("pink", "music", "babble"), (0, 1)):
+        spec = SessionSpec(kind="double-under", cadence_per_min=cadence, sets=(25, 25), snr_db=30,
+                           background=(background,), seed=seed, rest_s=5.0)
+        session, analysis = analyse(spec, block=4096)
+        error += abs(analysis.summary.reps - session.count)
+        on_time += hits_within(session, analysis, 0.05)
+    assert error <= 30
+    assert on_time >= 590
+
+
 def test_squat_jumps_over_pop_music_count_only_the_landings():
     """Pop alone 30 dB under the loudest landing. Its kick is a thud with a click, as a landing is, 13-15 dB
     under the landings: within ``relative_floor_db`` of them, and a quiet landing must count. What tells
