@@ -463,7 +463,7 @@ class RopeBeatTracker:
                 for m in range(k if self._stride else 0):  # the halfway places after each beat, real or inferred
                     self._last, self._period = int(round(prev + m * step)), period
                     before = int(round(prev + (m + 1) * step)) - self._merge
-                    out.extend(self._take_between(self._last + 0.5 * step, before, floor, quiet))
+                    out.extend(self._take_between(self._halfway_after(self._last, step), before, floor, quiet))
                 out.extend((_inferred_event(beat, x), INFERRED) for x in self._between_inferred)
                 self._between_inferred = []
                 self._intervals.append((beat.sample - prev) / k)
