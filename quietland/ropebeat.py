@@ -39,7 +39,9 @@ class RopeBeatTracker:
     (``rule.onset_candidate_k_mad``), and ``beat_start_above_floor_db`` above the noise
     floor; the quieter sounds before it wait for it, up to ``beat_search_s``; and, but for double-unders,
     within ``faint_db`` of the third loudest such sound in the ``beat_search_s`` after it: the drums of
-    music before the set's first contact are no opener), the sounds that take
+    music before the set's first contact are no opener; when the tempo found there is so slow that
+    ``beat_min_hits`` of its beats, 8% slower, do not fit in it, the search waits for as much sound as they take
+    and is made over all of it), the sounds that take
     part in the search are those that could start one too and those within ``beat_drop_db`` of the
     opener's salience (as following asks of a beat: a contact as sharp as the opener, whose loudness
     the room's noise or music hides). The period is the one their inter-onset intervals agree on (see
@@ -363,18 +365,27 @@ class RopeBeatTracker:
                 return []
         # the sounds that could start a rhythm, and those as salient as its opener (see the class docstring)
         floor = self._salient([self._salience(opener)])
-        cands = [
-            e for e in live
-            if opener.sample <= e.sample <= horizon and (self._can_start(e) or self._salience(e) >= floor)
-        ]
-        if len(cands) < cfg.beat_min_hits:
-            return self._reject_through(opener)
-        times = np.array([e.sample for e in cands], dtype=float)
-        sal = np.array([self._salience(e) for e in cands])
+        while True:
+            cands = [
+                e for e in live
+                if opener.sample <= e.sample <= horizon and (self._can_start(e) or self._salience(e) >= floor)
+            ]
+            if len(cands) < cfg.beat_min_hits:
+                return self._reject_through(opener)
+            times = np.array([e.sample for e in cands], dtype=float)
+            sal = np.array([self._salience(e) for e in cands])
+            tempo = self._tempo(times, sal)
+            if tempo is None:
+                return self._reject_through(opener)
+            # a slow beat (a rope turned once a second) has fewer than beat_min_hits beats in beat_search_s: its
+            # grids are judged over as long as that many of its slowest take, once that much sound is in
+            slow = opener.sample + (cfg.beat_min_hits - 1) * 1.08 * tempo + self._tol(tempo)
+            if slow <= horizon:
+                break
+            if not final and now < slow + self._merge:
+                return None
+            horizon = slow
         grid_sal = np.array([self._phase_salience(e) for e in cands])
-        tempo = self._tempo(times, sal)
-        if tempo is None:
-            return self._reject_through(opener)
         grids = []  # (score, matched, beat_no, anchor, period, n_beats) of each grid that hits often enough
         anchors = times[times < times[0] + tempo]  # the rhythm's first beat is one of the first period's sounds
         for anchor, period in itertools.product(anchors, np.arange(0.92 * tempo, 1.08 * tempo + 1e-9, 0.002 * sr)):
