@@ -323,8 +323,8 @@ class CounterConfig:
     in a set whose beat is the rope passes' already (for the sounds' reason only)."""
     beat_phase_louder_db: float = 6.0
     """``rope``, double-unders: at every beat, the grid half a period off becomes the beat when it finds
-    sounds about as often and its clusters are this much louder (the landing, where the beat followed the
-    jump's mid-air click)."""
+    sounds about as often and its clusters are this much louder, or as loud and thud this much more (the landing, where the
+    beat followed the jump's mid-air click)."""
 
 
 class RepCounter:

@@ -101,8 +101,8 @@ class RopeBeatTracker:
     double-unders, at every beat the period stays (not only at the period checks: a set that opened
     on the mid-air click would count up to ``beat_recheck_beats`` of them), the grid half a period off
     is tried over the same span: when it finds sounds about as often and their clusters are
-    ``beat_phase_louder_db`` louder, the beat moves onto it (the follower was on the mid-air click; the
-    landing is the louder). Before that, at every beat too, a double-under beat on every second jump halves
+    ``beat_phase_louder_db`` louder, or as loud and thud that much more, the beat moves onto it (the follower was on the
+    mid-air click; the landing is the louder, or the one with the feet's thud). Before that, at every beat too, a double-under beat on every second jump halves
     (:meth:`_jumps_between`): jumps that alternate a louder and a quieter landing put twice the jump's period
     inside the drill's range, and a grid there keeps finding sounds; the rigid grid at half the period, laid
     back every ``beat_recheck_beats`` beats, drifts off the jumps of a beat whose period was measured on a few
@@ -1005,8 +1005,11 @@ class RopeBeatTracker:
 
     def _recheck_phase(self, span: float, quiet: float) -> None:
         """Double-unders: move the beat half a period when the grid half a period off finds sounds as often and
-        its clusters are ``beat_phase_louder_db`` louder (median over the ``span`` before the last beat): the
-        follower was on the jumps' mid-air click, the landings are on the other half."""
+        its clusters (each beat's loudest) are ``beat_phase_louder_db`` louder, or as loud and thud that much
+        more (:meth:`_thud`; medians over the ``span`` before the last beat): the follower was on the jumps'
+        mid-air click, the landings are on the other half. (The rope's click at the feet can make a landing's
+        cluster no louder than a mid-air click's; the feet's thud is the landing's own. A quieter cluster's low
+        band holds more of the room's hum, for its loudness: it does not count.)"""
         assert self._period is not None and self._last is not None
         period, tol = self._period, self._tol(self._period)
         n = int(span // period)
@@ -1017,19 +1020,21 @@ class RopeBeatTracker:
             return
         times = np.array([e.sample for e in cands], dtype=float)
         loud = np.array([self._loudness(e) for e in cands])
+        thud = np.array([self._thud(e) for e in cands])
 
-        def grid(offset: float) -> tuple[float, float]:
+        def grid(offset: float) -> tuple[float, float, float]:
             beats = self._last - period * (np.arange(n) + offset)
             d = np.abs(times[None, :] - beats[:, None]) <= tol
             hit = d.any(axis=1)
             if not hit.any():
-                return 0.0, -np.inf
-            best = np.where(d, loud[None, :], -np.inf).max(axis=1)
-            return float(hit.mean()), float(np.median(best[hit]))
+                return 0.0, -np.inf, -np.inf
+            at = np.where(d, loud[None, :], -np.inf).argmax(axis=1)[hit]  # each beat's loudest cluster
+            return float(hit.mean()), float(np.median(loud[at])), float(np.median(thud[at]))
 
-        share0, loud0 = grid(0.0)
-        share1, loud1 = grid(0.5)
-        if share1 >= share0 - 0.05 and loud1 >= loud0 + self.cfg.beat_phase_louder_db:
+        share0, loud0, thud0 = grid(0.0)
+        share1, loud1, thud1 = grid(0.5)
+        step = self.cfg.beat_phase_louder_db
+        if share1 >= share0 - 0.05 and (loud1 >= loud0 + step or (loud1 >= loud0 and thud1 >= thud0 + step)):
             self._last = int(round(self._last - 0.5 * period))  # the next beat is due half a period on
 
     def _grid_share(self, period: float, span: float, sounds: np.ndarray) -> float | None:

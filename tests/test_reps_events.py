@@ -212,6 +212,30 @@ def test_a_double_under_set_that_opens_on_the_mid_air_click_counts_landings_from
     assert all(min(abs(r.sample / SR - t) for t in landings) < 0.001 for r in counter.reps)
 
 
+def test_a_double_under_beat_on_the_mid_air_pass_moves_to_the_landings_that_thud():
+    """Jumps every 0.3 s: a mid-air rope click and, 0.15 s later, the rope's click at the feet, as loud and as
+    sharp (-18 dB). For the first 12 jumps nothing else is heard, and the beat opens on the first sound, a
+    mid-air click; from the 13th a thud (-20 dB, low band at its loudness) comes 25 ms after each landing's
+    click. The clusters on the two halves of the beat are equally loud, so loudness cannot say which half is the
+    landings; their thud can (22 dB apart). Every rep of the last 20 jumps is a landing's click (measured: the
+    first 1.2 s after the first thud; 41 reps). Before, the beat stayed on the mid-air clicks to the end
+    (measured: 40 reps, none of the 19 after the 20th jump on a landing)."""
+    def sound(t_s: float, loudness_db: float, click_share: float, low_db: float) -> OnsetEvent:
+        return dataclasses.replace(_event(t_s, loudness_db, low_db=low_db), click_share=click_share, air_share=click_share)
+
+    events, landings = [], []
+    for i, mid_air in enumerate(_times(1.0, 0.3, 40)):
+        events += [sound(mid_air, -18.0, 0.9, -40.0), sound(mid_air + 0.15, -18.0, 0.9, -40.0)]
+        if i >= 12:
+            events.append(sound(mid_air + 0.175, -20.0, 0.1, -20.0))
+        landings.append(mid_air + 0.15)
+    counter = RepCounter("jump-rope-double-under", SR)
+    _stream(counter, events)
+    last = [r.sample / SR for r in counter.reps if r.sample / SR > landings[19] + 0.2]
+    assert len(last) == pytest.approx(20, abs=1)
+    assert all(min(abs(t - x) for x in landings) < 0.001 for t in last)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_double_under_beat_on_every_second_jump_halves_as_soon_as_the_jumps_between_are_heard(seed):
     """Jumps every 0.27 s, every other one louder and sharper (-18 dB, strength 9 dB; the others -22 dB), each
