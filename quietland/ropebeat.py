@@ -8,6 +8,7 @@ reps the beat implies with no sound heard (:data:`INFERRED`). numpy only; no I/O
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import statistics
 from collections import deque
@@ -729,8 +730,13 @@ class RopeBeatTracker:
         """How much of a sound's cluster (every sound within ``merge_ms``) is thud: its strongest low band (below
         250 Hz, ``OnsetEvent.low_db``) less its loudness, dB. The feet landing thud, the rope's passes click; the low
         band is there at any sample rate."""
-        near = [e for e in self._recent if abs(e.sample - ev.sample) <= self._merge] or [ev]
-        return max(e.low_db for e in near) - self._loudness(ev)
+        recent = self._recent  # (in time order: a sound's cluster is found by bisection, not by a scan)
+        i = bisect.bisect_left(recent, ev.sample - self._merge, key=_sample)
+        low = None
+        while i < len(recent) and recent[i].sample <= ev.sample + self._merge:
+            low = recent[i].low_db if low is None else max(low, recent[i].low_db)
+            i += 1
+        return (ev.low_db if low is None else low) - self._loudness(ev)
 
     def _jumps_between(self, span: float, floor: float, quiet: float) -> bool:
         """Double-unders: halve the period when the beat is every second jump; whether it moved.
@@ -1020,7 +1026,6 @@ class RopeBeatTracker:
             return
         times = np.array([e.sample for e in cands], dtype=float)
         loud = np.array([self._loudness(e) for e in cands])
-        thud = np.array([self._thud(e) for e in cands])
 
         def grid(offset: float) -> tuple[float, float, float]:
             beats = self._last - period * (np.arange(n) + offset)
@@ -1029,7 +1034,8 @@ class RopeBeatTracker:
             if not hit.any():
                 return 0.0, -np.inf, -np.inf
             at = np.where(d, loud[None, :], -np.inf).argmax(axis=1)[hit]  # each beat's loudest cluster
-            return float(hit.mean()), float(np.median(loud[at])), float(np.median(thud[at]))
+            thud = [self._thud(cands[i]) for i in at]
+            return float(hit.mean()), float(np.median(loud[at])), float(np.median(thud))
 
         share0, loud0, thud0 = grid(0.0)
         share1, loud1, thud1 = grid(0.5)
@@ -1102,6 +1108,10 @@ def _alternation(beat_no: Sequence[int], values: Sequence[float], drop_db: float
     at = dict(zip(beat_no, values))
     ordered = [(at[b] > at[b + 1]) == (b % 2 == high) for b in at if b + 1 in at]
     return high if ordered and sum(ordered) >= 0.75 * len(ordered) else None
+
+
+def _sample(ev: OnsetEvent) -> int:
+    return ev.sample
 
 
 INFERRED = "inferred"
