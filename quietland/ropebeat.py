@@ -296,10 +296,15 @@ class RopeBeatTracker:
         self._loud.append(loud)
         self._history.append((beat.sample, loud))
 
-    def _loudest_near(self, at: float, tol: float) -> float | None:
-        """The loudest cluster among the recent sounds within ``tol`` of sample ``at`` (None: no sound there)."""
-        near = [self._loudness(e) for e in self._recent if abs(e.sample - at) <= tol]
-        return max(near) if near else None
+    def _loudest_near(self, at: float, tol: float) -> OnsetEvent | None:
+        """The recent sound within ``tol`` of sample ``at`` whose cluster is the loudest (None: no sound there)."""
+        near = [e for e in self._recent if abs(e.sample - at) <= tol]
+        return max(near, key=self._loudness) if near else None
+
+    def _recent_event(self, sample: int) -> OnsetEvent | None:
+        """The recent sound at ``sample`` (None: none, or forgotten); the recent sounds are in time order."""
+        i = bisect.bisect_left(self._recent, sample, key=_sample)
+        return self._recent[i] if i < len(self._recent) and self._recent[i].sample == sample else None
 
     def _off_beat_reason(self, ev: OnsetEvent, prev: float | None, beat: float) -> str:
         """``rebound`` for a sound of a double bounce's set in the middle half of the way from beat ``prev`` to
@@ -320,8 +325,8 @@ class RopeBeatTracker:
             return None
         return _alternation(beat_no, louds, self.cfg.rebound_drop_db)
 
-    def _slower_parity(self, beat_no: Sequence[int], beats: Sequence[OnsetEvent | None], louds: Sequence[float]) -> int | None:
-        """The parity of the beat numbers (of ``beats``) that are the drill's beat when the beat found is twice as
+    def _slower_parity(self, beat_no: Sequence[int], beats: Sequence[int], louds: Sequence[float]) -> int | None:
+        """The parity of the beat numbers (of ``beats``, samples) that are the drill's beat when the beat found is twice as
         fast (``louds``: their clusters' loudness), or None: a single bounce's double bounce (:meth:`_rebound_parity`), or
         the rope passes of double-unders, every other one a landing whose cluster thuds (:meth:`_thud`)
         ``beat_phase_louder_db`` more than the mid-air passes' (medians), and every one more than every pass
@@ -329,9 +334,10 @@ class RopeBeatTracker:
         jump, and a few of them can alternate by chance). A slow double-under
         (a jump 0.5 s or longer) passes the rope about every 0.25 s, inside the drill's range of beats."""
         if self.rule.landing_weight_db:
-            if any(b is None for b in beats):
+            events = [e for e in map(self._recent_event, beats) if e is not None]
+            if len(events) < len(beats):
                 return None  # (a beat the follower no longer holds: nothing to judge its thud by)
-            return _alternation(beat_no, [self._thud(b) for b in beats if b is not None], self.cfg.beat_phase_louder_db, apart=True)
+            return _alternation(beat_no, [self._thud(e) for e in events], self.cfg.beat_phase_louder_db, apart=True)
         return self._rebound_parity(beat_no, louds)
 
     def _search(self, now: int, final: bool) -> list[tuple[OnsetEvent, str | None]] | None:
@@ -426,7 +432,7 @@ class RopeBeatTracker:
         # landings the other half (either way the beat's period becomes twice the grid's, within the drill's range)
         rebound = False
         if 2 * best[4] <= self.rule.max_interval_s * sr * 1.08:
-            parity = self._slower_parity(beat_no, [cands[j] for j in matched], [self._loudness(cands[j]) for j in matched])
+            parity = self._slower_parity(beat_no, [cands[j].sample for j in matched], [self._loudness(cands[j]) for j in matched])
             if parity is not None:
                 keep = [i for i, b in enumerate(beat_no) if b % 2 == parity]
                 matched, beat_no = [matched[i] for i in keep], [(beat_no[i] - parity) // 2 for i in keep]
@@ -755,8 +761,7 @@ class RopeBeatTracker:
         pairs = [(a, b) for a, b in zip(beats, beats[1:]) if abs(b - a - period) <= tol]
         if len(pairs) < 4:
             return False
-        at = {e.sample: e for e in self._recent}
-        beat_thuds = [self._thud(at[b]) for b in beats if b in at]
+        beat_thuds = [self._thud(e) for e in map(self._recent_event, beats) if e is not None]
         if not beat_thuds:
             return False
         thud = statistics.median(beat_thuds)
@@ -943,9 +948,8 @@ class RopeBeatTracker:
         on: list[float] = []
         between: list[float] = []
         for m in range(int(span // half) + 1):
-            near = [e for e in self._recent if abs(e.sample - (self._last - m * half)) <= tol]
-            if near:
-                cluster = max(near, key=self._loudness)
+            cluster = self._loudest_near(self._last - m * half, tol)
+            if cluster is not None:
                 figure = self._loudness(cluster) if self.rule.rebound else self._thud(cluster)
                 (between if m % 2 else on).append(figure)
         if len(on) < 2 or len(between) < 2:
@@ -966,8 +970,8 @@ class RopeBeatTracker:
         tol = self._tol(0.5 * self._period)
         held = 0
         for m in range(self.cfg.rebound_hops):
-            loud = self._loudest_near(self._last - self._period * (m + 0.5), tol)
-            held += loud is not None and lo <= loud <= hi
+            near = self._loudest_near(self._last - self._period * (m + 0.5), tol)
+            held += near is not None and lo <= self._loudness(near) <= hi
         if held >= 0.75 * self.cfg.rebound_hops:
             self._rebound = True
 
@@ -989,8 +993,7 @@ class RopeBeatTracker:
         beats = beats[start:]
         if len(beats) < (self.cfg.slow_jump_beats if self.rule.landing_weight_db else 6):
             return False
-        at = {e.sample: e for e in self._recent}
-        parity = self._slower_parity(range(len(beats)), [at.get(b) for b, _ in beats], [x for _, x in beats])
+        parity = self._slower_parity(range(len(beats)), [b for b, _ in beats], [x for _, x in beats])
         if parity is None:
             return False
         passes = [b for i, b in enumerate(beats) if i % 2 == parity]
