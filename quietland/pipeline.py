@@ -13,6 +13,9 @@ is counted and its :class:`~quietland.events.RepScore` about 70 ms of audio
 later, plus a :class:`~quietland.events.Cue` when form fades or the set-up
 drifts from the profile. Blocks are cut at every :data:`CHUNK_S` of the
 stream, so every figure, cue and its sample is the same for any block size.
+:meth:`SessionPipeline.process` is :meth:`SessionPipeline.cut` (mix down, cut)
+then :meth:`SessionPipeline.run` (analyse the pieces); ``analyze`` cuts a block
+ahead, to hand its pieces to a detector in a second process (:mod:`quietland.ahead`).
 """
 from __future__ import annotations
 
@@ -150,6 +153,7 @@ class SessionPipeline:
         self._drill_changes: list[tuple[int, str]] = []
         self._events: list[OnsetEvent] = []
         self._n_samples = 0
+        self._n_cut = 0  # samples :meth:`cut` has cut (ahead of those analysed when blocks are cut ahead)
         self._clipped_samples = 0
         self._clip_run = 0  # length of a run of clipped samples still open at the end of the last block
         self._downmix = Downmix(self.sample_rate)  # blocks of several channels are mixed down (quietland.downmix)
@@ -161,33 +165,46 @@ class SessionPipeline:
 
     def process(self, block: np.ndarray) -> list[Item]:
         """Feed one block; return what was decided because of it: reps and rejections (in time order),
-        scores of earlier reps and cues. A block of shape ``(n, channels)`` is mixed down (see
+        scores of earlier reps and cues. A block of shape ``(n,)`` or ``(n, channels)`` is mixed down (see
         :mod:`quietland.downmix`; its first half second of sound is taken in at once, when it is all in)."""
-        block = self._downmix(block)
-        out: list[Item] = []
-        while self._script and self._script[0].sample < self._n_samples + block.shape[0]:
-            head = max(0, self._script[0].sample - self._n_samples)
-            out.extend(self._process(block[:head]))
-            block = block[head:]
-            out.extend(self._run_script_step())
-        return out + self._process(block)
+        return self.run(self.cut(block))
 
-    def _run_script_step(self) -> list[Item]:
-        step = self._script.pop(0)
+    def cut(self, block: np.ndarray) -> list[np.ndarray | ScriptedAction]:
+        """The first half of :meth:`process`: ``block`` mixed down and cut at every multiple of CHUNK_S of the
+        stream, with the script's actions that fall inside it in their places. :meth:`run` takes them, in order;
+        blocks may be cut ahead of running (see :mod:`quietland.ahead`)."""
+        block = self._downmix(block)
+        steps: list[np.ndarray | ScriptedAction] = []
+        while self._script and self._script[0].sample < self._n_cut + block.shape[0]:
+            head = max(0, self._script[0].sample - self._n_cut)
+            steps.extend(self._chunks(block[:head]))
+            block = block[head:]
+            steps.append(self._script.pop(0))
+        return steps + self._chunks(block)
+
+    def _chunks(self, block: np.ndarray) -> list[np.ndarray]:
+        """``block`` cut at every multiple of CHUNK_S of the stream."""
+        out: list[np.ndarray] = []
+        while block.shape[0]:
+            n = min(block.shape[0], self._chunk_n - self._n_cut % self._chunk_n)
+            out.append(block[:n])
+            block = block[n:]
+            self._n_cut += n
+        return out
+
+    def run(self, steps: list[np.ndarray | ScriptedAction]) -> list[Item]:
+        """The second half of :meth:`process`: analyse the pieces :meth:`cut` gave and take the script's actions."""
+        out: list[Item] = []
+        for step in steps:
+            out.extend(self._act(step) if isinstance(step, ScriptedAction) else self._process_chunk(step))
+        return out
+
+    def _act(self, step: ScriptedAction) -> list[Item]:
         if step.action == "new-set":
             self.new_set(step.sample)
         elif step.action == "change-drill" and step.drill:
             return self.change_drill(step.drill)
         return []
-
-    def _process(self, block: np.ndarray) -> list[Item]:
-        """Feed ``block`` cut at every multiple of CHUNK_S of the stream."""
-        out: list[Item] = []
-        while block.shape[0]:
-            n = min(block.shape[0], self._chunk_n - self._n_samples % self._chunk_n)
-            out.extend(self._process_chunk(block[:n]))
-            block = block[n:]
-        return out
 
     def _process_chunk(self, block: np.ndarray) -> list[Item]:
         n = block.shape[0]
@@ -286,8 +303,8 @@ class SessionPipeline:
     def finish(self) -> tuple[list[Item], Analysis]:
         """End the stream: flush the detector and rep logic; return the last decisions and scores, and the analysis."""
         early = self.process(self._downmix.flush())
-        while self._script and self._script[0].sample <= self._n_samples:
-            early.extend(self._run_script_step())  # taken after the last sample (a drill changed as the session ended)
+        while self._script and self._script[0].sample <= self._n_cut:
+            early.extend(self._act(self._script.pop(0)))  # taken after the last sample (a drill changed as the session ended)
         decided: list[Rep | Rejected] = []
         for ev in self.detector.flush():
             self._events.append(ev)
