@@ -654,16 +654,36 @@ def analyze_source(
     analysis's ``warnings``. ``on_progress`` gets the samples fed so far
     after each block. Raises :class:`~quietland.audiofile.AudioFileError`.
     """
-    from .pipeline import SessionPipeline
+    from . import ahead
+    from .pipeline import ScriptedAction, SessionPipeline
 
     pipeline = SessionPipeline(
         source.sample_rate, drill, script, profile=profile, target_cadence_per_min=target_cadence_per_min
     )
-    for block in source.blocks(block_size):
-        pipeline.process(block)
-        if on_progress is not None:
-            on_progress(pipeline.n_samples)
-    _, analysis = pipeline.finish()
+    changes = any(step.action == "change-drill" for step in script)
+    if not ahead.usable(source.duration_s, block_size, changes):
+        for block in source.blocks(block_size):
+            pipeline.process(block)
+            if on_progress is not None:
+                on_progress(pipeline.n_samples)
+        _, analysis = pipeline.finish()
+    else:
+        # the detector runs in a second process, a block ahead: each block is cut and sent to it before the
+        # block before is counted (quietland.ahead); the events are the same as in one process
+        with ahead.DetectorProcess(pipeline.detector) as detector:
+            pipeline.detector = detector  # type: ignore[assignment]
+            steps: list = []
+            for block in source.blocks(block_size):
+                cut = pipeline.cut(block)
+                for step in cut:
+                    if not isinstance(step, ScriptedAction):
+                        detector.send(step)
+                pipeline.run(steps)
+                steps = cut
+                if on_progress is not None:
+                    on_progress(pipeline.n_samples)
+            pipeline.run(steps)
+            _, analysis = pipeline.finish()
     return dataclasses.replace(analysis, warnings=(*source.warnings, *analysis.warnings))
 
 

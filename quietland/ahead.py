@@ -1,0 +1,150 @@
+"""The detector in a second process, for ``analyze`` on a machine of two cores or more.
+
+Why it exists: analysing a recording is two jobs of about the same size. The
+detector (frames, spectra, onset strength, peaks: numpy) and the rest of the
+pipeline (rep logic, beat trackers, scoring: mostly Python) each take about
+half of the time, one after the other, on one core. A thread cannot share them
+out (Python runs one thread at a time), a second process can.
+
+:class:`DetectorProcess` stands in for the pipeline's
+:class:`~quietland.detector.LandingDetector`: the same detector runs in a child
+process and gets the same calls, in the same order, with the same pieces of
+audio (:meth:`quietland.pipeline.SessionPipeline.cut` tells them in advance),
+so its events are the same, bit for bit. The caller sends each piece
+(:meth:`DetectorProcess.send`) as soon as the block it comes from is read; the
+child analyses it while the parent is still counting the block before, and
+:meth:`DetectorProcess.process` hands back its events when the pipeline gets
+there. A piece not sent ahead is sent then, and waited for.
+
+A change of threshold (a drill changed mid-stream) cannot be sent ahead of the
+pieces it follows: a recording whose script changes the drill is analysed in
+one process (:func:`usable`).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import sys
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from .detector import LandingDetector
+from .events import OnsetEvent
+
+MIN_DURATION_S = 20.0
+"""Recordings shorter than this are analysed in one process: starting the second costs more than it saves."""
+MIN_BLOCK = 1024
+"""Nor when read in blocks smaller than this: each block is a message each way, and at a few dozen samples the
+messages cost more than the analysis they share out."""
+POLL_S = 0.5
+"""How often a wait for the child checks that it is still running, s."""
+
+
+def usable(duration_s: float, block_size: int, drill_changes: bool) -> bool:
+    """Whether analysing a recording of ``duration_s`` read in blocks of ``block_size`` gains from a second
+    process: it is long enough, the blocks are big enough, no scripted drill change resets the detector's
+    threshold mid-stream, this is Linux (where a process can be forked, with the detector already made) and
+    there is a second core to run it on."""
+    if duration_s < MIN_DURATION_S or block_size < MIN_BLOCK or drill_changes:
+        return False
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    return len(os.sched_getaffinity(0)) >= 2
+
+
+class DetectorProcess:
+    """A :class:`~quietland.detector.LandingDetector` run in a child process (see the module docstring).
+
+    Use as a context manager, or call :meth:`close`: the child is stopped however the analysis ends.
+    """
+
+    def __init__(self, detector: LandingDetector) -> None:
+        context = multiprocessing.get_context("fork")
+        self._inbox: Any = context.Queue()
+        self._outbox: Any = context.Queue()
+        self._child = context.Process(target=_serve, args=(detector, self._inbox, self._outbox), daemon=True)
+        self._child.start()
+        self._sent: deque[int] = deque()  # the length of each piece sent and not yet answered, oldest first
+        self.complete_through = 0
+        """As :attr:`LandingDetector.complete_through`, after the last piece answered."""
+        self.noise_floor_dbfs = detector.noise_floor_dbfs
+        """As :attr:`LandingDetector.noise_floor_dbfs`, after the last piece answered."""
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id."""
+        return self._child.pid
+
+    def send(self, piece: np.ndarray) -> None:
+        """Give the child the next piece of the stream to analyse now; :meth:`process` takes its events later."""
+        self._inbox.put(piece)
+        self._sent.append(piece.shape[0])
+
+    def process(self, block: np.ndarray) -> list[OnsetEvent]:
+        """The events of the oldest piece sent (``block`` is that piece; sent now when nothing is waiting)."""
+        if not self._sent:
+            self.send(block)
+        n = self._sent.popleft()
+        if n != block.shape[0]:
+            raise RuntimeError(f"the detector's process was sent a piece of {n} samples, then asked for one of {block.shape[0]}")
+        events, self.complete_through, self.noise_floor_dbfs = self._answer()
+        return events
+
+    def flush(self) -> list[OnsetEvent]:
+        """End of stream (as :meth:`LandingDetector.flush`); the child then stops."""
+        if self._sent:
+            raise RuntimeError("the detector's process was flushed with pieces still unanswered")
+        self._inbox.put(None)
+        events, self.complete_through, self.noise_floor_dbfs = self._answer()
+        self.close()
+        return events
+
+    def set_threshold(self, k_mad: float, candidate_k_mad: float | None = None) -> None:
+        raise RuntimeError("a drill change mid-stream is analysed in one process (quietland.ahead.usable)")
+
+    def close(self) -> None:
+        """Stop the child (at once, if it is still working) and free the queues."""
+        if self._child.is_alive():
+            self._child.kill()
+        self._child.join()
+        for q in (self._inbox, self._outbox):
+            q.close()
+            q.cancel_join_thread()  # (items never read are dropped, not waited on)
+
+    def __enter__(self) -> DetectorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _answer(self) -> tuple[list[OnsetEvent], int, float]:
+        while True:
+            try:
+                answer = self._outbox.get(timeout=POLL_S)
+            except queue.Empty:
+                if not self._child.is_alive():
+                    raise RuntimeError(f"the detector's process stopped (exit code {self._child.exitcode})") from None
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+
+
+def _serve(detector: LandingDetector, inbox: Any, outbox: Any) -> None:
+    """The child: analyse each piece as it comes, answer with its events and the detector's clock and floor;
+    ``None`` ends the stream. An error is sent back, to be raised in the parent."""
+    try:
+        while True:
+            piece = inbox.get()
+            events = detector.flush() if piece is None else detector.process(piece)
+            outbox.put((events, detector.complete_through, detector.noise_floor_dbfs))
+            if piece is None:
+                break
+    except BaseException as exc:  # (the parent raises it; KeyboardInterrupt too: the parent has one of its own)
+        outbox.put(exc)
+    finally:
+        outbox.close()
+        outbox.join_thread()  # (the last answer is written before the child exits)

@@ -1,0 +1,86 @@
+"""The detector in a second process (quietland.ahead): the same analysis as in one, and a failure is an error."""
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from quietland import ahead
+from quietland.audiofile import FileSource
+from quietland.cli import analyze_source
+from quietland.detector import LandingDetector
+from quietland.pipeline import ScriptedAction
+from quietland.report import analysis_to_dict
+from quietland.synth import PRESETS, synthesize
+
+two_processes = pytest.mark.skipif(
+    not ahead.usable(60.0, 65536, False), reason="not Linux, or one core: analyze runs in one process here"
+)
+
+
+@pytest.fixture(scope="module")
+def rope_wav(tmp_path_factory) -> tuple[str, int]:
+    """A 30 s alternate-foot rope session (the drill whose rep logic is busiest), as a 16-bit WAV."""
+    session = synthesize(replace(PRESETS["rope-alternate"], seed=5))
+    path = tmp_path_factory.mktemp("ahead") / "rope.wav"
+    sf.write(path, session.audio, session.sample_rate, subtype="PCM_16")
+    return str(path), session.sample_rate
+
+
+def analyses(path: str, drill: str, block: int, script, monkeypatch) -> tuple[dict, dict, int]:
+    """The analysis with the detector in a second process, the same in one, and how many child processes ran."""
+    started = []
+    real = ahead.DetectorProcess
+
+    def counted(detector):
+        started.append(detector)
+        return real(detector)
+
+    monkeypatch.setattr(ahead, "DetectorProcess", counted)
+    two = analyze_source(FileSource(path), drill, block, script=script)
+    monkeypatch.setattr(ahead, "usable", lambda *args: False)
+    one = analyze_source(FileSource(path), drill, block, script=script)
+    as_dict = lambda a: analysis_to_dict(a, file=path, block_size=block)  # noqa: E731
+    return as_dict(two), as_dict(one), len(started)
+
+
+@two_processes
+@pytest.mark.parametrize("block", [65536, 5000])
+def test_the_detector_in_a_second_process_gives_the_same_analysis(rope_wav, block, monkeypatch):
+    path, sr = rope_wav
+    script = (ScriptedAction(int(9.3 * sr), "new-set"), ScriptedAction(int(17.0 * sr) + 11, "new-set"))
+    two, one, children = analyses(path, "jump-rope-alternate", block, script, monkeypatch)
+    assert children == 1
+    assert two["summary"]["reps"] > 100 and two["summary"]["sets"] >= 3
+    assert two == one
+
+
+def test_a_drill_change_a_short_recording_or_small_blocks_run_in_one_process():
+    assert not ahead.usable(60.0, 65536, True)  # the threshold changes mid-stream
+    assert not ahead.usable(ahead.MIN_DURATION_S - 1, 65536, False)
+    assert not ahead.usable(60.0, ahead.MIN_BLOCK - 1, False)
+
+
+class _Breaks(LandingDetector):
+    def process(self, block):
+        raise ValueError("the detector broke")
+
+
+@two_processes
+def test_an_error_in_the_detector_process_is_raised_in_the_analysis():
+    with ahead.DetectorProcess(_Breaks(16000)) as detector:
+        with pytest.raises(ValueError, match="the detector broke"):
+            detector.process(np.zeros(4000, dtype=np.float32))
+
+
+@two_processes
+def test_a_detector_process_that_dies_is_an_error_not_a_wait():
+    with ahead.DetectorProcess(LandingDetector(16000)) as detector:
+        detector.process(np.zeros(4000, dtype=np.float32))
+        os.kill(detector.pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError, match="detector's process stopped"):
+            detector.process(np.zeros(4000, dtype=np.float32))
