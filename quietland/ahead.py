@@ -135,10 +135,17 @@ class DetectorProcess:
 
 def _serve(detector: LandingDetector, inbox: Any, outbox: Any) -> None:
     """The child: analyse each piece as it comes, answer with its events and the detector's clock and floor;
-    ``None`` ends the stream. An error is sent back, to be raised in the parent."""
+    ``None`` ends the stream. An error is sent back, to be raised in the parent. A parent that is gone (killed:
+    it never said the stream ended) ends the child too."""
+    parent = os.getppid()
     try:
         while True:
-            piece = inbox.get()
+            try:
+                piece = inbox.get(timeout=POLL_S)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return
+                continue
             events = detector.flush() if piece is None else detector.process(piece)
             outbox.put((events, detector.complete_through, detector.noise_floor_dbfs))
             if piece is None:
