@@ -34,6 +34,9 @@ DEFAULT_SOCKET = Path("/tmp/quietland-pulse/native")
 REAL = REPO.parent / "shared" / "data" / "real"
 LISTEN_TIMEOUT_S = 30.0
 
+# one sound server, one null sink: these tests play into it one at a time, in one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("pulse")
+
 
 def pulse_env() -> dict[str, str] | None:
     """The environment that reaches the virtual microphone, or None (with the reason in pytest.skip)."""
