@@ -14,6 +14,7 @@ warnings and progress go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import dataclasses
 import errno
@@ -660,30 +661,28 @@ def analyze_source(
     pipeline = SessionPipeline(
         source.sample_rate, drill, script, profile=profile, target_cadence_per_min=target_cadence_per_min
     )
+    # on a second core, the detector runs in a second process, a block ahead: each block is cut and its pieces
+    # sent to it before the block before is counted (quietland.ahead); the events are the same as in one process
     changes = any(step.action == "change-drill" for step in script)
-    if not ahead.usable(source.duration_s, block_size, changes):
-        for block in source.blocks(block_size):
-            pipeline.process(block)
-            if on_progress is not None:
-                on_progress(pipeline.n_samples)
-        _, analysis = pipeline.finish()
-    else:
-        # the detector runs in a second process, a block ahead: each block is cut and sent to it before the
-        # block before is counted (quietland.ahead); the events are the same as in one process
-        with ahead.DetectorProcess(pipeline.detector) as detector:
+    two = ahead.usable(source.duration_s, block_size, changes)
+    with ahead.DetectorProcess(pipeline.detector) if two else contextlib.nullcontext() as detector:
+        if detector is not None:
             pipeline.detector = detector  # type: ignore[assignment]
-            steps: list = []
-            for block in source.blocks(block_size):
-                cut = pipeline.cut(block)
+        steps: list = []
+        for block in source.blocks(block_size):
+            cut = pipeline.cut(block)
+            if detector is not None:
                 for step in cut:
                     if not isinstance(step, ScriptedAction):
                         detector.send(step)
-                pipeline.run(steps)
-                steps = cut
-                if on_progress is not None:
-                    on_progress(pipeline.n_samples)
             pipeline.run(steps)
-            _, analysis = pipeline.finish()
+            steps = cut
+            if on_progress is not None:
+                on_progress(pipeline.n_samples)
+        pipeline.run(steps)
+        if on_progress is not None:
+            on_progress(pipeline.n_samples)
+        _, analysis = pipeline.finish()
     return dataclasses.replace(analysis, warnings=(*source.warnings, *analysis.warnings))
 
 
