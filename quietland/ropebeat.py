@@ -298,8 +298,19 @@ class RopeBeatTracker:
 
     def _loudest_near(self, at: float, tol: float) -> OnsetEvent | None:
         """The recent sound within ``tol`` of sample ``at`` whose cluster is the loudest (None: no sound there)."""
-        near = [e for e in self._recent if abs(e.sample - at) <= tol]
+        near = self._recent_near(at, tol)
         return max(near, key=self._loudness) if near else None
+
+    def _recent_near(self, at: float, tol: float) -> list[OnsetEvent]:
+        """The recent sounds within ``tol`` of sample ``at``, in time order (found by bisection, not by a scan:
+        the recent sounds are in time order)."""
+        recent = self._recent
+        i = bisect.bisect_left(recent, at - tol, key=_sample)
+        near = []
+        while i < len(recent) and recent[i].sample <= at + tol:
+            near.append(recent[i])
+            i += 1
+        return near
 
     def _recent_event(self, sample: int) -> OnsetEvent | None:
         """The recent sound at ``sample`` (None: none, or forgotten); the recent sounds are in time order."""
@@ -736,13 +747,8 @@ class RopeBeatTracker:
         """How much of a sound's cluster (every sound within ``merge_ms``) is thud: its strongest low band (below
         250 Hz, ``OnsetEvent.low_db``) less its loudness, dB. The feet landing thud, the rope's passes click; the low
         band is there at any sample rate."""
-        recent = self._recent  # (in time order: a sound's cluster is found by bisection, not by a scan)
-        i = bisect.bisect_left(recent, ev.sample - self._merge, key=_sample)
-        low = None
-        while i < len(recent) and recent[i].sample <= ev.sample + self._merge:
-            low = recent[i].low_db if low is None else max(low, recent[i].low_db)
-            i += 1
-        return (ev.low_db if low is None else low) - self._loudness(ev)
+        cluster = self._recent_near(ev.sample, self._merge) or [ev]
+        return max(e.low_db for e in cluster) - self._loudness(ev)
 
     def _jumps_between(self, span: float, floor: float, quiet: float) -> bool:
         """Double-unders: halve the period when the beat is every second jump; whether it moved.
