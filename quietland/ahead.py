@@ -102,7 +102,7 @@ class DetectorProcess:
         self.close()
         return events
 
-    def set_threshold(self, k_mad: float, candidate_k_mad: float | None = None) -> None:
+    def set_threshold(self, k_mad: float, candidate_k_mad: float | None = None, thud_k_mad: float | None = None) -> None:
         raise RuntimeError("a drill change mid-stream is analysed in one process (quietland.ahead.usable)")
 
     def close(self) -> None:

@@ -40,6 +40,12 @@ samples, taken every ``hop`` samples):
    under ``k_mad``) also gets the peaks between the two thresholds: candidates,
    whose ``strength_db`` (measured against the ``k_mad`` threshold, as every
    event's is) is negative.
+   A drill whose contacts are thuds (``thud_k_mad``: line hops, pogo) also gets the thud band's peaks: frames
+   whose power under ``low_band_hz`` stands over its mean in the ``thud_before_ms`` of frames before the
+   frame's window by ``thud_min_db`` and ``thud_k_mad`` robust standard deviations more than that figure's
+   recent median, unless another onset came in the ``thud_gap_ms`` before. Over broadband noise a soft
+   landing's rise over all frequencies is lost in the noise's; its thud is not. Such an event's ``thud_db``
+   is that figure.
 5. The onset sample is refined to the sample: in the samples the frame could
    have seen (from ``refine_after_ms`` after the last onset on, so that an
    impact close behind another is not timed on the other's attack), the first
@@ -142,6 +148,20 @@ class DetectorConfig:
     """Also report the peaks down to this many robust standard deviations (when under ``k_mad``): candidates, whose
     ``strength_db`` is negative, for a rep counter that takes a faint sound only where its rhythm expects a contact.
     None: none."""
+    thud_k_mad: float | None = None
+    """Also pick thuds the onset strength misses: peaks of the thud band's level (under ``low_band_hz``) over its mean
+    in the ``thud_before_ms`` before each frame's window, ``thud_k_mad`` robust standard deviations (and at least
+    ``thud_min_db``) over that figure's recent median. The onset strength, a mean over every band, hears a landing
+    in broadband noise (a fan, an air conditioner) only where the thud's few bands outweigh the noise's rises in all
+    the others. Such an onset's ``thud_db`` is the figure; an onset within ``thud_gap_ms`` after another is none.
+    None: none (the figure is followed all the same, so that a drill change can turn it on)."""
+    thud_before_ms: float = 80.0
+    """The thud band's past that a frame's thud level is compared with, ending where the frame's window starts."""
+    thud_min_db: float = 10.0
+    """Smallest rise of the thud band's level over its past that is a thud onset, dB."""
+    thud_gap_ms: float = 45.0
+    """A thud onset comes no sooner than this after another onset (the thud band peaks later than the onset strength
+    does: the same landing's thud)."""
     warmup_ms: float = 100.0
     """Onset strength history needed before the first onset can be picked (learning the room), at the start
     of the stream's sound (after any digital silence it starts with), when ``opening_s`` is 0."""
@@ -257,6 +277,12 @@ class LandingDetector:
         self._low_bins = _bin_range((feat_freqs > 0) & (feat_freqs < cfg.low_band_hz))  # the thud band's bins ...
         self._high_bins = _bin_range(feat_freqs >= cfg.high_band_hz)  # ... and the click band's, of that spectrum
         self._feat_norm = float(np.sum(self._feat_window) ** 2) / 2.0
+        # the thud band's level (see DetectorConfig.thud_k_mad): its bins of a frame's spectrum, and the frames of
+        # sound its past spans, ending with the last frame whose window ends before the frame's window starts
+        self._thud_bins = _bin_range((freqs > 0) & (freqs < cfg.low_band_hz))
+        self._thud_gap = -(-self.n_fft // self.hop)
+        self._thud_ref = max(1, int(round(cfg.thud_before_ms / 1000.0 * frame_rate)))
+        self._thud_after = max(1, int(round(cfg.thud_gap_ms / 1000.0 * frame_rate)))
 
         # sample history: self._buf holds samples [self._buf_start, self._n_seen)
         keep = self._pre_n + self._gap_n + self.n_fft + (self._lag + self._pre + self._post + 4) * self.hop + self._feat_n + self._env_n
@@ -286,7 +312,8 @@ class LandingDetector:
         self._last_onset_frame = -(10**9)
         self._last_onset_value = 0.0
         self._last_onset_sample = -(10**12)  # none yet
-        self._pending: list[tuple[int, int, float, float, float, float]] = []  # (onset, decided-at sample, strength, floor, click share, air share)
+        # (onset, decided-at sample, strength, floor, click share, air share, thud level of a thud onset or None)
+        self._pending: list[tuple[int, int, float, float, float, float, float | None]] = []
         # the frames of sound (digital silence cut out): their indices, onset strengths and levels (for the
         # adaptive threshold and the noise floor); the frames that hold the zeros before the stream count
         self._seq_frames = np.zeros(0, dtype=np.int64)
@@ -296,6 +323,9 @@ class LandingDetector:
         self._hop_means = np.zeros(0)  # each hop's mean sample, as _odf holds frames (hop k ends where frame k does)
         self._click_share = np.zeros(0)  # share of each frame's onset strength above high_band_hz
         self._air_share = np.zeros(0)  # ... and above air_band_hz
+        self._thud = np.zeros(0)  # each frame's thud level over its past, dB (0 for frames not of sound), as _odf
+        self._seq_thud = np.zeros(0)  # ... of the frames of sound, as _seq_odf
+        self._low_hist = np.zeros(0)  # the thud band's power of the last frames of sound, for the next ones' past
         # the opening (see DetectorConfig.opening_s): the stream's samples held back from its first hop of sound
         # on until opening_s of them have come (None: analysed, or no holding); primed once the room is learnt
         self._held: np.ndarray | None = np.zeros(0) if cfg.opening_s > 0 else None
@@ -304,6 +334,7 @@ class LandingDetector:
         self._sound_from = 0  # (primed) the stream sample its sound starts at: no onset in its first pre_max_ms
         self._pre_n_max = int(round(cfg.pre_max_ms * sr / 1000.0))
         self._opening_levels: list[np.ndarray] | None = None  # a probe's band levels of the frames that fed its floors
+        self._opening_low: list[np.ndarray] = []  # ... and their thud band's power
 
     # ------------------------------------------------------------------ public
     @property
@@ -374,12 +405,13 @@ class LandingDetector:
         self._n_seen = n_real
         return early + out
 
-    def set_threshold(self, k_mad: float, candidate_k_mad: float | None = None) -> None:
+    def set_threshold(self, k_mad: float, candidate_k_mad: float | None = None, thud_k_mad: float | None = None) -> None:
         """Pick peaks from the next decision on at ``k_mad`` robust standard deviations over the recent onset
-        strength, and candidates down to ``candidate_k_mad`` (``DetectorConfig``): a drill change (see
-        ``quietland.reps.DrillRule.onset_k_mad``)."""
+        strength, candidates down to ``candidate_k_mad`` and the thud band's peaks at ``thud_k_mad``
+        (``DetectorConfig``): a drill change (see ``quietland.reps.DrillRule.onset_k_mad``)."""
         self.config = replace(
-            self.config, k_mad=float(k_mad), candidate_k_mad=None if candidate_k_mad is None else float(candidate_k_mad)
+            self.config, k_mad=float(k_mad), candidate_k_mad=None if candidate_k_mad is None else float(candidate_k_mad),
+            thud_k_mad=None if thud_k_mad is None else float(thud_k_mad),
         )
 
     # ---------------------------------------------------------------- internals
@@ -427,6 +459,9 @@ class LandingDetector:
             level, floor = np.maximum(level, least), np.maximum(floor, least)
         self._lev_hist = np.tile(np.median(np.maximum(level - floor, 0.0), axis=0), (self._lag, 1))
         self._flux_cum = probe._flux_cum.copy()
+        low = np.concatenate(probe._opening_low)  # (the room's thud band, as the room's levels above)
+        self._low_hist = np.full(self._thud_gap - 1 + self._thud_ref, float(np.median(low)))
+        self._seq_thud = np.concatenate([probe._seq_thud, self._seq_thud])
         n = probe._seq_odf.size  # (numbered before the stream's frames, which start at 0)
         self._seq_frames = np.concatenate([np.arange(-n, 0), self._seq_frames])
         self._seq_odf = np.concatenate([probe._seq_odf, self._seq_odf])
@@ -458,6 +493,7 @@ class LandingDetector:
         # less the frame's own DC (its window-weighted mean): an offset is no sound, and a constant is silence
         energy = np.maximum(energy - (frames @ self._window) ** 2 / self._win_energy, 0.0)
         power /= self._win_norm
+        low_pow = np.add.reduce(power[:, self._thud_bins], axis=1)
         band_pow = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
         level = 10.0 * np.log10(band_pow / self._band_counts + _BAND_EPS)
         frame_db = 10.0 * np.log10(energy / self._win_energy + _EPS)
@@ -499,6 +535,7 @@ class LandingDetector:
                     self._started = int(ks[first]) - (m - 1) + self._lag
         if self._opening_levels is not None:
             self._opening_levels.append(level[feed])
+            self._opening_low.append(low_pow[feed])
         whitened = np.zeros_like(level)
         if full.any():
             floor = self._band_floors(level, feed)
@@ -538,7 +575,11 @@ class LandingDetector:
         total = np.maximum(np.sum(flux, axis=1), _EPS)
         click_share = np.where(odf > 0, high / total, 0.0)
         air_share = np.where(odf > 0, np.sum(flux[:, self._air_bands], axis=1) / total, 0.0)
+        thud = np.zeros(ks.size)
+        thud[seq] = self._thud_levels(low_pow[seq])
         self._odf = np.concatenate([self._odf, odf])
+        self._thud = np.concatenate([self._thud, thud])
+        self._seq_thud = np.concatenate([self._seq_thud, thud[seq]])
         self._seq_frames = np.concatenate([self._seq_frames, ks[seq]])
         self._seq_odf = np.concatenate([self._seq_odf, odf[seq]])
         self._seq_db = np.concatenate([self._seq_db, frame_db[seq]])
@@ -579,6 +620,19 @@ class LandingDetector:
         floor[no_floor] = level[no_floor]
         return floor
 
+    def _thud_levels(self, low: np.ndarray) -> np.ndarray:
+        """Each new frame of sound's thud level: the thud band's power ``low`` over its mean in the ``thud_ref``
+        frames of sound that end ``thud_gap`` frames before it (its window's start), dB; 0 while there are fewer."""
+        hist = np.concatenate([self._low_hist, low])
+        ends = self._low_hist.size + np.arange(low.size) - self._thud_gap + 1  # one past each past's last frame
+        ok = ends >= self._thud_ref
+        out = np.zeros(low.size)
+        if ok.any():
+            past = np.add.reduce(_windows(hist, self._thud_ref)[ends[ok] - self._thud_ref], axis=1) / self._thud_ref
+            out[ok] = 10.0 * np.log10((low[ok] + _BAND_EPS) / (past + _BAND_EPS))
+        self._low_hist = hist[-(self._thud_gap - 1 + self._thud_ref) :]
+        return out
+
     def _decide_peaks(self, final: bool) -> None:
         last_decidable = self._next_frame - 1 - self._post
         if last_decidable < self._next_decide:
@@ -594,12 +648,29 @@ class LandingDetector:
         if not self._primed:
             cand = cand[cand + self._odf_start >= self._started + self._warmup]
         cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
-        med, mad = self._threshold_stats(cand + self._odf_start)
+        med, mad = self._threshold_stats(cand + self._odf_start, self._seq_odf)
         thresholds = med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
         lowest = cfg.k_mad if cfg.candidate_k_mad is None else min(cfg.k_mad, cfg.candidate_k_mad)
         reported = med + np.maximum(cfg.delta_db, lowest * 1.4826 * mad)  # candidates too (their strength is negative)
-        for j, thr, low in zip(cand, thresholds, reported):
-            k = int(j) + self._odf_start
+        peaks = [(int(j), False, float(thr), float(low)) for j, thr, low in zip(cand, thresholds, reported)]
+        if cfg.thud_k_mad is not None:
+            peaks = sorted(peaks + self._thud_peaks(j0, j1, lo))
+        for j, thud, thr, low in peaks:
+            k = j + self._odf_start
+            if thud:
+                v = float(self._thud[j])
+                if k - self._last_onset_frame < self._thud_after:
+                    continue  # the thud of an onset already found (the thud band peaks later)
+                onset = self._refine(k, False)
+                if onset is None or (self._primed and onset < self._sound_from + self._pre_n_max):
+                    continue
+                self._last_onset_frame = k
+                self._last_onset_value = 0.0  # (another scale: a sound behind it is judged on its own)
+                self._last_onset_sample = onset
+                decided_at = (k + 1 + self._post) * self.hop
+                self._pending.append((onset, decided_at, v - thr, self._floor_before(k), float(self._click_share[j]),
+                                      float(self._air_share[j]), round(v, 2)))
+                continue
             v = float(self._odf[j])
             if v < low:
                 continue
@@ -616,12 +687,31 @@ class LandingDetector:
             self._last_onset_value = v
             self._last_onset_sample = onset
             decided_at = (k + 1 + self._post) * self.hop
-            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air))
+            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air, None))
         self._next_decide = last_decidable + 1
 
-    def _threshold_stats(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _thud_peaks(self, j0: int, j1: int, lo: int) -> list[tuple[int, bool, float, float]]:
+        """The thud band's peaks (see ``DetectorConfig.thud_k_mad``) among the frames ``j0..j1`` (indices into
+        ``_thud``; ``lo``: the first frame of their ``pre`` past held), as ``(j, True, threshold, threshold)``: the
+        largest thud level from ``pre`` frames before to ``post`` after, at least ``thud_min_db`` and
+        ``thud_k_mad`` robust standard deviations over the recent median."""
+        cfg = self.config
+        seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._thud[lo : j1 + self._post + 1]])
+        here = self._thud[j0 : j1 + 1]
+        top = _max_in_windows(seg, self._pre + self._post + 1)[: here.size]
+        cand = np.nonzero((here >= top) & (here >= cfg.thud_min_db))[0] + j0
+        if not self._primed:
+            cand = cand[cand + self._odf_start >= self._started + self._warmup]
+        if not cand.size:
+            return []
+        med, mad = self._threshold_stats(cand + self._odf_start, self._seq_thud)
+        thr = med + np.maximum(cfg.thud_min_db, cfg.thud_k_mad * 1.4826 * mad)
+        return [(int(j), True, float(t), float(t)) for j, t in zip(cand, thr) if self._thud[j] >= t]
+
+    def _threshold_stats(self, frames: np.ndarray, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each peak frame, the median and the MAD (median absolute deviation) that its adaptive threshold
-        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` (step 4) is made of: of the onset strength of the
+        ``median + max(delta_db, k_mad * 1.4826 * MAD)`` (step 4) is made of: of ``series`` (``_seq_odf``, the
+        onset strength, or ``_seq_thud``, the thud level) of the
         ``threshold_window_s`` of sound before it (digital silence cut out), or of all the sound since the stream's
         sound started, when there is less."""
         at = np.searchsorted(self._seq_frames, frames)  # each candidate's place among the frames of sound
@@ -630,11 +720,11 @@ class LandingDetector:
         mad = np.empty(frames.size)
         full = at - since >= self._thr_w
         if full.any():
-            windows = _windows(self._seq_odf, self._thr_w)[at[full] - self._thr_w]
+            windows = _windows(series, self._thr_w)[at[full] - self._thr_w]
             med[full] = _median_rows(windows)
             mad[full] = _median_rows(np.abs(windows - med[full][:, None]))
         for i in np.flatnonzero(~full):  # the stream's first threshold window: a shorter past
-            past = self._seq_odf[since : at[i]]
+            past = series[since : at[i]]
             med[i] = _median_rows(past[None, :])[0]
             mad[i] = _median_rows(np.abs(past - med[i])[None, :])[0]
         return med, mad
@@ -693,18 +783,20 @@ class LandingDetector:
 
     def _emit(self, final: bool) -> list[OnsetEvent]:
         out: list[OnsetEvent] = []
-        keep: list[tuple[int, int, float, float, float, float]] = []
+        keep: list[tuple[int, int, float, float, float, float, float | None]] = []
         for item in self._pending:
-            onset, decided_at, strength, floor, share, air = item
+            onset, decided_at, strength, floor, share, air, thud = item
             ready_at = max(decided_at, onset + self._feat_n)
             if ready_at > self._n_seen:
                 keep.append(item)
                 continue
-            out.append(self._make_event(onset, ready_at - onset, strength, floor, share, air))
+            out.append(self._make_event(onset, ready_at - onset, strength, floor, share, air, thud))
         self._pending = keep
         return out
 
-    def _make_event(self, onset: int, delay: int, strength: float, floor: float, share: float, air_share: float) -> OnsetEvent:
+    def _make_event(
+        self, onset: int, delay: int, strength: float, floor: float, share: float, air_share: float, thud: float | None
+    ) -> OnsetEvent:
         # less the input's offset (DC) as it stood before: an offset is no sound, and would hide an impact's
         # contrast and level
         dc = self._offset_before(max(0, onset - self._pre_n - self._gap_n))
@@ -740,6 +832,7 @@ class LandingDetector:
             click_share=round(share, 3),
             detect_delay_samples=int(delay),
             air_share=round(air_share, 3),
+            thud_db=thud,
         )
 
     def _quiet_hops(self, hops: np.ndarray, means: np.ndarray | None = None) -> np.ndarray:
@@ -779,6 +872,7 @@ class LandingDetector:
             self._hop_means = self._hop_means[odf_drop:]
             self._click_share = self._click_share[odf_drop:]
             self._air_share = self._air_share[odf_drop:]
+            self._thud = self._thud[odf_drop:]
             self._odf_start += odf_drop
         # the frames of sound: the threshold window and the noise floor's before the next decision
         seq_drop = int(np.searchsorted(self._seq_frames, self._next_decide)) - max(self._thr_w, self._nf_len) - 2
@@ -786,6 +880,7 @@ class LandingDetector:
             self._seq_frames = self._seq_frames[seq_drop:]
             self._seq_odf = self._seq_odf[seq_drop:]
             self._seq_db = self._seq_db[seq_drop:]
+            self._seq_thud = self._seq_thud[seq_drop:]
 
 
 # Small, exact stand-ins for numpy helpers the detector calls once or more per block: ``sliding_window_view``,

@@ -45,6 +45,10 @@ class OnsetEvent:
     air_share: float = 0.0
     """Share of the onset strength in bands above 6 kHz (0-1): where a rope's slap still rises and voice,
     music and a landing's thud hardly reach (the rope drills' beat salience uses it)."""
+    thud_db: float | None = None
+    """For an onset found in the thud band alone (``DetectorConfig.thud_k_mad``: a landing in broadband noise, whose
+    rise over all frequencies is too small), how far the thud band's level rose over its past, dB; None for an onset
+    the onset strength found. Such an onset is judged by this rise, not by ``contrast_db`` over all frequencies."""
 
     @property
     def t_s(self) -> float:

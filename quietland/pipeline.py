@@ -98,6 +98,7 @@ def _detector_config(drill: str) -> DetectorConfig:
         default,
         k_mad=default.k_mad if rule.onset_k_mad is None else rule.onset_k_mad,
         candidate_k_mad=rule.onset_candidate_k_mad,
+        thud_k_mad=rule.thud_k_mad,
     )
 
 
@@ -275,7 +276,7 @@ class SessionPipeline:
         two_foot = self.counter.rule.two_foot  # the old rule decided what it still owed
         out = self._after_decisions(self.counter.change_drill(drill), two_foot)
         config = _detector_config(drill)
-        self.detector.set_threshold(config.k_mad, config.candidate_k_mad)
+        self.detector.set_threshold(config.k_mad, config.candidate_k_mad, config.thud_k_mad)
         self._drill_changes.append((self._n_samples, drill))
         return out
 

@@ -77,6 +77,14 @@ class DrillRule:
     grid (``CounterConfig.beat_recheck_hit_ratio``; of the places where anything was heard between two beats),
     from the set's first beat, the sound nearest each halfway place is
     a rep too (and one is inferred where none is heard): see ``RopeBeatTracker``, *Strides*."""
+    thud_k_mad: float | None = None
+    """``impact``: the detector also picks thuds the onset strength misses, ``thud_k_mad`` robust standard deviations
+    over the thud band's recent level (``DetectorConfig.thud_k_mad``; None: not): a landing drill's contacts are thuds,
+    and over broadband noise (a fan, an air conditioner) a soft landing's rise over all frequencies is lost in the
+    noise's. Such a sound must rise ``CounterConfig.min_contrast_db`` in the thud band (``OnsetEvent.thud_db``) where
+    another must over all frequencies, and it need not be ``min_above_floor_db`` over the noise floor; but it is
+    ``too-quiet`` when it is faint (``CounterConfig.faint_db`` under the recent reps): talk's voiced sounds rise
+    under 250 Hz too, and a soft landing in noise is not that much softer than the others."""
     faint_needs_thud: bool = False
     """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
     low band (``OnsetEvent.low_db``) within ``CounterConfig.thud_drop_db`` of its loudness as theirs is, or it
@@ -103,11 +111,11 @@ DRILL_RULES: dict[str, DrillRule] = {
         ),
         DrillRule(
             "line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
-            confirm_faint_opener=True, faint_needs_thud=True,
+            confirm_faint_opener=True, faint_needs_thud=True, thud_k_mad=3.0,
         ),
         DrillRule(
             "pogo", "every two-foot pogo landing", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
-            confirm_faint_opener=True, faint_needs_thud=True,
+            confirm_faint_opener=True, faint_needs_thud=True, thud_k_mad=3.0,
         ),
         DrillRule(
             "jump-rope",
@@ -561,8 +569,14 @@ class RepCounter:
             return "background"
         if last is not None and ev.sample - last.sample < self._merge_n:
             return "echo"
-        if ev.candidate or ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db:
+        if ev.candidate or (
+            ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db
+            if ev.thud_db is None
+            else ev.thud_db < cfg.min_contrast_db
+        ):
             return "too-quiet"  # (a candidate for a rope follower, still in flight at a drill change)
+        if ev.thud_db is not None and self._rep_loudness and self._is_faint(ev):
+            return "too-quiet"  # (talk rises under 250 Hz too; a soft landing is not that much softer)
         if self._rep_loudness:
             if ev.loudness_db < statistics.median(self._rep_loudness) - cfg.relative_floor_db:
                 return "too-quiet"

@@ -1,11 +1,14 @@
 """The streaming detector: block-size invariance, sample rates, channels, timing."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from quietland.detector import DetectorConfig, LandingDetector
 from quietland.pipeline import SessionPipeline
+from quietland.synth import PRESETS, synthesize
 
 
 def impacts(sample_rate: int, times_s: list[float], duration_s: float, snr_db: float = 40.0, seed: int = 1) -> np.ndarray:
@@ -48,6 +51,25 @@ def test_block_size_invariance_exact():
     rand = run(LandingDetector(sr), x, rng.integers(1, 5000, size=len(x)))
     assert len(salient(whole)) == 20
     assert whole == small == rand
+
+
+def test_block_size_invariance_with_thud_onsets():
+    """The thud band's onsets (line hops, pogo) keep their own past and threshold: the same in any blocks."""
+    spec = replace(PRESETS["demo"], seed=1, snr_db=18.0, background=("pink",), background_db=(0.0,))
+    session = synthesize(spec)
+    sr = session.sample_rate
+    x = session.audio[: 12 * sr]
+    config = DetectorConfig(thud_k_mad=3.0)
+    whole = run(LandingDetector(sr, config), x, [len(x)])
+    rng = np.random.default_rng(11)
+    rand = run(LandingDetector(sr, config), x, rng.integers(1, 5000, size=len(x)))
+    odd = run(LandingDetector(sr, config), x, [777] * (len(x) // 777 + 1))
+    assert sum(e.thud_db is not None for e in whole) >= 3
+    assert whole == rand == odd
+    # and an onset the thud band found comes no sooner than thud_gap_ms after the one before it
+    gaps = np.diff([e.sample for e in whole]) / sr
+    firsts = [e.thud_db is not None for e in whole][1:]
+    assert all(g >= config.thud_gap_ms / 1000.0 - config.hop_ms / 1000.0 * 3 for g, f in zip(gaps, firsts) if f)
 
 
 def test_pipeline_block_size_invariance_on_reps():
