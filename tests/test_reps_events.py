@@ -14,7 +14,7 @@ LATENCY_S = 0.03  # about what the detector needs after an onset before it emits
 
 
 def _event(t_s: float, loudness_db: float, low_db: float = 0.0) -> OnsetEvent:
-    values = {f.name: 0 for f in dataclasses.fields(OnsetEvent)}
+    values = {f.name: 0 for f in dataclasses.fields(OnsetEvent) if f.name != "thud_db"}  # (None: the onset strength found it)
     return OnsetEvent(
         **{
             **values,
@@ -640,3 +640,30 @@ def test_a_stride_whose_beat_slips_between_a_contacts_two_sounds_still_counts_th
     counter = RepCounter("jump-rope-alternate", SR)
     _stream(counter, events)
     assert len(counter.reps) == 60
+
+
+@pytest.mark.parametrize("drill", ["line-hops", "pogo", "single"])
+def test_a_sound_found_by_its_thud_is_judged_by_the_thud_bands_rise(drill):
+    """A landing in broadband noise found in the thud band alone (``thud_db`` set) has a small contrast over all
+    frequencies and stands little over the noise floor: it counts when its thud rose 6 dB or more and it is within
+    6 dB of the recent reps; a faint one (talk rises under 250 Hz too) is ``too-quiet``, and so is a sound the
+    onset strength found with the same small contrast."""
+    period = 0.5 if drill != "single" else 2.0
+    steady = [_event(period * i, -20.0, low_db=-22.0) for i in range(1, 6)]
+
+    def noisy(t_s: float, loudness_db: float, thud_db: float | None) -> OnsetEvent:
+        return dataclasses.replace(_event(t_s, loudness_db, low_db=loudness_db - 2.0), contrast_db=2.0,
+                                   floor_dbfs=loudness_db - 5.0, thud_db=thud_db)
+
+    soft = noisy(period * 6, -23.0, 12.0)  # a soft landing: 3 dB under the others
+    talk = noisy(period * 7, -30.0, 12.0)  # 10 dB under them
+    weak = noisy(period * 8, -23.0, 4.0)  # under 6 dB of rise in the thud band
+    plain = noisy(period * 9, -23.0, None)  # the same contrast, found by the onset strength
+    last = _event(period * 10, -20.0, low_db=-22.0)
+    counter = RepCounter(drill, SR)
+    _stream(counter, [*steady, soft, talk, weak, plain, last])
+    assert soft.sample in [r.sample for r in counter.reps]
+    assert {(r.event.sample, r.reason) for r in counter.rejected} >= {
+        (talk.sample, "too-quiet"), (weak.sample, "too-quiet"), (plain.sample, "too-quiet")
+    }
+    assert not {talk.sample, weak.sample, plain.sample} & {r.sample for r in counter.reps}

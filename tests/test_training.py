@@ -33,7 +33,7 @@ CALIBRATED = dataclasses.replace(DEFAULT_PROFILE, name="ann", calibrated=True, q
 
 
 def event(sample: int, impact_db: float = -30.0) -> OnsetEvent:
-    values = {f.name: 0.0 for f in dataclasses.fields(OnsetEvent)}
+    values = {f.name: 0.0 for f in dataclasses.fields(OnsetEvent) if f.name != "thud_db"}  # (None: the onset strength found it)
     return OnsetEvent(**{**values, "sample": sample, "sample_rate": SR, "impact_db": impact_db,
                          "loudness_db": impact_db + 3.0, "detect_delay_samples": 0})
 
