@@ -78,7 +78,7 @@ class DrillRule:
     from the set's first beat, the sound nearest each halfway place is
     a rep too (and one is inferred where none is heard): see ``RopeBeatTracker``, *Strides*."""
     thud_k_mad: float | None = None
-    """``impact``: the detector also picks thuds the onset strength misses, ``thud_k_mad`` robust standard deviations
+    """``impact`` and ``discrete``: the detector also picks thuds the onset strength misses, ``thud_k_mad`` robust standard deviations
     over the thud band's recent level (``DetectorConfig.thud_k_mad``; None: not): a landing drill's contacts are thuds,
     and over broadband noise (a fan, an air conditioner) a soft landing's rise over all frequencies is lost in the
     noise's. Such a sound must rise ``CounterConfig.min_contrast_db`` in the thud band (``OnsetEvent.thud_db``) where
@@ -108,6 +108,7 @@ DRILL_RULES: dict[str, DrillRule] = {
             decision_delay_s=0.8,
             two_foot=True,
             faint_needs_thud=True,
+            thud_k_mad=3.0,
         ),
         DrillRule(
             "line-hops", "every two-foot landing over the line", "impact", min_interval_s=0.15, max_interval_s=2.0, two_foot=True,
