@@ -28,7 +28,10 @@ stretches between its sounds are digital silence; ``agc``, an automatic gain con
 as a laptop's or a call app's (the level of each 1 ms, followed in 5 ms rising and
 0.5 s falling, steers the gain toward -20 dBFS, by -40 to +30 dB): quiet stretches
 are turned up to the loudness of the sounds, and each loud sound turns down what
-follows it.
+follows it. And ``pinkN`` for any N (``pink24``): pink noise (a fan, ventilation: equal
+energy per octave) N dB under the recording's peak sample added, seeded like ``noise30``;
+where a recording's loudest sound is its one landing, as for the single jump, that is the
+landing's peak over the noise, and where its landings vary, the softer ones stand less.
 
 It prints, per file and variant, the count and (where the manifest has event
 times) the F-measure, matched the way ``../shared/tools/score.py`` matches;
@@ -101,6 +104,13 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         return (audio + noise).astype(np.float32), rate
     if name.startswith("skip"):
         return audio[skipped(name, rate) :], rate
+    if name.startswith("pink"):
+        seed = zlib.crc32(f"{file}:{name}".encode())
+        spec = np.fft.rfft(np.random.default_rng(seed).standard_normal(audio.size))
+        spec /= np.sqrt(np.maximum(np.arange(spec.size), 1))  # power 1/f: equal energy per octave
+        noise = np.fft.irfft(spec, audio.size)
+        noise *= float(np.max(np.abs(audio))) * 10 ** (-float(name[4:]) / 20) / float(np.sqrt(np.mean(noise**2)))
+        return (audio + noise).astype(np.float32), rate
     if name == "gate":
         return gate(audio, rate), rate
     if name == "agc":
@@ -191,15 +201,15 @@ def f_measure(match, entry: dict, times: list[float]) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only files whose name contains this (e.g. jumprope)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(CHOICES)}, or skipNms for any N")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(CHOICES)}, or skipNms or pinkN for any N")
     parser.add_argument(
         "--labelled-span", action="store_true", help="judge files with event times only on the reps inside the span their labels cover"
     )
     args = parser.parse_args()
     names = [v for v in args.variants.split(",") if v]
-    unknown = [v for v in names if v not in CHOICES and not re.fullmatch(r"skip\d+(\.\d+)?ms", v)]
+    unknown = [v for v in names if v not in CHOICES and not re.fullmatch(r"skip\d+(\.\d+)?ms|pink\d+(\.\d+)?", v)]
     if unknown:
-        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(CHOICES)}, or skipNms")
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(CHOICES)}, or skipNms or pinkN")
     if not (REAL / "manifest.json").exists() or not SCORER.exists():
         print(f"real_variants: needs {REAL / 'manifest.json'} and {SCORER} beside the checkout.", file=sys.stderr)
         return 1
