@@ -40,7 +40,7 @@ samples, taken every ``hop`` samples):
    under ``k_mad``) also gets the peaks between the two thresholds: candidates,
    whose ``strength_db`` (measured against the ``k_mad`` threshold, as every
    event's is) is negative.
-   A drill whose contacts are thuds (``thud_k_mad``: line hops, pogo) also gets the thud band's peaks: frames
+   A drill whose contacts are thuds (``thud_k_mad``: line hops, pogo, single jumps) also gets the thud band's peaks: frames
    whose power under ``low_band_hz`` stands over its mean in the ``thud_before_ms`` of frames before the
    frame's window by ``thud_min_db`` and ``thud_k_mad`` robust standard deviations more than that figure's
    recent median, unless another onset came in the ``thud_gap_ms`` before. Over broadband noise a soft

@@ -78,13 +78,13 @@ class DrillRule:
     from the set's first beat, the sound nearest each halfway place is
     a rep too (and one is inferred where none is heard): see ``RopeBeatTracker``, *Strides*."""
     thud_k_mad: float | None = None
-    """``impact`` and ``discrete``: the detector also picks thuds the onset strength misses, ``thud_k_mad`` robust standard deviations
-    over the thud band's recent level (``DetectorConfig.thud_k_mad``; None: not): a landing drill's contacts are thuds,
-    and over broadband noise (a fan, an air conditioner) a soft landing's rise over all frequencies is lost in the
-    noise's. Such a sound must rise ``CounterConfig.min_contrast_db`` in the thud band (``OnsetEvent.thud_db``) where
-    another must over all frequencies, and it need not be ``min_above_floor_db`` over the noise floor; but it is
-    ``too-quiet`` when it is faint (``CounterConfig.faint_db`` under the recent reps): talk's voiced sounds rise
-    under 250 Hz too, and a soft landing in noise is not that much softer than the others."""
+    """``impact`` and ``discrete``: the detector also picks thuds the onset strength misses, ``thud_k_mad`` robust
+    standard deviations over the thud band's recent level (``DetectorConfig.thud_k_mad``; None: not). A landing
+    drill's contacts are thuds, and over broadband noise (a fan, an air conditioner) a soft landing's rise over all
+    frequencies is lost in the noise's. Such a sound must rise ``CounterConfig.min_contrast_db`` in the thud band
+    (``OnsetEvent.thud_db``) where another must over all frequencies, and it need not be ``min_above_floor_db``
+    over the noise floor; but it is ``too-quiet`` when it is faint (``CounterConfig.faint_db`` under the recent
+    reps): talk's voiced sounds rise under 250 Hz too, and a soft landing in noise is not that much softer."""
     faint_needs_thud: bool = False
     """``impact`` and ``discrete``: a faint sound (see ``CounterConfig.faint_db``) must have a thud as the recent reps do: its
     low band (``OnsetEvent.low_db``) within ``CounterConfig.thud_drop_db`` of its loudness as theirs is, or it
