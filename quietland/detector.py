@@ -640,68 +640,62 @@ class LandingDetector:
         cfg = self.config
         j0 = self._next_decide - self._odf_start
         j1 = last_decidable - self._odf_start
-        lo = max(0, j0 - self._pre)
-        seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._odf[lo : j1 + self._post + 1]])
-        local_max = _max_since_rest(seg, self._pre, self._post, cfg.delta_db)
-        cand = np.nonzero((self._odf[j0 : j1 + 1] >= local_max) & (self._odf[j0 : j1 + 1] > 0.0))[0] + j0
-        # before warmup frames of the stream's sound, still learning the room
-        if not self._primed:
-            cand = cand[cand + self._odf_start >= self._started + self._warmup]
-        cand = cand[self._odf[cand] >= cfg.delta_db]  # the threshold is at least delta_db (the strength is >= 0)
+        # the threshold is at least delta_db (the strength is >= 0)
+        cand = self._local_peaks(self._odf, j0, j1, rest=cfg.delta_db, least=cfg.delta_db)
         med, mad = self._threshold_stats(cand + self._odf_start, self._seq_odf)
         thresholds = med + np.maximum(cfg.delta_db, cfg.k_mad * 1.4826 * mad)
         lowest = cfg.k_mad if cfg.candidate_k_mad is None else min(cfg.k_mad, cfg.candidate_k_mad)
         reported = med + np.maximum(cfg.delta_db, lowest * 1.4826 * mad)  # candidates too (their strength is negative)
         peaks = [(int(j), False, float(thr), float(low)) for j, thr, low in zip(cand, thresholds, reported)]
         if cfg.thud_k_mad is not None:
-            peaks = sorted(peaks + self._thud_peaks(j0, j1, lo))
+            peaks = sorted(peaks + self._thud_peaks(j0, j1))
         for j, thud, thr, low in peaks:
             k = j + self._odf_start
             if thud:
                 v = float(self._thud[j])
                 if k - self._last_onset_frame < self._thud_after:
                     continue  # the thud of an onset already found (the thud band peaks later)
-                onset = self._refine(k, False)
-                if onset is None or (self._primed and onset < self._sound_from + self._pre_n_max):
+                # (another scale: a sound behind it is judged on its own, not against this strength)
+                strength, value, click, thud_db = v - thr, 0.0, False, round(v, 2)
+            else:
+                v = float(self._odf[j])
+                if v < low:
                     continue
-                self._last_onset_frame = k
-                self._last_onset_value = 0.0  # (another scale: a sound behind it is judged on its own)
-                self._last_onset_sample = onset
-                decided_at = (k + 1 + self._post) * self.hop
-                self._pending.append((onset, decided_at, v - thr, self._floor_before(k), float(self._click_share[j]),
-                                      float(self._air_share[j]), round(v, 2)))
-                continue
-            v = float(self._odf[j])
-            if v < low:
-                continue
-            if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
-                continue  # the same impact's ringing
-            share = float(self._click_share[j])
-            air = float(self._air_share[j])
-            onset = self._refine(k, air >= 0.5)
+                if k - self._last_onset_frame < self._min_gap and v < cfg.new_impact_ratio * self._last_onset_value:
+                    continue  # the same impact's ringing
+                strength, value, click, thud_db = 10.0 * np.log10(v / thr), v, float(self._air_share[j]) >= 0.5, None
+            onset = self._refine(k, click)
             if onset is None:
                 continue  # no audio the last impact's attack leaves for a new one
             if self._primed and onset < self._sound_from + self._pre_n_max:
                 continue  # a peak needs pre_max_ms of past: a sound going on as the stream's sound starts is no onset
             self._last_onset_frame = k
-            self._last_onset_value = v
+            self._last_onset_value = value
             self._last_onset_sample = onset
             decided_at = (k + 1 + self._post) * self.hop
-            self._pending.append((onset, decided_at, 10.0 * np.log10(v / thr), self._floor_before(k), share, air, None))
+            share, air = float(self._click_share[j]), float(self._air_share[j])
+            self._pending.append((onset, decided_at, strength, self._floor_before(k), share, air, thud_db))
         self._next_decide = last_decidable + 1
 
-    def _thud_peaks(self, j0: int, j1: int, lo: int) -> list[tuple[int, bool, float, float]]:
-        """The thud band's peaks (see ``DetectorConfig.thud_k_mad``) among the frames ``j0..j1`` (indices into
-        ``_thud``; ``lo``: the first frame of their ``pre`` past held), as ``(j, True, threshold, threshold)``: the
-        largest thud level from ``pre`` frames before to ``post`` after, at least ``thud_min_db`` and
-        ``thud_k_mad`` robust standard deviations over the recent median."""
-        cfg = self.config
-        seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), self._thud[lo : j1 + self._post + 1]])
-        here = self._thud[j0 : j1 + 1]
-        top = _max_in_windows(seg, self._pre + self._post + 1)[: here.size]
-        cand = np.nonzero((here >= top) & (here >= cfg.thud_min_db))[0] + j0
+    def _local_peaks(self, series: np.ndarray, j0: int, j1: int, rest: float, least: float) -> np.ndarray:
+        """The frames ``j0..j1`` (indices into ``series``, which is held as ``_odf`` is) whose value is over 0, at
+        least ``least``, and the largest from ``pre`` frames before, or since the value last fell under ``rest``,
+        to ``post`` after (step 4); none before ``warmup`` frames of the stream's sound, while the room is learnt."""
+        lo = max(0, j0 - self._pre)
+        seg = np.concatenate([np.full(self._pre - (j0 - lo), -np.inf), series[lo : j1 + self._post + 1]])
+        here = series[j0 : j1 + 1]
+        cand = np.nonzero((here >= _max_since_rest(seg, self._pre, self._post, rest)) & (here > 0.0))[0] + j0
         if not self._primed:
             cand = cand[cand + self._odf_start >= self._started + self._warmup]
+        return cand[series[cand] >= least]
+
+    def _thud_peaks(self, j0: int, j1: int) -> list[tuple[int, bool, float, float]]:
+        """The thud band's peaks (see ``DetectorConfig.thud_k_mad``) among the frames ``j0..j1`` (indices into
+        ``_thud``), as ``(j, True, threshold, threshold)``: the largest thud level from ``pre`` frames before to
+        ``post`` after, at least ``thud_min_db`` and ``thud_k_mad`` robust standard deviations over the recent
+        median."""
+        cfg = self.config
+        cand = self._local_peaks(self._thud, j0, j1, rest=-np.inf, least=cfg.thud_min_db)
         if not cand.size:
             return []
         med, mad = self._threshold_stats(cand + self._odf_start, self._seq_thud)
