@@ -28,8 +28,9 @@ stretches between its sounds are digital silence; ``agc``, an automatic gain con
 as a laptop's or a call app's (the level of each 1 ms, followed in 5 ms rising and
 0.5 s falling, steers the gain toward -20 dBFS, by -40 to +30 dB): quiet stretches
 are turned up to the loudness of the sounds, and each loud sound turns down what
-follows it. And ``pinkN`` for any N (``pink24``): pink noise (a fan, ventilation: equal
-energy per octave) N dB under the recording's peak sample added, seeded like ``noise30``;
+follows it. And ``pinkN`` for any N (``pink24``): the synthetic sessions' pink noise
+(:mod:`quietland.synth`: a fan, ventilation, equal energy per octave) N dB under the
+recording's peak sample added, seeded like ``noise30``;
 where a recording's loudest sound is its one landing, as for the single jump, that is the
 landing's peak over the noise, and where its landings vary, the softer ones stand less.
 
@@ -68,6 +69,7 @@ sys.path.insert(0, str(REPO))
 
 from quietland.audiofile import AudioFileError, FileSource  # noqa: E402
 from quietland.pipeline import SessionPipeline  # noqa: E402
+from quietland.synth import BACKGROUND_GENERATORS, SessionSpec  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 REAL = SHARED / "data" / "real"
@@ -104,11 +106,10 @@ def variant(name: str, audio: np.ndarray, rate: int, file: str) -> tuple[np.ndar
         return (audio + noise).astype(np.float32), rate
     if name.startswith("skip"):
         return audio[skipped(name, rate) :], rate
-    if name.startswith("pink"):
+    if name.startswith("pink"):  # the synthetic sessions' pink noise (quietland.synth), seeded as noise30
         seed = zlib.crc32(f"{file}:{name}".encode())
-        spec = np.fft.rfft(np.random.default_rng(seed).standard_normal(audio.size))
-        spec /= np.sqrt(np.maximum(np.arange(spec.size), 1))  # power 1/f: equal energy per octave
-        noise = np.fft.irfft(spec, audio.size)
+        noise = BACKGROUND_GENERATORS["pink"](np.random.default_rng(seed), audio.size, SessionSpec(sample_rate=rate))
+        noise = noise.astype(np.float64)
         noise *= float(np.max(np.abs(audio))) * 10 ** (-float(name[4:]) / 20) / float(np.sqrt(np.mean(noise**2)))
         return (audio + noise).astype(np.float32), rate
     if name == "gate":
