@@ -626,19 +626,28 @@ def _on_time_and_false(session, drill: str, thud: bool) -> tuple[int, int]:
     return hits, reps.size - hits
 
 
-@pytest.mark.parametrize("background", [("pink",), ("white", "hum")])
-def test_soft_landings_in_broadband_noise_are_found_by_their_thud(background):
-    """The demo's 60 line hops with their loudest landing's peak 18 dB over pink noise, or over white noise with
-    mains hum: the onset strength, a mean of every band's rise, misses most landings softer than the middle (the
-    thud rises in a few bands under 250 Hz, the noise in all the rest). The thud band's own rise finds them
-    (seed 1, measured 2026-12-07: 36 -> 52 on time over pink noise, 28 -> 57 over white noise and hum; no false
-    rep either way)."""
-    session = synthesize(replace(PRESETS["demo"], seed=1, snr_db=18.0, background=background, background_db=(0.0,) * len(background)))
-    assert session.samples_of("landing").size == 60
-    with_thud, false_with = _on_time_and_false(session, "line-hops", thud=True)
-    without, false_without = _on_time_and_false(session, "line-hops", thud=False)
-    assert without <= 40  # the onset strength alone loses a third or more of them ...
-    assert with_thud >= 50  # ... the thud band finds most of those
+@pytest.mark.parametrize(
+    ("preset", "drill", "background", "landings", "most_without", "fewest_with"),
+    [
+        ("demo", "line-hops", ("pink",), 60, 40, 50),
+        ("demo", "line-hops", ("white", "hum"), 60, 40, 50),
+        ("squat-jumps", "single", ("white", "hum"), 18, 9, 15),
+    ],
+)
+def test_soft_landings_in_broadband_noise_are_found_by_their_thud(preset, drill, background, landings, most_without, fewest_with):
+    """The loudest landing's peak 18 dB over pink noise, or over white noise with mains hum: the onset strength, a
+    mean of every band's rise, misses most landings softer than the middle (the thud rises in a few bands under
+    250 Hz, the noise in all the rest). The thud band's own rise finds them (seed 1, measured 2026-12-07: the demo's
+    60 line hops 36 -> 52 on time over pink noise, 28 -> 57 over white noise and hum; the squat-jump preset's 18
+    jumps counted as ``single`` 5 -> 18 over white noise and hum, 24 -> 44 of 54 over three seeds; no false rep
+    either way)."""
+    spec = replace(PRESETS[preset], seed=1, snr_db=18.0, background=background, background_db=(0.0,) * len(background))
+    session = synthesize(spec)
+    assert session.samples_of("landing").size == landings
+    with_thud, false_with = _on_time_and_false(session, drill, thud=True)
+    without, false_without = _on_time_and_false(session, drill, thud=False)
+    assert without <= most_without  # the onset strength alone loses a third or more of them ...
+    assert with_thud >= fewest_with  # ... the thud band finds most of those
     assert false_with == 0 and false_without == 0
 
 
@@ -847,15 +856,3 @@ def test_a_new_set_in_a_rope_drill_loses_no_sound(preset, drill):
         period = 60.0 / spec.cadence_per_min
         assert analysis.summary.sets == 2 and abs(second[0] - press_s) <= period, press_s
 
-
-def test_soft_squat_jump_landings_in_broadband_noise_are_found_by_their_thud():
-    """The squat-jump preset's 18 jumps counted as ``single``, the loudest landing 18 dB over white noise with mains
-    hum: the thud band finds the landings the onset strength misses (seed 1, measured 2026-12-07: 5 -> 18 on time,
-    no false rep either way; over three seeds 24 -> 44 of 54)."""
-    session = synthesize(replace(PRESETS["squat-jumps"], seed=1, snr_db=18.0, background=("white", "hum"), background_db=(0.0, 0.0)))
-    assert session.samples_of("landing").size == 18
-    with_thud, false_with = _on_time_and_false(session, "single", thud=True)
-    without, false_without = _on_time_and_false(session, "single", thud=False)
-    assert without <= 9
-    assert with_thud >= 15
-    assert false_with == 0 and false_without == 0
