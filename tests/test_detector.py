@@ -54,7 +54,7 @@ def test_block_size_invariance_exact():
 
 
 def test_block_size_invariance_with_thud_onsets():
-    """The thud band's onsets (line hops, pogo) keep their own past and threshold: the same in any blocks."""
+    """The thud band's onsets (line hops, pogo, single) keep their own past and threshold: the same in any blocks."""
     spec = replace(PRESETS["demo"], seed=1, snr_db=18.0, background=("pink",), background_db=(0.0,))
     session = synthesize(spec)
     sr = session.sample_rate
@@ -68,8 +68,8 @@ def test_block_size_invariance_with_thud_onsets():
     assert whole == rand == odd
     # and an onset the thud band found comes no sooner than thud_gap_ms after the one before it
     gaps = np.diff([e.sample for e in whole]) / sr
-    firsts = [e.thud_db is not None for e in whole][1:]
-    assert all(g >= config.thud_gap_ms / 1000.0 - config.hop_ms / 1000.0 * 3 for g, f in zip(gaps, firsts) if f)
+    is_thud = [e.thud_db is not None for e in whole][1:]
+    assert all(g >= config.thud_gap_ms / 1000.0 - config.hop_ms / 1000.0 * 3 for g, f in zip(gaps, is_thud) if f)
 
 
 def test_pipeline_block_size_invariance_on_reps():
