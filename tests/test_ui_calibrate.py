@@ -31,7 +31,7 @@ from quietland.ui.widgets import LevelMeter
 from ui_support import wait_until
 
 SIZE = (110, 44)
-BLOCK = 1024
+BLOCK = 4096
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ async def test_full_calibration_saves_the_profile_calibrate_from_finds(recording
         assert all(name in text(app, "#instruction") for name in ("room silence", "headroom", "quiet", "normal"))
 
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.phase == "placing", timeout_s=15, what="the placement form")
+        await wait_until(pilot, lambda: app.phase == "placing", what="the placement form")
         assert source.stopped.is_set()
         titles = [t for t, _ in seen]
         steps_shown = [t for i, t in enumerate(titles) if t.startswith("Step") and (i == 0 or titles[i - 1] != t)]
@@ -169,7 +169,7 @@ async def test_full_calibration_saves_the_profile_calibrate_from_finds(recording
 
 @pytest.mark.asyncio
 async def test_r_starts_again_and_q_quits_writing_nothing(recording, tmp_path):
-    source = SynthSource(recording, delay_s=0.01)  # 18 s for the whole recording
+    source = SynthSource(recording, delay_s=0.04)  # 18 s for the whole recording (452 blocks)
     app = make_app(source, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
@@ -261,7 +261,7 @@ async def test_a_bad_distance_is_refused_until_fixed(recording, tmp_path):
     path = tmp_path / "ana.toml"
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.phase == "placing", timeout_s=15, what="the placement form")
+        await wait_until(pilot, lambda: app.phase == "placing", what="the placement form")
         for bad in ("abc", "25", "0"):
             app.query_one("#distance").value = bad
             app.query_one("#note").focus()
@@ -332,7 +332,7 @@ def test_run_calibration_app_saves_and_says_where(recording, tmp_path, monkeypat
     async def drive(pilot):
         app = pilot.app
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.phase == "placing", timeout_s=15, what="the placement form")
+        await wait_until(pilot, lambda: app.phase == "placing", what="the placement form")
         await click_save(pilot)
         await wait_until(pilot, lambda: app.saved_profile is not None, what="the save")
         await pilot.press("space")
@@ -398,7 +398,7 @@ async def test_the_placement_form_fits_a_terminal_of_80_by_24(recording, tmp_pat
     app = make_app(SynthSource(recording, delay_s=0.0), tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.phase == "placing", timeout_s=15, what="the placement form")
+        await wait_until(pilot, lambda: app.phase == "placing", what="the placement form")
         await pilot.pause(0.1)
         assert app.screen.max_scroll_y == 0
         status = app.query_one("#status")

@@ -155,7 +155,7 @@ async def test_thirty_five_minutes_of_audio_leave_the_screens_memory_flat():
                     at[minutes]["ui_bytes"] = ui_bytes(tracemalloc.take_snapshot())
                     at[minutes]["traced_bytes"] = tracemalloc.get_traced_memory()[0]
                 source.release[i].set()
-            await wait_until(pilot, lambda: app.finished is not None, timeout_s=30, what="the end")
+            await wait_until(pilot, lambda: app.finished is not None, what="the end")
             await pilot.press("q")
     finally:
         tracemalloc.stop()
