@@ -22,7 +22,7 @@ import rope_grid  # noqa: E402  (the benchmark's count of reps on time, used her
 
 
 
-def analyse(spec: SessionSpec, drill: str | None = None, block: int = 1024):
+def analyse(spec: SessionSpec, drill: str | None = None, block: int = 4096):
     session = synthesize(spec)
     return session, analyse_audio(session.audio, session.sample_rate, drill or DRILL_OF_KIND[spec.kind], block)
 
