@@ -103,6 +103,9 @@ from .events import OnsetEvent
 
 _EPS = 1e-12
 _BAND_EPS = 1e-20
+_SPECTRUM_ROWS = 64
+"""Frames whose spectra ``_run_frames`` computes at once, in buffers it keeps. Fresh arrays for each call's
+spectra (0.5 MB and more each) were slow to fill: the memory came back from the system at each call."""
 """Added to band powers before dB: far under any real noise (-200 dB), so that turning the input down does not
 press a quiet band's level against it (the detector should hear the same events at any gain)."""
 
@@ -289,6 +292,10 @@ class LandingDetector:
         self._keep = keep
         self._buf = np.zeros(self.n_fft, dtype=np.float64)
         self._buf_start = -self.n_fft
+        # scratch for _run_frames' spectra: windowed frames, their spectra and powers, _SPECTRUM_ROWS frames each
+        n_bins = self.n_fft // 2 + 1
+        self._spectrum_bufs = (np.empty((_SPECTRUM_ROWS, self.n_fft)), np.empty((_SPECTRUM_ROWS, n_bins), np.complex128),
+                               np.empty((_SPECTRUM_ROWS, n_bins)))
         self._n_seen = 0
         self._next_frame = 0  # index of the next frame to compute; frame k ends at sample (k + 1) * hop
 
@@ -485,16 +492,26 @@ class LandingDetector:
         base = int(ends[0]) - self.n_fft
         seg = self._samples(base, int(ends[-1]))
         # frame k holds seg[k * hop : k * hop + n_fft] (a strided view, copied once by the window product)
-        frames = _windows(seg, self.n_fft, self.hop) * self._window
-        spec = np.fft.rfft(frames, axis=1)
-        power = _power(spec)
-        # frame energy by Parseval: sum(x^2) = (P[0] + 2 * sum(P[1:-1]) + P[-1]) / n_fft (n_fft is even)
-        energy = (2.0 * np.sum(power, axis=1) - power[:, 0] - power[:, -1]) / self.n_fft
+        windows = _windows(seg, self.n_fft, self.hop)
+        n = ks.size
+        energy, dc, low_pow = np.empty(n), np.empty(n), np.empty(n)
+        band_pow = np.empty((n, self.n_bands))
+        # the spectra in chunks of at most _SPECTRUM_ROWS frames, in buffers kept from call to call (see
+        # _SPECTRUM_ROWS); each frame's figures are computed row by row as before, so they are bit for bit the same
+        frames_buf, spec_buf, power_buf = self._spectrum_bufs
+        for a in range(0, n, _SPECTRUM_ROWS):
+            b = min(n, a + _SPECTRUM_ROWS)
+            frames = np.multiply(windows[a:b], self._window, out=frames_buf[: b - a])
+            spec = np.fft.rfft(frames, axis=1, out=spec_buf[: b - a])
+            power = _power(spec, out=power_buf[: b - a])
+            # frame energy by Parseval: sum(x^2) = (P[0] + 2 * sum(P[1:-1]) + P[-1]) / n_fft (n_fft is even)
+            energy[a:b] = (2.0 * np.sum(power, axis=1) - power[:, 0] - power[:, -1]) / self.n_fft
+            dc[a:b] = frames @ self._window
+            power /= self._win_norm
+            low_pow[a:b] = np.add.reduce(power[:, self._thud_bins], axis=1)
+            band_pow[a:b] = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
         # less the frame's own DC (its window-weighted mean): an offset is no sound, and a constant is silence
-        energy = np.maximum(energy - (frames @ self._window) ** 2 / self._win_energy, 0.0)
-        power /= self._win_norm
-        low_pow = np.add.reduce(power[:, self._thud_bins], axis=1)
-        band_pow = np.add.reduceat(power[:, self._bin_lo : self._bin_hi], self._band_starts, axis=1)
+        energy = np.maximum(energy - dc**2 / self._win_energy, 0.0)
         level = 10.0 * np.log10(band_pow / self._band_counts + _BAND_EPS)
         frame_db = 10.0 * np.log10(energy / self._win_energy + _EPS)
 
@@ -924,11 +941,12 @@ def _max_in_windows(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _power(spec: np.ndarray) -> np.ndarray:
-    """``spec.real**2 + spec.imag**2`` of a complex128 array, squaring contiguous memory rather than strided parts."""
-    parts = np.ascontiguousarray(spec).view(np.float64)
-    sq = parts * parts
-    return sq[..., 0::2] + sq[..., 1::2]
+def _power(spec: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``spec.real**2 + spec.imag**2`` of a C-contiguous complex128 array into ``out``, squaring contiguous memory
+    rather than strided parts. ``spec`` is overwritten (by its parts' squares)."""
+    parts = spec.view(np.float64)
+    np.multiply(parts, parts, out=parts)
+    return np.add(parts[..., 0::2], parts[..., 1::2], out=out)
 
 
 def _median_rows(w: np.ndarray) -> np.ndarray:
