@@ -103,11 +103,11 @@ from .events import OnsetEvent
 
 _EPS = 1e-12
 _BAND_EPS = 1e-20
+"""Added to band powers before dB: far under any real noise (-200 dB), so that turning the input down does not
+press a quiet band's level against it (the detector should hear the same events at any gain)."""
 _SPECTRUM_ROWS = 64
 """Frames whose spectra ``_run_frames`` computes at once, in buffers it keeps. Fresh arrays for each call's
 spectra (0.5 MB and more each) were slow to fill: the memory came back from the system at each call."""
-"""Added to band powers before dB: far under any real noise (-200 dB), so that turning the input down does not
-press a quiet band's level against it (the detector should hear the same events at any gain)."""
 
 
 @dataclass(frozen=True)
