@@ -570,11 +570,11 @@ class RepCounter:
             return "background"
         if last is not None and ev.sample - last.sample < self._merge_n:
             return "echo"
-        if ev.candidate or (
-            ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db
-            if ev.thud_db is None
-            else ev.thud_db < cfg.min_contrast_db
-        ):
+        if ev.thud_db is None:  # found by the onset strength: its rise over all frequencies, and over the floor
+            quiet = ev.contrast_db < cfg.min_contrast_db or ev.loudness_db - ev.floor_dbfs < cfg.min_above_floor_db
+        else:  # found by its thud alone: the thud band's rise
+            quiet = ev.thud_db < cfg.min_contrast_db
+        if ev.candidate or quiet:
             return "too-quiet"  # (a candidate for a rope follower, still in flight at a drill change)
         if ev.thud_db is not None and self._rep_loudness and self._is_faint(ev):
             return "too-quiet"  # (talk rises under 250 Hz too; a soft landing is not that much softer)
