@@ -10,11 +10,14 @@ out (Python runs one thread at a time), a second process can.
 :class:`~quietland.detector.LandingDetector`: the same detector runs in a child
 process and gets the same calls, in the same order, with the same pieces of
 audio (:meth:`quietland.pipeline.SessionPipeline.cut` tells them in advance),
-so its events are the same, bit for bit. The caller sends each piece
-(:meth:`DetectorProcess.send`) as soon as the block it comes from is read; the
-child analyses it while the parent is still counting the block before, and
-:meth:`DetectorProcess.process` hands back its events when the pipeline gets
-there. A piece not sent ahead is sent then, and waited for.
+so its events are the same, bit for bit. The caller sends a block's pieces
+(:meth:`DetectorProcess.send`, one message) as soon as the block is read; the
+child analyses them while the parent is still counting the block before, and
+answers with their events in one message, which :meth:`DetectorProcess.process`
+hands back a piece at a time when the pipeline gets there. A piece not sent ahead
+is sent then, and waited for. (A message for each piece, some 2800 each way for 10
+minutes of audio, made the two processes slower than one on a machine whose
+second core was busy: each message wakes a thread that has to wait for its turn.)
 
 A change of threshold (a drill changed mid-stream) cannot be sent ahead of the
 pieces it follows: a recording whose script changes the drill is analysed in
@@ -67,7 +70,8 @@ class DetectorProcess:
         self._outbox: Any = context.Queue()
         self._child = context.Process(target=_serve, args=(detector, self._inbox, self._outbox), daemon=True)
         self._child.start()
-        self._sent: deque[int] = deque()  # the length of each piece sent and not yet answered, oldest first
+        self._sent: deque[int] = deque()  # the length of each piece sent and not yet taken, oldest first
+        self._answers: deque[tuple[list[OnsetEvent], int, float]] = deque()  # answers come, not yet taken
         self.complete_through = 0
         """As :attr:`LandingDetector.complete_through`, after the last piece answered."""
         self.noise_floor_dbfs = detector.noise_floor_dbfs
@@ -78,19 +82,23 @@ class DetectorProcess:
         """The child's process id."""
         return self._child.pid
 
-    def send(self, piece: np.ndarray) -> None:
-        """Give the child the next piece of the stream to analyse now; :meth:`process` takes its events later."""
-        self._inbox.put(piece)
-        self._sent.append(piece.shape[0])
+    def send(self, pieces: list[np.ndarray]) -> None:
+        """Give the child the next pieces of the stream (a block's), in one message, to analyse now; :meth:`process`
+        takes their events later, a piece at a time."""
+        if pieces:
+            self._inbox.put(pieces)
+            self._sent.extend(piece.shape[0] for piece in pieces)
 
     def process(self, block: np.ndarray) -> list[OnsetEvent]:
         """The events of the oldest piece sent (``block`` is that piece; sent now when nothing is waiting)."""
         if not self._sent:
-            self.send(block)
+            self.send([block])
         n = self._sent.popleft()
         if n != block.shape[0]:
             raise RuntimeError(f"the detector's process was sent a piece of {n} samples, then asked for one of {block.shape[0]}")
-        events, self.complete_through, self.noise_floor_dbfs = self._answer()
+        if not self._answers:
+            self._answers.extend(self._answer())
+        events, self.complete_through, self.noise_floor_dbfs = self._answers.popleft()
         return events
 
     def flush(self) -> list[OnsetEvent]:
@@ -98,7 +106,7 @@ class DetectorProcess:
         if self._sent:
             raise RuntimeError("the detector's process was flushed with pieces still unanswered")
         self._inbox.put(None)
-        events, self.complete_through, self.noise_floor_dbfs = self._answer()
+        ((events, self.complete_through, self.noise_floor_dbfs),) = self._answer()
         self.close()
         return events
 
@@ -120,7 +128,8 @@ class DetectorProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _answer(self) -> tuple[list[OnsetEvent], int, float]:
+    def _answer(self) -> list[tuple[list[OnsetEvent], int, float]]:
+        """The child's next message: the answers to the oldest message sent and not yet answered."""
         while True:
             try:
                 answer = self._outbox.get(timeout=POLL_S)
@@ -134,21 +143,24 @@ class DetectorProcess:
 
 
 def _serve(detector: LandingDetector, inbox: Any, outbox: Any) -> None:
-    """The child: analyse each piece as it comes, answer with its events and the detector's clock and floor;
-    ``None`` ends the stream. An error is sent back, to be raised in the parent. A parent that is gone (killed:
+    """The child: analyse each message's pieces as they come; answer with one message, for each piece its events
+    and the detector's clock and floor after it. ``None`` ends the stream (answered as one piece). An error is sent back, to be raised in the parent. A parent that is gone (killed:
     it never said the stream ended) ends the child too."""
     parent = os.getppid()
     try:
         while True:
             try:
-                piece = inbox.get(timeout=POLL_S)
+                pieces = inbox.get(timeout=POLL_S)
             except queue.Empty:
                 if os.getppid() != parent:
                     return
                 continue
-            events = detector.flush() if piece is None else detector.process(piece)
-            outbox.put((events, detector.complete_through, detector.noise_floor_dbfs))
-            if piece is None:
+            answers = []
+            for piece in [None] if pieces is None else pieces:
+                events = detector.flush() if piece is None else detector.process(piece)
+                answers.append((events, detector.complete_through, detector.noise_floor_dbfs))
+            outbox.put(answers)
+            if pieces is None:
                 break
     except BaseException as exc:  # (the parent raises it; KeyboardInterrupt too: the parent has one of its own)
         outbox.put(exc)

@@ -672,9 +672,7 @@ def analyze_source(
         for block in source.blocks(block_size):
             cut = pipeline.cut(block)
             if detector is not None:
-                for step in cut:
-                    if not isinstance(step, ScriptedAction):
-                        detector.send(step)
+                detector.send([step for step in cut if not isinstance(step, ScriptedAction)])
             pipeline.run(steps)
             steps = cut
             if on_progress is not None:
