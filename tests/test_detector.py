@@ -532,3 +532,77 @@ def test_samples_that_are_not_numbers_count_as_zeros():
     expected = events(zeros, zeros.size)
     assert len(expected) >= 3
     assert events(bad, bad.size) == expected and events(bad, 700) == expected
+
+
+def _piece_by_piece(detector: LandingDetector, groups: list[list[np.ndarray]], thresholds: dict) -> list[tuple]:
+    """Each piece fed with ``process``, and the detector's clock and floor read after it; the flush's events last."""
+    out: list[tuple] = []
+    for g, group in enumerate(groups):
+        if g in thresholds:
+            detector.set_threshold(*thresholds[g])
+        for piece in group:
+            out.append((detector.process(piece), detector.complete_through, detector.noise_floor_dbfs))
+    return out + [detector.flush()]
+
+
+def _pieces_together(detector: LandingDetector, groups: list[list[np.ndarray]], thresholds: dict) -> list[tuple]:
+    """The same, each group of pieces fed with one ``process_pieces``."""
+    out: list[tuple] = []
+    for g, group in enumerate(groups):
+        if g in thresholds:
+            detector.set_threshold(*thresholds[g])
+        out.extend(tuple(result) for result in detector.process_pieces(group))
+    return out + [detector.flush()]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_pieces_fed_together_are_told_what_they_would_be_told_one_at_a_time(seed):
+    """process_pieces computes a group's frames at once and decides piece by piece: each piece's events, clock
+    and noise floor must be exactly (floats equal, not close) what process and the properties give piece by piece,
+    over two channels with an offset, a held opening, a mute of digital silence, pieces of 0 and 1 sample, and a threshold
+    changed between groups."""
+    session = synthesize(replace(PRESETS["rope-alternate"], seed=seed, sets=(60,)))
+    sr = session.sample_rate
+    x = session.audio.astype(np.float64)
+    x[int(6.0 * sr) : int(6.7 * sr)] = 0.0  # a mute
+    x += 0.05  # an offset (DC): each frame's is computed, and taken out of its energy
+    stereo = np.stack([x, 0.5 * x + 0.01 * np.roll(x, 7)], axis=1).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    sizes = rng.choice([0, 1, 64, 777, int(0.25 * sr), int(1.3 * sr)], size=400)
+    cuts = np.minimum(np.cumsum(np.concatenate([[0], sizes])), stereo.shape[0])
+    pieces = [stereo[a:b] for a, b in zip(cuts[:-1], cuts[1:])] + [stereo[cuts[-1] :]]
+    groups, i = [], 0
+    while i < len(pieces):
+        n = int(rng.integers(1, 12))
+        groups.append(pieces[i : i + n])
+        i += n
+    thresholds = {len(groups) // 2: (3.5, 2.5, 3.0)}
+    one_at_a_time = _piece_by_piece(LandingDetector(sr), groups, thresholds)
+    together = _pieces_together(LandingDetector(sr), groups, thresholds)
+    *steps, last = one_at_a_time
+    assert sum(len(events) for events, _, _ in steps) + len(last) > 60
+    assert len({floor for _, _, floor in steps}) > 10  # (the floor moves: its every value is compared)
+    assert together == one_at_a_time
+
+
+def test_a_frames_figures_do_not_depend_on_the_frames_computed_with_it():
+    """Bit for bit, the level and onset strength of each frame kept in the detector's history, whether the frames
+    were computed all at once, 0.25 s at a time or 777 samples at a time (what process_pieces relies on: it
+    computes a group's frames at once). Events round their figures; these are compared unrounded."""
+    session = synthesize(replace(PRESETS["demo"], seed=1))
+    sr = session.sample_rate
+    x = session.audio[: 30 * sr]
+
+    def history(size: int) -> dict[int, tuple[float, float]]:
+        detector = LandingDetector(sr)
+        for i in range(0, x.size, size):
+            detector.process(x[i : i + size])
+        frames = detector._seq_frames.tolist()
+        return dict(zip(frames, zip(detector._seq_db.tolist(), detector._seq_odf.tolist())))
+
+    whole, quarters, odd = history(x.size), history(sr // 4), history(777)
+    common = whole.keys() & quarters.keys() & odd.keys()
+    assert len(common) > 500
+    for k in sorted(common):
+        assert np.array_equal(whole[k], quarters[k], equal_nan=True), k
+        assert np.array_equal(whole[k], odd[k], equal_nan=True), k
