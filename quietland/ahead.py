@@ -8,16 +8,23 @@ out (Python runs one thread at a time), a second process can.
 
 :class:`DetectorProcess` stands in for the pipeline's
 :class:`~quietland.detector.LandingDetector`: the same detector runs in a child
-process and gets the same calls, in the same order, with the same pieces of
-audio (:meth:`quietland.pipeline.SessionPipeline.cut` tells them in advance),
-so its events are the same, bit for bit. The caller sends a block's pieces
-(:meth:`DetectorProcess.send`, one message) as soon as the block is read; the
-child analyses them while the parent is still counting the block before, and
-answers with their events in one message, which :meth:`DetectorProcess.process`
-hands back a piece at a time when the pipeline gets there. A piece not sent ahead
-is sent then, and waited for. (A message for each piece, some 2800 each way for 10
-minutes of audio, made the two processes slower than one on a machine whose
-second core was busy: each message wakes a thread that has to wait for its turn.)
+process and gets the same pieces of audio, in the same order
+(:meth:`quietland.pipeline.SessionPipeline.cut` tells them in advance), so what
+it makes of each piece is the same, bit for bit. The caller sends a block's
+pieces (:meth:`DetectorProcess.send`, one message) as soon as the block is read;
+the child analyses them (:meth:`~quietland.detector.LandingDetector.process_pieces`) while the parent
+is still counting the block before, and answers for all of them in one message,
+which :meth:`DetectorProcess.process_pieces` hands back when the pipeline gets
+there. Pieces not sent ahead are sent then, and waited for.
+
+How the messages travel matters as much as the work they share. The pieces go
+down a pipe written by the parent's own thread, widened to hold a whole block
+(:func:`_widen`): a :class:`multiprocessing.Queue` writes from a thread of its
+own, which waits for its turn at the interpreter while the parent counts, and
+the child sat idle for that long at every block (1.9 s of 7.6 s for 10 minutes
+of line hops). The answers come back on a queue, so that the child never waits
+for the parent to read them before going on. (A message for each piece, some
+2800 each way for 10 minutes of audio, cost more still.)
 
 A change of threshold (a drill changed mid-stream) cannot be sent ahead of the
 pieces it follows: a recording whose script changes the drill is analysed in
@@ -25,6 +32,7 @@ one process (:func:`usable`).
 """
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import queue
@@ -34,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .detector import LandingDetector
+from .detector import LandingDetector, PieceResult
 from .events import OnsetEvent
 
 MIN_DURATION_S = 20.0
@@ -42,6 +50,9 @@ MIN_DURATION_S = 20.0
 MIN_BLOCK = 1024
 """Nor when read in blocks smaller than this: each block is a message each way, and at a few dozen samples the
 messages cost more than the analysis they share out."""
+PIPE_BYTES = 1 << 20
+"""The pipe that takes pieces to the child is asked to hold this much (Linux's default is 64 KiB; a block of
+the default 65536 samples is 256 KiB as float32)."""
 POLL_S = 0.5
 """How often a wait for the child checks that it is still running, s."""
 
@@ -66,12 +77,16 @@ class DetectorProcess:
 
     def __init__(self, detector: LandingDetector) -> None:
         context = multiprocessing.get_context("fork")
-        self._inbox: Any = context.Queue()
+        # pieces go down a pipe, written by the caller's own thread; answers come back on a queue, whose thread in
+        # the child writes them while the child goes on to the next message (see the module docstring)
+        inbox, self._inbox = context.Pipe(duplex=False)
         self._outbox: Any = context.Queue()
-        self._child = context.Process(target=_serve, args=(detector, self._inbox, self._outbox), daemon=True)
+        self._child = context.Process(target=_serve, args=(detector, inbox, self._inbox, self._outbox), daemon=True)
         self._child.start()
+        inbox.close()  # (the child's end: with the child gone, a send fails instead of filling the pipe and waiting)
+        _widen(self._inbox.fileno())
         self._sent: deque[int] = deque()  # the length of each piece sent and not yet taken, oldest first
-        self._answers: deque[tuple[list[OnsetEvent], int, float]] = deque()  # answers come, not yet taken
+        self._answers: deque[PieceResult] = deque()  # answers come, not yet taken
         self.complete_through = 0
         """As :attr:`LandingDetector.complete_through`, after the last piece answered."""
         self.noise_floor_dbfs = detector.noise_floor_dbfs
@@ -83,29 +98,36 @@ class DetectorProcess:
         return self._child.pid
 
     def send(self, pieces: list[np.ndarray]) -> None:
-        """Give the child the next pieces of the stream (a block's), in one message, to analyse now; :meth:`process`
-        takes their events later, a piece at a time."""
+        """Give the child the next pieces of the stream (a block's), in one message, to analyse now;
+        :meth:`process_pieces` takes what it made of them later."""
         if pieces:
-            self._inbox.put(pieces)
+            self._put(pieces)
             self._sent.extend(piece.shape[0] for piece in pieces)
 
-    def process(self, block: np.ndarray) -> list[OnsetEvent]:
-        """The events of the oldest piece sent (``block`` is that piece; sent now when nothing is waiting)."""
+    def process_pieces(self, pieces: list[np.ndarray]) -> list[PieceResult]:
+        """As :meth:`LandingDetector.process_pieces`, for the oldest pieces sent (``pieces`` are they; sent now
+        when nothing is waiting). They need not be one message's: the child's answers are taken a piece at a time."""
         if not self._sent:
-            self.send([block])
-        n = self._sent.popleft()
-        if n != block.shape[0]:
-            raise RuntimeError(f"the detector's process was sent a piece of {n} samples, then asked for one of {block.shape[0]}")
-        if not self._answers:
-            self._answers.extend(self._answer())
-        events, self.complete_through, self.noise_floor_dbfs = self._answers.popleft()
-        return events
+            self.send(pieces)
+        results: list[PieceResult] = []
+        for piece in pieces:
+            n = self._sent.popleft()
+            if n != piece.shape[0]:
+                raise RuntimeError(
+                    f"the detector's process was sent a piece of {n} samples, then asked for one of {piece.shape[0]}"
+                )
+            if not self._answers:
+                self._answers.extend(self._answer())
+            results.append(self._answers.popleft())
+        if results:
+            self.complete_through, self.noise_floor_dbfs = results[-1].complete_through, results[-1].noise_floor_dbfs
+        return results
 
     def flush(self) -> list[OnsetEvent]:
         """End of stream (as :meth:`LandingDetector.flush`); the child then stops."""
         if self._sent:
             raise RuntimeError("the detector's process was flushed with pieces still unanswered")
-        self._inbox.put(None)
+        self._put(None)
         ((events, self.complete_through, self.noise_floor_dbfs),) = self._answer()
         self.close()
         return events
@@ -118,9 +140,9 @@ class DetectorProcess:
         if self._child.is_alive():
             self._child.kill()
         self._child.join()
-        for q in (self._inbox, self._outbox):
-            q.close()
-            q.cancel_join_thread()  # (items never read are dropped, not waited on)
+        self._inbox.close()
+        self._outbox.close()
+        self._outbox.cancel_join_thread()  # (answers never read are dropped, not waited on)
 
     def __enter__(self) -> DetectorProcess:
         return self
@@ -128,7 +150,15 @@ class DetectorProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _answer(self) -> list[tuple[list[OnsetEvent], int, float]]:
+    def _put(self, message: list[np.ndarray] | None) -> None:
+        """Send the child a message: at once while the pipe has room for it, else once the child has read enough."""
+        try:
+            self._inbox.send(message)
+        except (BrokenPipeError, ConnectionResetError):
+            self._child.join()
+            raise RuntimeError(f"the detector's process stopped (exit code {self._child.exitcode})") from None
+
+    def _answer(self) -> list[PieceResult]:
         """The child's next message: the answers to the oldest message sent and not yet answered."""
         while True:
             try:
@@ -142,23 +172,32 @@ class DetectorProcess:
             return answer
 
 
-def _serve(detector: LandingDetector, inbox: Any, outbox: Any) -> None:
+def _widen(fd: int) -> None:
+    """Let the pipe ``fd`` writes to hold a whole block's message (:data:`PIPE_BYTES`), so that a send returns
+    at once while the child is busy, rather than a 64 KiB piece at a time as the child reads. Where the system
+    refuses, the pipe stays as it is: sends wait longer, the analysis is the same."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass
+
+
+def _serve(detector: LandingDetector, inbox: Any, parents_end: Any, outbox: Any) -> None:
     """The child: analyse each message's pieces as they come; answer with one message, for each piece its events
-    and the detector's clock and floor after it. ``None`` ends the stream (answered as one piece). An error is sent back, to be raised in the parent. A parent that is gone (killed:
-    it never said the stream ended) ends the child too."""
-    parent = os.getppid()
+    and the detector's clock and floor after it. ``None`` ends the stream (answered as one piece). An error is sent
+    back, to be raised in the parent. A parent that is gone (killed: it never said the stream ended) ends the child
+    too: its end of the pipe is closed."""
+    parents_end.close()  # (the parent's end, inherited: kept open here, the pipe would never tell that the parent is gone)
     try:
         while True:
             try:
-                pieces = inbox.get(timeout=POLL_S)
-            except queue.Empty:
-                if os.getppid() != parent:
-                    return
-                continue
-            answers = []
-            for piece in [None] if pieces is None else pieces:
-                events = detector.flush() if piece is None else detector.process(piece)
-                answers.append((events, detector.complete_through, detector.noise_floor_dbfs))
+                pieces = inbox.recv()
+            except EOFError:
+                return
+            if pieces is None:
+                answers = [PieceResult(detector.flush(), detector.complete_through, detector.noise_floor_dbfs)]
+            else:
+                answers = detector.process_pieces(pieces)
             outbox.put(answers)
             if pieces is None:
                 break

@@ -74,13 +74,13 @@ class _Breaks(LandingDetector):
 def test_an_error_in_the_detector_process_is_raised_in_the_analysis():
     with ahead.DetectorProcess(_Breaks(16000)) as detector:
         with pytest.raises(ValueError, match="the detector broke"):
-            detector.process(np.zeros(4000, dtype=np.float32))
+            detector.process_pieces([np.zeros(4000, dtype=np.float32)])
 
 
 @two_processes
 def test_a_detector_process_that_dies_is_an_error_not_a_wait():
     with ahead.DetectorProcess(LandingDetector(16000)) as detector:
-        detector.process(np.zeros(4000, dtype=np.float32))
+        detector.process_pieces([np.zeros(4000, dtype=np.float32)])
         os.kill(detector.pid, signal.SIGKILL)
         with pytest.raises(RuntimeError, match="detector's process stopped"):
-            detector.process(np.zeros(4000, dtype=np.float32))
+            detector.process_pieces([np.zeros(4000, dtype=np.float32)])
