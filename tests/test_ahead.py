@@ -1,8 +1,10 @@
 """The detector in a second process (quietland.ahead): the same analysis as in one, and a failure is an error."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -84,3 +86,38 @@ def test_a_detector_process_that_dies_is_an_error_not_a_wait():
         os.kill(detector.pid, signal.SIGKILL)
         with pytest.raises(RuntimeError, match="detector's process stopped"):
             detector.process_pieces([np.zeros(4000, dtype=np.float32)])
+
+
+def _start_and_wait(report) -> None:
+    """A parent that starts a detector process, tells its pid and waits to be killed."""
+    with ahead.DetectorProcess(LandingDetector(16000)) as detector:
+        report.put(detector.pid)
+        time.sleep(60)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process still running (not gone, nor a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@two_processes
+def test_a_detector_process_whose_parent_is_killed_ends():
+    context = multiprocessing.get_context("fork")
+    report = context.Queue()
+    parent = context.Process(target=_start_and_wait, args=(report,))
+    parent.start()
+    child = report.get(timeout=30)
+    assert _running(child)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.join()
+    deadline = time.monotonic() + 30
+    while _running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    still = _running(child)
+    if still:
+        os.kill(child, signal.SIGKILL)  # (not left behind when the test fails)
+    assert not still
