@@ -6,7 +6,7 @@ import numpy as np
 from quietland.pipeline import Analysis, SessionPipeline
 
 
-def analyse_audio(audio: np.ndarray, sample_rate: int, drill: str, block: int = 4096) -> Analysis:
+def analyse_audio(audio: np.ndarray, sample_rate: int, drill: str, block: int = 65536) -> Analysis:
     """The pipeline's analysis of ``audio`` (shape ``(n,)`` or ``(n, channels)``) fed in ``block``-sample blocks."""
     pipe = SessionPipeline(sample_rate, drill)
     for i in range(0, len(audio), block):

@@ -68,17 +68,18 @@ def _params(known: dict[str, str], timed_only: bool = False):
 
 
 def _analysis(file: str, drill: str, gain: float = 1.0) -> Analysis:
-    """One recording, its samples times ``gain``, fed through the pipeline in 4096-sample blocks."""
+    """One recording, its samples times ``gain``, fed through the pipeline in 65536-sample blocks (as ``analyze``
+    reads a file by default)."""
     src = FileSource(REAL / file)
     pipe = SessionPipeline(src.sample_rate, drill)
-    for block in src.blocks(4096):
+    for block in src.blocks(65536):
         pipe.process(block * gain)
     return pipe.finish()[1]
 
 
 @functools.cache
 def _reps(file: str, drill: str) -> tuple[float, ...]:
-    """Rep times (s) of one recording fed through the pipeline in 4096-sample blocks, analysed once."""
+    """Rep times (s) of one recording fed through the pipeline, analysed once."""
     analysis = _analysis(file, drill)
     assert analysis.summary.reps == len(analysis.reps)
     return tuple(r.t_s for r in analysis.reps)

@@ -22,7 +22,7 @@ import rope_grid  # noqa: E402  (the benchmark's count of reps on time, used her
 
 
 
-def analyse(spec: SessionSpec, drill: str | None = None, block: int = 4096):
+def analyse(spec: SessionSpec, drill: str | None = None, block: int = 65536):
     session = synthesize(spec)
     return session, analyse_audio(session.audio, session.sample_rate, drill or DRILL_OF_KIND[spec.kind], block)
 
@@ -178,7 +178,7 @@ def rope_count_error_and_on_time(kind: str, cadences: tuple[int, ...]) -> tuple[
     for cadence, background, seed in itertools.product(cadences, ("pink", "music", "babble"), (0, 1)):
         spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=30, background=(background,),
                            seed=seed, rest_s=5.0)
-        session, analysis = analyse(spec, block=4096)
+        session, analysis = analyse(spec)
         error += abs(analysis.summary.reps - session.count)
         on_time += hits_within(session, analysis, 0.05)
     return error, on_time
@@ -215,7 +215,7 @@ def test_squat_jumps_over_pop_music_count_only_the_landings():
     the kicks apart is their beat: it goes on through the rests, where the kicks the discrete drill
     rejected between the landings (as settling or take-off sounds) have already laid it down. Before
     the ``background`` rule the preset counted 100 reps for its 18 jumps."""
-    session, analysis = analyse(replace(PRESETS["squat-jumps"], background=("pop",), background_db=(), snr_db=30.0), block=4096)
+    session, analysis = analyse(replace(PRESETS["squat-jumps"], background=("pop",), background_db=(), snr_db=30.0))
     assert abs(analysis.summary.reps - session.count) <= 1
     assert hits_within(session, analysis, 0.05) >= session.count - 1
 
@@ -252,7 +252,7 @@ def test_pop_drums_in_the_rest_between_two_impact_sets_are_no_reps(kind, cadence
         snr_db=30,
         seed=seed,
     )
-    session, analysis = analyse(spec, drill=kind, block=4096)
+    session, analysis = analyse(spec, drill=kind)
     assert reps_in_rest(session, analysis, cadence) == []
     assert analysis.summary.sets == 2
     assert 40 <= analysis.summary.reps <= 43
@@ -279,7 +279,7 @@ def _speed_up(seed: int, before_per_min: float, after_per_min: float):
     )
     audio = np.concatenate([first.audio, then.audio])
     truth = np.concatenate([first.landing_samples, then.landing_samples + first.audio.size])
-    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate", block=4096)
+    analysis = analyse_audio(audio, first.sample_rate, "jump-rope-alternate")
     return analysis, landings_with_a_rep(analysis, truth, first.sample_rate)
 
 
@@ -329,7 +329,7 @@ def test_the_first_contacts_after_a_trip_up_are_counted():
     for cadence, rest_s, seed in itertools.product((100, 130), (0.8, 1.4), (0, 1, 2)):
         spec = SessionSpec(kind="rope", sets=(20, 20, 20), cadence_per_min=cadence, rest_s=rest_s, snr_db=30.0,
                            background=("pink",), seed=seed)
-        session, analysis = analyse(spec, block=4096)
+        session, analysis = analyse(spec)
         found += landings_with_a_rep(analysis, session.landing_samples[[20, 40]], session.sample_rate)
     assert found >= 16
 
@@ -350,7 +350,7 @@ def test_a_beginners_double_bounce_counts_one_rep_per_rope_pass():
     for cadence, rebound_db, background in itertools.product((60, 80, 100), (-8.0, -12.0), ("pink", "babble", "music")):
         spec = SessionSpec(kind="rope", cadence_per_min=cadence, sets=(25, 25), snr_db=30, background=(background,),
                            seed=0, rest_s=5.0, rebound_db=rebound_db)
-        session, analysis = analyse(spec, block=4096)
+        session, analysis = analyse(spec)
         error += abs(analysis.summary.reps - session.count)
         on_time += hits_within(session, analysis, 0.05)
         rebounds += sum(r.reason == "rebound" for r in analysis.rejected)
@@ -367,7 +367,7 @@ def test_a_plain_single_bounce_has_no_rebounds_and_its_reps_are_its_landings(see
     slap, about 10 dB quieter than a landing's. Such beats, every other one by chance, read as a double
     bounce's hops: 147 and 149 reps of 160 (15 and 17 landings ``rebound``), and 22% of the reps over 23 seeds
     were timed on the slap. A peak now need beat only the strength since it last fell to rest."""
-    session, analysis = analyse(replace(PRESETS["rope"], seed=seed), block=4096)
+    session, analysis = analyse(replace(PRESETS["rope"], seed=seed))
     assert analysis.summary.reps == session.count == 160
     assert not [r for r in analysis.rejected if r.reason == "rebound"]
     # timed on the landing, not on the slap before it (a landing 15-20 ms after it, inside min_gap_ms, still
@@ -401,7 +401,7 @@ def test_the_rest_between_two_rope_sets_has_no_reps(kind, cadence, background):
     sounds far under its own beats are not contacts (two at the start of the babble session).
     """
     spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=30, background=(background,), seed=0, rest_s=5.0)
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     assert reps_in_rest(session, analysis, cadence) == []
     landings = session.landing_samples / session.sample_rate
     period = 60.0 / cadence
@@ -472,7 +472,7 @@ def test_pop_drums_in_the_rest_between_two_rope_sets_are_no_reps(cadence):
     inferred beats must now be within ``beat_confirm_db`` of the rhythm's beats (52 reps, 2 sets).
     """
     spec = SessionSpec(kind="rope", cadence_per_min=cadence, sets=(25, 25), snr_db=30, background=("pop",), seed=1, rest_s=5.0)
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     assert reps_in_rest(session, analysis, cadence) == []
     assert analysis.summary.sets == 2
     assert 48 <= analysis.summary.reps <= 53
@@ -504,7 +504,7 @@ def test_pop_drums_in_a_long_rest_between_two_rope_sets_are_no_reps(kind, cadenc
     drums before its first beat was going before: ``background``. Before: rope 140/min 92 reps (30 in the
     rest), alternate 280/min 85 (46), double-under 230 jumps/min 106 (54)."""
     spec = SessionSpec(kind=kind, cadence_per_min=cadence, sets=(25, 25), snr_db=24, background=("pop",), seed=seed, rest_s=20.0)
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     # a second either side of the rest is left out: a drum can still pass as the beat after a set's last
     assert reps_in_rest(session, analysis, cadence, margin_s=1.0) == []
     assert analysis.summary.sets == 2
@@ -521,7 +521,7 @@ def test_a_rope_set_starts_when_only_its_landings_clear_the_music():
     time). Sounds as salient as the sound that opens the search now take part too (50 reps, 38 on time).
     """
     spec = SessionSpec(kind="rope", cadence_per_min=100, sets=(25, 25), snr_db=12, background=("music",), seed=0, rest_s=5.0)
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     assert analysis.summary.sets == 2
     assert 47 <= analysis.summary.reps <= 53
     assert hits_within(session, analysis, 0.05) >= 32
@@ -538,7 +538,7 @@ def test_a_double_under_beat_on_the_mid_air_click_moves_onto_the_landings(backgr
     since a search also takes sounds as salient as its opener, 45 and 50.
     """
     spec = SessionSpec(kind="double-under", cadence_per_min=140, sets=(25, 25), snr_db=30, background=(background,), seed=seed, rest_s=5.0)
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     assert 48 <= analysis.summary.reps <= 53
     assert hits_within(session, analysis, 0.05) >= 36
 
@@ -575,7 +575,7 @@ def test_a_double_under_set_that_opens_on_the_mid_air_click_moves_within_a_few_b
         kind="double-under", sample_rate=sample_rate, cadence_per_min=cadence, sets=(25, 25), snr_db=30,
         background=(background,), seed=0, rest_s=5.0,
     )
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     assert 48 <= analysis.summary.reps <= 53
     assert hits_within(session, analysis, 0.05) >= 40
 
@@ -604,7 +604,7 @@ def test_over_loud_talk_a_faint_sound_without_a_thud_is_no_landing(preset, drill
     false = on_time = 0
     for seed in (1, 2, 3):
         spec = replace(PRESETS[preset], background=("babble",), background_db=(0.0,), snr_db=18.0, seed=seed)
-        session, analysis = analyse(spec, drill, block=4096)
+        session, analysis = analyse(spec, drill)
         truth = session.samples_of("landing") / session.sample_rate
         reps = np.array([r.t_s for r in analysis.reps])
         hits = rope_grid.on_time(truth, reps)
@@ -723,7 +723,7 @@ def test_a_metronomes_clicks_are_no_reps_once_its_beat_is_known(name, drill):
     pogo 103 reps for 30, 29 on time; line hops 72 for 60). Before the beat is known the clicks still count
     (pogo 4, line hops 6)."""
     spec = replace(PRESETS[name], background=("metronome", "pink"), background_db=(), snr_db=36.0)
-    session, analysis = analyse(spec, drill, block=4096)
+    session, analysis = analyse(spec, drill)
     assert hits_within(session, analysis, 0.05) == session.count
     landings = session.landing_samples / session.sample_rate
     late = [r.t_s for r in analysis.reps if r.t_s > 12.0 and np.min(np.abs(landings - r.t_s)) > 0.05]
@@ -739,7 +739,7 @@ def test_sequenced_drums_are_no_reps_once_their_beat_is_known(name, drill):
     30, line hops 81 for 60, squat jumps 104 for 18; judged against all the drums, 86, 81 and 92). Landings on
     time within 50 ms: pogo 30 of 30 (27 before), line hops 56 of 60 (54), squat jumps 15 of 18 (14)."""
     spec = replace(PRESETS[name], background=("sequenced",), background_db=(), snr_db=24.0)
-    session, analysis = analyse(spec, drill, block=4096)
+    session, analysis = analyse(spec, drill)
     landings = session.landing_samples / session.sample_rate
     late = [r.t_s for r in analysis.reps if r.t_s > 10.0 and np.min(np.abs(landings - r.t_s)) > 0.05]
     assert late == []
@@ -823,7 +823,7 @@ def test_softer_later_sets_of_squat_jumps_are_all_counted(cadence):
     reps are evidence of one: with every rep as evidence, 15 of 216 such landings were lost over 27 sessions.)"""
     spec = SessionSpec(kind="single", sets=(8, 8, 8), cadence_per_min=cadence, rest_s=10.0, background=("pink",), snr_db=40,
                        set_force_ranges=((0.9, 1.1), (0.45, 0.55), (0.2, 0.3)), seed=1)
-    session, analysis = analyse(spec, block=4096)
+    session, analysis = analyse(spec)
     assert [r.t_s for r in analysis.rejected if r.reason == "background"] == []
     assert analysis.summary.reps == session.count == 24
     assert hits_within(session, analysis, 0.05) == 24
