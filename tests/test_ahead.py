@@ -68,7 +68,7 @@ def test_a_drill_change_a_short_recording_or_small_blocks_run_in_one_process():
 
 
 class _Breaks(LandingDetector):
-    def process(self, block):
+    def process_pieces(self, pieces):
         raise ValueError("the detector broke")
 
 
