@@ -705,9 +705,10 @@ def test_new_set_and_change_drill_continue_numbering():
     ],
 )
 def test_reps_do_not_depend_on_block_size(spec, drill):
+    session = synthesize(spec)
     runs = []
     for block in (64, 480, 4096, 1 << 20):
-        _, analysis = analyse(spec, drill, block)
+        analysis = analyse_audio(session.audio, session.sample_rate, drill, block)
         runs.append([(r.sample, r.inferred, r.set_number) for r in analysis.reps] + [(r.event.sample, r.reason) for r in analysis.rejected])
     assert len(runs[0]) > 5
     assert runs[0] == runs[1] == runs[2] == runs[3]
