@@ -32,7 +32,6 @@ one process (:func:`usable`).
 """
 from __future__ import annotations
 
-import fcntl
 import multiprocessing
 import os
 import queue
@@ -179,8 +178,10 @@ def _widen(fd: int) -> None:
     at once while the child is busy, rather than a 64 KiB piece at a time as the child reads. Where the system
     refuses, the pipe stays as it is: sends wait longer, the analysis is the same."""
     try:
+        import fcntl  # (here, not at the top: Windows has none, and analyze runs in one process there)
+
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (AttributeError, OSError):
+    except (ImportError, AttributeError, OSError):
         pass
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -121,3 +123,11 @@ def test_a_detector_process_whose_parent_is_killed_ends():
     if still:
         os.kill(child, signal.SIGKILL)  # (not left behind when the test fails)
     assert not still
+
+
+def test_analyze_imports_where_there_is_no_fcntl():
+    """Windows has no fcntl module: the second process is Linux's only, and analyze must still import there."""
+    code = "import sys; sys.modules['fcntl'] = None; import quietland.ahead, quietland.cli; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
