@@ -88,10 +88,6 @@ class DetectorProcess:
         _widen(self._inbox.fileno())
         self._sent: deque[int] = deque()  # the length of each piece sent and not yet taken, oldest first
         self._answers: deque[PieceResult] = deque()  # answers come, not yet taken
-        self.complete_through = 0
-        """As :attr:`LandingDetector.complete_through`, after the last piece answered."""
-        self.noise_floor_dbfs = detector.noise_floor_dbfs
-        """As :attr:`LandingDetector.noise_floor_dbfs`, after the last piece answered."""
 
     @property
     def pid(self) -> int | None:
@@ -120,8 +116,6 @@ class DetectorProcess:
             if not self._answers:
                 self._answers.extend(self._answer())
             results.append(self._answers.popleft())
-        if results:
-            self.complete_through, self.noise_floor_dbfs = results[-1].complete_through, results[-1].noise_floor_dbfs
         return results
 
     def flush(self) -> list[OnsetEvent]:
@@ -129,7 +123,7 @@ class DetectorProcess:
         if self._sent:
             raise RuntimeError("the detector's process was flushed with pieces still unanswered")
         self._put(None)
-        ((events, self.complete_through, self.noise_floor_dbfs),) = self._answer()
+        ((events, _, _),) = self._answer()
         self.close()
         return events
 
