@@ -19,6 +19,7 @@ ahead, to hand its pieces to a detector in a second process (:mod:`quietland.ahe
 """
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -196,21 +197,16 @@ class SessionPipeline:
     def run(self, steps: list[np.ndarray | ScriptedAction]) -> list[Item]:
         """The second half of :meth:`process`: analyse the pieces :meth:`cut` gave and take the script's actions."""
         out: list[Item] = []
-        i = 0
-        while i < len(steps):
-            if isinstance(step := steps[i], ScriptedAction):
-                out.extend(self._act(step))
-                i += 1
+        for actions, run in itertools.groupby(steps, lambda step: isinstance(step, ScriptedAction)):
+            if actions:
+                for action in run:
+                    out.extend(self._act(action))  # type: ignore[arg-type]
                 continue
             # the pieces up to the next action go to the detector together (LandingDetector.process_pieces: the
             # same as one at a time, and faster); the rep logic then takes them one at a time
-            j = i + 1
-            while j < len(steps) and not isinstance(steps[j], ScriptedAction):
-                j += 1
-            pieces: list[np.ndarray] = steps[i:j]  # type: ignore[assignment]
+            pieces: list[np.ndarray] = list(run)  # type: ignore[arg-type]
             for piece, result in zip(pieces, self.detector.process_pieces(pieces)):
                 out.extend(self._process_chunk(piece, result))
-            i = j
         return out
 
     def _act(self, step: ScriptedAction) -> list[Item]:
