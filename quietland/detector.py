@@ -93,6 +93,7 @@ stream was cut into blocks.
 """
 from __future__ import annotations
 
+import bisect
 import copy
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -411,16 +412,16 @@ class LandingDetector:
             results.append(PieceResult(events, self.complete_through, self.noise_floor_dbfs))
             i += 1
         xs = [self._mixed(piece) for piece in pieces[i:]]
-        while xs:
+        ends = (self._n_seen + np.cumsum([x.size for x in xs], dtype=np.int64)).tolist()  # each piece's, in the stream
+        start = 0
+        while start < len(xs):
             # at most _TOGETHER_S of them at a time (one piece at least): the gain is made by then, and a very
             # large block's frames would take memory in proportion
-            n = max(1, int(np.searchsorted(np.cumsum([x.size for x in xs]), self._together_n, side="right")))
-            group, xs = xs[:n], xs[n:]
-            ends = self._n_seen + np.cumsum([x.size for x in group])
-            self._buf = np.concatenate([self._buf, *group])
-            self._n_seen = int(ends[-1])
+            stop = max(start + 1, bisect.bisect_right(ends, self._n_seen + self._together_n))
+            self._buf = np.concatenate([self._buf, *xs[start:stop]])
+            self._n_seen = ends[stop - 1]
             self._run_frames()
-            for end in ends.tolist():
+            for end in ends[start:stop]:
                 # as the stream stood at the piece's end: the frames it completed, the audio it had
                 self._n_seen, self._next_frame = end, end // self.hop
                 self._decide_peaks(final=False)
@@ -428,6 +429,7 @@ class LandingDetector:
                 # (the noise floor: of the frames before the piece's end, as noise_floor_dbfs gives it then)
                 results.append(PieceResult(events, self.complete_through, self._floor_before(self._next_frame - 1)))
             self._trim()
+            start = stop
         return results
 
     def _mixed(self, block: np.ndarray) -> np.ndarray:
