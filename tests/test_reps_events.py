@@ -9,25 +9,16 @@ import pytest
 from quietland.events import OnsetEvent
 from quietland.reps import RepCounter
 
+from event_support import zeroed_event
+
 SR = 48000
 LATENCY_S = 0.03  # about what the detector needs after an onset before it emits the event
 
 
 def _event(t_s: float, loudness_db: float, low_db: float = 0.0) -> OnsetEvent:
-    values = {f.name: 0 for f in dataclasses.fields(OnsetEvent) if f.name != "thud_db"}  # (None: the onset strength found it)
-    return OnsetEvent(
-        **{
-            **values,
-            "sample": int(round(t_s * SR)),
-            "sample_rate": SR,
-            "loudness_db": loudness_db,
-            "low_db": low_db,
-            "impact_db": loudness_db,
-            "peak_dbfs": loudness_db + 8.0,
-            "floor_dbfs": -70.0,
-            "contrast_db": 20.0,
-            "strength_db": 6.0,
-        }
+    return zeroed_event(
+        sample=int(round(t_s * SR)), sample_rate=SR, loudness_db=loudness_db, low_db=low_db, impact_db=loudness_db,
+        peak_dbfs=loudness_db + 8.0, floor_dbfs=-70.0, contrast_db=20.0, strength_db=6.0,
     )
 
 

@@ -21,10 +21,12 @@ import pytest
 from quietland.calibrate import profile_from_audio
 from quietland.calibration import DEFAULT_PROFILE, make_profile
 from quietland.doublecontact import DoubleContactFinder
-from quietland.events import OnsetEvent, Rep
+from quietland.events import Rep
 from quietland.pipeline import SessionPipeline
 from quietland.scoring import CueWatch, rep_score, rhythm, softness
 from quietland.synth import SessionSpec, synthesize
+
+from event_support import zeroed_event
 
 
 def ranks(x: np.ndarray) -> np.ndarray:
@@ -59,9 +61,7 @@ def analyse(audio: np.ndarray, sample_rate: int, drill: str, profile=None, block
 
 
 def rep_at(number: int, impact_db: float, dev: float | None = 0.0, set_number: int = 1, inferred: bool = False) -> Rep:
-    values = {name: 0.0 for name in OnsetEvent.__dataclass_fields__}
-    event = OnsetEvent(**{**values, "sample": 1000 * number, "sample_rate": 1000, "detect_delay_samples": 0,
-                          "loudness_db": impact_db - 3.0, "impact_db": impact_db})
+    event = zeroed_event(sample=1000 * number, sample_rate=1000, loudness_db=impact_db - 3.0, impact_db=impact_db)
     return Rep(number, set_number, number, event, 500.0, 120.0, dev, number <= 3, inferred)
 
 

@@ -28,14 +28,14 @@ from quietland.training import (
     whole_seconds,
 )
 
+from event_support import zeroed_event
+
 SR = 1000
 CALIBRATED = dataclasses.replace(DEFAULT_PROFILE, name="ann", calibrated=True, quiet_db=-40.0, normal_db=-26.0)
 
 
 def event(sample: int, impact_db: float = -30.0) -> OnsetEvent:
-    values = {f.name: 0.0 for f in dataclasses.fields(OnsetEvent) if f.name != "thud_db"}  # (None: the onset strength found it)
-    return OnsetEvent(**{**values, "sample": sample, "sample_rate": SR, "impact_db": impact_db,
-                         "loudness_db": impact_db + 3.0, "detect_delay_samples": 0})
+    return zeroed_event(sample=sample, sample_rate=SR, impact_db=impact_db, loudness_db=impact_db + 3.0)
 
 
 def make_set(samples: list[int], *, set_number: int = 1, first_number: int = 1, impacts: list[float] | None = None,

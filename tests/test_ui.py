@@ -34,6 +34,7 @@ from quietland.ui.messages import LevelChanged, RepsDecided, SessionFinished, Se
 from quietland.ui.formatting import LastRepCard
 from quietland.ui import widgets
 from quietland.ui.widgets import CountPanel, LevelMeter, RepTable, RhythmStrip, ScoreCard, StatusLine, SummaryCard
+from event_support import zeroed_event
 from ui_support import DEMO, demo_app, wait_until
 
 SIZE = (100, 34)
@@ -254,8 +255,7 @@ async def test_a_crash_in_the_screen_stops_the_session_and_saves_the_recording(t
 
 
 def _event(sample: int) -> OnsetEvent:
-    values = {f.name: 0 for f in dataclasses.fields(OnsetEvent) if f.name != "thud_db"}  # (None: the onset strength found it)
-    return OnsetEvent(**{**values, "sample": sample, "sample_rate": 48000, "loudness_db": -20.0})
+    return zeroed_event(sample=sample, sample_rate=48000, loudness_db=-20.0)
 
 
 def _rep(n: int, sample: int) -> Rep:
