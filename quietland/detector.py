@@ -421,10 +421,14 @@ class LandingDetector:
             self._buf = np.concatenate([self._buf, *xs[start:stop]])
             self._n_seen = ends[stop - 1]
             self._run_frames()
+            # every peak the pieces decide, in one go: a peak is decided as soon as the frames post after it
+            # are in, on those frames and the audio up to their end alone, so taking the decisions of later
+            # pieces now changes none; each piece is told the events ready by its end (a later piece's
+            # decision is not: it is made after that end)
+            self._decide_peaks(final=False)
             for end in ends[start:stop]:
                 # as the stream stood at the piece's end: the frames it completed, the audio it had
                 self._n_seen, self._next_frame = end, end // self.hop
-                self._decide_peaks(final=False)
                 events = self._emit(final=False)
                 # (the noise floor: of the frames before the piece's end, as noise_floor_dbfs gives it then)
                 results.append(PieceResult(events, self.complete_through, self._floor_before(self._next_frame - 1)))
