@@ -401,10 +401,10 @@ class LandingDetector:
         and the properties between would give.
 
         Faster than that, which is why it is here: the frames of all the pieces (spectra, floors, onset
-        strength) are computed in one go, and only the peak decisions are taken piece by piece. A frame's figures
-        depend on the audio up to its end alone, and a decision on the frames before the piece's end alone, so
-        nothing a piece is told depends on the pieces after it. The stream's held opening (``opening_s``) is
-        fed piece by piece."""
+        strength) and their peak decisions are computed in one go, and each piece is then told the events ready
+        by its end. A frame's figures depend on the audio up to its end alone, and a peak's decision on the frames
+        up to a few after it alone (made after a piece's end, it is not told to that piece), so nothing a piece
+        is told depends on the pieces after it. The stream's held opening (``opening_s``) is fed piece by piece."""
         results: list[PieceResult] = []
         i = 0
         while i < len(pieces) and self._held is not None:
