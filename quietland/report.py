@@ -351,6 +351,14 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
             )
     if not analysis.reps and not analysis.rejected:
         lines.append("(no landings found)")
+    elif not analysis.reps:
+        lines.append(
+            "(no reps: each sound heard was rejected, for the reason beside it. The drill decides what counts; "
+            "'quietland drills' lists them."
+            + (" Under generic, a jump rope's sounds come too close together to be impacts: --drill jump-rope, "
+               "jump-rope-alternate or jump-rope-double-under counts them." if analysis.drill == "generic" else "")
+            + ")"
+        )
     s = analysis.summary
     delay = median_detect_delay_ms(analysis)
     lines += [
@@ -382,8 +390,10 @@ def format_table(analysis: Analysis, saved_profiles: Sequence[str] = ()) -> str:
         )
     for cue in analysis.cues:
         lines.append(f"cue at {cue.sample / analysis.sample_rate:.1f} s: {cue.message}")
-    # (a summary line longer than 80 columns goes on under its value; a cue's, indented)
+    # (a summary line longer than 80 columns goes on under its value; a cue's, indented; a note's, inside its
+    # parenthesis)
     return "\n".join(
-        wrap(line, 80, subsequent_indent=" " * (4 if line.startswith("cue at") else 20), break_on_hyphens=False)
+        wrap(line, 80, subsequent_indent=" " * (4 if line.startswith("cue at") else 1 if line.startswith("(") else 20),
+             break_on_hyphens=False)
         if columns(line) > 80 else line for line in lines
     ) + "\n"

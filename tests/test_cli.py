@@ -416,6 +416,30 @@ def test_report_rounds_orders_and_never_writes_non_finite_numbers():
     assert "  set 1: 2 reps, 1.00-1.50 s, cadence 120.0 /min, CV -, loudness -20.6 dB" in table
 
 
+def _no_reps(drill: str, rejected: tuple[Rejected, ...]) -> Analysis:
+    return Analysis(
+        sample_rate=1000, n_samples=3000, drill=drill, events=(), reps=(), rejected=rejected, sets=(),
+        summary=SessionSummary(0, 0, len(rejected), 3.0, 0.0, None, None, None, None), warnings=(),
+    )
+
+
+def test_a_table_with_no_reps_says_why_and_where_the_drills_are():
+    """Sounds heard and all rejected: the table says so, and points to the drills. Under generic (the default)
+    it names the rope drills: a jump rope's sounds come too close together to rise over the sound before them,
+    and a real alternate-foot recording's 37 sounds were all too-quiet under generic, 17 reps under jump-rope."""
+    heard = (Rejected(event(1000), "too-quiet"), Rejected(event(1400), "too-quiet"))
+    generic = " ".join(report.format_table(_no_reps("generic", heard)).split())
+    assert "(no reps: each sound heard was rejected, for the reason beside it." in generic
+    assert "'quietland drills' lists them." in generic
+    assert "--drill jump-rope, jump-rope-alternate or jump-rope-double-under" in generic
+    hops = " ".join(report.format_table(_no_reps("line-hops", heard)).split())
+    assert "(no reps: each sound heard was rejected" in hops and "jump-rope" not in hops
+    silent = report.format_table(_no_reps("generic", ()))
+    assert "(no landings found)" in silent and "no reps" not in silent
+    for line in report.format_table(_no_reps("generic", heard)).splitlines():
+        assert len(line) <= 80
+
+
 def test_an_inferred_beat_has_no_detection_delay_and_stays_out_of_the_median():
     """An inferred rope beat (no sound heard) reported 0.0 ms, which pulled the median down (20.0 for 35.1 on a
     rope drill with 12 of 47 reps inferred)."""
