@@ -540,8 +540,10 @@ def _start_time(text: str, where: str) -> tuple[str, float]:
     except ValueError:
         raise HistoryError(f"{where} has a started_at that is not an ISO 8601 time ({text!r}).") from None
     moment = moment.astimezone() if moment.tzinfo is None else moment
-    # to the millisecond when given so: two sessions started in the same second are two sessions
-    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds"), moment.timestamp()
+    # to the millisecond when given so: two sessions started in the same second are two sessions (and a session
+    # that started on a whole second, written ...T12:04:25.000+00:00, is stored so, not as ...T12:04:25+00:00)
+    to_ms = re.search(r"T\d\d:\d\d:\d\d[.,]\d", text) is not None
+    return moment.isoformat(timespec="milliseconds" if to_ms else "seconds"), moment.timestamp()
 
 
 def _drills_label(first: str, changes: Any) -> str:

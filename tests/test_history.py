@@ -389,6 +389,17 @@ def test_copies_with_one_start_keep_the_longest_and_the_first_complete_one_stays
     assert len(store.sessions()) == 1
 
 
+def test_a_session_started_on_a_whole_second_keeps_its_milliseconds(store, docs):
+    """A live session writes its start to the millisecond; one that started on a whole second
+    (``...T12:04:25.000+00:00``) was stored as ``...T12:04:25+00:00``, so the history's start was not the session's
+    (a CI run met it: 1 session start in 1000). A start written to the second stays so."""
+    for start in ("2026-12-07T12:04:25.000+00:00", "2026-12-07T12:04:26.250+00:00", "2026-12-07T12:04:27+00:00"):
+        assert store.store_results(recorded(docs["calibrated"], start)) is not None
+    assert sorted(r.started_at for r in store.sessions()) == [
+        "2026-12-07T12:04:25.000+00:00", "2026-12-07T12:04:26.250+00:00", "2026-12-07T12:04:27+00:00",
+    ]
+
+
 def test_import_reports_a_damaged_file_in_one_sentence_and_imports_the_rest(store, docs, tmp_path):
     good1 = write_json(tmp_path / "quietland-1.json", recorded(docs["calibrated"], "2026-11-20T18:00:00+01:00"))
     cut = tmp_path / "cut.json"
