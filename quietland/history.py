@@ -534,6 +534,11 @@ class ParsedResults:
     inferred."""
 
 
+_TO_THE_MS = re.compile(r"T\d\d:\d\d:\d\d[.,]\d")
+"""Matches a ``started_at`` written to a fraction of a second (as a live session writes it, ``...T07:30:05.250``,
+and ``...T07:30:05.000`` on a whole second): such a start is kept to the millisecond."""
+
+
 def _start_time(text: str, where: str) -> tuple[str, float]:
     try:
         moment = datetime.fromisoformat(text)
@@ -542,8 +547,7 @@ def _start_time(text: str, where: str) -> tuple[str, float]:
     moment = moment.astimezone() if moment.tzinfo is None else moment
     # to the millisecond when given so: two sessions started in the same second are two sessions (and a session
     # that started on a whole second, written ...T12:04:25.000+00:00, is stored so, not as ...T12:04:25+00:00)
-    to_ms = re.search(r"T\d\d:\d\d:\d\d[.,]\d", text) is not None
-    return moment.isoformat(timespec="milliseconds" if to_ms else "seconds"), moment.timestamp()
+    return moment.isoformat(timespec="milliseconds" if _TO_THE_MS.search(text) else "seconds"), moment.timestamp()
 
 
 def _drills_label(first: str, changes: Any) -> str:
@@ -645,7 +649,7 @@ def _session_key(text: str | None) -> str | None:
     """A live session's identity in the history (``sessions.session_start``): its start to the millisecond, from a
     ``started_at`` written so (as a live session writes it, ``...T07:30:05.250+01:00``); None for a start to the
     second only, which two sessions may share."""
-    if text is None or not re.search(r"T\d\d:\d\d:\d\d[.,]\d", text):
+    if text is None or not _TO_THE_MS.search(text):
         return None
     moment = datetime.fromisoformat(text)
     return (moment.astimezone() if moment.tzinfo is None else moment).isoformat(timespec="milliseconds")
