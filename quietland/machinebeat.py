@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 
@@ -86,7 +85,7 @@ class MachineBeat:
         self.shortest, self.longest = (x * self.sr for x in period_s)
         self.loud_db = loud_db
         self._keep = max(self.span + self.longest, self.beats * self.longest) + self.tol
-        self._sounds: deque[tuple[int, float]] = deque()  # (sample, loudness dB) of the last _keep samples
+        self._sounds = _Sounds()  # those of the last _keep samples
         self._start: int | None = None  # the first sound heard: grids reach no further back
         self._grids: list[_Grid] = []
 
@@ -95,9 +94,8 @@ class MachineBeat:
         is on a grid, and when it completes a new grid, that grid's earlier hits too."""
         if self._start is None:
             self._start = sample
-        self._sounds.append((sample, loudness_db))
-        while self._sounds[0][0] < sample - self._keep:
-            self._sounds.popleft()
+        self._sounds.append(sample, loudness_db)
+        self._sounds.forget_before(sample - self._keep)
         self._grids = [g for g in self._grids if self._alive(g, sample)]
         for g in self._grids:
             k, off = g.beat(sample)
@@ -151,8 +149,9 @@ class MachineBeat:
         then its quick beats, then all, with the tolerance 4, 2 and 1 times, its period fitted to the hits
         (through ``sample``) after each; it must keep ``hit_ratio`` of the beats at each."""
         assert self._start is not None
-        times = np.fromiter(map(itemgetter(0), self._sounds), dtype=float, count=len(self._sounds))
-        earlier = sample - times[:-1]
+        times, padded = self._sounds.times, self._sounds.padded
+        # gaps back from ``sample`` and their halves, in the range (the sounds further back give none)
+        earlier = sample - times[int(np.searchsorted(times, sample - 2.0 * self.longest)) : -1]
         gaps = np.concatenate([earlier, earlier / 2])
         heard = sample - self._start + self.tol  # a grid reaches no further back than this
         periods = _sorted_unique(np.round(gaps[(gaps >= self.shortest) & (gaps <= self.longest)]))
@@ -167,17 +166,25 @@ class MachineBeat:
             if not periods.size:
                 break
             m = np.arange(1, int(n.max()), dtype=float)
-            inside = m[None, :] < n[:, None]
-            at = self._nearest(times, sample - periods[:, None] * m[None, :])
-            miss = np.abs(sample - periods[:, None] * m[None, :] - times[at])
+            points = sample - periods[:, None] * m[None, :]
+            # the sound nearest each point (as _nearest; every point is before ``sample``, the last) and how far
+            i = np.searchsorted(padded, points)
+            before, after = padded[i - 1], padded[i]
+            early, late = points - before, after - points
+            near = np.where(early <= late, before, after)
+            miss = np.minimum(early, late)
             tol = self._tol(periods)[:, None]
             slack = {"start": 4.0, "quick": 2.0, "full": 1.0}[stage]
-            ok = (miss <= slack * tol) & inside
+            ok = miss <= slack * tol
+            if stage != "start":  # (the start's 4 beats are all inside)
+                ok &= m[None, :] < n[:, None]
             if stage == "quick":  # quick_hit_ratio of the beats within the tolerance: a machine's already
-                found.extend(periods[np.sum((miss <= tol) & inside, axis=1) + 1 >= self.quick_ratio * n])
-            # the period through ``sample`` that fits the hits best (least squares)
-            num = np.sum(np.where(ok, m * (sample - times[at]), 0.0), axis=1)
-            den = np.sum(np.where(ok, m * m, 0.0), axis=1)
+                found.extend(periods[(ok & (miss <= tol)).sum(axis=1) + 1 >= self.quick_ratio * n])
+            # the period through ``sample`` that fits the hits best (least squares); sums of whole numbers of
+            # samples, exact in any order
+            mm = np.where(ok, m, 0.0)
+            num = np.einsum("ij,ij->i", mm, sample - near)
+            den = mm @ m
             keep = (ok.sum(axis=1) + 1 >= self.ratio * n) & (den > 0)
             periods = num[keep] / den[keep]
         best: _Grid | None = None
@@ -195,7 +202,7 @@ class MachineBeat:
                 continue
             if self._subdivides(times, sample, period, ok):
                 continue
-            hits = deque(sorted((-int(b), int(times[j]), self._sounds[j][1]) for b, j in zip(beats[ok], at[ok])))
+            hits = deque(sorted((-int(b), int(times[j]), self._sounds.loudness[j]) for b, j in zip(beats[ok], at[ok])))
             grid = _Grid(float(sample), float(period), full, hits)
             if best is None or len(grid.hits) > len(best.hits) or (len(grid.hits) == len(best.hits) and grid.period < best.period):
                 best = grid
@@ -237,6 +244,41 @@ class MachineBeat:
         """Index of the sound nearest each of ``points``."""
         i = np.minimum(np.maximum(np.searchsorted(times, points), 1), times.size - 1)  # (np.clip, without its overhead)
         return np.where(np.abs(points - times[i - 1]) <= np.abs(times[i] - points), i - 1, i)
+
+
+class _Sounds:
+    """Sounds heard, oldest first: ``times`` (their samples, as floats for the grids' arithmetic) and ``loudness``.
+    Kept in one array with room to grow, so that the times are read without a copy; -inf before the oldest makes
+    ``padded``, where a point before every sound finds the oldest (``np.searchsorted``)."""
+
+    def __init__(self) -> None:
+        self._t = np.full(256, -np.inf)
+        self._head = self._tail = 1  # the sounds are _t[_head:_tail]
+        self.loudness: deque[float] = deque()
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._t[self._head : self._tail]
+
+    @property
+    def padded(self) -> np.ndarray:
+        return self._t[self._head - 1 : self._tail]
+
+    def append(self, sample: int, loudness_db: float) -> None:
+        if self._tail == self._t.size:  # full: the sounds move to the front of an array twice their number
+            n = self._tail - self._head
+            t = np.full(max(256, 2 * (n + 1)), -np.inf)
+            t[1 : n + 1] = self.times
+            self._t, self._head, self._tail = t, 1, n + 1
+        self._t[self._tail] = sample
+        self._tail += 1
+        self.loudness.append(loudness_db)
+
+    def forget_before(self, sample: float) -> None:
+        while self._t[self._head] < sample:
+            self._t[self._head] = -np.inf
+            self._head += 1
+            self.loudness.popleft()
 
 
 def _sorted_unique(x: np.ndarray) -> np.ndarray:
