@@ -632,8 +632,13 @@ class RopeBeatTracker:
             return None
 
         def hist(at: np.ndarray) -> np.ndarray:
-            sigma = cfg.beat_ioi_spread * at[:, None]
-            return np.sum(weights[None, :] * np.exp(-0.5 * ((lags[None, :] - at[:, None]) / sigma) ** 2), axis=1)
+            x = lags[None, :] - at[:, None]  # (in place from here: the same sums, without a new array a step)
+            x /= cfg.beat_ioi_spread * at[:, None]
+            np.square(x, out=x)
+            x *= -0.5
+            np.exp(x, out=x)
+            x *= weights[None, :]
+            return np.sum(x, axis=1)
 
         lo = 0.5 * self.rule.min_interval_s * sr
         grid = np.arange(lo / sr, self.rule.max_interval_s + 1e-9, 0.002) * sr
@@ -1034,7 +1039,8 @@ class RopeBeatTracker:
         if n < 4 or not cands:
             return
         times = np.array([e.sample for e in cands], dtype=float)
-        loud = np.array([self._loudness(e) for e in cands])
+        louds = [self._loudness(e) for e in cands]
+        loud = np.array(louds)
 
         def grid(offset: float) -> tuple[float, float, float]:
             beats = self._last - period * (np.arange(n) + offset)
@@ -1042,9 +1048,9 @@ class RopeBeatTracker:
             hit = d.any(axis=1)
             if not hit.any():
                 return 0.0, -np.inf, -np.inf
-            at = np.where(d, loud[None, :], -np.inf).argmax(axis=1)[hit]  # each beat's loudest cluster
+            at = np.where(d, loud[None, :], -np.inf).argmax(axis=1)[hit].tolist()  # each beat's loudest cluster
             thud = [self._thud(cands[i]) for i in at]
-            return float(hit.mean()), float(np.median(loud[at])), float(np.median(thud))
+            return float(hit.mean()), statistics.median(louds[i] for i in at), statistics.median(thud)
 
         share0, loud0, thud0 = grid(0.0)
         share1, loud1, thud1 = grid(0.5)
