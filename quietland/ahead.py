@@ -13,7 +13,7 @@ process and gets the same pieces of audio, in the same order
 it makes of each piece is the same, bit for bit. The caller sends a block's
 pieces (:meth:`DetectorProcess.send`, one message) as soon as the block is read;
 the child analyses them (:meth:`~quietland.detector.LandingDetector.process_pieces`) while the parent
-is still counting the block before, and answers for all of them in one message,
+is still counting the blocks before (:data:`BLOCKS_AHEAD`), and answers for all of them in one message,
 which :meth:`DetectorProcess.process_pieces` hands back when the pipeline gets
 there. Pieces not sent ahead are sent then, and waited for.
 
@@ -51,6 +51,13 @@ MIN_BLOCK = 32768
 messages than the second process saves (10 minutes of line hops on the project's machine, in turn: blocks of
 4096 samples 13.7 and 15.3 s in two processes against 11.7 and 12.4 s in one; 8192, 9.0 and 14.1 s against 8.3
 and 9.5 s)."""
+BLOCKS_AHEAD = 3
+"""How many blocks the detector may be sent before the parent counts the first of them. The rep logic's share of
+a block varies (a rope set's start searches for its rhythm), and a child one block ahead waited on the slow ones:
+10 minutes of looped rope (jumprope-alternate-03, in turn, four runs each) took 5.58-6.00 s one block ahead,
+4.58-5.27 s three blocks ahead; the wall time less the busier process's CPU time went from 1.04-1.22 s to
+0.44-0.76 s. Line hops, whose child is the busier, are the same (3.36-3.96 s and 3.06-3.92 s). Three blocks of
+the default size stay within :data:`PIPE_BYTES` while the child works on a fourth."""
 PIPE_BYTES = 1 << 20
 """The pipe that takes pieces to the child is asked to hold this much (Linux's default is 64 KiB; a block of
 the default 65536 samples is 256 KiB as float32)."""

@@ -14,6 +14,7 @@ warnings and progress go to stderr.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import ctypes
 import dataclasses
@@ -661,23 +662,26 @@ def analyze_source(
     pipeline = SessionPipeline(
         source.sample_rate, drill, script, profile=profile, target_cadence_per_min=target_cadence_per_min
     )
-    # on a second core, the detector runs in a second process, a block ahead: each block is cut and its pieces
-    # sent to it before the block before is counted (quietland.ahead); the events are the same as in one process
+    # on a second core, the detector runs in a second process, blocks ahead: each block is cut and its pieces sent
+    # to it before the blocks before are counted (quietland.ahead); the events are the same as in one process
     changes = any(step.action == "change-drill" for step in script)
     two = ahead.usable(source.duration_s, block_size, changes)
     with ahead.DetectorProcess(pipeline.detector) if two else contextlib.nullcontext() as detector:
         if detector is not None:
             pipeline.detector = detector  # type: ignore[assignment]
-        steps: list = []
+        blocks_ahead = ahead.BLOCKS_AHEAD if detector is not None else 0
+        waiting: collections.deque[list] = collections.deque()  # blocks cut (and sent), not yet counted
         for block in source.blocks(block_size):
             cut = pipeline.cut(block)
             if detector is not None:
                 detector.send([step for step in cut if not isinstance(step, ScriptedAction)])
-            pipeline.run(steps)
-            steps = cut
-            if on_progress is not None:
-                on_progress(pipeline.n_samples)
-        pipeline.run(steps)
+            waiting.append(cut)
+            if len(waiting) > blocks_ahead:
+                pipeline.run(waiting.popleft())
+                if on_progress is not None:
+                    on_progress(pipeline.n_samples)
+        while waiting:
+            pipeline.run(waiting.popleft())
         if on_progress is not None:
             on_progress(pipeline.n_samples)
         _, analysis = pipeline.finish()
