@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 FRAME_MS = 2.0
 """Energy frame length, ms (hop: a quarter of it)."""
@@ -130,15 +131,13 @@ class DoubleContactFinder:
         if not head.any():
             return None
         landing = float(e[head].max())
-        best: tuple[float, float] | None = None
-        idx = np.flatnonzero((t_ms >= cfg.gap_min_ms) & (t_ms <= cfg.gap_max_ms))
-        for i in idx:
-            if i < self._look or i + self._peak_frames > e.size:
-                continue
-            peak = float(e[i : i + self._peak_frames].max())
-            if peak < landing - cfg.within_db:
-                continue
-            rise = peak - float(e[i - self._look : i].min())
-            if rise >= cfg.rise_db and (best is None or rise > best[0]):
-                best = (rise, float(t_ms[i]))
-        return None if best is None else best[1]
+        i = np.flatnonzero((t_ms >= cfg.gap_min_ms) & (t_ms <= cfg.gap_max_ms))
+        i = i[(i >= self._look) & (i + self._peak_frames <= e.size)]
+        if not i.size:
+            return None
+        peak = sliding_window_view(e, self._peak_frames)[i].max(axis=1)  # row i: e[i : i + peak_frames]
+        rise = peak - sliding_window_view(e, self._look)[i - self._look].min(axis=1)  # ... less e[i - look : i]'s least
+        attack = (peak >= landing - cfg.within_db) & (rise >= cfg.rise_db)
+        if not attack.any():
+            return None
+        return float(t_ms[i[np.argmax(np.where(attack, rise, -np.inf))]])  # the largest rise (the first, of equals)
