@@ -24,14 +24,16 @@ What it measures:
 By default the recording is synthetic (:mod:`quietland.synth`): about 10 minutes
 of two-foot landings in sets of 30 at 150/min with rests, pink noise plus babble
 at 30 dB SNR, a 0.25 s room, 44.1 kHz mono 16-bit PCM, written to a temporary
-directory; its true count is exact. ``--file PATH`` benchmarks an existing
+directory; its true count is exact. ``--session`` renders jump rope instead
+(``rope``: 9 sets of 120 at 150/min; ``rope-alternate``: 14 of 120 at 240/min;
+``double-under``: 14 of 60 jumps at 130/min), analysed with its rope drill. ``--file PATH`` benchmarks an existing
 recording instead (true count from ``PATH.truth.json`` beside it, as written by
 ``quietland.synth_cli``, when there is one).
 
 Run from the repository root (quietland need not be installed; librosa is the
 ``bench`` extra)::
 
-    python benchmarks/bench_analyze.py [--file PATH] [--runs N] [--drill NAME]
+    python benchmarks/bench_analyze.py [--file PATH | --session KIND] [--runs N] [--drill NAME]
 
 The last line is one ``BENCH ...`` summary (times are medians).
 """
@@ -70,13 +72,26 @@ LIBROSA_SNIPPET = (
 )
 
 
-def ten_minute_spec(seed: int = 1) -> SessionSpec:
-    """Sets of 30 landings at 150/min, rests chosen so the whole session lasts about 600 s."""
-    reps, n_sets, cadence, lead_in, tail = 30, 19, 150.0, 1.0, 1.5
+SESSIONS = {
+    # kind: (reps a set, sets, contacts a minute (double-under: jumps), the drill it is analysed as by default)
+    "landings": (30, 19, 150.0, "generic"),
+    "rope": (120, 9, 150.0, "jump-rope"),
+    "rope-alternate": (120, 14, 240.0, "jump-rope-alternate"),
+    "double-under": (60, 14, 130.0, "jump-rope-double-under"),
+}
+"""The synthetic sessions ``--session`` offers (:data:`quietland.synth.KINDS`): a rope session's rep logic
+(beat trackers) costs several times a landing session's."""
+
+
+def ten_minute_spec(seed: int = 1, kind: str = "landings") -> SessionSpec:
+    """Sets of ``kind`` (:data:`SESSIONS`; landings: 30 at 150/min), rests chosen so the whole session lasts about
+    600 s."""
+    reps, n_sets, cadence, _ = SESSIONS[kind]
+    lead_in, tail = 1.0, 1.5
     active = n_sets * (reps - 1) * 60.0 / cadence
     rest = (600.0 - lead_in - tail - active) / (n_sets - 1)
     return SessionSpec(
-        sample_rate=44100, kind="landings", sets=(reps,) * n_sets, cadence_per_min=cadence, rest_s=rest,
+        sample_rate=44100, kind=kind, sets=(reps,) * n_sets, cadence_per_min=cadence, rest_s=rest,
         lead_in_s=lead_in, tail_s=tail, force_range=(0.6, 1.4), snr_db=30.0,
         background=("pink", "babble"), background_db=(0.0, -4.0), room_t60_s=0.25, seed=seed,
     )
@@ -137,8 +152,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, help="benchmark this recording instead of a synthetic 10-minute one")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each command (default: 3)")
-    parser.add_argument("--drill", default="generic", help="--drill passed to quietland analyze (default: generic)")
+    parser.add_argument("--session", choices=sorted(SESSIONS), default="landings",
+                        help="the synthetic session's drill (default: landings, two-foot landings)")
+    parser.add_argument("--drill", help="--drill passed to quietland analyze (default: generic, or the --session's "
+                        "rope drill)")
     args = parser.parse_args()
+    drill = args.drill or ("generic" if args.file else SESSIONS[args.session][3])
     runs = max(1, args.runs)
 
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
@@ -156,14 +175,14 @@ def main() -> int:
             truth = json.loads(truth_file.read_text())["count"] if truth_file.exists() else None
             print(f"file: {path}" + (f" (truth: {truth_file.name})" if truth is not None else " (no truth)"))
         else:
-            spec = ten_minute_spec()
+            spec = ten_minute_spec(kind=args.session)
             t0 = time.perf_counter()
             session = synthesize(spec)
-            path = Path(tmp) / "landings-10min.wav"
+            path = Path(tmp) / f"{spec.kind}-10min.wav"
             soundfile.write(str(path), session.audio, session.sample_rate, subtype="PCM_16")
             truth = session.count
             print(f"file: synthetic {session.duration_s:.1f} s, {spec.sample_rate} Hz mono PCM_16, "
-                  f"{len(spec.sets)} sets x {spec.sets[0]} landings at {spec.cadence_per_min:.0f}/min, "
+                  f"{len(spec.sets)} sets x {spec.sets[0]} {spec.kind} at {spec.cadence_per_min:.0f}/min, "
                   f"rest {spec.rest_s:.1f} s, pink+babble at {spec.snr_db:.0f} dB SNR, room T60 "
                   f"{spec.room_t60_s} s, seed {spec.seed} (rendered in {time.perf_counter() - t0:.1f} s)")
 
@@ -174,7 +193,7 @@ def main() -> int:
             how = (f"peak RSS = child ru_maxrss via os.wait4 (no GNU time); an upper bound that cannot read "
                    f"below this script's own peak, {floor} MiB")
         print(f"timing: whole process, wall clock, 1 untimed warm-up + {runs} timed run(s) each; {how}")
-        q_argv = [sys.executable, "-m", "quietland", "analyze", str(path), "--json", "--drill", args.drill]
+        q_argv = [sys.executable, "-m", "quietland", "analyze", str(path), "--json", "--drill", drill]
         audio_s = float(soundfile.info(str(path)).duration)
         q_s, stdout = bench("quietland", q_argv, runs, env, audio_s)
         doc = json.loads(stdout)
