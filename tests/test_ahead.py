@@ -53,7 +53,7 @@ def analyses(path: str, drill: str, block: int, script, monkeypatch) -> tuple[di
 
 
 @two_processes
-@pytest.mark.parametrize("block", [65536, 40000])
+@pytest.mark.parametrize("block", [65536, 40000, 524288])  # (524288: 3 blocks, all sent before one is counted)
 def test_the_detector_in_a_second_process_gives_the_same_analysis(rope_wav, block, monkeypatch):
     path, sr = rope_wav
     script = (ScriptedAction(int(9.3 * sr), "new-set"), ScriptedAction(int(17.0 * sr) + 11, "new-set"))
