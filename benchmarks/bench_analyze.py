@@ -26,9 +26,10 @@ of two-foot landings in sets of 30 at 150/min with rests, pink noise plus babble
 at 30 dB SNR, a 0.25 s room, 44.1 kHz mono 16-bit PCM, written to a temporary
 directory; its true count is exact. ``--session`` renders jump rope instead
 (``rope``: 9 sets of 120 at 150/min; ``rope-alternate``: 14 of 120 at 240/min;
-``double-under``: 14 of 60 jumps at 130/min), analysed with its rope drill. ``--file PATH`` benchmarks an existing
-recording instead (true count from ``PATH.truth.json`` beside it, as written by
-``quietland.synth_cli``, when there is one).
+``double-under``: 14 of 60 jumps at 130/min), analysed with its rope drill.
+``--file PATH`` benchmarks an existing recording instead (true count from
+``PATH.truth.json`` beside it, as written by ``quietland.synth_cli``, when there
+is one).
 
 Run from the repository root (quietland need not be installed; librosa is the
 ``bench`` extra)::
