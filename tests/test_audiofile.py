@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from quietland import audiofile
 from quietland.audiofile import AudioFileError, FileSource
 
 
@@ -94,12 +95,12 @@ def test_blocks_can_be_read_twice_and_are_independent_arrays(tmp_path):
 
 
 def test_streams_without_loading_the_file(tmp_path):
-    sr, seconds = 48000, 30
+    sr, seconds = 48000, 120  # (long enough that the audio decoded at a time, READ_FRAMES, is a small part of it)
     path = tmp_path / "long.wav"
     with sf.SoundFile(path, "w", sr, 2, subtype="FLOAT") as f:
         for i in range(seconds):
             f.write(signal(sr, 1.0, channels=2, seed=i))
-    file_bytes = path.stat().st_size  # about 11.5 MB
+    file_bytes = path.stat().st_size  # about 46 MB
     src = FileSource(path)
     tracemalloc.start()
     n = 0
@@ -275,6 +276,27 @@ def test_a_truncated_flac_reads_the_same_audio_at_every_block_size(tmp_path):
     assert 0 < first.size < 44100 * 40
     for size, audio in reads.items():
         np.testing.assert_array_equal(audio, first, err_msg=f"block size {size}")
+
+
+def test_a_cut_flac_loses_no_more_than_a_salvage_read_of_its_audio(tmp_path):
+    """The file is decoded READ_FRAMES at a time, and a read that fails loses all it had decoded; the frames it
+    held are read again SALVAGE_FRAMES at a time, so what is kept is what reads that small keep."""
+    path = tmp_path / "x.flac"
+    sf.write(path, signal(44100, 20.0), 44100, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    kept = []
+    with sf.SoundFile(path) as f:
+        try:
+            while len(part := f.read(audiofile.SALVAGE_FRAMES, dtype="float32")):
+                kept.append(part)
+        except sf.SoundFileError:
+            pass
+    small = np.concatenate(kept)
+    assert small.size % audiofile.READ_FRAMES, "the cut must fall inside a large read for this test to tell"
+    src = FileSource(path)
+    np.testing.assert_array_equal(read_all(src, 65536), small)
+    assert len(src.warnings) == 1 and f"decoding stopped at {small.size / 44100:.3f} s" in src.warnings[0]
 
 
 def test_samples_that_are_not_numbers_are_read_as_silence_with_a_warning(tmp_path):
