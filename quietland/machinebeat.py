@@ -149,7 +149,7 @@ class MachineBeat:
         then its quick beats, then all, with the tolerance 4, 2 and 1 times, its period fitted to the hits
         (through ``sample``) after each; it must keep ``hit_ratio`` of the beats at each."""
         assert self._start is not None
-        times, padded = self._sounds.times, self._sounds.padded
+        times = self._sounds.times
         # gaps back from ``sample`` and their halves, in the range (the sounds further back give none)
         earlier = sample - times[int(np.searchsorted(times, sample - 2.0 * self.longest)) : -1]
         gaps = np.concatenate([earlier, earlier / 2])
@@ -167,12 +167,8 @@ class MachineBeat:
                 break
             m = np.arange(1, int(n.max()), dtype=float)
             points = sample - periods[:, None] * m[None, :]
-            # the sound nearest each point (as _nearest; every point is before ``sample``, the last) and how far
-            i = np.searchsorted(padded, points)
-            before, after = padded[i - 1], padded[i]
-            early, late = points - before, after - points
-            near = np.where(early <= late, before, after)
-            miss = np.minimum(early, late)
+            at, miss = self._sounds.nearest(points)
+            near = times[at]
             tol = self._tol(periods)[:, None]
             slack = {"start": 4.0, "quick": 2.0, "full": 1.0}[stage]
             ok = miss <= slack * tol
@@ -194,13 +190,13 @@ class MachineBeat:
             full = int(self._beats(period, self.beats, self.span))
             quick = int(self._beats(period, self.quick, self.quick_span))
             beats = np.arange(min(full, int(heard // period) + 1), dtype=float)
-            at = self._nearest(times, sample - period * beats)
-            ok = np.abs(sample - period * beats - times[at]) <= self._tol(period)
+            at, miss = self._sounds.nearest(sample - period * beats)
+            ok = miss <= self._tol(period)
             by_full = beats.size == full and ok.sum() >= self.ratio * full
             by_quick = beats.size >= quick and ok[:quick].sum() >= self.quick_ratio * quick
             if not (by_full or by_quick):
                 continue
-            if self._subdivides(times, sample, period, ok):
+            if self._subdivides(sample, period, ok):
                 continue
             hits = deque(sorted((-int(b), int(times[j]), self._sounds.loudness[j]) for b, j in zip(beats[ok], at[ok])))
             grid = _Grid(float(sample), float(period), full, hits)
@@ -210,7 +206,7 @@ class MachineBeat:
             best.refit(best.beats)
         return best
 
-    def _subdivides(self, times: np.ndarray, sample: int, period: float, ok: np.ndarray) -> bool:
+    def _subdivides(self, sample: int, period: float, ok: np.ndarray) -> bool:
         """Whether the grid's hits are not one machine's beat but part of another rhythm, either of:
 
         - the grid is every k-th beat of a person's quicker rhythm: a person's quick contacts, every few of
@@ -234,22 +230,16 @@ class MachineBeat:
             sub = period / k
             i = np.arange(k * (n - 1) + 1, dtype=float)
             points = sample - sub * i[i % k != 0]
-            miss = np.abs(points - times[self._nearest(times, points)])
+            _, miss = self._sounds.nearest(points)
             if np.mean(miss <= 0.25 * sub) >= self.ratio:
                 judged = np.mean(miss <= self._tol(sub))
         return judged is not None and judged < self.ratio
 
-    @staticmethod
-    def _nearest(times: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """Index of the sound nearest each of ``points``."""
-        i = np.minimum(np.maximum(np.searchsorted(times, points), 1), times.size - 1)  # (np.clip, without its overhead)
-        return np.where(np.abs(points - times[i - 1]) <= np.abs(times[i] - points), i - 1, i)
-
 
 class _Sounds:
     """Sounds heard, oldest first: ``times`` (their samples, as floats for the grids' arithmetic) and ``loudness``.
-    Kept in one array with room to grow, so that the times are read without a copy; -inf before the oldest makes
-    ``padded``, where a point before every sound finds the oldest (``np.searchsorted``)."""
+    Kept in one array with room to grow, so that the times are read without a copy; -inf before the oldest, so
+    that a point before every sound finds the oldest (:meth:`nearest`)."""
 
     def __init__(self) -> None:
         self._t = np.full(256, -np.inf)
@@ -260,9 +250,14 @@ class _Sounds:
     def times(self) -> np.ndarray:
         return self._t[self._head : self._tail]
 
-    @property
-    def padded(self) -> np.ndarray:
-        return self._t[self._head - 1 : self._tail]
+    def nearest(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``points`` (none after the newest sound), the sound nearest it (its index in ``times``; the
+        earlier of two as near) and how far it is, in samples."""
+        padded = self._t[self._head - 1 : self._tail]
+        i = np.searchsorted(padded, points)
+        before, after = padded[i - 1], padded[i]
+        early, late = points - before, after - points
+        return np.where(early <= late, i - 2, i - 1), np.minimum(early, late)
 
     def append(self, sample: int, loudness_db: float) -> None:
         if self._tail == self._t.size:  # full: the sounds move to the front of an array twice their number
